@@ -1,0 +1,96 @@
+"""Database engine and initialisation: one URL picks SQLite (default) or PostgreSQL."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event, func, select
+from sqlalchemy.engine import make_url
+
+from queries import settings
+from queries.schema import regions, uploads
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+def make_engine(url: str | None = None) -> Engine:
+    """Create an engine for ``url`` (default: the configured one), tuned per dialect.
+
+    SQLite gets WAL mode, foreign keys and a busy timeout so that the app can read
+    while an upload writes; PostgreSQL connections are pre-pinged so a restarted
+    server is reconnected to instead of failing every page.
+    """
+    url = url or settings.database_url()
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 60})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        # pysqlite's own transaction handling defers BEGIN; take it over so that
+        # BEGIN IMMEDIATE can reserve the writer lock at the start of a load.
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_recycle=1800)
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    dbapi_connection.isolation_level = None  # autocommit at the driver; SQLAlchemy issues BEGIN
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=60000")
+    cursor.close()
+
+
+def _sqlite_begin(conn) -> None:
+    # ``conn.execution_options(immediate=True)`` takes the writer lock up front, so two
+    # concurrent loads queue instead of failing half-way with "database is locked".
+    immediate = conn.get_execution_options().get("immediate", False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+@cache
+def engine_for(url: str) -> Engine:
+    """One shared engine per URL for the life of the process."""
+    return make_engine(url)
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def upgrade(engine: Engine) -> None:
+    """Bring the schema to the newest migration (creates it on an empty database)."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+def init_db(engine: Engine) -> None:
+    """Create or upgrade the schema and load the reference table of regions."""
+    upgrade(engine)
+    from queries.regions import reference_regions  # late: keeps this module light
+
+    with engine.begin() as conn:
+        if conn.execute(select(func.count()).select_from(regions)).scalar_one() == 0:
+            conn.execute(regions.insert(), reference_regions().to_dicts())
+
+
+def data_version(engine: Engine) -> str:
+    """A token that changes whenever stored data changes (an upload or a rollback).
+
+    Caches in the UI are keyed on it, so a finished upload refreshes every page.
+    """
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(func.max(uploads.c.id), func.count(uploads.c.rolled_back_at))
+        ).one()
+    return f"{row[0] or 0}.{row[1] or 0}"

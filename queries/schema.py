@@ -1,0 +1,208 @@
+"""The database schema: SQLAlchemy Core tables, one definition for SQLite and PostgreSQL.
+
+Trust ratings live in a long table (``trust_scores``) so that a new ``trust_*``
+institution in an upload needs no schema change. Every data row remembers the
+upload that wrote it, so an upload can be rolled back whole; rows that an upload
+replaced or updated keep their previous values in ``row_history``.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+# Stable constraint names make migrations identical on both databases.
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+UPLOAD_KINDS = ("survey", "ngo", "proposals")
+UPLOAD_STATUSES = ("loading", "loaded", "partial", "rejected", "unchanged", "rolled_back", "interrupted")
+SURVEY_SOURCES = ("public_trust_council", "kurultai")
+PROPOSAL_SOURCES = ("kurultai", "public_trust_council", "eotinish", "other")
+PROPOSAL_STATUSES = ("received", "in_review", "answered", "accepted", "implemented", "rejected")
+ROLES = ("viewer", "analyst", "staff", "admin")
+
+regions = Table(
+    "regions",
+    metadata,
+    Column("code", String(8), primary_key=True),  # ISO 3166-2:KZ, e.g. KZ-75
+    Column("kato", Integer, nullable=False, unique=True),
+    Column("name_en", Text, nullable=False),
+    Column("name_kk", Text, nullable=False),
+    Column("name_ru", Text, nullable=False),
+    Column("name_kk_latn", Text, nullable=False),
+    Column("centre_en", Text, nullable=False),
+    Column("kind", String(8), nullable=False),  # region | city
+    Column("population", Integer, nullable=False),
+)
+
+uploads = Table(
+    "uploads",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(16), nullable=False),
+    Column("file_name", Text, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("uploaded_by", Text, nullable=False),
+    Column("uploaded_at", DateTime(timezone=True), nullable=False),
+    Column("source", String(32)),  # file-wide source given on the form / command line
+    Column("wave", String(32)),  # file-wide wave given on the form / command line
+    Column("status", String(16), nullable=False),
+    Column("rows_read", Integer, nullable=False, default=0),
+    Column("rows_loaded", Integer, nullable=False, default=0),
+    Column("rows_rejected", Integer, nullable=False, default=0),
+    Column("rows_new", Integer, nullable=False, default=0),
+    Column("rows_updated", Integer, nullable=False, default=0),
+    Column("rows_unchanged", Integer, nullable=False, default=0),
+    Column("message", Text),
+    Column("pid", Integer),  # the loading process, to detect an interrupted load
+    Column("rolled_back_at", DateTime(timezone=True)),
+    Column("rolled_back_by", Text),
+    CheckConstraint(f"kind IN {UPLOAD_KINDS}", name="kind"),
+    CheckConstraint(f"status IN {UPLOAD_STATUSES}", name="status"),
+    Index("ix_uploads_sha256", "sha256"),
+)
+
+survey_waves = Table(
+    "survey_waves",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("source", String(32), nullable=False),
+    Column("wave", String(32), nullable=False),  # label, e.g. 2025-Q3 or 2025-10
+    Column("period_start", Date, nullable=False),  # sort key derived from the label
+    UniqueConstraint("source", "wave", name="uq_survey_waves_source_wave"),
+    CheckConstraint(f"source IN {SURVEY_SOURCES}", name="source"),
+)
+
+responses = Table(
+    "responses",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),  # assigned in the load transaction
+    Column("upload_id", Integer, ForeignKey("uploads.id"), nullable=False),
+    Column("wave_id", Integer, ForeignKey("survey_waves.id"), nullable=False),
+    Column("respondent_id", Text, nullable=False),
+    Column("region_code", String(8), ForeignKey("regions.code"), nullable=False),
+    Column("interview_date", Date),
+    Column("settlement", String(8)),  # urban | rural
+    Column("sex", String(8)),  # male | female
+    Column("age", SmallInteger),
+    Column("weight", Float, nullable=False),
+    Column("state_listens", SmallInteger),
+    Column("participated_consultation", Boolean),
+    Column("submitted_proposal", Boolean),
+    Column("received_response", Boolean),
+    Column("response_satisfaction", SmallInteger),
+    Column("ngo_involvement", Boolean),
+    UniqueConstraint("wave_id", "respondent_id", name="uq_responses_wave_respondent"),
+    CheckConstraint("weight > 0", name="weight_positive"),
+    Index("ix_responses_upload_id", "upload_id"),
+)
+
+trust_scores = Table(
+    "trust_scores",
+    metadata,
+    Column("response_id", Integer, primary_key=True),
+    Column("institution", String(64), primary_key=True),  # e.g. government (from trust_government)
+    Column("score", SmallInteger, nullable=False),
+    ForeignKeyConstraint(["response_id"], ["responses.id"], ondelete="CASCADE"),
+    CheckConstraint("score BETWEEN 0 AND 10", name="score_range"),
+)
+
+ngo_activity = Table(
+    "ngo_activity",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("upload_id", Integer, ForeignKey("uploads.id"), nullable=False),
+    Column("region_code", String(8), ForeignKey("regions.code"), nullable=False),
+    Column("period", String(16), nullable=False),  # 2025 or 2025-Q3
+    Column("registered_ngos", Integer, nullable=False),
+    Column("active_ngos", Integer),
+    Column("grants_count", Integer),
+    Column("grants_kzt", Float),
+    Column("volunteers", Integer),
+    Column("beneficiaries", Integer),
+    UniqueConstraint("region_code", "period", name="uq_ngo_activity_region_period"),
+)
+
+proposals = Table(
+    "proposals",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("upload_id", Integer, ForeignKey("uploads.id"), nullable=False),  # last upload to set it
+    Column("source", String(32), nullable=False),
+    Column("proposal_id", Text, nullable=False),
+    Column("region_code", String(8), ForeignKey("regions.code")),  # NULL = national
+    Column("topic", Text, nullable=False),
+    Column("submitted_on", Date, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("answered_on", Date),
+    Column("implemented_on", Date),
+    UniqueConstraint("source", "proposal_id", name="uq_proposals_source_proposal_id"),
+    CheckConstraint(f"status IN {PROPOSAL_STATUSES}", name="status"),
+)
+
+# What an upload replaced (ngo_activity) or updated (proposals), so a rollback restores it.
+row_history = Table(
+    "row_history",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("upload_id", Integer, ForeignKey("uploads.id"), nullable=False),
+    Column("table_name", String(32), nullable=False),
+    Column("row_key", Text, nullable=False),  # JSON of the natural key
+    Column("previous", JSON),  # NULL when the upload inserted the row
+    Index("ix_row_history_upload_id", "upload_id"),
+    Index("ix_row_history_key", "table_name", "row_key"),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("email", String(254), unique=True),
+    Column("role", String(16), nullable=False),
+    Column("password_hash", Text),  # NULL for accounts that sign in only through OIDC
+    Column("disabled", Boolean, nullable=False, default=False),
+    Column("must_change_password", Boolean, nullable=False, default=False),
+    Column("failed_attempts", Integer, nullable=False, default=0),
+    Column("locked_until", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_login_at", DateTime(timezone=True)),
+    CheckConstraint(f"role IN {ROLES}", name="role"),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("action", String(32), nullable=False),  # upload, rollback, sign_in, sign_in_failed, role_change…
+    Column("target", Text),
+    Column("detail", JSON),
+    Index("ix_audit_log_at", "at"),
+)
