@@ -10,7 +10,7 @@ from sqlalchemy.exc import OperationalError
 
 from queries.errors import SenimError
 
-COMMAND_MODULES = ("queries.cli.data", "queries.cli.users")
+COMMAND_MODULES = ("queries.cli.data", "queries.cli.users", "queries.cli.setup")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,48 @@
+# Senim: `make run` serves the app on demo data; `make test` runs every test.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8501
+
+.PHONY: run test lint format bench clean-db help
+
+help:
+	@echo "make run   - install, create the database with demo data, serve on http://localhost:$(PORT)"
+	@echo "make test  - install test tools, lint, run every test (SQLite, PostgreSQL, browser)"
+	@echo "make bench - print the benchmark figures (ingest, metrics, page update)"
+
+$(VENV)/.installed: requirements.txt
+	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+run: $(VENV)/.installed
+	$(PY) -m queries setup
+	$(PY) -m streamlit run dashboard/app.py --server.port $(PORT)
+
+test: $(VENV)/.installed-dev
+	bash scripts/install-test-deps
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(VENV)/.installed-dev
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+bench: $(VENV)/.installed-dev
+	$(PY) bench/bench_ingest.py
+	$(PY) bench/bench_metrics.py
+
+clean-db:
+	rm -f var/senim.db var/senim.db-wal var/senim.db-shm

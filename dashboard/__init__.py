@@ -1,0 +1,1 @@
+"""Senim's Streamlit UI. It draws; every number comes from ``queries``."""
