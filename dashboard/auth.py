@@ -3,12 +3,12 @@
 Interface the pages rely on (keep it):
 - ``current_user() -> SessionUser | None``: the signed-in user of this browser session (expired
   sessions count as signed out); when sign-in is not required, an anonymous ``viewer``.
-- ``require_role(role) -> SessionUser``: server-side check at the top of a page on every run; shows a
-  translated "not allowed" message and calls ``st.stop()`` when the user lacks the role.
+- ``require_role(role) -> SessionUser``: server-side check at the top of a page on every run;
+  shows a translated "not allowed" message and calls ``st.stop()`` when the user lacks the role.
 - ``has_role(user, role) -> bool``: role hierarchy viewer < analyst < staff < admin.
 - ``login_view()``: the sign-in page body; ``logout_button()``: a sidebar button.
-Session state key ``"senim_user"`` holds ``{"username", "role", "expires_at" (epoch seconds)}``; tests
-may set it directly to act as a user.
+Session state key ``"senim_user"`` holds ``{"username", "role", "expires_at" (epoch seconds)}``;
+tests may set it directly to act as a user.
 """
 
 from __future__ import annotations

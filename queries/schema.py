@@ -40,7 +40,15 @@ metadata = MetaData(
 )
 
 UPLOAD_KINDS = ("survey", "ngo", "proposals")
-UPLOAD_STATUSES = ("loading", "loaded", "partial", "rejected", "unchanged", "rolled_back", "interrupted")
+UPLOAD_STATUSES = (
+    "loading",
+    "loaded",
+    "partial",
+    "rejected",
+    "unchanged",
+    "rolled_back",
+    "interrupted",
+)
 SURVEY_SOURCES = ("public_trust_council", "kurultai")
 PROPOSAL_SOURCES = ("kurultai", "public_trust_council", "eotinish", "other")
 PROPOSAL_STATUSES = ("received", "in_review", "answered", "accepted", "implemented", "rejected")
@@ -101,7 +109,9 @@ survey_waves = Table(
 responses = Table(
     "responses",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=False),  # assigned in the load transaction
+    Column(
+        "id", Integer, primary_key=True, autoincrement=False
+    ),  # assigned in the load transaction
     Column("upload_id", Integer, ForeignKey("uploads.id"), nullable=False),
     Column("wave_id", Integer, ForeignKey("survey_waves.id"), nullable=False),
     Column("respondent_id", Text, nullable=False),
@@ -201,7 +211,9 @@ audit_log = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("at", DateTime(timezone=True), nullable=False),
     Column("actor", Text, nullable=False),
-    Column("action", String(32), nullable=False),  # upload, rollback, sign_in, sign_in_failed, role_change…
+    Column(
+        "action", String(32), nullable=False
+    ),  # upload, rollback, sign_in, sign_in_failed, role_change…
     Column("target", Text),
     Column("detail", JSON),
     Index("ix_audit_log_at", "at"),

@@ -5,6 +5,7 @@ Set ``SENIM_TEST_POSTGRES_URL`` to use an existing server instead (a superuser U
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
@@ -57,25 +58,42 @@ class TempPostgres:
         if self.as_root:
             shutil.chown(self.dir, "postgres")
         self.dir.chmod(0o755)
-        self._run("initdb", "-D", str(data), "-U", "senim", "--auth=trust", "-E", "UTF8",
-                  "--locale=C")
-        self._run("pg_ctl", "-D", str(data), "-w", "-l", str(self.dir / "log"), "-o",
-                  f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.dir} "
-                  "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
-                  "-c max_connections=200", "start")
+        self._run(
+            "initdb", "-D", str(data), "-U", "senim", "--auth=trust", "-E", "UTF8", "--locale=C"
+        )
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(data),
+            "-w",
+            "-l",
+            str(self.dir / "log"),
+            "-o",
+            f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.dir} "
+            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+            "-c max_connections=200",
+            "start",
+        )
         return f"postgresql+psycopg://senim@127.0.0.1:{self.port}/postgres"
 
     def stop(self) -> None:
-        try:
+        with contextlib.suppress(subprocess.CalledProcessError):
             self._run("pg_ctl", "-D", str(self.dir / "data"), "-m", "immediate", "stop")
-        except subprocess.CalledProcessError:
-            pass
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def restart(self) -> None:
         """Stop and start the same cluster (fault tests: the app must recover)."""
         data = str(self.dir / "data")
         self._run("pg_ctl", "-D", data, "-m", "fast", "-w", "stop")
-        self._run("pg_ctl", "-D", data, "-w", "-l", str(self.dir / "log"), "-o",
-                  f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.dir} "
-                  "-c fsync=off -c max_connections=200", "start")
+        self._run(
+            "pg_ctl",
+            "-D",
+            data,
+            "-w",
+            "-l",
+            str(self.dir / "log"),
+            "-o",
+            f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.dir} "
+            "-c fsync=off -c max_connections=200",
+            "start",
+        )

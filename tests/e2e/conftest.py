@@ -60,6 +60,7 @@ def _wait_healthy(url: str, process: subprocess.Popen, deadline_s: float = 90) -
 def e2e_database(tmp_path_factory) -> str:
     """A SQLite database with a small demo data set and a staff user for the browser tests."""
     from queries.auth import create_user
+
     from queries.demo import load_demo
 
     url = f"sqlite:///{tmp_path_factory.mktemp('e2e') / 'senim.db'}"
@@ -78,10 +79,25 @@ def app_url(e2e_database: str) -> Iterator[str]:
     (ROOT / "test-artifacts").mkdir(exist_ok=True)
     log = open(ROOT / "test-artifacts" / "streamlit-e2e.log", "w")  # noqa: SIM115
     process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "app.py"),
-         "--server.port", str(port), "--server.headless", "true",
-         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(ROOT / "dashboard" / "app.py"),
+            "--server.port",
+            str(port),
+            "--server.headless",
+            "true",
+            "--server.address",
+            "127.0.0.1",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     try:

@@ -1,0 +1,59 @@
+"""The analyst's filters and how they cut the responses frame (see docs/architecture.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from queries.errors import SenimError
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the analyst selected; an empty tuple or None means "all"."""
+
+    sources: tuple[str, ...] = ()
+    wave_from: str | None = None  # wave labels; inclusive range by period_start
+    wave_to: str | None = None
+    regions: tuple[str, ...] = ()
+    institutions: tuple[str, ...] = ()  # for the composite trust index
+    sexes: tuple[str, ...] = ()
+    age_groups: tuple[str, ...] = ()
+    settlements: tuple[str, ...] = ()
+
+
+def _wave_start(responses: pl.DataFrame, label: str) -> object:
+    starts = responses.filter(pl.col("wave") == label).get_column("period_start")
+    if starts.len() == 0:
+        known = responses.get_column("wave").unique().sort().to_list()
+        raise SenimError(f"Unknown wave {label!r}; the data has waves: {', '.join(known)}.")
+    return starts.min()
+
+
+def apply_filters(responses: pl.DataFrame, filters: Filters) -> pl.DataFrame:
+    """Keep the chosen sources, waves and regions; add ``in_domain`` for sex, age group, settlement.
+
+    Sources, waves and regions select whole strata (``source|wave|region``), so dropping rows is
+    exact. Sex, age group and settlement cut across strata, so they become a domain: those rows
+    stay (they count in their stratum's n_h) and the estimators ignore them. A null sex, age group
+    or settlement is outside the domain whenever that filter is set.
+    """
+    keep = pl.lit(True)
+    if filters.sources:
+        keep &= pl.col("source").is_in(list(filters.sources))
+    if filters.regions:
+        keep &= pl.col("region").is_in(list(filters.regions))
+    if filters.wave_from is not None:
+        keep &= pl.col("period_start") >= _wave_start(responses, filters.wave_from)
+    if filters.wave_to is not None:
+        keep &= pl.col("period_start") <= _wave_start(responses, filters.wave_to)
+    inside = pl.lit(True)
+    for column, chosen in (
+        ("sex", filters.sexes),
+        ("age_group", filters.age_groups),
+        ("settlement", filters.settlements),
+    ):
+        if chosen:
+            inside &= pl.col(column).is_in(list(chosen)).fill_null(False)
+    return responses.filter(keep).with_columns(inside.alias("in_domain"))

@@ -1,0 +1,72 @@
+"""The metrics leaders read, computed from a Dataset's frames (see docs/metrics.md).
+
+Survey metrics share one helper: derived 0-10 or 0/1 columns (as polars expressions, nulled
+outside their own sub-population) go through ONE ``stratum_sums`` pass over the responses and
+are then combined per group. The responses design: weights ``weight``, strata ``stratum``
+(source|wave|region), and the filters' ``in_domain`` column when present.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import polars as pl
+
+from queries.survey import combine_sums, stratum_sums
+
+WEIGHT, STRATA, DOMAIN = "weight", "stratum", "in_domain"
+
+
+def as_list(cols: str | Sequence[str] | None) -> list[str]:
+    """A column name or list as a list."""
+    if cols is None:
+        return []
+    return [cols] if isinstance(cols, str) else list(cols)
+
+
+def survey_sums(
+    responses: pl.DataFrame, variables: Mapping[str, pl.Expr], *, by: Sequence[str] = ()
+) -> pl.DataFrame:
+    """Per-stratum sums of many derived variables in one pass (``variable`` = the mapping key)."""
+    cols = {name: expr.cast(pl.Float64).alias(name) for name, expr in variables.items()}
+    frame = responses.select(
+        *by,
+        WEIGHT,
+        STRATA,
+        *([DOMAIN] if DOMAIN in responses.columns else []),
+        *cols.values(),
+    )
+    return stratum_sums(
+        frame,
+        list(cols),
+        weight=WEIGHT,
+        strata=STRATA,
+        by=list(by) or None,
+        domain=DOMAIN if DOMAIN in frame.columns else None,
+    )
+
+
+def combine(
+    sums: pl.DataFrame, *, by: Sequence[str] = (), shares: Sequence[str] = (), level: float = 0.95
+) -> pl.DataFrame:
+    """Estimates per (by, variable); the CIs of the ``shares`` variables are kept within [0, 1]."""
+    out = combine_sums(sums, by=list(by) or None, level=level)
+    is_share = pl.col("variable").is_in(list(shares))
+    return out.with_columns(
+        pl.when(is_share).then(pl.col("ci_low").clip(0.0, 1.0)).otherwise(pl.col("ci_low")),
+        pl.when(is_share).then(pl.col("ci_high").clip(0.0, 1.0)).otherwise(pl.col("ci_high")),
+    )
+
+
+def estimate(
+    responses: pl.DataFrame,
+    variables: Mapping[str, pl.Expr],
+    *,
+    by: str | Sequence[str] | None = None,
+    shares: Sequence[str] = (),
+    level: float = 0.95,
+) -> pl.DataFrame:
+    """Survey estimates of several derived variables per ``by`` group, one pass over the data."""
+    by_cols = as_list(by)
+    return combine(survey_sums(responses, variables, by=by_cols), by=by_cols, shares=shares,
+                   level=level)  # fmt: skip

@@ -1,0 +1,30 @@
+"""The feedback loop as citizens see it (survey side)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import polars as pl
+
+from queries.metrics import estimate
+
+FEEDBACK_SHARES = ("got_response",)
+
+
+def feedback_variables() -> dict[str, pl.Expr]:
+    """state_listens (mean 0-10); got_response: share of proposers (submitted_proposal = yes)
+    who got a response; satisfaction: mean response_satisfaction among those who got one."""
+    return {
+        "state_listens": pl.col("state_listens"),
+        "got_response": pl.when(pl.col("submitted_proposal")).then(pl.col("received_response")),
+        "satisfaction": pl.when(pl.col("received_response").fill_null(True)).then(
+            pl.col("response_satisfaction")
+        ),
+    }
+
+
+def feedback_survey(
+    responses: pl.DataFrame, *, by: str | Sequence[str] | None = None, level: float = 0.95
+) -> pl.DataFrame:
+    """The three feedback indicators (``variable``) per ``by`` group."""
+    return estimate(responses, feedback_variables(), by=by, shares=FEEDBACK_SHARES, level=level)

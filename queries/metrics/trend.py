@@ -1,0 +1,83 @@
+"""Any survey metric as a series over waves, with the change vs the previous wave."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import polars as pl
+
+from queries.metrics import as_list, combine, survey_sums
+from queries.survey import difference_from_sums, z_value
+
+
+def _p_value(z: pl.Expr) -> pl.Expr:
+    # 2 * (1 - Φ(|z|)) = erfc(|z| / √2), vectorised through scipy's normal survival function.
+    from scipy.stats import norm
+
+    return z.abs().map_batches(
+        lambda s: pl.Series(2 * norm.sf(s.to_numpy()), dtype=pl.Float64), return_dtype=pl.Float64
+    )
+
+
+def trend_from_sums(
+    sums: pl.DataFrame,
+    waves: pl.DataFrame,
+    *,
+    by: Sequence[str] = (),
+    shares: Sequence[str] = (),
+    level: float = 0.95,
+) -> pl.DataFrame:
+    """Per (by, variable) the series over waves with ``change``, ``change_se``, ``p_value``.
+
+    ``sums`` must have a ``wave`` column; ``waves`` maps ``wave`` to ``period_start`` (sort key).
+    Waves are independent samples (each wave has its own strata), so the variances of two waves
+    add; if some stratum spans two waves the linearised contrast is used instead.
+    """
+    keys = [*by, "variable"]
+    est = combine(sums, by=[*by, "wave"], shares=shares, level=level)
+    order = waves.select("wave", "period_start").unique("wave")
+    est = est.join(order, on="wave", how="left").sort([*keys, "period_start", "wave"])
+    prev = pl.col("estimate").shift(1).over(keys)
+    est = est.with_columns(
+        pl.col("wave").shift(1).over(keys).alias("previous_wave"),
+        (pl.col("estimate") - prev).alias("change"),
+        (pl.col("se").pow(2) + pl.col("se").shift(1).over(keys).pow(2)).sqrt().alias("change_se"),
+    )
+    shared = sums.group_by("stratum").agg(pl.col("wave").n_unique()).get_column("wave").max()
+    if shared is not None and shared > 1:
+        est = _contrast_se(sums, est, by)
+    z = pl.col("change") / pl.col("change_se")
+    return est.with_columns(_p_value(z).alias("p_value")).with_columns(
+        (pl.col("p_value") < 1 - level).fill_null(False).alias("significant")
+    )
+
+
+def _contrast_se(sums: pl.DataFrame, est: pl.DataFrame, by: Sequence[str]) -> pl.DataFrame:
+    """Replace change_se by the linearised contrast for each pair of consecutive waves."""
+    pairs = est.select("previous_wave", "wave").drop_nulls().unique()
+    rows = []
+    for a, b in pairs.iter_rows():
+        d = difference_from_sums(sums, "wave", a, b, by=list(by) or None)
+        rows.append(d.select(*by, "variable", pl.lit(b).alias("wave"), pl.col("se").alias("_cse")))
+    if not rows:
+        return est
+    joined = est.join(pl.concat(rows), on=[*by, "variable", "wave"], how="left", nulls_equal=True)
+    return joined.with_columns(pl.col("_cse").alias("change_se")).drop("_cse")
+
+
+def metric_trend(
+    responses: pl.DataFrame,
+    variables: Mapping[str, pl.Expr],
+    *,
+    by: str | Sequence[str] | None = None,
+    shares: Sequence[str] = (),
+    level: float = 0.95,
+) -> pl.DataFrame:
+    """The wave series of any derived survey variables (see ``trend_from_sums``)."""
+    by_cols = as_list(by)
+    sums = survey_sums(responses, variables, by=[*by_cols, "wave"])
+    waves = responses.select("wave", "period_start").unique("wave")
+    return trend_from_sums(sums, waves, by=by_cols, shares=shares, level=level)
+
+
+__all__ = ["metric_trend", "trend_from_sums", "z_value"]
