@@ -11,8 +11,12 @@ from queries.db import init_db, make_engine
 
 def add_db_option(parser: argparse.ArgumentParser) -> None:
     """Let ``--db URL`` follow the command name too (``python -m queries status --db URL``)."""
-    parser.add_argument("--db", metavar="URL", default=argparse.SUPPRESS,
-                        help="database URL (default: SENIM_DATABASE_URL)")
+    parser.add_argument(
+        "--db",
+        metavar="URL",
+        default=argparse.SUPPRESS,
+        help="database URL (default: SENIM_DATABASE_URL)",
+    )
 
 
 def engine_from(args: argparse.Namespace) -> Engine:
