@@ -1,9 +1,9 @@
-"""The errors Senim raises on purpose. Their ``str()`` is a message for the user."""
+"""The project's own errors: anything raised on purpose carries a message fit for a user."""
 
 
 class SenimError(Exception):
-    """Base of every deliberate error; the CLI and the UI show its message, never a traceback."""
+    """Base of every error the project raises on purpose; str() is a user message."""
 
 
 class InputFileError(SenimError):
-    """An uploaded file cannot be read as a table at all (empty, binary, too large, ...)."""
+    """The uploaded file cannot be read as a table at all (empty, binary, too large...)."""

@@ -1,14 +1,74 @@
-"""The 20 first-level units of Kazakhstan (17 regions, 3 cities since 2022)."""
+"""The 20 first-level units of Kazakhstan (17 regions, 3 cities since 2022) and a resolver that
+maps the spellings ministry staff type (kk/ru/en, Latin Kazakh, old names, abbreviations, KATO and
+ISO codes) to the ISO 3166-2 code."""
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from functools import cache
 
 import polars as pl
+from rapidfuzz import fuzz, process
 
 from queries.settings import DATA_DIR
 
 REGIONS_CSV = DATA_DIR / "regions.csv"
+
+# Words that only say "this is a region" or "this is a city"; dropped before matching.
+REGION_WORDS = frozenset(
+    [
+        "обл",
+        "область",
+        "облысы",
+        "облысының",
+        "oblysy",
+        "oblys",
+        "oblast",
+        "oblast'",
+        "region",
+        "province",
+    ]
+)
+CITY_WORDS = frozenset(["г", "гор", "город", "каласы", "k", "city", "qalasy"])
+# Kazakh letters and Latin-Kazakh diacritics folded to their closest Russian/ASCII letter, so
+# "Ақтөбе", "Актобе" and "Aqtöbe" meet.
+FOLD = str.maketrans(
+    {"ә": "а", "ғ": "г", "қ": "к", "ң": "н", "ө": "о", "ұ": "у", "ү": "у", "һ": "х", "і": "и",
+     "ё": "е", "ı": "i", "ǵ": "g", "ń": "n", "ý": "y", "ú": "u", "ö": "o", "q": "k"}
+)  # fmt: skip
+
+# Names not in the reference table: Russian adjectives, old names, abbreviations, transliterations.
+ALIASES: dict[str, tuple[str, ...]] = {
+    "KZ-10": ("абайская", "abay", "semey region"),
+    "KZ-11": ("акмолинская", "akmolinskaya", "akmola"),
+    "KZ-15": ("актюбинская", "aktyubinsk", "aktobe", "aktyubinskaya"),
+    "KZ-19": ("алматинская", "almatinskaya"),
+    "KZ-23": ("атырауская", "atyrau", "гурьевская"),
+    "KZ-27": ("зко", "wko", "западно казахстанская", "батыс казакстан", "west kazakhstan",
+              "uralsk region", "zapadno kazakhstanskaya"),
+    "KZ-31": ("жамбылская", "zhambyl", "jambyl", "жамбылская", "таразская"),
+    "KZ-33": ("жетису", "zhetisu", "jetisu", "zhetysu", "жетысу"),
+    "KZ-35": ("карагандинская", "karaganda", "karagandy", "qaragandy"),
+    "KZ-39": ("костанайская", "кустанайская", "kostanay", "kostanai", "kustanai"),
+    "KZ-43": ("кызылординская", "kyzylorda", "kzyl orda"),
+    "KZ-47": ("мангистауская", "мангыстауская", "мангистау", "мангышлакская", "mangistau",
+              "mangystau", "mangyshlak"),
+    "KZ-55": ("павлодарская", "pavlodar"),
+    "KZ-59": ("ско", "nko", "северо казахстанская", "солтустик казакстан", "north kazakhstan",
+              "soltustik kazakstan", "severo kazakhstanskaya"),
+    "KZ-61": ("туркестанская", "туркестан", "turkestan", "юко", "южно казахстанская",
+              "south kazakhstan", "онтустик казакстан", "ontustik kazakstan", "чимкентская"),
+    "KZ-62": ("улытауская", "ulytau"),
+    "KZ-63": ("вко", "eko", "восточно казахстанская", "шыгыс казакстан", "east kazakhstan",
+              "shygys kazakstan", "vostochno kazakhstanskaya"),
+    "KZ-71": ("нур султан", "nur sultan", "nursultan", "нурсултан", "целиноград", "tselinograd",
+              "акмолинск", "astana city"),
+    "KZ-75": ("алма ата", "alma ata", "almaty city", "алматы каласы"),
+    "KZ-79": ("чимкент", "chimkent", "shymkent city"),
+}  # fmt: skip
+# "Алматы" alone is the city; with a region word it is Almaty Region.
+AMBIGUOUS_WITH_REGION_WORD = {"алматы": "KZ-19", "almaty": "KZ-19"}
 
 
 @cache
@@ -16,3 +76,77 @@ def reference_regions() -> pl.DataFrame:
     """The reference table: code, kato, names (en, kk, ru, kk_latn), centre, kind, population."""
     frame = pl.read_csv(REGIONS_CSV, schema_overrides={"kato": pl.Int64})
     return frame.rename({"population_2024": "population"})
+
+
+def _words(text: str) -> list[str]:
+    text = unicodedata.normalize("NFC", text).lower().translate(FOLD)
+    text = "".join(
+        ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch)
+    )
+    return [word for word in re.split(r"[\s.,;:()/\\'\"«»_-]+", text) if word]
+
+
+def normalise(text: str) -> tuple[str, bool]:
+    """The matching key of a region spelling, and whether it carried a region word."""
+    words = _words(text)
+    has_region_word = any(word in REGION_WORDS for word in words)
+    core = [w for w in words if w not in REGION_WORDS and w not in CITY_WORDS]
+    return " ".join(core), has_region_word
+
+
+@cache
+def _lookup() -> dict[str, str]:
+    table: dict[str, str] = {}
+    for row in reference_regions().iter_rows(named=True):
+        code = row["code"]
+        names = [row["name_en"], row["name_kk"], row["name_ru"], row["name_kk_latn"]]
+        for name in [*names, *ALIASES.get(code, ())]:
+            key, _ = normalise(name)
+            # A city's name wins over a region's plain core ("алматы" = the city).
+            if key and (key not in table or row["kind"] == "city"):
+                table[key] = code
+        table[code.lower()] = code
+        table[code.lower().replace("-", "")] = code
+        table[str(row["kato"])] = code
+    return table
+
+
+def resolve_region(text: object) -> str | None:
+    """The ISO code for a region spelling, or None when it names no unit."""
+    if not isinstance(text, str) or not text.strip() or len(text) > 200:
+        return None
+    raw = text.strip()
+    if raw.isdigit() and len(raw) in (2, 9):  # KATO: 2-digit unit code or the full 9 digits
+        return _lookup().get(raw[:2])
+    key, has_region_word = normalise(raw)
+    if has_region_word and key in AMBIGUOUS_WITH_REGION_WORD:
+        return AMBIGUOUS_WITH_REGION_WORD[key]
+    lookup = _lookup()
+    if key in lookup:
+        return lookup[key]
+    compact = key.replace(" ", "")
+    return lookup.get(compact)
+
+
+def suggest_region(text: object) -> str | None:
+    """The code of the closest known spelling (for "did you mean ..." messages), or None."""
+    if not isinstance(text, str) or not text.strip():
+        return None
+    key, _ = normalise(text[:200])
+    if not key:
+        return None
+    match = process.extractOne(key, list(_lookup()), scorer=fuzz.WRatio)
+    return _lookup()[match[0]] if match and match[1] >= 50 else None
+
+
+def resolve_column(values: pl.Series) -> pl.Series:
+    """Resolve a column of spellings to codes, once per distinct value (null where unknown)."""
+    distinct = values.drop_nulls().unique()
+    mapping = {value: resolve_region(value) for value in distinct.to_list()}
+    return values.replace_strict(mapping, default=None, return_dtype=pl.String)
+
+
+def region_label(code: str, lang: str = "en") -> str:
+    """A unit's name in kk, ru or en (for messages outside the UI)."""
+    row = reference_regions().filter(pl.col("code") == code)
+    return row.get_column(f"name_{lang}").item() if row.height else code

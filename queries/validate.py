@@ -1,0 +1,358 @@
+"""Check a read table against the data contract: one error row per problem (row, column, value,
+message), and the clean, typed rows that passed. Vectorised: no Python loop per row."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from queries import values as v
+from queries.contract import TRUST_PREFIX, canonical_header, contract_columns
+from queries.csvfile import ROW, RawTable
+from queries.messages import render
+from queries.regions import region_label, resolve_column, suggest_region
+from queries.schema import PROPOSAL_SOURCES, PROPOSAL_STATUSES
+
+MAX_REPORTED_ERRORS = 10_000
+ERROR_SCHEMA = {
+    "row": pl.Int64,
+    "column": pl.String,
+    "value": pl.String,
+    "message": pl.String,
+    "code": pl.String,
+    "params": pl.String,
+}
+PROPOSAL_SOURCE_NAMES = {
+    **{s: s for s in PROPOSAL_SOURCES},
+    **v.SURVEY_SOURCE,
+    "e-otinish": "eotinish", "eötinish": "eotinish", "е-отиниш": "eotinish", "другое": "other",
+    "басқа": "other",
+}  # fmt: skip
+STATUS_NAMES = {
+    **{s: s for s in PROPOSAL_STATUSES},
+    "in review": "in_review", "получено": "received", "на рассмотрении": "in_review",
+    "отвечено": "answered", "принято": "accepted", "реализовано": "implemented",
+    "отклонено": "rejected", "қабылданды": "received", "қаралуда": "in_review",
+    "жауап берілді": "answered", "қолдау тапты": "accepted", "іске асырылды": "implemented",
+    "қабылданбады": "rejected",
+}  # fmt: skip
+ANSWERED_STATUSES = ("answered", "accepted", "implemented", "rejected")
+
+
+def empty_errors() -> pl.DataFrame:
+    """An error table with no rows (the shape every error table has)."""
+    return pl.DataFrame(schema=ERROR_SCHEMA)
+
+
+@dataclass(frozen=True)
+class Validation:
+    """The outcome of validating one file: clean typed rows and one error row per problem."""
+
+    kind: str
+    clean: pl.DataFrame
+    errors: pl.DataFrame
+    rows_read: int
+    error_count: int = 0
+    unknown_columns: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def ok(self) -> bool:
+        return self.error_count == 0
+
+
+class _Errors:
+    """Collects error rows column by column; messages are rendered once at the end."""
+
+    def __init__(self, rows: pl.Series) -> None:
+        self.rows = rows
+        self.parts: list[pl.DataFrame] = []
+        self.file_level: list[dict] = []
+
+    def file(self, code: str, column: str = "", **params: object) -> None:
+        self.file_level.append(
+            {"row": 0, "column": column, "value": "", "code": code, "params": params}
+        )
+
+    def add(
+        self,
+        mask: pl.Series,
+        column: str,
+        text: pl.Series,
+        code: str,
+        params: dict | pl.Series | None = None,
+    ) -> None:
+        mask = mask.fill_null(False)
+        if not mask.any():
+            return
+        frame = pl.DataFrame(
+            {"row": self.rows, "column": column, "value": text.cast(pl.String), "code": code}
+        ).with_columns(
+            params=params if isinstance(params, pl.Series) else pl.lit(json.dumps(params or {}))
+        )
+        self.parts.append(frame.filter(mask))
+
+    def bad_rows(self) -> pl.Series:
+        if not self.parts:
+            return pl.Series("row", [], dtype=pl.Int64)
+        return pl.concat([p.get_column("row") for p in self.parts]).unique()
+
+    def table(self) -> tuple[pl.DataFrame, int]:
+        rows = list(self.file_level)
+        count = len(rows)
+        if self.parts:
+            frame = pl.concat(self.parts).sort("row", maintain_order=True)
+            count += frame.height
+            rows += frame.head(MAX_REPORTED_ERRORS).to_dicts()
+        out = []
+        for row in rows[:MAX_REPORTED_ERRORS]:
+            params = row["params"] if isinstance(row["params"], dict) else json.loads(row["params"])
+            params = {"value": row["value"], "column": row["column"], **params}
+            out.append({**row, "message": render(row["code"], params), "params": json.dumps(
+                params, ensure_ascii=False, default=str)})  # fmt: skip
+        return pl.DataFrame(out, schema=ERROR_SCHEMA) if out else empty_errors(), count
+
+
+def _rename(kind: str, table: RawTable, header_map: dict[str, str] | None, errors: _Errors):
+    renames: dict[str, str] = {}
+    unknown: list[str] = []
+    for header in table.frame.columns:
+        if header == ROW:
+            continue
+        target = (header_map or {}).get(header) or canonical_header(kind, header)
+        if target is None:
+            unknown.append(header)
+        elif target in renames.values():
+            errors.file("duplicate_column", column=target)
+        else:
+            renames[header] = target
+    frame = table.frame.select(ROW, *renames).rename(renames)
+    return frame, tuple(unknown)
+
+
+def _required(frame: pl.DataFrame, kind: str, given: dict[str, str | None], errors: _Errors):
+    for spec in contract_columns(kind):
+        if spec.required and spec.name not in frame.columns and not given.get(spec.name):
+            found = ", ".join(c for c in frame.columns if c != ROW) or "none"
+            errors.file("missing_column", column=spec.name, found=found)
+    if kind == "survey" and not any(c.startswith(TRUST_PREFIX) for c in frame.columns):
+        errors.file("no_trust_column")
+
+
+def _params(**columns: pl.Series | object) -> pl.Series:
+    """Per-row message parameters as JSON text."""
+    exprs = [(c if isinstance(c, pl.Series) else pl.lit(c)).alias(k) for k, c in columns.items()]
+    return pl.select(pl.struct(exprs).struct.json_encode()).to_series()
+
+
+def _col(frame: pl.DataFrame, name: str) -> pl.Series:
+    if name in frame.columns:
+        return frame.get_column(name)
+    return pl.Series(name, [None] * frame.height, dtype=pl.String)
+
+
+def _blank_required(frame: pl.DataFrame, name: str, errors: _Errors) -> None:
+    col = _col(frame, name)
+    errors.add(col.is_null(), name, col, "missing_value")
+
+
+def _region(frame: pl.DataFrame, errors: _Errors, *, required: bool) -> pl.Series:
+    raw = _col(frame, "region")
+    codes = resolve_column(raw)
+    unknown = raw.is_not_null() & codes.is_null()
+    if unknown.any():
+        hints = {}
+        for value in raw.filter(unknown).unique().to_list():
+            code = suggest_region(value)
+            suggestion = f"{code} ({region_label(code)})" if code else ""
+            hints[value] = json.dumps({"suggestion": suggestion, "suggested_code": code or ""})
+        params = raw.replace_strict(hints, default="{}", return_dtype=pl.String)
+        errors.add(unknown & params.str.contains('"KZ-'), "region", raw, "unknown_region", params)
+        errors.add(
+            unknown & ~params.str.contains('"KZ-'), "region", raw, "unknown_region_no_hint", params
+        )
+    if required:
+        _blank_required(frame, "region", errors)
+    return codes.rename("region_code")
+
+
+def _number(frame, name, errors, decimal_comma, *, integer, low=None, high=None, positive=False):
+    raw = _col(frame, name)
+    if integer:
+        parsed, bad = v.parse_integer(raw, decimal_comma)
+        errors.add(bad, name, raw, "bad_integer")
+    else:
+        parsed, bad = v.parse_number(raw, decimal_comma)
+        errors.add(bad, name, raw, "bad_number")
+    if positive:
+        errors.add(parsed <= 0, name, raw, "not_positive")
+    elif low is not None and high is not None:
+        errors.add((parsed < low) | (parsed > high), name, raw, "out_of_range",
+                   {"low": low, "high": high})  # fmt: skip
+    elif low == 0:
+        errors.add(parsed < 0, name, raw, "negative")
+    return parsed
+
+
+def _fixed(frame, name, given, mapping, errors, *, pattern=None) -> pl.Series:
+    """source/wave: from the column, or the value chosen for the whole file; never both differing."""
+    raw = _col(frame, name)
+    if pattern:
+        parsed, bad = v.parse_pattern(raw, pattern)
+        errors.add(bad, name, raw, "bad_wave")
+    else:
+        parsed, bad = v.parse_choice(raw, mapping)
+        errors.add(
+            bad, name, raw, "bad_choice", {"allowed": ", ".join(sorted(set(mapping.values())))}
+        )
+    if given:
+        errors.add(
+            parsed.is_not_null() & (parsed != given), name, raw, "conflict", {"given": given}
+        )
+        parsed = parsed.fill_null(given)
+    else:
+        errors.add(raw.is_null(), name, raw, "missing_value")
+    return parsed.rename(name)
+
+
+def _duplicates(frame: pl.DataFrame, keys: list[str], column: str, errors: _Errors) -> None:
+    keyed = frame.select(ROW, *keys).with_columns(
+        first=pl.col(ROW).first().over(keys), rank=pl.int_range(pl.len()).over(keys)
+    )
+    dup = (keyed.get_column("rank") > 0) & pl.all_horizontal(
+        [keyed.get_column(k).is_not_null() for k in keys]
+    ).pipe(lambda e: keyed.select(e).to_series())
+    key_text = keyed.select(
+        pl.concat_str([pl.col(k).cast(pl.String) for k in keys], separator=" / ")
+    )
+    params = _params(first=keyed.get_column("first"), key=key_text.to_series())
+    errors.add(dup, column, frame.get_column(column), "duplicate_in_file", params)
+
+
+def _survey(frame, table, errors, source, wave) -> pl.DataFrame:
+    dc = table.decimal_comma
+    _blank_required(frame, "respondent_id", errors)
+    src = _fixed(frame, "source", v.SURVEY_SOURCE.get((source or "").lower(), source),
+                 v.SURVEY_SOURCE, errors)  # fmt: skip
+    wav = _fixed(frame, "wave", (wave or "").upper() or None, {}, errors, pattern=v.WAVE_PATTERN)
+    date_raw = _col(frame, "interview_date")
+    date, bad_date = v.parse_date(date_raw)
+    errors.add(bad_date, "interview_date", date_raw, "bad_date")
+    out = {
+        ROW: frame.get_column(ROW),
+        "respondent_id": _col(frame, "respondent_id"),
+        "source": src,
+        "wave": wav,
+        "period_start": v.wave_start(wav).rename("period_start"),
+        "interview_date": date.rename("interview_date"),
+        "region_code": _region(frame, errors, required=True),
+    }
+    for name, mapping in (("settlement", v.SETTLEMENT), ("sex", v.SEX)):
+        raw = _col(frame, name)
+        parsed, bad = v.parse_choice(raw, mapping)
+        errors.add(
+            bad, name, raw, "bad_choice", {"allowed": ", ".join(sorted(set(mapping.values())))}
+        )
+        out[name] = parsed.rename(name)
+    out["age"] = _number(frame, "age", errors, dc, integer=True, low=16, high=110).cast(pl.Int16)
+    weight = _number(frame, "weight", errors, dc, integer=False, positive=True)
+    out["weight"] = weight.fill_null(1.0).rename("weight")
+    scores = [c for c in frame.columns if c.startswith(TRUST_PREFIX)]
+    for name in ("state_listens", "response_satisfaction", *scores):
+        raw = _col(frame, name)
+        parsed, bad, out_of_range = v.parse_score(raw)
+        errors.add(bad, name, raw, "bad_score")
+        errors.add(out_of_range, name, raw, "out_of_range", {"low": 0, "high": 10})
+        out[name] = parsed
+    for name in ("participated_consultation", "submitted_proposal", "received_response",
+                 "ngo_involvement"):  # fmt: skip
+        raw = _col(frame, name)
+        parsed, bad = v.parse_yes_no(raw)
+        errors.add(bad, name, raw, "bad_yes_no")
+        out[name] = parsed.rename(name)
+    orphan = out["received_response"].is_not_null() & ~out["submitted_proposal"].fill_null(False)
+    errors.add(orphan, "received_response", _col(frame, "received_response"),
+               "received_without_proposal")  # fmt: skip
+    clean = pl.DataFrame(out)
+    _duplicates(clean, ["source", "wave", "respondent_id"], "respondent_id", errors)
+    return clean
+
+
+def _ngo(frame, table, errors) -> pl.DataFrame:
+    dc = table.decimal_comma
+    period_raw = _col(frame, "period")
+    period, bad = v.parse_pattern(period_raw, v.PERIOD_PATTERN)
+    errors.add(bad, "period", period_raw, "bad_period")
+    _blank_required(frame, "period", errors)
+    _blank_required(frame, "registered_ngos", errors)
+    out = {ROW: frame.get_column(ROW), "region_code": _region(frame, errors, required=True),
+           "period": period.rename("period")}  # fmt: skip
+    for name in ("registered_ngos", "active_ngos", "grants_count", "volunteers", "beneficiaries"):
+        out[name] = _number(frame, name, errors, dc, integer=True, low=0)
+    out["grants_kzt"] = _number(frame, "grants_kzt", errors, dc, integer=False, low=0)
+    over = out["active_ngos"] > out["registered_ngos"]
+    params = _params(registered=out["registered_ngos"])
+    errors.add(over, "active_ngos", _col(frame, "active_ngos"), "active_over_registered", params)
+    clean = pl.DataFrame(out)
+    _duplicates(clean, ["region_code", "period"], "region_code", errors)
+    return clean
+
+
+def _proposals(frame, errors) -> pl.DataFrame:
+    for name in ("proposal_id", "topic", "submitted_on", "status"):
+        _blank_required(frame, name, errors)
+    out = {ROW: frame.get_column(ROW), "proposal_id": _col(frame, "proposal_id")}
+    out["source"] = _fixed(frame, "source", None, PROPOSAL_SOURCE_NAMES, errors)
+    out["region_code"] = _region(frame, errors, required=False)
+    out["topic"] = _col(frame, "topic").str.to_lowercase().rename("topic")
+    for name in ("submitted_on", "answered_on", "implemented_on"):
+        raw = _col(frame, name)
+        parsed, bad = v.parse_date(raw)
+        errors.add(bad, name, raw, "bad_date")
+        out[name] = parsed
+    raw_status = _col(frame, "status")
+    status, bad = v.parse_choice(raw_status, STATUS_NAMES)
+    errors.add(bad, "status", raw_status, "bad_choice", {"allowed": ", ".join(PROPOSAL_STATUSES)})
+    out["status"] = status.rename("status")
+    status_params = _params(status=status)
+    errors.add(status.is_in(ANSWERED_STATUSES) & out["answered_on"].is_null()
+               & _col(frame, "answered_on").is_null(), "answered_on", _col(frame, "answered_on"),
+               "answered_on_required", status_params)  # fmt: skip
+    errors.add((status == "implemented") & _col(frame, "implemented_on").is_null(),
+               "implemented_on", _col(frame, "implemented_on"), "implemented_on_required")  # fmt: skip
+    for later, earlier in (("answered_on", "submitted_on"), ("implemented_on", "answered_on")):
+        before = out[later] < out[earlier]
+        params = _params(other=earlier, other_value=out[earlier].cast(pl.String))
+        errors.add(before, later, out[later].cast(pl.String), "date_before", params)
+    clean = pl.DataFrame(out)
+    _duplicates(clean, ["source", "proposal_id"], "proposal_id", errors)
+    return clean
+
+
+def validate(
+    kind: str,
+    table: RawTable,
+    *,
+    source: str | None = None,
+    wave: str | None = None,
+    header_map: dict[str, str] | None = None,
+) -> Validation:
+    """Check ``table`` against the contract of ``kind``; never raises for bad content."""
+    errors = _Errors(table.frame.get_column(ROW))
+    frame, unknown = _rename(kind, table, header_map, errors)
+    _required(frame, kind, {"source": source, "wave": wave}, errors)
+    if frame.height == 0:
+        errors.file("no_rows")
+    if errors.file_level:
+        report, count = errors.table()
+        return Validation(kind, frame.clear(), report, frame.height, count, unknown)
+    if kind == "survey":
+        parsed = _survey(frame, table, errors, source, wave)
+    elif kind == "ngo":
+        parsed = _ngo(frame, table, errors)
+    else:
+        parsed = _proposals(frame, errors)
+    clean = parsed.filter(~pl.col(ROW).is_in(errors.bad_rows().implode()))
+    report, count = errors.table()
+    return Validation(kind, clean, report, frame.height, count, unknown)

@@ -1,0 +1,126 @@
+"""Parsers for one column of text, vectorised: each returns the parsed column and a Boolean
+``bad`` column (True where a non-blank value could not be parsed)."""
+
+from __future__ import annotations
+
+import polars as pl
+
+YES = ("yes", "y", "1", "true", "да", "д", "иә", "ия", "и")
+NO = ("no", "n", "0", "false", "нет", "н", "жоқ", "жок")
+MISSING_CODES = (
+    "dk",
+    "na",
+    "n/a",
+    "-1",
+    "98",
+    "99",
+    "не знаю",
+    "білмеймін",
+    "затрудняюсь ответить",
+)
+DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y")
+SETTLEMENT = {"urban": "urban", "rural": "rural", "қала": "urban", "ауыл": "rural",
+              "город": "urban", "село": "rural", "city": "urban", "village": "rural",
+              "городской": "urban", "сельский": "rural"}  # fmt: skip
+SEX = {"male": "male", "female": "female", "m": "male", "f": "female", "ер": "male",
+       "әйел": "female", "м": "male", "ж": "female", "муж": "male", "жен": "female",
+       "мужской": "male", "женский": "female", "ер адам": "male", "әйел адам": "female"}  # fmt: skip
+SURVEY_SOURCE = {
+    "public_trust_council": "public_trust_council", "kurultai": "kurultai",
+    "public trust council": "public_trust_council", "national council of public trust":
+    "public_trust_council", "совет общественного доверия": "public_trust_council",
+    "қоғамдық сенім кеңесі": "public_trust_council", "ptc": "public_trust_council",
+    "national kurultai": "kurultai", "курултай": "kurultai", "национальный курултай": "kurultai",
+    "құрылтай": "kurultai", "ұлттық құрылтай": "kurultai",
+}  # fmt: skip
+WAVE_PATTERN = r"^\d{4}(-Q[1-4]|-(0[1-9]|1[0-2]))?$"
+PERIOD_PATTERN = r"^\d{4}(-Q[1-4])?$"
+
+
+def _lower(col: pl.Series) -> pl.Series:
+    return col.str.to_lowercase().str.strip_chars()
+
+
+def parse_choice(col: pl.Series, mapping: dict[str, str]) -> tuple[pl.Series, pl.Series]:
+    """A value from a fixed vocabulary (case-insensitive synonyms -> canonical code)."""
+    parsed = _lower(col).replace_strict(mapping, default=None, return_dtype=pl.String)
+    return parsed, col.is_not_null() & parsed.is_null()
+
+
+def parse_yes_no(col: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """yes/no in the contract's spellings -> Boolean."""
+    mapping = {**dict.fromkeys(YES, True), **dict.fromkeys(NO, False)}
+    parsed = _lower(col).replace_strict(mapping, default=None, return_dtype=pl.Boolean)
+    return parsed, col.is_not_null() & parsed.is_null()
+
+
+def _to_float(col: pl.Series, decimal_comma: bool) -> pl.Series:
+    text = col.str.replace_all(r"[\s\u00a0]", "")
+    if decimal_comma:
+        text = text.str.replace(",", ".", literal=True)
+    return text.cast(pl.Float64, strict=False)
+
+
+def parse_number(col: pl.Series, decimal_comma: bool) -> tuple[pl.Series, pl.Series]:
+    """A real number (decimal comma accepted when the file's delimiter is not a comma)."""
+    parsed = _to_float(col, decimal_comma)
+    parsed = pl.Series(col.name, parsed).fill_nan(None)
+    return parsed, col.is_not_null() & parsed.is_null()
+
+
+def parse_integer(col: pl.Series, decimal_comma: bool) -> tuple[pl.Series, pl.Series]:
+    """A whole number (``12`` or ``12.0``; not ``12.5``)."""
+    number = _to_float(col, decimal_comma)
+    whole = number.is_not_null() & number.is_finite() & (number == number.round(0))
+    whole = whole & (number.abs() < 1e15)
+    parsed = pl.select(pl.when(whole).then(number).otherwise(None).cast(pl.Int64)).to_series()
+    return parsed.rename(col.name), col.is_not_null() & parsed.is_null()
+
+
+def parse_score(col: pl.Series) -> tuple[pl.Series, pl.Series, pl.Series]:
+    """A 0-10 item: missing codes -> null (never zero). Returns parsed, bad, out_of_range."""
+    lowered = _lower(col)
+    is_missing = lowered.is_in(list(MISSING_CODES))
+    number = lowered.str.replace(",", ".", literal=True).cast(pl.Float64, strict=False)
+    whole = number.is_not_null() & (number == number.round(0)) & number.is_finite()
+    in_range = whole & (number >= 0) & (number <= 10)
+    parsed = pl.select(pl.when(in_range & ~is_missing).then(number).cast(pl.Int8)).to_series()
+    given = col.is_not_null() & ~is_missing
+    out_of_range = (given & whole & ~in_range).fill_null(False)
+    bad = (given & ~whole.fill_null(False)).fill_null(False)
+    return parsed.rename(col.name), bad, out_of_range
+
+
+def parse_date(col: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """A date: ISO, day.month.year or day/month/year."""
+    parsed = pl.select(
+        pl.coalesce(*[col.str.strptime(pl.Date, fmt, strict=False) for fmt in DATE_FORMATS])
+    ).to_series()
+    return parsed.rename(col.name), col.is_not_null() & parsed.is_null()
+
+
+def parse_pattern(col: pl.Series, pattern: str) -> tuple[pl.Series, pl.Series]:
+    """A label that must match ``pattern`` (after upper-casing ``q`` in quarters)."""
+    text = col.str.strip_chars().str.to_uppercase()
+    ok = text.str.contains(pattern)
+    parsed = pl.select(pl.when(ok).then(text)).to_series()
+    return parsed.rename(col.name), col.is_not_null() & ~ok.fill_null(False)
+
+
+def wave_start(labels: pl.Series) -> pl.Series:
+    """First day of a wave or period label: 2025-Q3 -> 2025-07-01, 2025-10 -> 2025-10-01."""
+    year = labels.str.slice(0, 4)
+    part = labels.str.slice(5)
+    month = (
+        pl.select(
+            pl.when(part.str.starts_with("Q"))
+            .then((part.str.slice(1).cast(pl.Int32, strict=False) - 1) * 3 + 1)
+            .when(part.str.len_chars() > 0)
+            .then(part.cast(pl.Int32, strict=False))
+            .otherwise(1)
+        )
+        .to_series()
+        .cast(pl.String)
+        .str.zfill(2)
+    )
+    return (year + "-" + month + "-01").str.to_date("%Y-%m-%d", strict=False).rename("start")
