@@ -24,38 +24,98 @@ class ColumnSpec:
 
 
 SURVEY = (
-    ColumnSpec("respondent_id", True, "text", "unique within (source, wave)", "PTC-2025Q3-000001",
-               ("id", "respondent", "resp_id", "анкета", "id респондента")),
-    ColumnSpec("source", True, "choice", "public_trust_council or kurultai (or the upload form)",
-               "public_trust_council", ("источник", "дереккөз")),
-    ColumnSpec("wave", True, "wave", "fieldwork round, e.g. 2025-Q3 or 2025-10 (or the form)",
-               "2025-Q3", ("волна", "толқын", "round")),
-    ColumnSpec("interview_date", False, "date", "date of the interview", "2025-08-14",
-               ("date", "дата", "күні", "дата интервью")),
-    ColumnSpec("region", True, "region", "region name (kk/ru/en) or ISO code", "Алматы",
-               ("регион", "область", "облыс", "oblast", "аймақ")),
-    ColumnSpec("settlement", False, "choice", "urban / rural", "urban",
-               ("тип поселения", "елді мекен", "город/село")),
+    ColumnSpec(
+        "respondent_id",
+        True,
+        "text",
+        "unique within (source, wave)",
+        "PTC-2025Q3-000001",
+        ("id", "respondent", "resp_id", "анкета", "id респондента"),
+    ),
+    ColumnSpec(
+        "source",
+        True,
+        "choice",
+        "public_trust_council or kurultai (or the upload form)",
+        "public_trust_council",
+        ("источник", "дереккөз"),
+    ),
+    ColumnSpec(
+        "wave",
+        True,
+        "wave",
+        "fieldwork round, e.g. 2025-Q3 or 2025-10 (or the form)",
+        "2025-Q3",
+        ("волна", "толқын", "round"),
+    ),
+    ColumnSpec(
+        "interview_date",
+        False,
+        "date",
+        "date of the interview",
+        "2025-08-14",
+        ("date", "дата", "күні", "дата интервью"),
+    ),
+    ColumnSpec(
+        "region",
+        True,
+        "region",
+        "region name (kk/ru/en) or ISO code",
+        "Алматы",
+        ("регион", "область", "облыс", "oblast", "аймақ"),
+    ),
+    ColumnSpec(
+        "settlement",
+        False,
+        "choice",
+        "urban / rural",
+        "urban",
+        ("тип поселения", "елді мекен", "город/село"),
+    ),
     ColumnSpec("sex", False, "choice", "male / female", "female", ("пол", "жынысы", "gender")),
     ColumnSpec("age", False, "integer", "age in years, 16-110", "34", ("возраст", "жасы")),
-    ColumnSpec("weight", False, "number", "survey weight > 0, default 1", "1.0",
-               ("вес", "салмақ", "wt")),
-    *(ColumnSpec(f"trust_{i}", False, "score", f"trust in {i}, 0-10", "6")
-      for i in TRUST_INSTITUTIONS),
+    ColumnSpec(
+        "weight", False, "number", "survey weight > 0, default 1", "1.0", ("вес", "салмақ", "wt")
+    ),
+    *(
+        ColumnSpec(f"trust_{i}", False, "score", f"trust in {i}, 0-10", "6")
+        for i in TRUST_INSTITUTIONS
+    ),
     ColumnSpec("state_listens", False, "score", "'The state listens to people like me', 0-10", "5"),
-    ColumnSpec("participated_consultation", False, "yes_no",
-               "took part in a public consultation in the last 12 months", "no"),
-    ColumnSpec("submitted_proposal", False, "yes_no",
-               "sent a proposal or appeal in the last 12 months", "yes"),
-    ColumnSpec("received_response", False, "yes_no",
-               "got a response (asked only when submitted_proposal = yes)", "yes"),
-    ColumnSpec("response_satisfaction", False, "score", "satisfaction with the response, 0-10", "7"),
+    ColumnSpec(
+        "participated_consultation",
+        False,
+        "yes_no",
+        "took part in a public consultation in the last 12 months",
+        "no",
+    ),
+    ColumnSpec(
+        "submitted_proposal",
+        False,
+        "yes_no",
+        "sent a proposal or appeal in the last 12 months",
+        "yes",
+    ),
+    ColumnSpec(
+        "received_response",
+        False,
+        "yes_no",
+        "got a response (asked only when submitted_proposal = yes)",
+        "yes",
+    ),
+    ColumnSpec("response_satisfaction", False, "score", "satisfaction with the answer, 0-10", "7"),
     ColumnSpec("ngo_involvement", False, "yes_no", "member of or volunteer for an NGO", "no"),
-)  # fmt: skip
+)
 
 NGO = (
-    ColumnSpec("region", True, "region", "region name (kk/ru/en) or ISO code", "Абай облысы",
-               ("регион", "область", "облыс")),
+    ColumnSpec(
+        "region",
+        True,
+        "region",
+        "region name (kk/ru/en) or ISO code",
+        "Абай облысы",
+        ("регион", "область", "облыс"),
+    ),
     ColumnSpec("period", True, "period", "2025 or 2025-Q3", "2025", ("период", "год", "year")),
     ColumnSpec("registered_ngos", True, "count", "registered NGOs, integer >= 0", "1520"),
     ColumnSpec("active_ngos", False, "count", "active NGOs, <= registered_ngos", "910"),
@@ -63,25 +123,57 @@ NGO = (
     ColumnSpec("grants_kzt", False, "amount", "grant money, tenge, >= 0", "412000000"),
     ColumnSpec("volunteers", False, "count", "volunteers, integer >= 0", "5400"),
     ColumnSpec("beneficiaries", False, "count", "beneficiaries, integer >= 0", "48000"),
-)  # fmt: skip
+)
 
 PROPOSALS = (
-    ColumnSpec("proposal_id", True, "text", "unique within source", "EO-2025-000123",
-               ("id", "номер", "нөмірі")),
-    ColumnSpec("source", True, "choice", ", ".join(PROPOSAL_SOURCES), "eotinish",
-               ("источник", "дереккөз", "channel")),
-    ColumnSpec("region", False, "region", "region name or code; blank = national", "ВКО",
-               ("регион", "область", "облыс")),
+    ColumnSpec(
+        "proposal_id",
+        True,
+        "text",
+        "unique within source",
+        "EO-2025-000123",
+        ("id", "номер", "нөмірі"),
+    ),
+    ColumnSpec(
+        "source",
+        True,
+        "choice",
+        ", ".join(PROPOSAL_SOURCES),
+        "eotinish",
+        ("источник", "дереккөз", "channel"),
+    ),
+    ColumnSpec(
+        "region",
+        False,
+        "region",
+        "region name or code; blank = national",
+        "ВКО",
+        ("регион", "область", "облыс"),
+    ),
     ColumnSpec("topic", True, "text", "category, e.g. education", "education", ("тема", "тақырып")),
-    ColumnSpec("submitted_on", True, "date", "date submitted", "2025-03-02",
-               ("submitted", "дата подачи")),
-    ColumnSpec("status", True, "choice", ", ".join(PROPOSAL_STATUSES), "answered",
-               ("статус", "мәртебе")),
-    ColumnSpec("answered_on", False, "date", ">= submitted_on; required once answered",
-               "2025-03-20", ("answered", "дата ответа")),
-    ColumnSpec("implemented_on", False, "date", ">= answered_on; required when implemented", "",
-               ("implemented", "дата реализации")),
-)  # fmt: skip
+    ColumnSpec(
+        "submitted_on", True, "date", "date submitted", "2025-03-02", ("submitted", "дата подачи")
+    ),
+    ColumnSpec(
+        "status", True, "choice", ", ".join(PROPOSAL_STATUSES), "answered", ("статус", "мәртебе")
+    ),
+    ColumnSpec(
+        "answered_on",
+        False,
+        "date",
+        ">= submitted_on; required once answered",
+        "2025-03-20",
+        ("answered", "дата ответа"),
+    ),
+    ColumnSpec(
+        "implemented_on",
+        False,
+        "date",
+        ">= answered_on; required when implemented",
+        "",
+        ("implemented", "дата реализации"),
+    ),
+)
 
 _BY_KIND = {"survey": SURVEY, "ngo": NGO, "proposals": PROPOSALS}
 assert set(_BY_KIND) == set(UPLOAD_KINDS)

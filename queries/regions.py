@@ -34,9 +34,26 @@ CITY_WORDS = frozenset(["г", "гор", "город", "каласы", "k", "city
 # Kazakh letters and Latin-Kazakh diacritics folded to their closest Russian/ASCII letter, so
 # "Ақтөбе", "Актобе" and "Aqtöbe" meet.
 FOLD = str.maketrans(
-    {"ә": "а", "ғ": "г", "қ": "к", "ң": "н", "ө": "о", "ұ": "у", "ү": "у", "һ": "х", "і": "и",
-     "ё": "е", "ı": "i", "ǵ": "g", "ń": "n", "ý": "y", "ú": "u", "ö": "o", "q": "k"}
-)  # fmt: skip
+    {
+        "ә": "а",
+        "ғ": "г",
+        "қ": "к",
+        "ң": "н",
+        "ө": "о",
+        "ұ": "у",
+        "ү": "у",
+        "һ": "х",
+        "і": "и",
+        "ё": "е",
+        "ı": "i",
+        "ǵ": "g",
+        "ń": "n",
+        "ý": "y",
+        "ú": "u",
+        "ö": "o",
+        "q": "k",
+    }
+)
 
 # Names not in the reference table: Russian adjectives, old names, abbreviations, transliterations.
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -45,28 +62,73 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "KZ-15": ("актюбинская", "aktyubinsk", "aktobe", "aktyubinskaya"),
     "KZ-19": ("алматинская", "almatinskaya"),
     "KZ-23": ("атырауская", "atyrau", "гурьевская"),
-    "KZ-27": ("зко", "wko", "западно казахстанская", "батыс казакстан", "west kazakhstan",
-              "uralsk region", "zapadno kazakhstanskaya"),
+    "KZ-27": (
+        "зко",
+        "wko",
+        "западно казахстанская",
+        "батыс казакстан",
+        "west kazakhstan",
+        "uralsk region",
+        "zapadno kazakhstanskaya",
+    ),
     "KZ-31": ("жамбылская", "zhambyl", "jambyl", "жамбылская", "таразская"),
     "KZ-33": ("жетису", "zhetisu", "jetisu", "zhetysu", "жетысу"),
     "KZ-35": ("карагандинская", "karaganda", "karagandy", "qaragandy"),
     "KZ-39": ("костанайская", "кустанайская", "kostanay", "kostanai", "kustanai"),
     "KZ-43": ("кызылординская", "kyzylorda", "kzyl orda"),
-    "KZ-47": ("мангистауская", "мангыстауская", "мангистау", "мангышлакская", "mangistau",
-              "mangystau", "mangyshlak"),
+    "KZ-47": (
+        "мангистауская",
+        "мангыстауская",
+        "мангистау",
+        "мангышлакская",
+        "mangistau",
+        "mangystau",
+        "mangyshlak",
+    ),
     "KZ-55": ("павлодарская", "pavlodar"),
-    "KZ-59": ("ско", "nko", "северо казахстанская", "солтустик казакстан", "north kazakhstan",
-              "soltustik kazakstan", "severo kazakhstanskaya"),
-    "KZ-61": ("туркестанская", "туркестан", "turkestan", "юко", "южно казахстанская",
-              "south kazakhstan", "онтустик казакстан", "ontustik kazakstan", "чимкентская"),
+    "KZ-59": (
+        "ско",
+        "nko",
+        "северо казахстанская",
+        "солтустик казакстан",
+        "north kazakhstan",
+        "soltustik kazakstan",
+        "severo kazakhstanskaya",
+    ),
+    "KZ-61": (
+        "туркестанская",
+        "туркестан",
+        "turkestan",
+        "юко",
+        "южно казахстанская",
+        "south kazakhstan",
+        "онтустик казакстан",
+        "ontustik kazakstan",
+        "чимкентская",
+    ),
     "KZ-62": ("улытауская", "ulytau"),
-    "KZ-63": ("вко", "eko", "восточно казахстанская", "шыгыс казакстан", "east kazakhstan",
-              "shygys kazakstan", "vostochno kazakhstanskaya"),
-    "KZ-71": ("нур султан", "nur sultan", "nursultan", "нурсултан", "целиноград", "tselinograd",
-              "акмолинск", "astana city"),
+    "KZ-63": (
+        "вко",
+        "eko",
+        "восточно казахстанская",
+        "шыгыс казакстан",
+        "east kazakhstan",
+        "shygys kazakstan",
+        "vostochno kazakhstanskaya",
+    ),
+    "KZ-71": (
+        "нур султан",
+        "nur sultan",
+        "nursultan",
+        "нурсултан",
+        "целиноград",
+        "tselinograd",
+        "акмолинск",
+        "astana city",
+    ),
     "KZ-75": ("алма ата", "alma ata", "almaty city", "алматы каласы"),
     "KZ-79": ("чимкент", "chimkent", "shymkent city"),
-}  # fmt: skip
+}
 # "Алматы" alone is the city; with a region word it is Almaty Region.
 AMBIGUOUS_WITH_REGION_WORD = {"алматы": "KZ-19", "almaty": "KZ-19"}
 

@@ -27,17 +27,28 @@ ERROR_SCHEMA = {
 PROPOSAL_SOURCE_NAMES = {
     **{s: s for s in PROPOSAL_SOURCES},
     **v.SURVEY_SOURCE,
-    "e-otinish": "eotinish", "eötinish": "eotinish", "е-отиниш": "eotinish", "другое": "other",
+    "e-otinish": "eotinish",
+    "eötinish": "eotinish",
+    "е-отиниш": "eotinish",
+    "другое": "other",
     "басқа": "other",
-}  # fmt: skip
+}
 STATUS_NAMES = {
     **{s: s for s in PROPOSAL_STATUSES},
-    "in review": "in_review", "получено": "received", "на рассмотрении": "in_review",
-    "отвечено": "answered", "принято": "accepted", "реализовано": "implemented",
-    "отклонено": "rejected", "қабылданды": "received", "қаралуда": "in_review",
-    "жауап берілді": "answered", "қолдау тапты": "accepted", "іске асырылды": "implemented",
+    "in review": "in_review",
+    "получено": "received",
+    "на рассмотрении": "in_review",
+    "отвечено": "answered",
+    "принято": "accepted",
+    "реализовано": "implemented",
+    "отклонено": "rejected",
+    "қабылданды": "received",
+    "қаралуда": "in_review",
+    "жауап берілді": "answered",
+    "қолдау тапты": "accepted",
+    "іске асырылды": "implemented",
     "қабылданбады": "rejected",
-}  # fmt: skip
+}
 ANSWERED_STATUSES = ("answered", "accepted", "implemented", "rejected")
 
 
@@ -109,8 +120,13 @@ class _Errors:
         for row in rows[:MAX_REPORTED_ERRORS]:
             params = row["params"] if isinstance(row["params"], dict) else json.loads(row["params"])
             params = {"value": row["value"], "column": row["column"], **params}
-            out.append({**row, "message": render(row["code"], params), "params": json.dumps(
-                params, ensure_ascii=False, default=str)})  # fmt: skip
+            out.append(
+                {
+                    **row,
+                    "message": render(row["code"], params),
+                    "params": json.dumps(params, ensure_ascii=False, default=str),
+                }
+            )
         return pl.DataFrame(out, schema=ERROR_SCHEMA) if out else empty_errors(), count
 
 
@@ -188,15 +204,16 @@ def _number(frame, name, errors, decimal_comma, *, integer, low=None, high=None,
     if positive:
         errors.add(parsed <= 0, name, raw, "not_positive")
     elif low is not None and high is not None:
-        errors.add((parsed < low) | (parsed > high), name, raw, "out_of_range",
-                   {"low": low, "high": high})  # fmt: skip
+        errors.add(
+            (parsed < low) | (parsed > high), name, raw, "out_of_range", {"low": low, "high": high}
+        )
     elif low == 0:
         errors.add(parsed < 0, name, raw, "negative")
     return parsed
 
 
 def _fixed(frame, name, given, mapping, errors, *, pattern=None) -> pl.Series:
-    """source/wave: from the column, or the value chosen for the whole file; never both differing."""
+    """source/wave: from the column or the value chosen for the whole file, never both differing."""
     raw = _col(frame, name)
     if pattern:
         parsed, bad = v.parse_pattern(raw, pattern)
@@ -233,8 +250,13 @@ def _duplicates(frame: pl.DataFrame, keys: list[str], column: str, errors: _Erro
 def _survey(frame, table, errors, source, wave) -> pl.DataFrame:
     dc = table.decimal_comma
     _blank_required(frame, "respondent_id", errors)
-    src = _fixed(frame, "source", v.SURVEY_SOURCE.get((source or "").lower(), source),
-                 v.SURVEY_SOURCE, errors)  # fmt: skip
+    src = _fixed(
+        frame,
+        "source",
+        v.SURVEY_SOURCE.get((source or "").lower(), source),
+        v.SURVEY_SOURCE,
+        errors,
+    )
     wav = _fixed(frame, "wave", (wave or "").upper() or None, {}, errors, pattern=v.WAVE_PATTERN)
     date_raw = _col(frame, "interview_date")
     date, bad_date = v.parse_date(date_raw)
@@ -265,15 +287,20 @@ def _survey(frame, table, errors, source, wave) -> pl.DataFrame:
         errors.add(bad, name, raw, "bad_score")
         errors.add(out_of_range, name, raw, "out_of_range", {"low": 0, "high": 10})
         out[name] = parsed
-    for name in ("participated_consultation", "submitted_proposal", "received_response",
-                 "ngo_involvement"):  # fmt: skip
+    for name in (
+        "participated_consultation",
+        "submitted_proposal",
+        "received_response",
+        "ngo_involvement",
+    ):
         raw = _col(frame, name)
         parsed, bad = v.parse_yes_no(raw)
         errors.add(bad, name, raw, "bad_yes_no")
         out[name] = parsed.rename(name)
     orphan = out["received_response"].is_not_null() & ~out["submitted_proposal"].fill_null(False)
-    errors.add(orphan, "received_response", _col(frame, "received_response"),
-               "received_without_proposal")  # fmt: skip
+    errors.add(
+        orphan, "received_response", _col(frame, "received_response"), "received_without_proposal"
+    )
     clean = pl.DataFrame(out)
     _duplicates(clean, ["source", "wave", "respondent_id"], "respondent_id", errors)
     return clean
@@ -286,8 +313,11 @@ def _ngo(frame, table, errors) -> pl.DataFrame:
     errors.add(bad, "period", period_raw, "bad_period")
     _blank_required(frame, "period", errors)
     _blank_required(frame, "registered_ngos", errors)
-    out = {ROW: frame.get_column(ROW), "region_code": _region(frame, errors, required=True),
-           "period": period.rename("period")}  # fmt: skip
+    out = {
+        ROW: frame.get_column(ROW),
+        "region_code": _region(frame, errors, required=True),
+        "period": period.rename("period"),
+    }
     for name in ("registered_ngos", "active_ngos", "grants_count", "volunteers", "beneficiaries"):
         out[name] = _number(frame, name, errors, dc, integer=True, low=0)
     out["grants_kzt"] = _number(frame, "grants_kzt", errors, dc, integer=False, low=0)
@@ -316,11 +346,21 @@ def _proposals(frame, errors) -> pl.DataFrame:
     errors.add(bad, "status", raw_status, "bad_choice", {"allowed": ", ".join(PROPOSAL_STATUSES)})
     out["status"] = status.rename("status")
     status_params = _params(status=status)
-    errors.add(status.is_in(ANSWERED_STATUSES) & out["answered_on"].is_null()
-               & _col(frame, "answered_on").is_null(), "answered_on", _col(frame, "answered_on"),
-               "answered_on_required", status_params)  # fmt: skip
-    errors.add((status == "implemented") & _col(frame, "implemented_on").is_null(),
-               "implemented_on", _col(frame, "implemented_on"), "implemented_on_required")  # fmt: skip
+    errors.add(
+        status.is_in(ANSWERED_STATUSES)
+        & out["answered_on"].is_null()
+        & _col(frame, "answered_on").is_null(),
+        "answered_on",
+        _col(frame, "answered_on"),
+        "answered_on_required",
+        status_params,
+    )
+    errors.add(
+        (status == "implemented") & _col(frame, "implemented_on").is_null(),
+        "implemented_on",
+        _col(frame, "implemented_on"),
+        "implemented_on_required",
+    )
     for later, earlier in (("answered_on", "submitted_on"), ("implemented_on", "answered_on")):
         before = out[later] < out[earlier]
         params = _params(other=earlier, other_value=out[earlier].cast(pl.String))

@@ -19,20 +19,48 @@ MISSING_CODES = (
     "затрудняюсь ответить",
 )
 DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y")
-SETTLEMENT = {"urban": "urban", "rural": "rural", "қала": "urban", "ауыл": "rural",
-              "город": "urban", "село": "rural", "city": "urban", "village": "rural",
-              "городской": "urban", "сельский": "rural"}  # fmt: skip
-SEX = {"male": "male", "female": "female", "m": "male", "f": "female", "ер": "male",
-       "әйел": "female", "м": "male", "ж": "female", "муж": "male", "жен": "female",
-       "мужской": "male", "женский": "female", "ер адам": "male", "әйел адам": "female"}  # fmt: skip
+SETTLEMENT = {
+    "urban": "urban",
+    "rural": "rural",
+    "қала": "urban",
+    "ауыл": "rural",
+    "город": "urban",
+    "село": "rural",
+    "city": "urban",
+    "village": "rural",
+    "городской": "urban",
+    "сельский": "rural",
+}
+SEX = {
+    "male": "male",
+    "female": "female",
+    "m": "male",
+    "f": "female",
+    "ер": "male",
+    "әйел": "female",
+    "м": "male",
+    "ж": "female",
+    "муж": "male",
+    "жен": "female",
+    "мужской": "male",
+    "женский": "female",
+    "ер адам": "male",
+    "әйел адам": "female",
+}
 SURVEY_SOURCE = {
-    "public_trust_council": "public_trust_council", "kurultai": "kurultai",
-    "public trust council": "public_trust_council", "national council of public trust":
-    "public_trust_council", "совет общественного доверия": "public_trust_council",
-    "қоғамдық сенім кеңесі": "public_trust_council", "ptc": "public_trust_council",
-    "national kurultai": "kurultai", "курултай": "kurultai", "национальный курултай": "kurultai",
-    "құрылтай": "kurultai", "ұлттық құрылтай": "kurultai",
-}  # fmt: skip
+    "public_trust_council": "public_trust_council",
+    "kurultai": "kurultai",
+    "public trust council": "public_trust_council",
+    "national council of public trust": "public_trust_council",
+    "совет общественного доверия": "public_trust_council",
+    "қоғамдық сенім кеңесі": "public_trust_council",
+    "ptc": "public_trust_council",
+    "national kurultai": "kurultai",
+    "курултай": "kurultai",
+    "национальный курултай": "kurultai",
+    "құрылтай": "kurultai",
+    "ұлттық құрылтай": "kurultai",
+}
 WAVE_PATTERN = r"^\d{4}(-Q[1-4]|-(0[1-9]|1[0-2]))?$"
 PERIOD_PATTERN = r"^\d{4}(-Q[1-4])?$"
 

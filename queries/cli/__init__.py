@@ -43,6 +43,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OperationalError as exc:
         print(f"error: database unavailable: {exc.orig}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into `head` and closed early
+        return 0
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130

@@ -1,0 +1,178 @@
+"""The frames the metrics and the dashboard read, loaded from the database in one go."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import polars as pl
+from sqlalchemy import Engine, select
+
+from queries.contract import TRUST_INSTITUTIONS
+from queries.db import data_version
+from queries.regions import reference_regions
+from queries.schema import ngo_activity, proposals, responses, survey_waves, trust_scores
+
+AGE_BREAKS = [17, 29, 44, 59]
+AGE_GROUPS = ["under_18", "18-29", "30-44", "45-59", "60+"]
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Everything the pages chart, as polars frames (see docs/architecture.md for columns)."""
+
+    responses: pl.DataFrame
+    proposals: pl.DataFrame
+    ngo: pl.DataFrame
+    regions: pl.DataFrame
+    institutions: tuple[str, ...]
+    version: str
+
+    @property
+    def waves(self) -> pl.DataFrame:
+        """source, wave, period_start of every wave, in time order."""
+        return (
+            self.responses.select("source", "wave", "period_start")
+            .unique()
+            .sort("period_start", "wave", "source")
+        )
+
+    @property
+    def last_update(self) -> dt.datetime | None:
+        return None
+
+
+def _read(engine: Engine, query, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    with engine.connect() as conn:
+        result = conn.execute(query)
+        return pl.DataFrame(result.all(), schema=list(schema), orient="row").cast(schema)
+
+
+def institution_order(found: list[str]) -> tuple[str, ...]:
+    """Known institutions in contract order first, the others alphabetically."""
+    known = [i for i in TRUST_INSTITUTIONS if i in found]
+    return (*known, *sorted(set(found) - set(known)))
+
+
+def _responses(engine: Engine) -> tuple[pl.DataFrame, tuple[str, ...]]:
+    r, w = responses.c, survey_waves.c
+    query = select(
+        r.id,
+        w.source,
+        w.wave,
+        w.period_start,
+        r.region_code,
+        r.settlement,
+        r.sex,
+        r.age,
+        r.weight,
+        r.state_listens,
+        r.response_satisfaction,
+        r.participated_consultation,
+        r.submitted_proposal,
+        r.received_response,
+        r.ngo_involvement,
+    ).join_from(responses, survey_waves, r.wave_id == w.id)
+    schema = {
+        "response_id": pl.Int64,
+        "source": pl.String,
+        "wave": pl.String,
+        "period_start": pl.Date,
+        "region": pl.String,
+        "settlement": pl.String,
+        "sex": pl.String,
+        "age": pl.Int16,
+        "weight": pl.Float64,
+        "state_listens": pl.Float64,
+        "response_satisfaction": pl.Float64,
+        "participated_consultation": pl.Boolean,
+        "submitted_proposal": pl.Boolean,
+        "received_response": pl.Boolean,
+        "ngo_involvement": pl.Boolean,
+    }
+    frame = _read(engine, query, schema)
+    t = trust_scores.c
+    scores = _read(
+        engine,
+        select(t.response_id, t.institution, t.score),
+        {"response_id": pl.Int64, "institution": pl.String, "score": pl.Float64},
+    )
+    institutions = institution_order(scores.get_column("institution").unique().to_list())
+    if scores.height:
+        wide = scores.pivot(on="institution", index="response_id", values="score")
+        wide = wide.rename({i: f"trust_{i}" for i in institutions})
+        frame = frame.join(wide, on="response_id", how="left")
+    for inst in institutions:
+        if f"trust_{inst}" not in frame.columns:
+            frame = frame.with_columns(pl.lit(None, pl.Float64).alias(f"trust_{inst}"))
+    frame = frame.with_columns(
+        age_group=pl.col("age").cut(AGE_BREAKS, labels=AGE_GROUPS).cast(pl.String),
+        stratum=pl.concat_str("source", "wave", "region", separator="|"),
+    )
+    return frame.sort("response_id"), institutions
+
+
+def _proposals(engine: Engine) -> pl.DataFrame:
+    p = proposals.c
+    query = select(
+        p.source,
+        p.proposal_id,
+        p.region_code,
+        p.topic,
+        p.submitted_on,
+        p.status,
+        p.answered_on,
+        p.implemented_on,
+    )
+    schema = {
+        "source": pl.String,
+        "proposal_id": pl.String,
+        "region": pl.String,
+        "topic": pl.String,
+        "submitted_on": pl.Date,
+        "status": pl.String,
+        "answered_on": pl.Date,
+        "implemented_on": pl.Date,
+    }
+    frame = _read(engine, query, schema)
+    return frame.with_columns(region_code=pl.col("region"))
+
+
+def _ngo(engine: Engine) -> pl.DataFrame:
+    n = ngo_activity.c
+    query = select(
+        n.region_code,
+        n.period,
+        n.registered_ngos,
+        n.active_ngos,
+        n.grants_count,
+        n.grants_kzt,
+        n.volunteers,
+        n.beneficiaries,
+    )
+    schema = {
+        "region": pl.String,
+        "period": pl.String,
+        "registered_ngos": pl.Int64,
+        "active_ngos": pl.Int64,
+        "grants_count": pl.Int64,
+        "grants_kzt": pl.Float64,
+        "volunteers": pl.Int64,
+        "beneficiaries": pl.Int64,
+    }
+    population = reference_regions().select(pl.col("code").alias("region"), "population")
+    return (
+        _read(engine, query, schema)
+        .with_columns(year=pl.col("period").str.slice(0, 4).cast(pl.Int32))
+        .join(population, on="region", how="left")
+        .with_columns(region_code=pl.col("region"))
+    )
+
+
+def load_dataset(engine: Engine) -> Dataset:
+    """Read every survey response (wide), proposal and NGO row; tag it with the data version."""
+    version = data_version(engine)
+    frame, institutions = _responses(engine)
+    return Dataset(
+        frame, _proposals(engine), _ngo(engine), reference_regions(), institutions, version
+    )

@@ -1,0 +1,239 @@
+"""Writing validated rows inside the caller's transaction: survey responses (bulk: executemany on
+SQLite, COPY on PostgreSQL), and NGO / proposal rows that replace or update earlier ones while
+keeping what they replaced in ``row_history`` so a rollback restores it exactly."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable
+
+import polars as pl
+from sqlalchemy import Connection, Table, func, insert, select
+
+from queries.contract import TRUST_PREFIX
+from queries.schema import (
+    ngo_activity,
+    proposals,
+    responses,
+    row_history,
+    survey_waves,
+    trust_scores,
+)
+
+Progress = Callable[[float, str], None]
+CHUNK = 100_000
+RESPONSE_COLUMNS = (
+    "id",
+    "upload_id",
+    "wave_id",
+    "respondent_id",
+    "region_code",
+    "interview_date",
+    "settlement",
+    "sex",
+    "age",
+    "weight",
+    "state_listens",
+    "participated_consultation",
+    "submitted_proposal",
+    "received_response",
+    "response_satisfaction",
+    "ngo_involvement",
+)
+NGO_VALUES = (
+    "registered_ngos",
+    "active_ngos",
+    "grants_count",
+    "grants_kzt",
+    "volunteers",
+    "beneficiaries",
+)
+PROPOSAL_VALUES = (
+    "region_code",
+    "topic",
+    "submitted_on",
+    "status",
+    "answered_on",
+    "implemented_on",
+)
+
+
+def _is_postgres(conn: Connection) -> bool:
+    return conn.dialect.name == "postgresql"
+
+
+def bulk_insert(conn: Connection, table: Table, frame: pl.DataFrame, progress=None) -> None:
+    """Insert a frame whose columns are ``table`` columns, fast, in the caller's transaction."""
+    if frame.is_empty():
+        return
+    columns = frame.columns
+    frame = frame.with_columns(pl.col(pl.Date).cast(pl.String))
+    if _is_postgres(conn):
+        cursor = conn.connection.driver_connection.cursor()
+        sql = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN (FORMAT csv)"
+        with cursor.copy(sql) as copy:
+            for offset in range(0, frame.height, CHUNK):
+                buffer = io.BytesIO()
+                frame.slice(offset, CHUNK).write_csv(buffer, include_header=False)
+                copy.write(buffer.getvalue())
+                if progress:
+                    progress(min(1.0, (offset + CHUNK) / frame.height))
+        return
+    sql = (
+        f"INSERT INTO {table.name} ({', '.join(columns)}) "
+        f"VALUES ({', '.join('?' for _ in columns)})"
+    )
+    for offset in range(0, frame.height, CHUNK):
+        conn.exec_driver_sql(sql, frame.slice(offset, CHUNK).rows())
+        if progress:
+            progress(min(1.0, (offset + CHUNK) / frame.height))
+
+
+def wave_ids(conn: Connection, clean: pl.DataFrame) -> pl.DataFrame:
+    """The ``survey_waves`` id of every (source, wave) in ``clean``, creating missing waves."""
+    wanted = clean.select("source", "wave", "period_start").unique()
+    for source, wave, start in wanted.iter_rows():
+        found = conn.execute(
+            select(survey_waves.c.id).where(
+                survey_waves.c.source == source, survey_waves.c.wave == wave
+            )
+        ).scalar()
+        if found is None:
+            conn.execute(insert(survey_waves).values(source=source, wave=wave, period_start=start))
+    rows = conn.execute(select(survey_waves.c.id, survey_waves.c.source, survey_waves.c.wave))
+    return pl.DataFrame(rows.all(), schema=["wave_id", "source", "wave"], orient="row")
+
+
+def stored_respondents(conn: Connection, ids: pl.DataFrame) -> pl.DataFrame:
+    """Respondents of these waves already stored: wave_id, respondent_id, upload_id."""
+    wave_list = ids.get_column("wave_id").unique().to_list()
+    query = select(responses.c.wave_id, responses.c.respondent_id, responses.c.upload_id).where(
+        responses.c.wave_id.in_(wave_list)
+    )
+    schema = {"wave_id": pl.Int64, "respondent_id": pl.String, "stored_by": pl.Int64}
+    return pl.DataFrame(conn.execute(query).all(), schema=schema, orient="row")
+
+
+def insert_survey(
+    conn: Connection, upload_id: int, clean: pl.DataFrame, progress: Progress | None = None
+) -> int:
+    """Insert survey responses and their trust scores; returns the number of responses."""
+    first_id = int(conn.execute(select(func.coalesce(func.max(responses.c.id), 0))).scalar()) + 1
+    rows = clean.join(wave_ids(conn, clean), on=["source", "wave"], how="left").with_columns(
+        id=pl.int_range(first_id, first_id + clean.height, dtype=pl.Int64),
+        upload_id=pl.lit(upload_id, dtype=pl.Int64),
+    )
+    bulk_insert(
+        conn,
+        responses,
+        rows.select(RESPONSE_COLUMNS),
+        (lambda f: progress(0.1 + 0.4 * f, "responses")) if progress else None,
+    )
+    trust_cols = [c for c in rows.columns if c.startswith(TRUST_PREFIX)]
+    scores = (
+        rows.select("id", *trust_cols)
+        .unpivot(index="id", variable_name="institution", value_name="score")
+        .drop_nulls("score")
+        .select(
+            pl.col("id").alias("response_id"),
+            pl.col("institution").str.strip_prefix(TRUST_PREFIX),
+            pl.col("score").cast(pl.Int16),
+        )
+        .sort("response_id", "institution")
+    )
+    bulk_insert(
+        conn,
+        trust_scores,
+        scores,
+        (lambda f: progress(0.5 + 0.45 * f, "trust scores")) if progress else None,
+    )
+    return clean.height
+
+
+def _stored(conn: Connection, table: Table, keys: tuple[str, ...], values: tuple[str, ...]):
+    columns = [table.c.id, table.c.upload_id, *(table.c[k] for k in keys + values)]
+    result = conn.execute(select(*columns))
+    names = ["id", "upload_id", *keys, *values]
+    return pl.DataFrame(
+        [tuple(r) for r in result.all()], schema=names, orient="row", infer_schema_length=None
+    )
+
+
+def upsert_rows(
+    conn: Connection,
+    table: Table,
+    upload_id: int,
+    clean: pl.DataFrame,
+    keys: tuple[str, ...],
+    values: tuple[str, ...],
+) -> tuple[int, int, int]:
+    """Insert new rows, update changed ones (remembering the previous values), skip identical
+    ones. Returns (new, updated, unchanged)."""
+    incoming = clean.select(*keys, *values)
+    stored = _stored(conn, table, keys, values)
+    if stored.is_empty():
+        stored = incoming.clear().with_columns(
+            id=pl.lit(None, pl.Int64), upload_id=pl.lit(None, pl.Int64)
+        )
+    stored = stored.with_columns([pl.col(c).cast(incoming.schema[c]) for c in keys + values])
+    joined = incoming.join(stored, on=list(keys), how="left", suffix="_old", nulls_equal=True)
+    is_new = joined.get_column("id").is_null()
+    differs = pl.any_horizontal([pl.col(c).ne_missing(pl.col(f"{c}_old")) for c in values])
+    changed = joined.filter(~is_new).filter(differs)
+    new = joined.filter(is_new)
+    key_json = lambda frame: frame.select(  # noqa: E731
+        pl.struct([pl.col(k).cast(pl.String) for k in keys]).struct.json_encode()
+    ).to_series()
+    history = []
+    if new.height:
+        bulk_insert(
+            conn, table, new.select(*keys, *values).with_columns(upload_id=pl.lit(upload_id))
+        )
+        history.append(
+            pl.DataFrame(
+                {"row_key": key_json(new), "previous": None},
+                schema={"row_key": pl.String, "previous": pl.String},
+            )
+        )
+    if changed.height:
+        old = changed.select("upload_id", *[pl.col(f"{c}_old").alias(c) for c in values])
+        previous = old.with_columns(pl.col(pl.Date).cast(pl.String)).select(
+            pl.struct(pl.all()).struct.json_encode()
+        )
+        history.append(
+            pl.DataFrame({"row_key": key_json(changed), "previous": previous.to_series()})
+        )
+        update = changed.select(*values, "id").with_columns(
+            pl.col(pl.Date).cast(pl.String), upload_id=pl.lit(upload_id)
+        )
+        assignments = ", ".join(f"{c} = ?" for c in [*values, "upload_id"])
+        params = update.select(*values, "upload_id", "id").rows()
+        sql = f"UPDATE {table.name} SET {assignments} WHERE id = ?"
+        if _is_postgres(conn):
+            sql = sql.replace("?", "%s")
+        conn.exec_driver_sql(sql, params)
+    if history:
+        entries = [
+            {
+                "upload_id": upload_id,
+                "table_name": table.name,
+                "row_key": r["row_key"],
+                "previous": json.loads(r["previous"]) if r["previous"] else None,
+            }
+            for r in pl.concat(history).iter_rows(named=True)
+        ]
+        conn.execute(insert(row_history), entries)
+    return new.height, changed.height, joined.height - new.height - changed.height
+
+
+def upsert_ngo(conn: Connection, upload_id: int, clean: pl.DataFrame) -> tuple[int, int, int]:
+    """NGO activity: a re-uploaded (region, period) replaces the stored row."""
+    return upsert_rows(conn, ngo_activity, upload_id, clean, ("region_code", "period"), NGO_VALUES)
+
+
+def upsert_proposals(conn: Connection, upload_id: int, clean: pl.DataFrame) -> tuple[int, int, int]:
+    """Proposals register: a re-uploaded proposal updates its status and dates."""
+    return upsert_rows(
+        conn, proposals, upload_id, clean, ("source", "proposal_id"), PROPOSAL_VALUES
+    )
