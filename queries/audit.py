@@ -53,12 +53,20 @@ def list_events(
         rows = conn.execute(query).mappings().all()
     schema = {
         "id": pl.Int64,
-        "at": pl.Datetime("us", "UTC"),
+        "at": pl.Datetime("us"),
         "actor": pl.String,
         "action": pl.String,
         "target": pl.String,
         "detail": pl.String,
     }
     return pl.DataFrame(
-        [{**r, "detail": json.dumps(r["detail"], ensure_ascii=False)} for r in rows], schema=schema
+        [
+            {
+                **r,
+                "at": r["at"].replace(tzinfo=None),
+                "detail": json.dumps(r["detail"], ensure_ascii=False),
+            }
+            for r in rows
+        ],
+        schema=schema,
     )

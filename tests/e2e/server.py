@@ -104,8 +104,46 @@ def chromium() -> Iterator[Browser]:
             browser.close()
 
 
+# Counts finished script runs in the page (Streamlit marks its root with data-test-script-state),
+# so a test can wait for "the rerun my click caused has finished" without guessing a delay.
+RUN_COUNTER = """
+(() => {
+  window.__senimRuns = 0; window.__senimLastRunEnd = 0;
+  let last = null;
+  const watch = () => {
+    const app = document.querySelector('[data-testid="stApp"]');
+    if (!app) return;
+    const state = app.getAttribute('data-test-script-state');
+    if (state === 'notRunning' && last !== 'notRunning') {
+      window.__senimRuns += 1; window.__senimLastRunEnd = performance.now();
+    }
+    last = state;
+  };
+  new MutationObserver(watch).observe(document, {subtree: true, attributes: true,
+    childList: true, attributeFilter: ['data-test-script-state']});
+})();
+"""
+
+
+def prepare(page: Page) -> None:
+    """Install the run counter; call once per page before the first goto."""
+    page.add_init_script(RUN_COUNTER)
+
+
 def wait_for_app(page: Page, timeout_ms: int = 60_000) -> None:
     """Wait until Streamlit is connected and has finished running the script."""
-    page.wait_for_selector('[data-testid="stApp"]', timeout=timeout_ms)
-    expect(page.locator('[data-testid="stStatusWidget"]')).to_have_count(0, timeout=timeout_ms)
+    page.wait_for_selector(
+        '[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=timeout_ms
+    )
     expect(page.locator('[data-testid="stSkeleton"]')).to_have_count(0, timeout=timeout_ms)
+
+
+def runs(page: Page) -> int:
+    """How many script runs have finished in this page so far."""
+    return int(page.evaluate("window.__senimRuns || 0"))
+
+
+def wait_for_rerun(page: Page, before: int, timeout_ms: int = 60_000) -> None:
+    """Wait until a script run after ``before`` finished runs has finished."""
+    page.wait_for_function(f"(window.__senimRuns || 0) > {before}", timeout=timeout_ms)
+    wait_for_app(page, timeout_ms)

@@ -1,0 +1,263 @@
+"""Charts that always show their uncertainty: CI bands and error bars, suppressed estimates left
+out (and said so), every label translated."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import polars as pl
+import streamlit as st
+
+from dashboard.components.theme import (
+    CHART_CONFIG,
+    TRUST_SCALE,
+    rgba,
+    style,
+)
+from dashboard.i18n import fmt_number, region_name, t
+from queries.geo import boundaries
+
+
+def show(fig: go.Figure, key: str) -> None:
+    """Draw a figure with the PNG download in its toolbar."""
+    st.plotly_chart(fig, key=key, config=CHART_CONFIG, width="stretch")
+
+
+def trend_chart(
+    trend: pl.DataFrame,
+    *,
+    series: str,
+    label,
+    colour,
+    y_title: str,
+    title: str,
+    percent: bool = False,
+) -> go.Figure:
+    """Lines over waves (x in time order) with 95% CI bands; suppressed points are gaps."""
+    fig = go.Figure()
+    scale = 100 if percent else 1
+    order = trend.select("wave", "period_start").unique().sort("period_start")
+    for name in trend.get_column(series).unique(maintain_order=True).to_list():
+        part = order.join(
+            trend.filter(pl.col(series) == name), on=["wave", "period_start"], how="left"
+        ).sort("period_start")
+        x = part.get_column("wave").to_list()
+        est = (part.get_column("estimate") * scale).to_list()
+        low = (part.get_column("ci_low") * scale).to_list()
+        high = (part.get_column("ci_high") * scale).to_list()
+        c = colour(name)
+        fig.add_trace(
+            go.Scatter(
+                x=x + x[::-1],
+                y=high + low[::-1],
+                fill="toself",
+                fillcolor=rgba(c, 0.15),
+                line={"width": 0},
+                hoverinfo="skip",
+                showlegend=False,
+                legendgroup=name,
+            )
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=est,
+                mode="lines+markers",
+                name=label(name),
+                line={"color": c, "width": 2},
+                legendgroup=name,
+                customdata=list(zip(low, high, part.get_column("n"), strict=True)),
+                hovertemplate=(
+                    f"<b>{label(name)}</b><br>%{{x}}: %{{y:.2f}}<br>"
+                    f"{t('charts.ci')}: %{{customdata[0]:.2f}}–%{{customdata[1]:.2f}}"
+                    f"<br>n = %{{customdata[2]}}<extra></extra>"
+                ),
+            )
+        )
+    fig.update_xaxes(title=t("charts.wave"), type="category")
+    fig.update_yaxes(title=y_title, ticksuffix="%" if percent else "")
+    return style(fig, title=title)
+
+
+def bar_ci(
+    frame: pl.DataFrame,
+    *,
+    category: str,
+    label,
+    title: str,
+    x_title: str,
+    percent: bool = False,
+    colour: str = "#0072B2",
+    height: int | None = None,
+) -> go.Figure:
+    """Horizontal dots with 95% CI error bars, one per category, suppressed ones marked."""
+    scale = 100 if percent else 1
+    shown = frame.filter(~pl.col("suppressed")).sort("estimate")
+    hidden = frame.filter(pl.col("suppressed"))
+    names = [label(v) for v in shown.get_column(category).to_list()]
+    est = shown.get_column("estimate") * scale
+    fig = go.Figure(
+        go.Scatter(
+            x=est.to_list(),
+            y=names,
+            mode="markers",
+            marker={"color": colour, "size": 10},
+            error_x={
+                "type": "data",
+                "symmetric": False,
+                "array": (shown.get_column("ci_high") * scale - est).to_list(),
+                "arrayminus": (est - shown.get_column("ci_low") * scale).to_list(),
+                "color": rgba(colour, 0.6),
+            },
+            customdata=shown.get_column("n").to_list(),
+            hovertemplate="%{y}: %{x:.2f}<br>n = %{customdata}<extra></extra>",
+        )
+    )
+    fig.update_xaxes(title=x_title, ticksuffix="%" if percent else "")
+    fig = style(fig, title=title, height=height or max(260, 28 * len(names) + 90))
+    if hidden.height:
+        labels = ", ".join(label(v) for v in hidden.get_column(category).to_list())
+        fig.add_annotation(
+            text=f"{t('common.too_few')}: {labels}",
+            xref="paper",
+            yref="paper",
+            x=0,
+            y=-0.08,
+            showarrow=False,
+            font={"size": 11, "color": "#666"},
+            xanchor="left",
+            yanchor="top",
+        )
+    return fig
+
+
+def region_map(frame: pl.DataFrame, *, value_title: str, title: str) -> go.Figure:
+    """The 20 units coloured by ``estimate`` (suppressed ones grey), offline base map."""
+    shown = frame.filter(~pl.col("suppressed") & pl.col("estimate").is_not_null())
+    codes = frame.get_column("region").to_list()
+    fig = go.Figure(
+        go.Choroplethmap(
+            geojson=boundaries(),
+            locations=codes,
+            z=[0] * len(codes),
+            showscale=False,
+            colorscale=[[0, "#dddddd"], [1, "#dddddd"]],
+            marker={"line": {"width": 0.6, "color": "white"}},
+            hoverinfo="skip",
+        )
+    )
+    names = [region_name(c) for c in shown.get_column("region").to_list()]
+    fig.add_trace(
+        go.Choroplethmap(
+            geojson=boundaries(),
+            locations=shown.get_column("region").to_list(),
+            z=shown.get_column("estimate").to_list(),
+            colorscale=TRUST_SCALE,
+            marker={"line": {"width": 0.6, "color": "white"}},
+            colorbar={"title": {"text": value_title}, "thickness": 12},
+            text=names,
+            customdata=list(
+                zip(
+                    shown.get_column("ci_low"),
+                    shown.get_column("ci_high"),
+                    shown.get_column("n"),
+                    strict=True,
+                )
+            ),
+            hovertemplate=(
+                f"<b>%{{text}}</b><br>%{{z:.2f}} ({t('charts.ci')} "
+                f"%{{customdata[0]:.2f}}–%{{customdata[1]:.2f}})<br>n = %{{customdata[2]}}"
+                "<extra></extra>"
+            ),
+        )
+    )
+    fig.update_layout(map={"style": "white-bg", "center": {"lat": 48.2, "lon": 67.5}, "zoom": 3.3})
+    fig = style(fig, title=title, height=420)
+    fig.add_annotation(
+        text=t("charts.map_credit"),
+        xref="paper",
+        yref="paper",
+        x=1,
+        y=0,
+        showarrow=False,
+        font={"size": 10, "color": "#666"},
+        xanchor="right",
+    )
+    return fig
+
+
+def funnel_chart(funnel: pl.DataFrame, *, title: str) -> go.Figure:
+    """The register funnel: received → answered → accepted → implemented."""
+    stages = funnel.get_column("stage").to_list()
+    fig = go.Figure(
+        go.Funnel(
+            y=[t(f"feedback.stage_{s}") for s in stages],
+            x=funnel.get_column("count").to_list(),
+            textinfo="value+percent initial",
+            marker={"color": "#0072B2"},
+            hovertemplate="%{y}: %{x}<extra></extra>",
+        )
+    )
+    return style(fig, title=title, height=320)
+
+
+def histogram(
+    values: pl.Series, *, title: str, x_title: str, cutoff: int | None = None
+) -> go.Figure:
+    """A distribution of day counts, with an optional marker line (e.g. the 30-day target)."""
+    fig = go.Figure(
+        go.Histogram(
+            x=values.drop_nulls().to_list(),
+            nbinsx=60,
+            marker={"color": "#56B4E9"},
+            hovertemplate=f"{x_title}: %{{x}}<br>%{{y}}<extra></extra>",
+        )
+    )
+    if cutoff:
+        fig.add_vline(
+            x=cutoff,
+            line={"color": "#D55E00", "dash": "dash"},
+            annotation_text=t("feedback.target_days", days=cutoff),
+        )
+    fig.update_xaxes(title=x_title)
+    fig.update_yaxes(title=t("charts.count"))
+    return style(fig, title=title, height=320)
+
+
+def scatter_fit(points: pl.DataFrame, *, title: str, x_title: str, y_title: str) -> go.Figure:
+    """Regions as points (with trust CI) and the weighted fitted line."""
+    ordered = points.sort("x")
+    fig = go.Figure(
+        go.Scatter(
+            x=ordered.get_column("x").to_list(),
+            y=ordered.get_column("y").to_list(),
+            mode="markers",
+            marker={"size": 10, "color": "#0072B2"},
+            error_y={
+                "type": "data",
+                "array": (ordered.get_column("y_se") * 1.96).to_list(),
+                "color": rgba("#0072B2", 0.4),
+            },
+            text=[region_name(r) for r in ordered.get_column("region").to_list()],
+            hovertemplate="<b>%{text}</b><br>%{x:.1f}; %{y:.2f}<extra></extra>",
+            name=y_title,
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=ordered.get_column("x").to_list(),
+            y=ordered.get_column("fitted").to_list(),
+            mode="lines",
+            line={"color": "#D55E00"},
+            name=t("ngo.fitted_line"),
+        )
+    )
+    fig.update_xaxes(title=x_title)
+    fig.update_yaxes(title=y_title)
+    return style(fig, title=title)
+
+
+def format_estimate(value: float | None, percent: bool = False, decimals: int = 1) -> str:
+    """A number for a table cell or card, or the "too few" text."""
+    if value is None:
+        return t("common.too_few")
+    return fmt_number(value * 100, decimals) + "%" if percent else fmt_number(value, decimals)

@@ -1,0 +1,163 @@
+"""The sidebar filters, bound to the URL so a copied link opens the same view. Values that come
+in through the URL are checked against what the data holds; anything else is dropped with a
+notice (never an error page)."""
+
+from __future__ import annotations
+
+import polars as pl
+import streamlit as st
+
+from dashboard.i18n import institution_name, region_name, t
+from queries.dataset import AGE_GROUPS, Dataset
+from queries.filters import Filters
+
+SEXES = ("female", "male")
+SETTLEMENTS = ("urban", "rural")
+MULTI_KEYS = ("source", "region", "institution", "sex", "age", "settlement")
+SINGLE_KEYS = ("wave_from", "wave_to")
+MAX_PARAM_LENGTH = 64
+
+
+def _options(data: Dataset) -> dict[str, list[str]]:
+    waves = data.waves.unique("wave", keep="first", maintain_order=True).get_column("wave")
+    return {
+        "source": sorted(data.responses.get_column("source").unique().to_list()),
+        "region": data.regions.get_column("code").to_list(),
+        "institution": list(data.institutions),
+        "sex": list(SEXES),
+        "age": [g for g in AGE_GROUPS if g != "under_18"],
+        "settlement": list(SETTLEMENTS),
+        "wave_from": waves.to_list(),
+        "wave_to": waves.to_list(),
+    }
+
+
+def seed_from_url(options: dict[str, list[str]]) -> list[str]:
+    """Once per browser session: fill the filter widgets from the URL, keeping only values the
+    data knows. URL values are codes (KZ-75, kurultai, 2025-Q3), the same in every language.
+    Returns the names of the parameters that had to be dropped or trimmed."""
+    if st.session_state.get("_filters_seeded"):
+        return []
+    st.session_state["_filters_seeded"] = True
+    fixed: list[str] = []
+    for key in (*MULTI_KEYS, *SINGLE_KEYS):
+        given = st.query_params.get_all(key)
+        if not given:
+            continue
+        valid = list(
+            dict.fromkeys(v for v in given if len(v) <= MAX_PARAM_LENGTH and v in options[key])
+        )
+        if key in SINGLE_KEYS:
+            valid = valid[:1]
+        if valid != given:
+            fixed.append(key)
+        if valid:
+            st.session_state[f"f_{key}"] = valid if key in MULTI_KEYS else valid[0]
+    return fixed
+
+
+def write_to_url(values: dict[str, list[str] | str | None]) -> None:
+    """Mirror the selection in the URL so a copied link opens the same view."""
+    for key, value in values.items():
+        wanted = [value] if isinstance(value, str) else list(value or [])
+        if st.query_params.get_all(key) != wanted:
+            if wanted:
+                st.query_params[key] = wanted
+            else:
+                st.query_params.pop(key, None)
+
+
+def _label(key: str):
+    return {
+        "source": lambda v: t(f"source.{v}"),
+        "region": region_name,
+        "institution": institution_name,
+        "sex": lambda v: t(f"filters.sex_{v}"),
+        "age": lambda v: t(f"filters.age_{v.replace('-', '_').replace('+', '_plus')}"),
+        "settlement": lambda v: t(f"filters.settlement_{v}"),
+    }[key]
+
+
+def sidebar_filters(data: Dataset) -> Filters:
+    """Draw the filters in the sidebar and return what is selected."""
+    options = _options(data)
+    fixed = seed_from_url(options)
+    if fixed:
+        st.warning(t("filters.invalid_params", params=", ".join(fixed)), icon=":material/info:")
+    with st.sidebar:
+        st.subheader(t("filters.title"))
+        values = {}
+        for key in MULTI_KEYS:
+            values[key] = st.multiselect(
+                t(f"filters.{key}"),
+                options[key],
+                format_func=_label(key),
+                key=f"f_{key}",
+                placeholder=t("filters.all"),
+            )
+        waves = options["wave_from"]
+        col_from, col_to = st.columns(2)
+        wave_from = col_from.selectbox(
+            t("filters.wave_from"),
+            waves,
+            index=None,
+            key="f_wave_from",
+            placeholder=t("filters.first"),
+        )
+        wave_to = col_to.selectbox(
+            t("filters.wave_to"),
+            waves,
+            index=None,
+            key="f_wave_to",
+            placeholder=t("filters.last"),
+        )
+    write_to_url({**values, "wave_from": wave_from, "wave_to": wave_to})
+    return Filters(
+        sources=tuple(values["source"]),
+        wave_from=wave_from,
+        wave_to=wave_to,
+        regions=tuple(values["region"]),
+        institutions=tuple(values["institution"]),
+        sexes=tuple(values["sex"]),
+        age_groups=tuple(values["age"]),
+        settlements=tuple(values["settlement"]),
+    )
+
+
+def primary_source(data: Dataset, filters: Filters) -> str:
+    """The one survey source whose waves the cards and trends compare (waves of different
+    sources are different samples): the first chosen, else Public Trust Council if present."""
+    sources = filters.sources or tuple(
+        sorted(data.responses.get_column("source").unique().to_list())
+    )
+    if not filters.sources and "public_trust_council" in sources:
+        return "public_trust_council"
+    return sources[0] if sources else "public_trust_council"
+
+
+def describe(filters: Filters) -> str:
+    """A one-line summary of the active filters (shown under page titles)."""
+    parts = []
+    if filters.regions:
+        parts.append(
+            ", ".join(region_name(r) for r in filters.regions[:3])
+            + ("…" if len(filters.regions) > 3 else "")
+        )
+    if filters.wave_from or filters.wave_to:
+        parts.append(f"{filters.wave_from or '…'} – {filters.wave_to or '…'}")
+    for key, chosen in (
+        ("sex", filters.sexes),
+        ("age", filters.age_groups),
+        ("settlement", filters.settlements),
+    ):
+        if chosen:
+            parts.append(", ".join(_label(key)(v) for v in chosen))
+    return " · ".join(parts) if parts else t("filters.none_active")
+
+
+def empty_notice(frame: pl.DataFrame) -> bool:
+    """Show a notice and return True when the filters leave no responses."""
+    if frame.is_empty():
+        st.info(t("filters.no_data"), icon=":material/filter_alt_off:")
+        return True
+    return False

@@ -1,0 +1,60 @@
+"""Colours and chart styling, in one place so every chart agrees (Okabe-Ito: colour-blind safe)."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+
+OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
+INSTITUTION_COLOURS = {
+    "composite": "#000000",
+    "government": "#0072B2",
+    "parliament": "#E69F00",
+    "akimat": "#009E73",
+    "courts": "#D55E00",
+    "police": "#CC79A7",
+    "ngos": "#56B4E9",
+    "media": "#999933",
+}
+SOURCE_COLOURS = {
+    "public_trust_council": "#0072B2",
+    "kurultai": "#E69F00",
+    "eotinish": "#009E73",
+    "other": "#999999",
+}
+SIGNIFICANT_UP, SIGNIFICANT_DOWN, NEUTRAL = "#009E73", "#D55E00", "#777777"
+TRUST_SCALE = "Blues"
+FONT = "Noto Sans, Segoe UI, Arial, sans-serif"
+
+
+def institution_colour(institution: str) -> str:
+    """A stable colour per institution; unknown ones get one from the palette by name."""
+    if institution in INSTITUTION_COLOURS:
+        return INSTITUTION_COLOURS[institution]
+    return OKABE_ITO[sum(map(ord, institution)) % len(OKABE_ITO)]
+
+
+def rgba(hex_colour: str, alpha: float) -> str:
+    """A hex colour with transparency (for CI bands)."""
+    r, g, b = (int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def style(fig: go.Figure, *, height: int = 380, title: str | None = None) -> go.Figure:
+    """The house style: white, quiet grid, legend on top, readable fonts."""
+    fig.update_layout(
+        template="plotly_white",
+        height=height,
+        title={"text": title, "x": 0, "font": {"size": 16}} if title else None,
+        font={"family": FONT, "size": 13},
+        margin={"l": 10, "r": 10, "t": 50 if title else 20, "b": 40},
+        legend={"orientation": "h", "yanchor": "top", "y": -0.32, "x": 0, "title": None},
+        hoverlabel={"font": {"family": FONT}},
+    )
+    return fig
+
+
+CHART_CONFIG = {
+    "displaylogo": False,
+    "toImageButtonOptions": {"format": "png", "scale": 2, "filename": "senim-chart"},
+    "modeBarButtonsToRemove": ["lasso2d", "select2d"],
+}

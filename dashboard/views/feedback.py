@@ -1,0 +1,132 @@
+"""Feedback loop: what the register shows beside what citizens say."""
+
+from __future__ import annotations
+
+import polars as pl
+import streamlit as st
+
+from dashboard.components.charts import bar_ci, funnel_chart, histogram, show
+from dashboard.components.page import start_page
+from dashboard.components.table import data_table
+from dashboard.i18n import fmt_number, region_name, t
+from queries.metrics.feedback import feedback_survey
+from queries.metrics.register import answer_rate_30, backlog, funnel, time_to
+
+
+def render() -> None:
+    page = start_page("feedback.title", "feedback.subtitle")
+    proposals = page.region_filter(page.data.proposals)
+    if page.filters.sources:
+        proposals = proposals.filter(pl.col("source").is_in(list(page.filters.sources)))
+    if proposals.is_empty():
+        st.info(t("feedback.no_register"))
+        return
+    as_of = proposals.get_column("submitted_on").max()
+    times = time_to(proposals)
+    rate = answer_rate_30(proposals, as_of)
+    backlog_all = backlog(proposals, as_of)
+
+    cols = st.columns(4)
+    cols[0].metric(t("feedback.received"), fmt_number(proposals.height), border=True)
+    cols[1].metric(
+        t("feedback.answer_rate_30"),
+        f"{fmt_number((rate.item(0, 'rate') or 0) * 100)}%",
+        help=t("feedback.answer_rate_help", n=fmt_number(rate.item(0, "n"))),
+        border=True,
+    )
+    cols[2].metric(
+        t("feedback.median_days"),
+        fmt_number(times.item(0, "days_to_answer_median")),
+        help=t("feedback.p90_days", days=fmt_number(times.item(0, "days_to_answer_p90"))),
+        border=True,
+    )
+    cols[3].metric(
+        t("feedback.backlog_90"),
+        fmt_number(backlog_all.item(0, "open_over_90_days")),
+        help=t("feedback.backlog_help", n=fmt_number(backlog_all.item(0, "open"))),
+        border=True,
+    )
+    st.caption(t("feedback.as_of", date=str(as_of)))
+
+    left, right = st.columns(2, gap="large")
+    with left:
+        show(funnel_chart(funnel(proposals), title=t("feedback.funnel_title")), "fb_funnel")
+    with right:
+        days = proposals.select((pl.col("answered_on") - pl.col("submitted_on")).dt.total_days())
+        show(
+            histogram(
+                days.to_series(),
+                title=t("feedback.days_title"),
+                x_title=t("feedback.days_axis"),
+                cutoff=30,
+            ),
+            "fb_days",
+        )
+
+    st.subheader(t("feedback.survey_side"))
+    latest = page.own.filter(pl.col("wave") == page.latest_wave)
+    survey = feedback_survey(latest)
+    left, right = st.columns(2, gap="large")
+    with left:
+        scores = survey.filter(pl.col("variable") != "got_response")
+        show(
+            bar_ci(
+                scores,
+                category="variable",
+                label=lambda v: t(f"feedback.var_{v}"),
+                title=t("feedback.survey_scores", wave=page.latest_wave),
+                x_title=t("charts.score_axis"),
+                height=240,
+            ),
+            "fb_survey_scores",
+        )
+    with right:
+        shares = survey.filter(pl.col("variable") == "got_response")
+        show(
+            bar_ci(
+                shares,
+                category="variable",
+                label=lambda v: t(f"feedback.var_{v}"),
+                title=t("feedback.survey_shares"),
+                x_title=t("charts.share_axis"),
+                percent=True,
+                height=240,
+            ),
+            "fb_survey_shares",
+        )
+        st.caption(
+            t("feedback.compare_note", register=f"{fmt_number((rate.item(0, 'rate') or 0) * 100)}%")
+        )
+
+    st.subheader(t("feedback.backlog_title"))
+    left, right = st.columns(2, gap="large")
+    with left:
+        by_region = backlog(proposals, as_of, by="region").sort("open", descending=True)
+        data_table(
+            pl.DataFrame(
+                {
+                    t("common.region"): [region_name(r) for r in by_region.get_column("region")],
+                    t("feedback.open"): by_region.get_column("open"),
+                    t("feedback.open_30"): by_region.get_column("open_over_30_days"),
+                    t("feedback.open_90"): by_region.get_column("open_over_90_days"),
+                }
+            ),
+            key="fb_backlog_region",
+            file_name="senim-backlog-by-region",
+            height=300,
+        )
+    with right:
+        by_topic = backlog(proposals, as_of, by="topic").sort("open", descending=True)
+        data_table(
+            pl.DataFrame(
+                {
+                    t("feedback.topic"): by_topic.get_column("topic"),
+                    t("feedback.open"): by_topic.get_column("open"),
+                    t("feedback.open_30"): by_topic.get_column("open_over_30_days"),
+                    t("feedback.open_90"): by_topic.get_column("open_over_90_days"),
+                }
+            ),
+            key="fb_backlog_topic",
+            file_name="senim-backlog-by-topic",
+            height=300,
+        )

@@ -1,0 +1,89 @@
+"""NGO activity: density and grants by region and year; NGO density beside trust."""
+
+from __future__ import annotations
+
+import polars as pl
+import streamlit as st
+
+from dashboard.components.charts import scatter_fit, show
+from dashboard.components.page import start_page
+from dashboard.components.table import data_table
+from dashboard.i18n import fmt_number, region_name, t
+from queries.metrics.ngo import ngo_density, ngo_trust_relation
+from queries.metrics.overview import composite_by_region
+
+
+def render() -> None:
+    page = start_page("ngo.title", "ngo.subtitle")
+    density = ngo_density(page.region_filter(page.data.ngo))
+    if density.is_empty():
+        st.info(t("ngo.no_data"))
+        return
+    years = sorted(density.get_column("year").unique().to_list())
+    year = st.select_slider(t("ngo.year"), years, value=years[-1], key="ngo_year")
+    this_year = density.filter(pl.col("year") == year).sort("active_per_10k", descending=True)
+
+    left, right = st.columns(2, gap="large")
+    with left:
+        st.subheader(t("ngo.density_title", year=year))
+        st.bar_chart(
+            this_year.select(
+                pl.col("region")
+                .map_elements(region_name, return_dtype=pl.String)
+                .alias(t("common.region")),
+                pl.col("active_per_10k").alias(t("ngo.active_per_10k")),
+            ),
+            x=t("common.region"),
+            y=t("ngo.active_per_10k"),
+            horizontal=True,
+            height=520,
+            sort=f"-{t('ngo.active_per_10k')}",
+        )
+    with right:
+        st.subheader(t("ngo.table_title", year=year))
+        data_table(
+            pl.DataFrame(
+                {
+                    t("common.region"): [region_name(r) for r in this_year.get_column("region")],
+                    t("ngo.registered_per_10k"): this_year.get_column("registered_per_10k").round(
+                        1
+                    ),
+                    t("ngo.active_per_10k"): this_year.get_column("active_per_10k").round(1),
+                    t("ngo.grants_per_capita"): this_year.get_column("grants_kzt_per_capita").round(
+                        0
+                    ),
+                }
+            ),
+            key="ngo_table",
+            file_name=f"senim-ngo-{year}",
+            height=480,
+        )
+
+    st.subheader(t("ngo.relation_title"))
+    survey_year = page.own.filter(pl.col("period_start").dt.year() == year)
+    trust = composite_by_region(survey_year, page.filters.institutions)
+    relation = ngo_trust_relation(trust, this_year)
+    if relation is None:
+        st.info(t("ngo.relation_none"))
+        return
+    show(
+        scatter_fit(
+            relation.points,
+            title=t("ngo.scatter_title", year=year),
+            x_title=t("ngo.active_per_10k"),
+            y_title=t("charts.trust_short"),
+        ),
+        "ngo_scatter",
+    )
+    st.caption(
+        t(
+            "ngo.relation_caption",
+            slope=fmt_number(relation.slope, 3),
+            low=fmt_number(relation.slope_ci[0], 3),
+            high=fmt_number(relation.slope_ci[1], 3),
+            r2=fmt_number(relation.r_squared, 2),
+            p=fmt_number(relation.p_value, 3),
+            n=relation.n_regions,
+        )
+    )
+    st.warning(t("ngo.not_cause"), icon=":material/warning:")

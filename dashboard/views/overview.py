@@ -1,0 +1,87 @@
+"""Overview: what a minister reads in ten seconds."""
+
+from __future__ import annotations
+
+import polars as pl
+import streamlit as st
+
+from dashboard.components.cards import metric_cards
+from dashboard.components.charts import funnel_chart, region_map, show, trend_chart
+from dashboard.components.page import start_page
+from dashboard.components.theme import institution_colour
+from dashboard.i18n import fmt_number, institution_name, region_name, t
+from queries.metrics.overview import composite_by_region, headline_cards, regions_moved
+from queries.metrics.register import funnel
+from queries.metrics.trend import metric_trend
+from queries.metrics.trust import trust_columns
+
+
+def render() -> None:
+    page = start_page("overview.title", "overview.subtitle")
+    own = page.own
+    institutions = page.filters.institutions
+    st.caption(t("overview.cards_source", source=t(f"source.{page.source}")))
+    cards = headline_cards(
+        own,
+        page.region_filter(page.data.proposals),
+        page.region_filter(page.data.ngo),
+        institutions=institutions,
+    )
+    metric_cards(cards)
+
+    left, right = st.columns([3, 2], gap="large")
+    with left:
+        columns = trust_columns(own, institutions)
+        trend = metric_trend(own, {c.removeprefix("trust_"): pl.col(c) for c in columns})
+        show(
+            trend_chart(
+                trend,
+                series="variable",
+                label=institution_name,
+                colour=institution_colour,
+                y_title=t("charts.trust_axis"),
+                title=t("overview.trend_title"),
+            ),
+            "overview_trend",
+        )
+    with right:
+        latest = own.filter(pl.col("wave") == page.latest_wave)
+        by_region = composite_by_region(latest, institutions)
+        show(
+            region_map(
+                by_region,
+                value_title=t("charts.trust_short"),
+                title=t("overview.map_title", wave=page.latest_wave),
+            ),
+            "overview_map",
+        )
+
+    left, right = st.columns([2, 3], gap="large")
+    with left:
+        show(
+            funnel_chart(
+                funnel(page.region_filter(page.data.proposals)), title=t("overview.funnel_title")
+            ),
+            "overview_funnel",
+        )
+    with right:
+        st.subheader(t("overview.moved_title"))
+        moved = regions_moved(own, institutions)
+        if moved.is_empty():
+            st.info(t("overview.moved_none"))
+        else:
+            st.dataframe(_moved_table(moved), hide_index=True, width="stretch")
+
+
+def _moved_table(moved: pl.DataFrame) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            t("common.region"): [region_name(r) for r in moved.get_column("region")],
+            t("overview.moved_now"): [fmt_number(v, 2) for v in moved.get_column("estimate")],
+            t("overview.moved_change"): [f"{v:+.2f}" for v in moved.get_column("change")],
+            t("overview.moved_significant"): [
+                t("cards.significant") if s else t("cards.not_significant")
+                for s in moved.get_column("significant")
+            ],
+        }
+    )

@@ -1,0 +1,49 @@
+"""Boundaries of the 20 units for the map (data/kz_adm1_2024.geojson, geoBoundaries-style
+ADM1 with KATO codes), keyed by our ISO code and lightened for the browser."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+
+from queries.regions import reference_regions
+from queries.settings import DATA_DIR
+
+BOUNDARIES = DATA_DIR / "kz_adm1_2024.geojson"
+DECIMALS = 3  # ~100 m: plenty for a national map, a third of the bytes
+
+
+def _round(coords):
+    if isinstance(coords[0], (int, float)):
+        return [round(coords[0], DECIMALS), round(coords[1], DECIMALS)]
+    rounded = [_round(c) for c in coords]
+    if rounded and isinstance(rounded[0][0], float):  # a ring: drop repeated points
+        ring = [p for i, p in enumerate(rounded) if i == 0 or p != rounded[i - 1]]
+        return ring if len(ring) >= 4 else rounded
+    return rounded
+
+
+@cache
+def boundaries() -> dict:
+    """GeoJSON FeatureCollection whose feature ``id`` is the unit's ISO code (KZ-75...)."""
+    with BOUNDARIES.open(encoding="utf-8") as handle:
+        raw = json.load(handle)
+    by_kato = {str(k): c for k, c in reference_regions().select("kato", "code").iter_rows()}
+    features = []
+    for feature in raw["features"]:
+        code = by_kato.get(str(feature["properties"]["KATO"])[:2])
+        if code is None:
+            continue
+        geometry = feature["geometry"]
+        features.append(
+            {
+                "type": "Feature",
+                "id": code,
+                "properties": {"code": code},
+                "geometry": {
+                    "type": geometry["type"],
+                    "coordinates": _round(geometry["coordinates"]),
+                },
+            }
+        )
+    return {"type": "FeatureCollection", "features": features}

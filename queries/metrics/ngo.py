@@ -1,0 +1,108 @@
+"""NGO activity per region: density per 10,000 residents, grants per capita, and the (honestly
+labelled) region-level association between NGO density and trust."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+PER = 10_000
+
+
+def ngo_density(ngo: pl.DataFrame) -> pl.DataFrame:
+    """Per region and year: registered and active NGOs per 10,000 residents, grants per capita.
+
+    Population is the reference table's (2024) for every year: a stated approximation.
+    Quarterly rows are summed within a year only for grants; NGO counts take the year's last
+    period (a stock, not a flow).
+    """
+    yearly = (
+        ngo.sort("period")
+        .group_by("region", "year")
+        .agg(
+            pl.col("registered_ngos").last(),
+            pl.col("active_ngos").last(),
+            pl.col("grants_count").sum(),
+            pl.col("grants_kzt").sum(),
+            pl.col("population").first(),
+        )
+    )
+    return yearly.with_columns(
+        registered_per_10k=pl.col("registered_ngos") / pl.col("population") * PER,
+        active_per_10k=pl.col("active_ngos") / pl.col("population") * PER,
+        grants_kzt_per_capita=pl.col("grants_kzt") / pl.col("population"),
+    ).sort("region", "year")
+
+
+def national_density(ngo: pl.DataFrame) -> pl.DataFrame:
+    """Per year, the whole country: NGOs per 10,000 residents and grants per capita."""
+    return (
+        ngo_density(ngo)
+        .group_by("year")
+        .agg(
+            pl.col("registered_ngos").sum(),
+            pl.col("active_ngos").sum(),
+            pl.col("grants_kzt").sum(),
+            pl.col("population").sum(),
+            pl.len().alias("regions"),
+        )
+        .with_columns(
+            registered_per_10k=pl.col("registered_ngos") / pl.col("population") * PER,
+            active_per_10k=pl.col("active_ngos") / pl.col("population") * PER,
+            grants_kzt_per_capita=pl.col("grants_kzt") / pl.col("population"),
+        )
+        .sort("year")
+    )
+
+
+@dataclass(frozen=True)
+class Relation:
+    """A weighted least-squares line of trust on NGO density across regions (correlation only)."""
+
+    slope: float
+    slope_ci: tuple[float, float]
+    intercept: float
+    r_squared: float
+    p_value: float
+    n_regions: int
+    points: pl.DataFrame  # region, x (density), y (trust), y_se, fitted
+
+
+def ngo_trust_relation(
+    trust_by_region: pl.DataFrame, density: pl.DataFrame, *, x: str = "active_per_10k"
+) -> Relation | None:
+    """WLS of regional trust (``estimate``, weights 1/se²) on NGO density ``x``.
+
+    ``trust_by_region``: region, estimate, se (suppressed regions dropped); ``density``:
+    region, ``x``. None when fewer than 3 regions have both.
+    """
+    import numpy as np
+    import statsmodels.api as sm
+
+    points = (
+        trust_by_region.filter(pl.col("estimate").is_not_null() & (pl.col("se") > 0))
+        .select("region", pl.col("estimate").alias("y"), pl.col("se").alias("y_se"))
+        .join(density.select("region", pl.col(x).alias("x")), on="region", how="inner")
+        .drop_nulls()
+        .sort("region")
+    )
+    if points.height < 3:
+        return None
+    design = sm.add_constant(points.get_column("x").to_numpy())
+    fit = sm.WLS(
+        points.get_column("y").to_numpy(),
+        design,
+        weights=1.0 / points.get_column("y_se").to_numpy() ** 2,
+    ).fit()
+    low, high = fit.conf_int()[1]
+    fitted = fit.predict(design)
+    return Relation(
+        slope=float(fit.params[1]),
+        slope_ci=(float(low), float(high)),
+        intercept=float(fit.params[0]),
+        r_squared=float(fit.rsquared),
+        p_value=float(fit.pvalues[1]),
+        n_regions=points.height,
+        points=points.with_columns(fitted=pl.Series(np.asarray(fitted))),
+    )
