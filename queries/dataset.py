@@ -13,7 +13,6 @@ from queries.db import data_version
 from queries.regions import reference_regions
 from queries.schema import ngo_activity, proposals, responses, survey_waves, trust_scores
 
-AGE_BREAKS = [17, 29, 44, 59]
 AGE_GROUPS = ["under_18", "18-29", "30-44", "45-59", "60+"]
 
 
@@ -52,6 +51,22 @@ def institution_order(found: list[str]) -> tuple[str, ...]:
     """Known institutions in contract order first, the others alphabetically."""
     known = [i for i in TRUST_INSTITUTIONS if i in found]
     return (*known, *sorted(set(found) - set(known)))
+
+
+def _age_group(age: pl.Expr) -> pl.Expr:
+    """under_18, 18-29, 30-44, 45-59, 60+ (null age stays null)."""
+    return (
+        pl.when(age < 18)
+        .then(pl.lit("under_18"))
+        .when(age <= 29)
+        .then(pl.lit("18-29"))
+        .when(age <= 44)
+        .then(pl.lit("30-44"))
+        .when(age <= 59)
+        .then(pl.lit("45-59"))
+        .when(age.is_not_null())
+        .then(pl.lit("60+"))
+    )
 
 
 def _responses(engine: Engine) -> tuple[pl.DataFrame, tuple[str, ...]]:
@@ -106,7 +121,7 @@ def _responses(engine: Engine) -> tuple[pl.DataFrame, tuple[str, ...]]:
         if f"trust_{inst}" not in frame.columns:
             frame = frame.with_columns(pl.lit(None, pl.Float64).alias(f"trust_{inst}"))
     frame = frame.with_columns(
-        age_group=pl.col("age").cut(AGE_BREAKS, labels=AGE_GROUPS).cast(pl.String),
+        age_group=_age_group(pl.col("age")),
         stratum=pl.concat_str("source", "wave", "region", separator="|"),
     )
     return frame.sort("response_id"), institutions

@@ -118,8 +118,8 @@ def _database_errors(conn, validation: Validation) -> tuple[pl.DataFrame, pl.Dat
     clean = validation.clean
     if validation.kind != "survey" or clean.is_empty():
         return empty_errors(), clean.clear()
-    ids = store.wave_ids(conn, clean)
-    keyed = clean.join(ids, on=["source", "wave"], how="left")
+    ids = store.existing_wave_ids(conn)
+    keyed = clean.join(ids, on=["source", "wave"], how="inner")
     stored = store.stored_respondents(conn, ids)
     clash = keyed.join(stored, on=["wave_id", "respondent_id"], how="inner")
     if clash.is_empty():
@@ -163,7 +163,6 @@ def check_bytes(
         return _file_error(kind, str(exc))
     with engine.connect() as conn:
         db_errors, _clash = _database_errors(conn, validation)
-        conn.rollback()  # wave rows created for the check are not kept
     errors = pl.concat([validation.errors, db_errors]).sort("row", maintain_order=True)
     count = validation.error_count + db_errors.height
     bad_rows = errors.filter(pl.col("row") > 0).get_column("row").n_unique()
@@ -319,6 +318,7 @@ def ingest_bytes(
             table,
         )
         _audit(engine, uploaded_by, report, file_name, conn=conn)
+        say(0.97, "committing")  # everything written, not yet committed
     say(1.0, "done")
     return report
 

@@ -105,6 +105,16 @@ def wave_ids(conn: Connection, clean: pl.DataFrame) -> pl.DataFrame:
     return pl.DataFrame(rows.all(), schema=["wave_id", "source", "wave"], orient="row")
 
 
+def existing_wave_ids(conn: Connection) -> pl.DataFrame:
+    """The ``survey_waves`` ids already stored (read-only: safe inside a check)."""
+    rows = conn.execute(select(survey_waves.c.id, survey_waves.c.source, survey_waves.c.wave))
+    return pl.DataFrame(
+        rows.all(),
+        schema={"wave_id": pl.Int64, "source": pl.String, "wave": pl.String},
+        orient="row",
+    )
+
+
 def stored_respondents(conn: Connection, ids: pl.DataFrame) -> pl.DataFrame:
     """Respondents of these waves already stored: wave_id, respondent_id, upload_id."""
     wave_list = ids.get_column("wave_id").unique().to_list()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
 import sys
 from pathlib import Path
 
@@ -93,6 +95,7 @@ def _ingest(args) -> int:
         wave=args.wave,
         keep_valid=args.keep_valid,
         uploaded_by=args.by,
+        progress=_failpoint(),
     )
     if args.rejected and report.rows_rejected:
         Path(args.rejected).write_bytes(report.rejected_csv())
@@ -107,6 +110,20 @@ def _ingest(args) -> int:
         if report.error_count > 50:
             print(f"  ... and {report.error_count - 50:,} more problems")
     return 1 if report.status == "rejected" else 0
+
+
+def _failpoint():
+    """Fault injection for the crash tests: SENIM_FAULT_KILL_AT=0.3 makes this process kill
+    itself (SIGKILL, no clean-up) once the load passes 30%. Unset in normal use."""
+    at = os.environ.get("SENIM_FAULT_KILL_AT")
+    if not at:
+        return None
+
+    def progress(fraction: float, stage: str) -> None:
+        if fraction >= float(at):
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return progress
 
 
 def _uploads(args) -> int:
