@@ -4,6 +4,7 @@ the database (so it holds across sessions and processes), and the first admin of
 from __future__ import annotations
 
 import datetime as dt
+import math
 import secrets
 from dataclasses import dataclass
 
@@ -105,51 +106,59 @@ def authenticate(
 ) -> User:
     """The user for a correct password; AuthError otherwise (5 failures lock for 15 minutes)."""
     now = now or _now()
-    with engine.begin() as conn:
-        row = conn.execute(select(users).where(users.c.username == username.strip())).mappings()
-        row = row.first()
-        if row is None or row["password_hash"] is None:
-            _safe_verify(_DUMMY_HASH, password)  # same work as a real check: no user-name oracle
-            audit.record(
-                actor=username[:64],
-                action="sign_in_failed",
-                target=username[:64],
-                detail={"reason": "unknown user"},
-                conn=conn,
-            )
-            raise AuthError("bad_credentials", "Wrong user name or password.")
-        locked_until = _aware(row["locked_until"])
-        if locked_until and locked_until > now:
-            minutes = max(1, int((locked_until - now).total_seconds() // 60) + 1)
-            raise AuthError(
-                "locked", f"Too many failed attempts; try again in {minutes} min.", minutes
-            )
-        if row["disabled"]:
-            raise AuthError("disabled", "This account is disabled; ask an administrator.")
-        if not _safe_verify(row["password_hash"], password):
-            failures = row["failed_attempts"] + 1
-            values: dict = {"failed_attempts": failures}
-            if failures >= MAX_FAILURES:
-                values = {
-                    "failed_attempts": 0,
-                    "locked_until": now + dt.timedelta(minutes=LOCK_MINUTES),
-                }
-            conn.execute(update(users).where(users.c.id == row["id"]).values(**values))
-            audit.record(
-                actor=username,
-                action="sign_in_failed",
-                target=username,
-                detail={"failures": failures},
-                conn=conn,
-            )
-            raise AuthError("bad_credentials", "Wrong user name or password.")
-        conn.execute(
-            update(users)
-            .where(users.c.id == row["id"])
-            .values(failed_attempts=0, locked_until=None, last_login_at=now)
-        )
-        audit.record(actor=username, action="sign_in", target=username, conn=conn)
+    name = username.strip()[:64]
+    with engine.begin() as conn:  # failures are committed too: the rate limit must hold
+        row = conn.execute(select(users).where(users.c.username == name)).mappings().first()
+        refusal = _check(conn, row, name, password, now)
+    if refusal:
+        raise refusal
     return User(row["username"], row["role"], row["email"], bool(row["must_change_password"]))
+
+
+def _check(conn, row, name: str, password: str, now: dt.datetime) -> AuthError | None:
+    """Record the attempt; the refusal to raise once it is committed, or None."""
+    if row is None or row["password_hash"] is None:
+        _safe_verify(_DUMMY_HASH, password)  # the same work as a real check: no user-name oracle
+        audit.record(
+            actor=name,
+            action="sign_in_failed",
+            target=name,
+            detail={"reason": "unknown user"},
+            conn=conn,
+        )
+        return AuthError("bad_credentials", "Wrong user name or password.")
+    locked_until = _aware(row["locked_until"])
+    if locked_until and locked_until > now:
+        minutes = max(1, math.ceil((locked_until - now).total_seconds() / 60))
+        return AuthError(
+            "locked", f"Too many failed attempts; try again in {minutes} min.", minutes
+        )
+    if row["disabled"]:
+        return AuthError("disabled", "This account is disabled; ask an administrator.")
+    if not _safe_verify(row["password_hash"], password):
+        failures = row["failed_attempts"] + 1
+        values: dict = {"failed_attempts": failures}
+        if failures >= MAX_FAILURES:
+            values = {
+                "failed_attempts": 0,
+                "locked_until": now + dt.timedelta(minutes=LOCK_MINUTES),
+            }
+        conn.execute(update(users).where(users.c.id == row["id"]).values(**values))
+        audit.record(
+            actor=name,
+            action="sign_in_failed",
+            target=name,
+            detail={"failures": failures},
+            conn=conn,
+        )
+        return AuthError("bad_credentials", "Wrong user name or password.")
+    conn.execute(
+        update(users)
+        .where(users.c.id == row["id"])
+        .values(failed_attempts=0, locked_until=None, last_login_at=now)
+    )
+    audit.record(actor=name, action="sign_in", target=name, conn=conn)
+    return None
 
 
 def _safe_verify(hashed: str, password: str) -> bool:
