@@ -1,0 +1,201 @@
+"""The Streamlit UI with AppTest on a real SQLite demo database: every page in every language,
+card values equal to the queries functions, filters (widgets and URL) changing the numbers,
+role checks on the server side."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import polars as pl
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from dashboard.components.cards import _value
+from dashboard.i18n import LANGUAGES, translate
+from queries.dataset import load_dataset
+from queries.db import engine_for, init_db, make_engine
+from queries.demo import load_demo
+from queries.filters import Filters, apply_filters
+from queries.metrics.overview import headline_cards
+
+ROOT = Path(__file__).resolve().parents[1]
+TIMEOUT = 120
+PAGES = ("overview", "regions", "feedback", "ngo", "methodology")
+
+
+def run_view(name: str) -> None:
+    """The script AppTest runs: one view, as app.py would run it."""
+    import importlib
+    import os
+    import sys
+
+    sys.path.insert(0, os.getcwd())
+    importlib.import_module(f"dashboard.views.{name}").render()
+
+
+@pytest.fixture(scope="module")
+def demo_url(tmp_path_factory) -> str:
+    url = f"sqlite:///{tmp_path_factory.mktemp('app') / 'senim.db'}"
+    engine = make_engine(url)
+    init_db(engine)
+    load_demo(engine, responses=12_000, folder=tmp_path_factory.mktemp("demo-files"))
+    engine.dispose()
+    return url
+
+
+@pytest.fixture(autouse=True)
+def environment(demo_url, monkeypatch):
+    monkeypatch.setenv("SENIM_DATABASE_URL", demo_url)
+    monkeypatch.setenv("SENIM_REQUIRE_LOGIN", "0")
+    monkeypatch.chdir(ROOT)
+    st.cache_resource.clear()
+    st.cache_data.clear()
+
+
+def view(name: str, lang: str = "en", user: dict | None = None, params: dict | None = None):
+    at = AppTest.from_function(run_view, args=(name,), default_timeout=TIMEOUT)
+    at.session_state["lang"] = lang
+    if user:
+        at.session_state["senim_user"] = {**user, "expires_at": 4_102_444_800}
+    for key, value in (params or {}).items():
+        at.query_params[key] = value
+    return at.run()
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+@pytest.mark.parametrize("name", PAGES)
+def test_every_page_runs_in_every_language(name, lang):
+    at = view(name, lang)
+    assert not at.exception, at.exception
+    assert at.title[0].value == translate(f"{name}.title", lang)
+
+
+def expected_cards(demo_url: str, filters: Filters) -> pl.DataFrame:
+    data = load_dataset(engine_for(demo_url))
+    responses = apply_filters(data.responses, filters).filter(
+        pl.col("source") == "public_trust_council"
+    )
+    proposals, ngo = data.proposals, data.ngo
+    if filters.regions:
+        proposals = proposals.filter(pl.col("region").is_in(list(filters.regions)))
+        ngo = ngo.filter(pl.col("region").is_in(list(filters.regions)))
+    return headline_cards(responses, proposals, ngo)
+
+
+def card_values(at) -> list[str]:
+    return [metric.value for metric in at.metric]
+
+
+def formatted(cards: pl.DataFrame) -> list[str]:
+    import dashboard.i18n as i18n
+
+    original = i18n.language
+    i18n.language = lambda: "en"
+    try:
+        return [
+            _value(c["kind"], None if c["suppressed"] else c["estimate"])
+            for c in cards.iter_rows(named=True)
+        ]
+    finally:
+        i18n.language = original
+
+
+def test_overview_cards_equal_the_queries_values(demo_url):
+    at = view("overview")
+    expected = formatted(expected_cards(demo_url, Filters()))
+    assert len(expected) == 6
+    assert card_values(at) == expected
+
+
+def test_a_region_filter_changes_the_numbers(demo_url):
+    at = view("overview")
+    before = card_values(at)
+    # AppTest addresses options by their shown label (the format_func output)
+    at.multiselect(key="f_region").set_value(["Almaty"]).run()
+    after = card_values(at)
+    assert after != before
+    assert after == formatted(expected_cards(demo_url, Filters(regions=("KZ-75",))))
+    assert at.query_params["region"] in ("KZ-75", ["KZ-75"])  # the view is shareable
+
+
+def test_filters_come_from_the_url_and_bad_values_get_a_notice(demo_url):
+    at = view(
+        "overview",
+        params={
+            "region": ["KZ-75", "'; DROP TABLE responses;--"],
+            "sex": "female",
+            "wave_to": "9999-Q9",
+        },
+    )
+    assert not at.exception
+    assert any("region" in w.value and "wave_to" in w.value for w in at.warning)
+    filters = Filters(regions=("KZ-75",), sexes=("female",))
+    assert card_values(at) == formatted(expected_cards(demo_url, filters))
+
+
+def test_upload_and_history_need_the_staff_role():
+    for name in ("upload", "history"):
+        at = view(name, user={"username": "leader", "role": "viewer"})
+        assert not at.exception
+        assert at.error[0].value == translate("auth.not_allowed", "en")
+        assert len(at.get("file_uploader")) == 0
+
+
+def test_staff_uploads_a_survey_file_and_sees_it_in_history(demo_url):
+    staff = {"username": "staff1", "role": "staff"}
+    at = view("upload", user=staff)
+    assert not at.exception
+    rows = "\n".join(f"U{i},kurultai,2026-03,Шымкент,female,30,1,7,yes,no" for i in range(40))
+    content = (
+        "respondent_id,source,wave,region,sex,age,weight,trust_government,"
+        "submitted_proposal,received_response\n" + rows + "\n"
+    ).encode()
+    at.get("file_uploader")[0].set_value(("new-wave.csv", content, "text/csv")).run()
+    assert not at.exception
+    assert at.success[0].value == translate("upload.valid", "en", rows=40)
+    at.button(key="upload_load").click().run()
+    assert any("Loaded 40 rows" in s.value for s in at.success)
+    data = load_dataset(make_engine(demo_url))
+    assert data.responses.filter(pl.col("wave") == "2026-03").height == 40
+    history = view("history", user=staff)
+    table = history.dataframe[0].value
+    assert table.iloc[0]["File"] == "new-wave.csv" and table.iloc[0]["Status"] == "loaded"
+
+
+def test_a_bad_upload_lists_row_and_column_and_loads_nothing(demo_url):
+    at = view("upload", user={"username": "staff1", "role": "staff"})
+    content = b"respondent_id,source,wave,region,trust_government\nX1,kurultai,2026-04,Mars,5\n"
+    at.get("file_uploader")[0].set_value(("bad.csv", content, "text/csv")).run()
+    assert not at.exception
+    errors = at.dataframe[-1].value
+    assert list(errors.iloc[0][["Row", "Column", "Value"]]) == [1, "region", "Mars"]
+    assert at.button(key="upload_load").disabled
+
+
+def test_the_entry_point_asks_for_sign_in_when_required(monkeypatch):
+    monkeypatch.setenv("SENIM_REQUIRE_LOGIN", "1")
+    at = AppTest.from_file(str(ROOT / "dashboard" / "app.py"), default_timeout=TIMEOUT).run()
+    assert not at.exception
+    assert at.title[0].value == translate("auth.sign_in_title", "kk")
+    assert len(at.metric) == 0  # no data before sign-in
+    at.session_state["senim_user"] = {
+        "username": "a",
+        "role": "viewer",
+        "expires_at": 4_102_444_800,
+    }
+    at.run()
+    assert at.title[0].value == translate("overview.title", "kk")
+    assert len(at.metric) == 6
+
+
+def test_database_unavailable_shows_a_retry_notice(monkeypatch):
+    monkeypatch.setenv("SENIM_DATABASE_URL", "postgresql+psycopg://senim@127.0.0.1:1/none")
+    at = view("overview")
+    assert not at.exception
+    assert at.error[0].value == translate("common.db_unavailable", "en")
+
+
+def test_environment_is_restored():
+    assert os.environ["SENIM_REQUIRE_LOGIN"] == "0"

@@ -1,0 +1,78 @@
+"""Every label the UI asks for exists in kk, ru and en; the catalogue has no half-translated key."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from dashboard.i18n import LANGUAGES, catalogue, fmt_number, translate
+from queries.messages import TEMPLATES
+
+DASHBOARD = Path(__file__).resolve().parents[1] / "dashboard"
+LITERAL = re.compile(r"""\bt\(\s*["']([a-z_]+\.[a-z0-9_]+)["']""")
+# Keys built at run time from a prefix; each listed value must exist.
+DYNAMIC = {
+    "source.": ["public_trust_council", "kurultai", "eotinish", "other"],
+    "institution.": ["government", "parliament", "akimat", "courts", "police", "ngos", "media"],
+    "upload.kind_": ["survey", "ngo", "proposals"],
+    "history.status_": [
+        "loading",
+        "loaded",
+        "partial",
+        "rejected",
+        "unchanged",
+        "rolled_back",
+        "interrupted",
+    ],
+    "auth.role_": ["viewer", "analyst", "staff", "admin"],
+    "auth.error_": ["bad_credentials", "locked", "disabled"],
+    "cards.": [
+        "composite_trust",
+        "trust_government",
+        "state_listens",
+        "participation",
+        "answered_30",
+        "ngos_per_10k",
+    ],
+    "feedback.stage_": ["received", "answered", "accepted", "implemented"],
+    "feedback.var_": ["state_listens", "satisfaction", "got_response"],
+    "filters.": ["source", "region", "institution", "sex", "age", "settlement"],
+    "regions.cross_": ["sex", "age_group", "settlement"],
+    "validation.": sorted(TEMPLATES),
+}
+
+
+def used_keys() -> set[str]:
+    keys = set()
+    for path in DASHBOARD.rglob("*.py"):
+        keys |= set(LITERAL.findall(path.read_text(encoding="utf-8")))
+    for prefix, values in DYNAMIC.items():
+        keys |= {prefix + value for value in values}
+    for page in ("overview", "regions", "feedback", "ngo"):
+        keys |= {f"{page}.title", f"{page}.subtitle"}
+    return keys
+
+
+def test_every_used_key_is_in_the_catalogue():
+    missing = sorted(used_keys() - set(catalogue()))
+    assert missing == []
+
+
+def test_every_entry_has_all_three_languages_and_the_same_placeholders():
+    for key, entry in catalogue().items():
+        assert set(entry) == set(LANGUAGES), key
+        assert all(entry[lang].strip() for lang in LANGUAGES), key
+        fields = {lang: set(re.findall(r"{(\w+)}", entry[lang])) for lang in LANGUAGES}
+        assert fields["kk"] == fields["ru"] == fields["en"], key
+
+
+def test_kazakh_is_kazakh():
+    kk = " ".join(entry["kk"] for entry in catalogue().values())
+    assert re.search("[әғқңөұүһі]", kk)
+    assert translate("nav.overview", "kk") == "Шолу"
+
+
+def test_numbers_follow_the_language():
+    assert fmt_number(12345.67, 1, "en") == "12,345.7"
+    assert fmt_number(12345.67, 1, "ru") == "12\u00a0345,7"
+    assert fmt_number(12345.67, 1, "kk") == "12\u00a0345,7"
