@@ -26,18 +26,15 @@ def render() -> None:
     left, right = st.columns(2, gap="large")
     with left:
         st.subheader(t("ngo.density_title", year=year))
+        region_col, value_col = t("common.region"), t("ngo.active_per_10k")
+        chart = pl.DataFrame(
+            {
+                region_col: [region_name(r) for r in this_year.get_column("region")],
+                value_col: this_year.get_column("active_per_10k"),
+            }
+        )
         st.bar_chart(
-            this_year.select(
-                pl.col("region")
-                .map_elements(region_name, return_dtype=pl.String)
-                .alias(t("common.region")),
-                pl.col("active_per_10k").alias(t("ngo.active_per_10k")),
-            ),
-            x=t("common.region"),
-            y=t("ngo.active_per_10k"),
-            horizontal=True,
-            height=520,
-            sort=f"-{t('ngo.active_per_10k')}",
+            chart, x=region_col, y=value_col, horizontal=True, height=520, sort=f"-{value_col}"
         )
     with right:
         st.subheader(t("ngo.table_title", year=year))

@@ -108,19 +108,19 @@ def chromium() -> Iterator[Browser]:
 # so a test can wait for "the rerun my click caused has finished" without guessing a delay.
 RUN_COUNTER = """
 (() => {
-  window.__senimRuns = 0; window.__senimLastRunEnd = 0;
-  let last = null;
-  const watch = () => {
-    const app = document.querySelector('[data-testid="stApp"]');
-    if (!app) return;
-    const state = app.getAttribute('data-test-script-state');
-    if (state === 'notRunning' && last !== 'notRunning') {
-      window.__senimRuns += 1; window.__senimLastRunEnd = performance.now();
-    }
-    last = state;
-  };
-  new MutationObserver(watch).observe(document, {subtree: true, attributes: true,
-    childList: true, attributeFilter: ['data-test-script-state']});
+  window.__senimRuns = 0;
+  const attr = 'data-test-script-state';
+  const observer = new MutationObserver((records) => {
+    // Replay every change in order (a fast rerun may bring running and notRunning together).
+    records.forEach((record, i) => {
+      if (record.attributeName !== attr) return;
+      const next = i + 1 < records.length && records[i + 1].attributeName === attr
+        ? records[i + 1].oldValue : record.target.getAttribute(attr);
+      if (next === 'notRunning' && record.oldValue !== 'notRunning') window.__senimRuns += 1;
+    });
+  });
+  observer.observe(document, {subtree: true, attributes: true, attributeOldValue: true,
+                              attributeFilter: [attr]});
 })();
 """
 
