@@ -49,6 +49,7 @@ class IngestReport:
     message: str = ""
     error_count: int = 0
     table: RawTable | None = field(default=None, repr=False)
+    validation: Validation | None = field(default=None, repr=False)
 
     def rejected_csv(self) -> bytes:
         """The rejected rows as they were in the file, with a ``reason`` column; formulas
@@ -178,6 +179,7 @@ def check_bytes(
         error_count=count,
         table=table,
         message=_summary(validation.rows_read, rejected, count),
+        validation=validation,
     )
 
 
@@ -245,7 +247,7 @@ def ingest_bytes(
     upload_id = start_upload(engine, **base, status="loading", rows_read=report.rows_read)
     with engine.connect().execution_options(immediate=True) as conn, conn.begin():
         lock(conn)
-        validation = validate(kind, table, source=source, wave=wave, header_map=header_map)
+        validation = report.validation  # the contract checks do not depend on the database
         db_errors, clash = _database_errors(conn, validation)  # again, under the lock
         clean = validation.clean
         if not clash.is_empty():

@@ -10,10 +10,14 @@ from dashboard.components.charts import funnel_chart, region_map, show, trend_ch
 from dashboard.components.page import start_page
 from dashboard.components.theme import institution_colour
 from dashboard.i18n import fmt_number, institution_name, region_name, t
-from queries.metrics.overview import composite_by_region, headline_cards, regions_moved
+from queries.metrics.overview import (
+    INSTITUTION_PREFIX,
+    composite_by_region,
+    headline_cards,
+    regions_moved,
+    survey_trend,
+)
 from queries.metrics.register import funnel
-from queries.metrics.trend import metric_trend
-from queries.metrics.trust import trust_columns
 
 
 def render() -> None:
@@ -21,21 +25,25 @@ def render() -> None:
     own = page.own
     institutions = page.filters.institutions
     st.caption(t("overview.cards_source", source=t(f"source.{page.source}")))
+    trend = survey_trend(own, institutions)
     cards = headline_cards(
         own,
         page.region_filter(page.data.proposals),
         page.region_filter(page.data.ngo),
         institutions=institutions,
+        trend=trend,
     )
     metric_cards(cards)
 
     left, right = st.columns([3, 2], gap="large")
     with left:
-        columns = trust_columns(own, institutions)
-        trend = metric_trend(own, {c.removeprefix("trust_"): pl.col(c) for c in columns})
+        by_institution = trend.filter(pl.col("variable").str.starts_with(INSTITUTION_PREFIX))
+        by_institution = by_institution.with_columns(
+            pl.col("variable").str.strip_prefix(INSTITUTION_PREFIX)
+        )
         show(
             trend_chart(
-                trend,
+                by_institution,
                 series="variable",
                 label=institution_name,
                 colour=institution_colour,

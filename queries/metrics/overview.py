@@ -49,12 +49,23 @@ def survey_variables(responses: pl.DataFrame, institutions=()) -> dict[str, pl.E
     return variables
 
 
-def _survey_cards(responses: pl.DataFrame, institutions) -> list[dict]:
-    if responses.is_empty():
+INSTITUTION_PREFIX = "institution:"
+
+
+def survey_trend(responses: pl.DataFrame, institutions=()) -> pl.DataFrame:
+    """Every survey series the Overview draws, from ONE pass over the responses: the card
+    variables and each institution's trust (``institution:<name>``), per wave with the change
+    since the previous wave and its significance."""
+    variables = survey_variables(responses, institutions)
+    for column in trust_columns(responses, institutions):
+        variables[INSTITUTION_PREFIX + column.removeprefix("trust_")] = pl.col(column)
+    return metric_trend(responses, variables, shares=["participation"])
+
+
+def _survey_cards(trend: pl.DataFrame) -> list[dict]:
+    trend = trend.filter(~pl.col("variable").str.starts_with(INSTITUTION_PREFIX))
+    if trend.is_empty():
         return []
-    trend = metric_trend(
-        responses, survey_variables(responses, institutions), shares=["participation"]
-    )
     latest = trend.sort("period_start").group_by("variable", maintain_order=True).last()
     cards = []
     for row in latest.iter_rows(named=True):
@@ -146,15 +157,19 @@ def headline_cards(
     *,
     institutions=(),
     as_of: dt.date | None = None,
+    trend: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """The six Overview cards, in ``CARDS`` order.
 
     ``responses`` is one source's filtered responses (waves of different sources are separate
     samples, so "the previous wave" is only meaningful within a source). Survey cards carry a
     design-based CI and the z-test of the change; register and NGO cards are complete counts
-    (no sampling error: ci/p-value null).
+    (no sampling error: ci/p-value null). ``trend``: ``survey_trend(responses)`` when the caller
+    already has it (the Overview draws it too).
     """
-    rows = _survey_cards(responses, institutions)
+    if trend is None:
+        trend = survey_trend(responses, institutions) if responses.height else pl.DataFrame()
+    rows = _survey_cards(trend)
     for extra in (_register_card(proposals, as_of), _ngo_card(ngo)):
         if extra:
             rows.append(extra)
