@@ -76,6 +76,23 @@ class TempPostgres:
         )
         return f"postgresql+psycopg://senim@127.0.0.1:{self.port}/postgres"
 
+    def pause(self) -> None:
+        """Stop the server but keep its data (to test recovery); ``resume`` starts it again."""
+        self._run("pg_ctl", "-D", str(self.dir / "data"), "-w", "-m", "immediate", "stop")
+
+    def resume(self) -> None:
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.dir / "data"),
+            "-w",
+            "-l",
+            str(self.dir / "log"),
+            "-o",
+            f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.dir} -c fsync=off",
+            "start",
+        )
+
     def stop(self) -> None:
         with contextlib.suppress(subprocess.CalledProcessError):
             self._run("pg_ctl", "-D", str(self.dir / "data"), "-m", "immediate", "stop")

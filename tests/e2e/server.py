@@ -116,7 +116,10 @@ RUN_COUNTER = """
       if (record.attributeName !== attr) return;
       const next = i + 1 < records.length && records[i + 1].attributeName === attr
         ? records[i + 1].oldValue : record.target.getAttribute(attr);
-      if (next === 'notRunning' && record.oldValue !== 'notRunning') window.__senimRuns += 1;
+      if (next === 'notRunning' && record.oldValue !== 'notRunning') {
+        window.__senimRuns += 1;
+        window.__senimLastRunEnd = performance.now();
+      }
     });
   });
   observer.observe(document, {subtree: true, attributes: true, attributeOldValue: true,
@@ -136,6 +139,13 @@ def wait_for_app(page: Page, timeout_ms: int = 60_000) -> None:
         '[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=timeout_ms
     )
     expect(page.locator('[data-testid="stSkeleton"]')).to_have_count(0, timeout=timeout_ms)
+
+
+# The time of the first frame painted after now (two animation frames: layout, then paint).
+PAINTED = (
+    "new Promise(r => requestAnimationFrame(() => requestAnimationFrame("
+    "() => r(performance.now()))))"
+)
 
 
 def runs(page: Page) -> int:
