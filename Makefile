@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
 
-.PHONY: run test lint format bench clean-db help
+.PHONY: run test lint format bench bench-load clean-db help
 
 help:
 	@echo "make run   - install, create the database with demo data, serve on http://localhost:$(PORT)"
@@ -43,6 +43,10 @@ format: $(VENV)/.installed-dev
 bench: $(VENV)/.installed-dev
 	$(PY) bench/bench_ingest.py
 	$(PY) bench/bench_metrics.py
+	$(PY) bench/bench_page.py
+
+bench-load: $(VENV)/.installed-dev
+	$(PY) bench/bench_load.py
 
 clean-db:
 	rm -f var/senim.db var/senim.db-wal var/senim.db-shm

@@ -30,7 +30,7 @@ def funnel(
     frame = _as_of(proposals, as_of)
     status = pl.col("status")
     flags = {
-        "received": pl.lit(True),
+        "received": pl.col("submitted_on").is_not_null() | pl.col("submitted_on").is_null(),
         "answered": pl.col("answered_on").is_not_null() | status.is_in(_ANSWERED),
         "accepted": status.is_in(["accepted", "implemented"]),
         "implemented": status == "implemented",
