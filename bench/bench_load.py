@@ -76,10 +76,15 @@ async def run(app: str, sessions: int, seconds: float) -> dict:
     out = {"times": [], "errors": 0, "messages": []}
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        # everyone opens the app first; the clock starts when all are in
-        until = time.monotonic() + seconds + 120
+        clock = {
+            "loaded": 0,
+            "sessions": sessions,
+            "seconds": seconds,
+            "until": 0.0,
+            "go": asyncio.Event(),
+        }
         await asyncio.gather(
-            *(session(browser, app, names, until, out, i) for i in range(sessions))
+            *(session(browser, app, names, clock, out, i) for i in range(sessions))
         )
         await browser.close()
     return out

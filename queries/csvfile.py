@@ -169,16 +169,19 @@ def read_table(content: bytes, file_name: str, *, max_bytes: int | None = None) 
 def _ragged_message(text: str, delimiter: str, exc: Exception) -> str:
     import csv
 
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     expected = None
     bad: list[int] = []
-    for number, row in enumerate(reader):
-        if expected is None:
-            expected = len(row)
-        elif row and len(row) != expected:
-            bad.append(number)
-            if len(bad) >= 10:
-                break
+    try:
+        for number, row in enumerate(reader):
+            if expected is None:
+                expected = len(row)
+            elif row and len(row) != expected:
+                bad.append(number)
+                if len(bad) >= 10:
+                    break
+    except csv.Error as error:
+        return f"cannot be read as CSV (line {reader.line_num}: {error})."
     if bad:
         rows = ", ".join(str(r) for r in bad)
         return (

@@ -198,7 +198,7 @@ def suggest_region(text: object) -> str | None:
     if not key:
         return None
     match = process.extractOne(key, list(_lookup()), scorer=fuzz.WRatio)
-    return _lookup()[match[0]] if match and match[1] >= 50 else None
+    return _lookup()[match[0]] if match and match[1] >= 70 else None
 
 
 def resolve_column(values: pl.Series) -> pl.Series:
