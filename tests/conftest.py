@@ -77,3 +77,16 @@ def engine(db_url: str) -> Iterator[Engine]:
     engine = make_engine(db_url)
     yield engine
     engine.dispose()
+
+
+def demo_database(tmp_path_factory, responses: int, name: str = "demo") -> str:
+    """A SQLite file with the demo data of ``responses`` survey responses; returns its URL."""
+    from queries.demo import load_demo
+
+    folder = tmp_path_factory.mktemp(name)
+    url = f"sqlite:///{folder / 'senim.db'}"
+    engine = make_engine(url)
+    init_db(engine)
+    load_demo(engine, responses=responses, folder=folder / "files")
+    engine.dispose()
+    return url

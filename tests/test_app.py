@@ -15,10 +15,10 @@ from streamlit.testing.v1 import AppTest
 from dashboard.components.cards import _value
 from dashboard.i18n import LANGUAGES, translate
 from queries.dataset import load_dataset
-from queries.db import engine_for, init_db, make_engine
-from queries.demo import load_demo
+from queries.db import engine_for, make_engine
 from queries.filters import Filters, apply_filters
 from queries.metrics.overview import headline_cards
+from tests.conftest import demo_database
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 120
@@ -37,12 +37,7 @@ def run_view(name: str) -> None:
 
 @pytest.fixture(scope="module")
 def demo_url(tmp_path_factory) -> str:
-    url = f"sqlite:///{tmp_path_factory.mktemp('app') / 'senim.db'}"
-    engine = make_engine(url)
-    init_db(engine)
-    load_demo(engine, responses=12_000, folder=tmp_path_factory.mktemp("demo-files"))
-    engine.dispose()
-    return url
+    return demo_database(tmp_path_factory, 12_000, "app")
 
 
 @pytest.fixture(autouse=True)

@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 from dashboard.i18n import translate
 from queries.db import engine_for, init_db, make_engine
 from queries.demo import load_demo
+from tests.conftest import demo_database
 from tests.pgserver import TempPostgres
 from tests.test_app import ROOT, TIMEOUT, run_view
 
@@ -48,12 +49,7 @@ HOSTILE = strat.one_of(
 
 @pytest.fixture(scope="module")
 def demo_url(tmp_path_factory) -> str:
-    url = f"sqlite:///{tmp_path_factory.mktemp('hostile') / 'senim.db'}"
-    engine = make_engine(url)
-    init_db(engine)
-    load_demo(engine, responses=6_000, folder=tmp_path_factory.mktemp("files"))
-    engine.dispose()
-    return url
+    return demo_database(tmp_path_factory, 6_000, "hostile")
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))

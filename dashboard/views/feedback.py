@@ -101,32 +101,22 @@ def render() -> None:
     st.subheader(t("feedback.backlog_title"))
     left, right = st.columns(2, gap="large")
     with left:
-        by_region = backlog(proposals, as_of, by="region").sort("open", descending=True)
-        data_table(
-            pl.DataFrame(
-                {
-                    t("common.region"): [region_name(r) for r in by_region.get_column("region")],
-                    t("feedback.open"): by_region.get_column("open"),
-                    t("feedback.open_30"): by_region.get_column("open_over_30_days"),
-                    t("feedback.open_90"): by_region.get_column("open_over_90_days"),
-                }
-            ),
-            key="fb_backlog_region",
-            file_name="senim-backlog-by-region",
-            height=300,
-        )
+        _backlog_table(proposals, as_of, "region", t("common.region"), region_name)
     with right:
-        by_topic = backlog(proposals, as_of, by="topic").sort("open", descending=True)
-        data_table(
-            pl.DataFrame(
-                {
-                    t("feedback.topic"): by_topic.get_column("topic"),
-                    t("feedback.open"): by_topic.get_column("open"),
-                    t("feedback.open_30"): by_topic.get_column("open_over_30_days"),
-                    t("feedback.open_90"): by_topic.get_column("open_over_90_days"),
-                }
-            ),
-            key="fb_backlog_topic",
-            file_name="senim-backlog-by-topic",
-            height=300,
-        )
+        _backlog_table(proposals, as_of, "topic", t("feedback.topic"), str)
+
+
+def _backlog_table(proposals: pl.DataFrame, as_of, by: str, title: str, label) -> None:
+    """Unanswered proposals per ``by`` value, largest backlog first, with downloads."""
+    rows = backlog(proposals, as_of, by=by).sort("open", descending=True)
+    table = pl.DataFrame(
+        {
+            title: [
+                label(v) if v is not None else t("common.national") for v in rows.get_column(by)
+            ],
+            t("feedback.open"): rows.get_column("open"),
+            t("feedback.open_30"): rows.get_column("open_over_30_days"),
+            t("feedback.open_90"): rows.get_column("open_over_90_days"),
+        }
+    )
+    data_table(table, key=f"fb_backlog_{by}", file_name=f"senim-backlog-by-{by}", height=300)
