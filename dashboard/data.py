@@ -4,6 +4,9 @@
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Callable
+
 import streamlit as st
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -32,6 +35,19 @@ def engine() -> Engine:
 def _dataset(url: str, version: str) -> Dataset:
     # Keyed on plain strings: polars frames are never cache arguments (see the field notes).
     return load_dataset(engine_for(url))
+
+
+@st.cache_data(max_entries=500, show_spinner=False)
+def _computed(name: str, url: str, version: str, args: tuple) -> object:
+    module, function = name.rsplit(".", 1)
+    return getattr(importlib.import_module(module), function)(_dataset(url, version), *args)
+
+
+def computed(function: Callable[..., object], version: str, *args: object) -> object:
+    """``function(dataset, *args)`` computed once per data version and arguments (plain,
+    hashable values such as a Filters): a filter change seen before costs nothing."""
+    name = f"{function.__module__}.{function.__qualname__}"
+    return _computed(name, settings.database_url(), version, args)
 
 
 def dataset() -> Dataset:

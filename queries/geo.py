@@ -10,15 +10,20 @@ from queries.regions import reference_regions
 from queries.settings import DATA_DIR
 
 BOUNDARIES = DATA_DIR / "kz_adm1_2024.geojson"
-DECIMALS = 3  # ~100 m: plenty for a national map, a third of the bytes
+DECIMALS = 2  # ~1 km: plenty for a national map, and small enough to send on every rerun
+STEP = 0.04  # degrees between kept boundary points (~3-4 km)
 
 
 def _round(coords):
     if isinstance(coords[0], (int, float)):
         return [round(coords[0], DECIMALS), round(coords[1], DECIMALS)]
     rounded = [_round(c) for c in coords]
-    if rounded and isinstance(rounded[0][0], float):  # a ring: drop repeated points
-        ring = [p for i, p in enumerate(rounded) if i == 0 or p != rounded[i - 1]]
+    if rounded and isinstance(rounded[0][0], float):  # a ring: keep points ~3 km apart
+        ring = [rounded[0]]
+        for point in rounded[1:-1]:
+            if abs(point[0] - ring[-1][0]) + abs(point[1] - ring[-1][1]) >= STEP:
+                ring.append(point)
+        ring.append(rounded[-1])
         return ring if len(ring) >= 4 else rounded
     return rounded
 

@@ -9,34 +9,20 @@ from dashboard.components.cards import metric_cards
 from dashboard.components.charts import funnel_chart, region_map, show, trend_chart
 from dashboard.components.page import start_page
 from dashboard.components.theme import institution_colour
+from dashboard.data import computed
 from dashboard.i18n import fmt_number, institution_name, region_name, t
-from queries.metrics.overview import (
-    INSTITUTION_PREFIX,
-    composite_by_region,
-    headline_cards,
-    regions_moved,
-    survey_trend,
-)
-from queries.metrics.register import funnel
+from queries.metrics.overview import INSTITUTION_PREFIX, overview_numbers
 
 
 def render() -> None:
     page = start_page("overview.title", "overview.subtitle")
-    own = page.own
-    institutions = page.filters.institutions
+    numbers = computed(overview_numbers, page.data.version, page.filters, page.source)
     st.caption(t("overview.cards_source", source=t(f"source.{page.source}")))
-    trend = survey_trend(own, institutions)
-    cards = headline_cards(
-        own,
-        page.region_filter(page.data.proposals),
-        page.region_filter(page.data.ngo),
-        institutions=institutions,
-        trend=trend,
-    )
-    metric_cards(cards)
+    metric_cards(numbers["cards"])
 
     left, right = st.columns([3, 2], gap="large")
     with left:
+        trend = numbers["trend"]
         by_institution = trend.filter(pl.col("variable").str.starts_with(INSTITUTION_PREFIX))
         by_institution = by_institution.with_columns(
             pl.col("variable").str.strip_prefix(INSTITUTION_PREFIX)
@@ -53,28 +39,21 @@ def render() -> None:
             "overview_trend",
         )
     with right:
-        latest = own.filter(pl.col("wave") == page.latest_wave)
-        by_region = composite_by_region(latest, institutions)
         show(
             region_map(
-                by_region,
+                numbers["by_region"],
                 value_title=t("charts.trust_short"),
-                title=t("overview.map_title", wave=page.latest_wave),
+                title=t("overview.map_title", wave=numbers["latest_wave"]),
             ),
             "overview_map",
         )
 
     left, right = st.columns([2, 3], gap="large")
     with left:
-        show(
-            funnel_chart(
-                funnel(page.region_filter(page.data.proposals)), title=t("overview.funnel_title")
-            ),
-            "overview_funnel",
-        )
+        show(funnel_chart(numbers["funnel"], title=t("overview.funnel_title")), "overview_funnel")
     with right:
         st.subheader(t("overview.moved_title"))
-        moved = regions_moved(own, institutions)
+        moved = numbers["moved"]
         if moved.is_empty():
             st.info(t("overview.moved_none"))
         else:

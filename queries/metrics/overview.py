@@ -207,3 +207,30 @@ def composite_by_region(responses: pl.DataFrame, institutions=()) -> pl.DataFram
     """Composite trust per region over the given responses (estimate, CI, n, suppressed)."""
     variables = {"composite_trust": composite_expr(trust_columns(responses, institutions))}
     return estimate(responses, variables, by="region").drop("variable")
+
+
+def overview_numbers(data, filters, source: str) -> dict[str, object]:
+    """Everything the Overview page draws, for one filter selection and compared source.
+
+    A pure function of (dataset, filters, source): the dashboard caches it per data version,
+    so many people looking at the same view share one computation.
+    """
+    from queries.filters import apply_filters
+    from queries.metrics.register import funnel
+
+    own = apply_filters(data.responses, filters).filter(pl.col("source") == source)
+    proposals, ngo = data.proposals, data.ngo
+    if filters.regions:
+        proposals = proposals.filter(pl.col("region").is_in(list(filters.regions)))
+        ngo = ngo.filter(pl.col("region").is_in(list(filters.regions)))
+    institutions = filters.institutions
+    trend = survey_trend(own, institutions) if own.height else pl.DataFrame()
+    latest = own.sort("period_start").get_column("wave").last() if own.height else None
+    return {
+        "trend": trend,
+        "cards": headline_cards(own, proposals, ngo, institutions=institutions, trend=trend),
+        "latest_wave": latest,
+        "by_region": composite_by_region(own.filter(pl.col("wave") == latest), institutions),
+        "funnel": funnel(proposals),
+        "moved": regions_moved(own, institutions),
+    }
