@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
+from functools import cached_property
 
 import polars as pl
 from sqlalchemy import Engine, select
@@ -27,7 +27,9 @@ class Dataset:
     institutions: tuple[str, ...]
     version: str
 
-    @property
+    # Computed once per loaded dataset (cached_property writes to the instance dict directly,
+    # which a frozen dataclass allows): every page run asks for them.
+    @cached_property
     def waves(self) -> pl.DataFrame:
         """source, wave, period_start of every wave, in time order."""
         return (
@@ -36,9 +38,10 @@ class Dataset:
             .sort("period_start", "wave", "source")
         )
 
-    @property
-    def last_update(self) -> dt.datetime | None:
-        return None
+    @cached_property
+    def sources(self) -> tuple[str, ...]:
+        """The survey sources present, sorted."""
+        return tuple(sorted(self.waves.get_column("source").unique().to_list()))
 
 
 def _read(engine: Engine, query, schema: dict[str, pl.DataType]) -> pl.DataFrame:

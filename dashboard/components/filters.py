@@ -21,7 +21,7 @@ MAX_PARAM_LENGTH = 64
 def _options(data: Dataset) -> dict[str, list[str]]:
     waves = data.waves.unique("wave", keep="first", maintain_order=True).get_column("wave")
     return {
-        "source": sorted(data.responses.get_column("source").unique().to_list()),
+        "source": list(data.sources),
         "region": data.regions.get_column("code").to_list(),
         "institution": list(data.institutions),
         "sex": list(SEXES),
@@ -127,9 +127,7 @@ def sidebar_filters(data: Dataset) -> Filters:
 def primary_source(data: Dataset, filters: Filters) -> str:
     """The one survey source whose waves the cards and trends compare (waves of different
     sources are different samples): the first chosen, else Public Trust Council if present."""
-    sources = filters.sources or tuple(
-        sorted(data.responses.get_column("source").unique().to_list())
-    )
+    sources = filters.sources or data.sources
     if not filters.sources and "public_trust_council" in sources:
         return "public_trust_council"
     return sources[0] if sources else "public_trust_council"

@@ -4,6 +4,7 @@ responses; so no page repeats it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import polars as pl
 import streamlit as st
@@ -20,15 +21,21 @@ from queries.filters import Filters, apply_filters
 class PageData:
     data: Dataset
     filters: Filters
-    responses: pl.DataFrame  # filtered, with ``in_domain``
     source: str  # the survey source whose waves are compared
 
-    @property
+    # Filtering a million rows is only paid by the pages that use the rows (the Overview reads
+    # cached numbers instead), and only once per run.
+    @cached_property
+    def responses(self) -> pl.DataFrame:
+        """The filtered responses, with ``in_domain``."""
+        return apply_filters(self.data.responses, self.filters)
+
+    @cached_property
     def own(self) -> pl.DataFrame:
         """The filtered responses of the compared source only."""
         return self.responses.filter(pl.col("source") == self.source)
 
-    @property
+    @cached_property
     def latest_wave(self) -> str | None:
         own = self.own
         return own.sort("period_start").get_column("wave").last() if own.height else None
@@ -40,21 +47,23 @@ class PageData:
         return frame.filter(pl.col("region").is_in(list(self.filters.regions)))
 
 
-def start_page(title_key: str, caption_key: str | None = None) -> PageData:
-    """Load data, draw filters and title, and apply the filters (stops on an empty result)."""
+def start_page(title_key: str, caption_key: str | None = None, *, lazy: bool = False) -> PageData:
+    """Load data, draw filters and title; unless ``lazy``, apply the filters now (stopping with a
+    notice when nothing is left)."""
     data = dataset()
     filters = sidebar_filters(data)
     st.title(t(title_key))
     if caption_key:
         st.caption(t(caption_key))
     st.caption(f":material/filter_alt: {describe(filters)}")
-    try:
-        responses = apply_filters(data.responses, filters)
-    except SenimError as exc:
-        st.warning(str(exc))
-        st.stop()
-    page = PageData(data, filters, responses, primary_source(data, filters))
-    if page.own.is_empty() and page.responses.is_empty():
-        st.info(t("filters.no_data"), icon=":material/filter_alt_off:")
-        st.stop()
+    page = PageData(data, filters, primary_source(data, filters))
+    if not lazy:
+        try:
+            empty = page.responses.is_empty()
+        except SenimError as exc:
+            st.warning(str(exc))
+            st.stop()
+        if empty:
+            st.info(t("filters.no_data"), icon=":material/filter_alt_off:")
+            st.stop()
     return page

@@ -11,12 +11,20 @@ from dashboard.components.page import start_page
 from dashboard.components.theme import institution_colour
 from dashboard.data import computed
 from dashboard.i18n import fmt_number, institution_name, region_name, t
+from queries.errors import SenimError
 from queries.metrics.overview import INSTITUTION_PREFIX, overview_numbers
 
 
 def render() -> None:
-    page = start_page("overview.title", "overview.subtitle")
-    numbers = computed(overview_numbers, page.data.version, page.filters, page.source)
+    page = start_page("overview.title", "overview.subtitle", lazy=True)
+    try:
+        numbers = computed(overview_numbers, page.data.version, page.filters, page.source)
+    except SenimError as exc:
+        st.warning(str(exc))
+        return
+    if numbers["latest_wave"] is None:
+        st.info(t("filters.no_data"), icon=":material/filter_alt_off:")
+        return
     st.caption(t("overview.cards_source", source=t(f"source.{page.source}")))
     metric_cards(numbers["cards"])
 
