@@ -7,6 +7,7 @@ python bench/bench_load.py [RESPONSES] [SESSIONS] [SECONDS]"""
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import sys
 import threading
@@ -20,6 +21,13 @@ from playwright.async_api import async_playwright
 from bench.common import demo_database, percentile
 from queries.regions import reference_regions
 from tests.e2e.server import CHROMIUM, CHROMIUM_ARGS, PAINTED, RUN_COUNTER, serve_app
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time the process has used so far."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def rss_mb(pid: int) -> float:
@@ -57,6 +65,7 @@ async def session(browser, app: str, names: list[str], clock: dict, out: dict, s
                 out["times"].append((painted - clicked) / 1000)
                 if await page.locator('[data-testid="stException"]').count():
                     out["errors"] += 1
+                    out["exceptions"] += 1
                 if rng.random() < 0.3:  # sometimes clear the filter, as people do
                     await page.locator(".st-key-f_region [aria-label='Clear all']").click(
                         timeout=10_000
@@ -73,7 +82,7 @@ async def session(browser, app: str, names: list[str], clock: dict, out: dict, s
 
 async def run(app: str, sessions: int, seconds: float) -> dict:
     names = reference_regions().get_column("name_en").to_list()
-    out = {"times": [], "errors": 0, "messages": []}
+    out = {"times": [], "errors": 0, "exceptions": 0, "messages": []}
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         clock = {
@@ -108,10 +117,11 @@ def main() -> None:
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
-        started = time.monotonic()
+        started, cpu_before = time.monotonic(), cpu_seconds(process.pid)
         out = asyncio.run(run(app, sessions, seconds))
         done.set()
         elapsed = time.monotonic() - started
+        server_cpu = cpu_seconds(process.pid) - cpu_before
     times = out["times"]
     print(
         f"{sessions} browser sessions for {elapsed:.0f} s (incl. first load), "
@@ -122,8 +132,15 @@ def main() -> None:
             f"  page update p50 {percentile(times, 50):.2f} s, p95 {percentile(times, 95):.2f} s,"
             f" max {max(times):.2f} s"
         )
-    print(f"  errors: {out['errors']} {sorted(set(out['messages']))}")
-    print(f"  server memory: peak {max(peak):,.0f} MB RSS")
+    print(
+        f"  errors: {out['errors']} (exceptions shown by the app: {out['exceptions']}; "
+        f"client-side waits that timed out: {out['errors'] - out['exceptions']} "
+        f"{sorted(set(out['messages']))})"
+    )
+    print(
+        f"  server memory: peak {max(peak):,.0f} MB RSS; server CPU {server_cpu:,.0f} s in "
+        f"{elapsed:,.0f} s of wall time on {os.cpu_count()} cores (the browsers use the rest)"
+    )
 
 
 if __name__ == "__main__":

@@ -10,9 +10,9 @@ respondent is centred on the grand mean, i.e. contributes (1 - f_h) * z_h^2).
 
 Everything is computed in two steps so that step 1 can also run as one SQL GROUP BY:
 1. ``stratum_sums``: per (by groups, stratum, variable) the sums Σw, Σwy, Σw², Σw²y, Σw²y², the
-   respondent count n, the stratum size n_h and population N_h (``sums_select`` is the SQL form);
+   respondent count n, the stratum size n_h and population N_h ;
 2. ``combine_sums``: the estimate, its SE and CI from those sums.
-The SQL form of step 1 is ``sums_select`` (a SQLAlchemy select over a table with the same columns).
+The SQL form of step 1 is ``queries.survey_sql.sums_select`` (one GROUP BY over a table).
 """
 
 from __future__ import annotations
@@ -21,8 +21,6 @@ from collections.abc import Sequence
 from statistics import NormalDist
 
 import polars as pl
-from sqlalchemy import Float, Select, String, Table, and_, case, func, literal, select
-from sqlalchemy import cast as sa_cast
 
 from queries.errors import SenimError
 
@@ -33,7 +31,6 @@ __all__ = [
     "difference",
     "difference_from_sums",
     "stratum_sums",
-    "sums_select",
     "survey_mean",
     "survey_proportion",
     "z_value",
@@ -412,49 +409,3 @@ def difference(
         domain=domain, binary=proportion,
     )  # fmt: skip
     return difference_from_sums(sums, between, a, b, by=by_cols, level=level).drop("variable")
-
-
-def sums_select(
-    table: Table,
-    value: str,
-    *,
-    weight: str | None = None,
-    strata: str | None = None,
-    fpc: str | None = None,
-    by: str | Sequence[str] | None = None,
-    domain: str | None = None,
-) -> Select:
-    """The SQL GROUP BY form of ``stratum_sums`` for one numeric value column of a table.
-
-    Its result, read into polars, is a valid ``combine_sums`` input (``variable`` = ``value``).
-    """
-    by_cols = [table.c[c] for c in _as_list(by)]
-    y = table.c[value]
-    keep = y.is_not(None)
-    if domain:
-        keep = and_(keep, table.c[domain])
-    w = sa_cast(table.c[weight], Float) if weight else literal(1.0, Float)
-    wk = case((keep, w), else_=0.0)
-    yk = case((keep, sa_cast(y, Float)), else_=0.0)
-    stratum = sa_cast(table.c[strata], String) if strata else literal("all", String)
-    inner = select(
-        *by_cols,
-        stratum.label("stratum"),
-        func.sum(wk).label("sw"),
-        func.sum(wk * yk).label("swy"),
-        func.sum(wk * wk).label("sw2"),
-        func.sum(wk * wk * yk).label("sw2y"),
-        func.sum(wk * wk * yk * yk).label("sw2y2"),
-        func.sum(case((keep, 1), else_=0)).label("n"),
-        func.count().label("_len"),
-        func.max(sa_cast(table.c[fpc], Float) if fpc else literal(None, Float)).label("N_h"),
-    ).group_by(*by_cols, stratum)
-    sub = inner.subquery()
-    return select(
-        *(sub.c[c.name] for c in by_cols),
-        sub.c.stratum,
-        literal(value, String).label("variable"),
-        *(sub.c[c] for c in (*SUM_COLUMNS, "n")),
-        func.sum(sub.c._len).over(partition_by=sub.c.stratum).label("n_h"),
-        func.max(sub.c.N_h).over(partition_by=sub.c.stratum).label("N_h"),
-    )

@@ -14,10 +14,10 @@ from queries.survey import (
     combine_sums,
     difference,
     stratum_sums,
-    sums_select,
     survey_mean,
     survey_proportion,
 )
+from queries.survey_sql import sums_select
 from tests.conftest import FIXTURES
 
 API = FIXTURES / "api"
