@@ -170,7 +170,7 @@ def region_map(frame: pl.DataFrame, *, value_title: str, title: str) -> go.Figur
             ),
         )
     )
-    fig.update_layout(map={"style": "white-bg", "center": {"lat": 48.0, "lon": 66.9}, "zoom": 2.75})
+    fig.update_layout(map={"style": "white-bg", "center": {"lat": 48.2, "lon": 67.3}, "zoom": 2.55})
     fig = style(fig, title=title, height=420)
     fig.add_annotation(
         text=t("charts.map_credit"),

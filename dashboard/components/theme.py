@@ -22,7 +22,8 @@ SOURCE_COLOURS = {
     "other": "#999999",
 }
 SIGNIFICANT_UP, SIGNIFICANT_DOWN, NEUTRAL = "#009E73", "#D55E00", "#777777"
-TRUST_SCALE = "Blues"
+# Light-to-dark blue that never reaches white, so a low region still stands out from the page.
+TRUST_SCALE = [[0.0, "#c6dbef"], [0.5, "#4292c6"], [1.0, "#08306b"]]
 FONT = "Noto Sans, Segoe UI, Arial, sans-serif"
 
 
