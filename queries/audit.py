@@ -1,4 +1,9 @@
-"""The audit log: who signed in, uploaded, rolled back or changed a role, and when."""
+"""The audit log: who signed in, uploaded, rolled back or changed a role, and when.
+
+``record`` is called by every module that changes something a reviewer may ask about later
+(accounts, uploads, rollbacks); pass ``conn=`` to write the event in the caller's transaction,
+so the event exists exactly when the change does.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +15,25 @@ from sqlalchemy import Connection, Engine, insert, select
 
 from queries.schema import audit_log
 
+EVENT_COLUMNS = {
+    "id": pl.Int64,
+    "at": pl.Datetime("us"),  # naive UTC
+    "actor": pl.String,
+    "action": pl.String,
+    "target": pl.String,
+    "detail": pl.String,  # JSON text
+}
+
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    """Naive UTC: SQLite hands back naive UTC, PostgreSQL aware times in its session zone."""
+    if value.tzinfo is None:
+        return value
+    return value.astimezone(dt.UTC).replace(tzinfo=None)
 
 
 def record(
@@ -23,50 +44,68 @@ def record(
     target: str = "",
     detail: dict | None = None,
     conn: Connection | None = None,
+    at: dt.datetime | None = None,
 ) -> None:
     """Append one event; inside ``conn``'s transaction when given (so it commits with the work)."""
+    if len(action) > 32:
+        raise ValueError(f"audit action {action!r} is longer than 32 characters")
     row = {
-        "at": _now(),
-        "actor": actor or "unknown",
+        "at": at or _now(),
+        "actor": (actor or "unknown")[:200],
         "action": action,
-        "target": target,
+        "target": target or "",
+        # Round-trip through JSON so dates, paths etc. are stored as text on both databases.
         "detail": json.loads(json.dumps(detail or {}, default=str)),
     }
     if conn is not None:
         conn.execute(insert(audit_log), row)
         return
-    assert engine is not None, "record() needs an engine or a connection"
+    if engine is None:
+        raise ValueError("record() needs an engine or a connection")
     with engine.begin() as own:
         own.execute(insert(audit_log), row)
 
 
 def list_events(
-    engine: Engine, *, action: str | None = None, actor: str | None = None, limit: int = 5000
+    engine: Engine,
+    *,
+    action: str | None = None,
+    actions: tuple[str, ...] = (),
+    actor: str | None = None,
+    target: str | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    limit: int = 5000,
 ) -> pl.DataFrame:
-    """The latest events first, optionally only one action or actor."""
-    query = select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
-    if action:
-        query = query.where(audit_log.c.action == action)
+    """The latest events first (``EVENT_COLUMNS``), filtered by action(s), actor, target and a
+    time window ``since <= at < until`` (aware or naive UTC)."""
+    query = select(audit_log).order_by(audit_log.c.id.desc()).limit(max(1, limit))
+    wanted = tuple(actions) + ((action,) if action else ())
+    if wanted:
+        query = query.where(audit_log.c.action.in_(wanted))
     if actor:
         query = query.where(audit_log.c.actor == actor)
+    if target:
+        query = query.where(audit_log.c.target == target)
+    if since is not None:
+        query = query.where(audit_log.c.at >= _aware(since))
+    if until is not None:
+        query = query.where(audit_log.c.at < _aware(until))
     with engine.connect() as conn:
         rows = conn.execute(query).mappings().all()
-    schema = {
-        "id": pl.Int64,
-        "at": pl.Datetime("us"),
-        "actor": pl.String,
-        "action": pl.String,
-        "target": pl.String,
-        "detail": pl.String,
-    }
     return pl.DataFrame(
         [
             {
                 **r,
-                "at": r["at"].replace(tzinfo=None),
-                "detail": json.dumps(r["detail"], ensure_ascii=False),
+                "at": _utc(r["at"]),
+                "detail": json.dumps(r["detail"] or {}, ensure_ascii=False, sort_keys=True),
             }
             for r in rows
         ],
-        schema=schema,
+        schema=EVENT_COLUMNS,
     )
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    # UTC components: SQLite stores the wall-clock text and compares it as text.
+    return value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)

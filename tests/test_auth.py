@@ -1,11 +1,10 @@
-"""Local accounts: hashing, rate limit, roles, audit, the users CLI."""
+"""Local accounts on both databases: hashing, the sign-in rate limit, roles, disable/enable,
+passwords, e-mail mapping and the first admin."""
 
 from __future__ import annotations
 
 import datetime as dt
-import subprocess
-import sys
-from pathlib import Path
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlalchemy import select
@@ -15,58 +14,156 @@ from queries.audit import list_events
 from queries.errors import SenimError
 from queries.schema import users
 
-ROOT = Path(__file__).resolve().parents[1]
 NOW = dt.datetime(2026, 1, 1, 12, 0, tzinfo=dt.UTC)
+GOOD = "correct horse battery"
+
+
+def minutes(n: float) -> dt.datetime:
+    return NOW + dt.timedelta(minutes=n)
+
+
+def refusal(engine, name: str, password: str, now: dt.datetime = NOW) -> auth.AuthError:
+    with pytest.raises(auth.AuthError) as caught:
+        auth.authenticate(engine, name, password, now=now)
+    return caught.value
 
 
 def test_password_is_stored_hashed_and_checked(engine):
-    auth.create_user(engine, "aigerim", "correct horse battery", role="analyst")
+    auth.create_user(engine, "aigerim", GOOD, role="analyst", email="Aigerim@Gov.kz")
+    auth.create_user(engine, "berik", GOOD, role="viewer")
     with engine.connect() as conn:
-        stored = conn.execute(select(users.c.password_hash)).scalar_one()
-    assert "correct horse" not in stored and stored.startswith("$argon2")
-    user = auth.authenticate(engine, "aigerim", "correct horse battery", now=NOW)
-    assert (user.username, user.role) == ("aigerim", "analyst")
-    with pytest.raises(auth.AuthError) as wrong:
-        auth.authenticate(engine, "aigerim", "wrong password!", now=NOW)
-    assert wrong.value.reason == "bad_credentials"
-    with pytest.raises(auth.AuthError) as unknown:
-        auth.authenticate(engine, "nobody", "whatever-123", now=NOW)
-    assert unknown.value.reason == "bad_credentials"
+        stored = conn.execute(select(users.c.password_hash)).scalars().all()
+    assert all(h.startswith("$argon2id$") and GOOD not in h for h in stored)
+    assert stored[0] != stored[1]  # salted: the same password hashes differently
+    user = auth.authenticate(engine, "aigerim", GOOD, now=NOW)
+    assert (user.username, user.role, user.email) == ("aigerim", "analyst", "Aigerim@Gov.kz")
+    assert refusal(engine, "aigerim", "wrong password!").reason == "bad_credentials"
+    unknown = refusal(engine, "nobody", "whatever-123")
+    assert unknown.reason == "bad_credentials" and str(unknown) == "Wrong user name or password."
+    last = auth.list_users(engine).filter(username="aigerim").row(0, named=True)
+    assert last["last_login_at"] == NOW.replace(tzinfo=None)
 
 
 def test_five_failures_lock_the_account_for_fifteen_minutes(engine):
     auth.create_user(engine, "marat", "a-good-password", role="staff")
-    for _ in range(5):
-        with pytest.raises(auth.AuthError):
-            auth.authenticate(engine, "marat", "guess-guess", now=NOW)
-    with pytest.raises(auth.AuthError) as locked:
-        auth.authenticate(engine, "marat", "a-good-password", now=NOW + dt.timedelta(minutes=5))
-    assert locked.value.reason == "locked" and locked.value.minutes == 10
-    user = auth.authenticate(engine, "marat", "a-good-password", now=NOW + dt.timedelta(minutes=16))
-    assert user.role == "staff"
+    for attempt in range(4):
+        assert refusal(engine, "marat", "guess-guess", minutes(attempt)).reason == "bad_credentials"
+    # A success before the fifth failure starts the count again.
+    auth.authenticate(engine, "marat", "a-good-password", now=minutes(4))
+    for _ in range(4):
+        refusal(engine, "marat", "guess-guess", minutes(5))
+    assert refusal(engine, "marat", "guess-guess", minutes(5)).reason == "bad_credentials"
+    # Locked now, even for the right password; minutes left are rounded up.
+    locked = refusal(engine, "marat", "a-good-password", minutes(10))
+    assert (locked.reason, locked.minutes) == ("locked", 10)
+    assert refusal(engine, "marat", "a-good-password", minutes(19.5)).minutes == 1
+    assert auth.authenticate(engine, "marat", "a-good-password", now=minutes(20)).role == "staff"
 
 
-def test_roles_disable_and_audit(engine):
-    auth.create_user(engine, "dana", "dana-password-1", role="viewer", actor="admin")
-    auth.set_role(engine, "dana", "staff", actor="admin")
-    auth.disable(engine, "dana", actor="admin")
-    with pytest.raises(auth.AuthError) as disabled:
-        auth.authenticate(engine, "dana", "dana-password-1", now=NOW)
-    assert disabled.value.reason == "disabled"
-    auth.enable(engine, "dana", actor="admin")
-    assert auth.authenticate(engine, "dana", "dana-password-1", now=NOW).role == "staff"
-    actions = list_events(engine).get_column("action").to_list()
-    assert actions[:5] == [
-        "sign_in",
+def test_the_lock_holds_across_engines_and_under_concurrent_guesses(engine, db_url):
+    from queries.db import make_engine
+
+    auth.create_user(engine, "timur", "a-good-password", role="viewer")
+    other = make_engine(db_url)  # another process's view of the same database
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            outcomes = list(
+                pool.map(
+                    lambda e: _try(e, "timur", "guess-guess"), [engine, other] * 4 + [engine] * 2
+                )
+            )
+        assert outcomes.count("locked") + outcomes.count("bad_credentials") == 10
+        # 10 guesses at once: exactly the first five are judged, the rest meet the lock.
+        assert outcomes.count("bad_credentials") == 5
+        assert refusal(other, "timur", "a-good-password").reason == "locked"
+    finally:
+        other.dispose()
+
+
+def _try(engine, name: str, password: str) -> str:
+    try:
+        auth.authenticate(engine, name, password, now=NOW)
+    except auth.AuthError as exc:
+        return exc.reason
+    return "ok"
+
+
+def test_disabled_user_is_refused_only_with_the_right_password(engine):
+    auth.create_user(engine, "dana", "dana-password-1", role="viewer", actor="boss")
+    auth.create_user(engine, "boss", "boss-password-1", role="admin")
+    auth.disable(engine, "dana", actor="boss")
+    assert refusal(engine, "dana", "dana-password-1").reason == "disabled"
+    assert refusal(engine, "dana", "not-her-password").reason == "bad_credentials"
+    assert auth.user_for_email(engine, "x@y.kz") is None
+    auth.enable(engine, "dana", actor="boss")
+    assert auth.authenticate(engine, "dana", "dana-password-1", now=NOW).role == "viewer"
+
+
+def test_roles_change_and_every_change_is_audited(engine):
+    auth.create_user(engine, "boss", "boss-password-1", role="admin")
+    auth.create_user(engine, "dana", "dana-password-1", role="viewer", actor="boss")
+    auth.set_role(engine, "dana", "staff", actor="boss")
+    auth.disable(engine, "dana", actor="boss")
+    auth.enable(engine, "dana", actor="boss")
+    auth.authenticate(engine, "dana", "dana-password-1", now=NOW)
+    events = list_events(engine, actor="boss")
+    assert events.get_column("action").to_list() == [
         "user_enabled",
         "user_disabled",
         "role_changed",
         "user_created",
     ]
-    with pytest.raises(SenimError, match="Unknown role"):
-        auth.set_role(engine, "dana", "king")
-    with pytest.raises(SenimError, match="no user"):
-        auth.disable(engine, "ghost")
+    assert set(events.get_column("target")) == {"dana"}
+    assert '"previous": "viewer"' in events.filter(action="role_changed").item(0, "detail")
+    assert list_events(engine, action="sign_in").item(0, "actor") == "dana"
+    assert auth.get_user(engine, "dana").role == "staff"
+
+
+def test_bad_input_gives_clear_errors(engine):
+    auth.create_user(engine, "boss", "boss-password-1", role="admin", email="boss@gov.kz")
+    cases = [
+        (lambda: auth.set_role(engine, "boss", "king"), "Unknown role 'king'"),
+        (lambda: auth.disable(engine, "ghost"), "no user named 'ghost'"),
+        (lambda: auth.create_user(engine, "boss", "another-password", role="viewer"), "exists"),
+        (lambda: auth.create_user(engine, "x", "short", role="viewer"), "at least 10"),
+        (lambda: auth.create_user(engine, "a b", "long-enough-pw", role="viewer"), "spaces"),
+        (lambda: auth.create_user(engine, "", "long-enough-pw"), "1 to 64"),
+        (lambda: auth.create_user(engine, "e", "long-enough-pw", email="nope"), "e-mail"),
+        (lambda: auth.create_user(engine, "e", "long-enough-pw", email="BOSS@gov.kz"), "belongs"),
+        # The install must keep an administrator who can sign in.
+        (lambda: auth.set_role(engine, "boss", "viewer"), "last active administrator"),
+        (lambda: auth.disable(engine, "boss"), "last active administrator"),
+    ]
+    for call, message in cases:
+        with pytest.raises(SenimError, match=message):
+            call()
+    assert auth.list_users(engine).height == 1
+
+
+def test_reset_and_change_password(engine):
+    auth.create_user(engine, "aliya", "first-password", role="analyst")
+    one_time = auth.reset_password(engine, "aliya", actor="boss")
+    assert refusal(engine, "aliya", "first-password").reason == "bad_credentials"
+    assert auth.authenticate(engine, "aliya", one_time, now=NOW).must_change_password
+    with pytest.raises(auth.AuthError):
+        auth.change_password(engine, "aliya", "not-the-one-time", "brand-new-password", now=NOW)
+    with pytest.raises(SenimError, match="differ"):
+        auth.change_password(engine, "aliya", one_time, one_time, now=NOW)
+    auth.change_password(engine, "aliya", one_time, "brand-new-password", now=NOW)
+    user = auth.authenticate(engine, "aliya", "brand-new-password", now=NOW)
+    assert not user.must_change_password
+    assert list_events(engine, action="password_set").item(0, "actor") == "aliya"
+
+
+def test_email_maps_to_the_enabled_account(engine):
+    auth.create_user(engine, "oidc1", None, role="staff", email="Oidc1@Gov.KZ")
+    assert auth.user_for_email(engine, " oidc1@gov.kz ").role == "staff"
+    assert auth.user_for_email(engine, "") is None
+    # An identity-provider-only account has no password to sign in with locally.
+    assert refusal(engine, "oidc1", "anything-at-all").reason == "bad_credentials"
+    auth.create_user(engine, "boss", "boss-password-1", role="admin")
+    auth.disable(engine, "oidc1", actor="boss")
+    assert auth.user_for_email(engine, "oidc1@gov.kz") is None
 
 
 def test_demo_admin_once_with_a_forced_password_change(engine):
@@ -75,29 +172,12 @@ def test_demo_admin_once_with_a_forced_password_change(engine):
     assert auth.ensure_demo_admin(engine) is None
     user = auth.authenticate(engine, "admin", password, now=NOW)
     assert user.role == "admin" and user.must_change_password
+    assert list_events(engine, action="user_created").item(0, "actor") == "setup"
 
 
-def test_users_cli_reads_the_password_from_stdin(db_url):
-    def cli(*args, stdin=None):
-        return subprocess.run(
-            [sys.executable, "-m", "queries", "users", *args, "--db", db_url],
-            cwd=ROOT,
-            input=stdin,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-
-    added = cli("add", "staff1", "--role", "staff", stdin="a-long-password\n")
-    assert added.returncode == 0, added.stderr
-    listed = cli("list")
-    assert "staff1" in listed.stdout and "staff" in listed.stdout
-    assert cli("set-role", "staff1", "analyst").returncode == 0
-    assert cli("disable", "staff1").returncode == 0
-    short = cli("add", "x", "--role", "staff", stdin="short\n")
-    assert short.returncode == 2 and "at least" in short.stderr
-    from queries.db import make_engine
-
-    engine = make_engine(db_url)
-    row = auth.list_users(engine).row(0, named=True)
-    assert (row["username"], row["role"], row["disabled"]) == ("staff1", "analyst", True)
+def test_demo_admin_revives_an_existing_admin_account_when_no_admin_is_active(engine):
+    auth.create_user(engine, "admin", "old-admin-password", role="viewer")
+    password = auth.ensure_demo_admin(engine)
+    user = auth.authenticate(engine, "admin", password, now=NOW)
+    assert (user.role, user.must_change_password) == ("admin", True)
+    assert refusal(engine, "admin", "old-admin-password").reason == "bad_credentials"

@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 from dashboard.i18n import LANGUAGES, catalogue, fmt_number, translate
+from dashboard.views.audit import ACTIONS as AUDIT_ACTIONS
 from queries.messages import TEMPLATES
 
 DASHBOARD = Path(__file__).resolve().parents[1] / "dashboard"
@@ -39,6 +40,7 @@ DYNAMIC = {
     "filters.": ["source", "region", "institution", "sex", "age", "settlement"],
     "regions.cross_": ["sex", "age_group", "settlement"],
     "validation.": sorted(TEMPLATES),
+    "audit.action_": list(AUDIT_ACTIONS),
 }
 
 

@@ -1,12 +1,11 @@
 """`users`: local accounts — add (password from a prompt or stdin), list, set-role, disable,
-enable, reset-password."""
+enable, reset-password. Every change is written to the audit log as ``cli:<OS user>``."""
 
 from __future__ import annotations
 
 import argparse
 import getpass
 import json
-import secrets
 import sys
 
 from queries import auth
@@ -16,35 +15,38 @@ from queries.schema import ROLES
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    users = sub.add_parser("users", help="manage local accounts")
-    actions = users.add_subparsers(dest="action", required=True, metavar="ACTION")
-    p = actions.add_parser("add", help="add an account (password from a prompt or stdin)")
-    p.add_argument("name")
-    p.add_argument("--role", required=True, choices=ROLES)
-    p.add_argument("--email")
-    add_db_option(p)
-    p.set_defaults(handler=_add)
-    p = actions.add_parser("list", help="list accounts")
-    p.add_argument("--json", action="store_true")
-    add_db_option(p)
-    p.set_defaults(handler=_list)
-    p = actions.add_parser("set-role", help="change an account's role")
-    p.add_argument("name")
-    p.add_argument("role", choices=ROLES)
-    add_db_option(p)
-    p.set_defaults(handler=lambda a: auth.set_role(engine_from(a), a.name, a.role))
-    for name, function in (("disable", auth.disable), ("enable", auth.enable)):
-        p = actions.add_parser(name, help=f"{name} an account")
-        p.add_argument("name")
+    parser = sub.add_parser("users", help="manage local accounts")
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+
+    def action(name: str, handler, help_text: str, *, name_arg: bool = True):
+        p = actions.add_parser(name, help=help_text, description=help_text)
+        if name_arg:
+            p.add_argument("name", help="user name")
         add_db_option(p)
-        p.set_defaults(handler=lambda a, f=function: f(engine_from(a), a.name))
-    p = actions.add_parser("reset-password", help="set a one-time password and print it")
-    p.add_argument("name")
-    add_db_option(p)
-    p.set_defaults(handler=_reset)
+        p.set_defaults(handler=handler)
+        return p
+
+    p = action("add", _add, "add an account (password from a prompt, or stdin when piped)")
+    p.add_argument("--role", required=True, choices=ROLES)
+    p.add_argument("--email", help="e-mail, for sign-in through the identity provider")
+    p = action("list", _list, "list accounts", name_arg=False)
+    p.add_argument("--json", action="store_true", help="print a JSON array")
+    p = action("set-role", _set_role, "change an account's role")
+    p.add_argument("role", choices=ROLES)
+    action("disable", _disable, "stop an account from signing in")
+    action("enable", _enable, "let a disabled or locked account sign in again")
+    action("reset-password", _reset, "set a one-time password and print it")
+
+
+def _actor() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # no user name in a bare container
+        return "cli"
 
 
 def _read_password() -> str:
+    """Twice at a prompt on a terminal; one line of stdin otherwise (scripts, provisioning)."""
     if not sys.stdin.isatty():
         return sys.stdin.readline().rstrip("\r\n")
     first = getpass.getpass("Password: ")
@@ -53,26 +55,52 @@ def _read_password() -> str:
     return first
 
 
-def _add(args) -> int:
+def _add(args: argparse.Namespace) -> int:
     engine = engine_from(args)
-    auth.create_user(engine, args.name, _read_password(), role=args.role, email=args.email)
-    print(f"User {args.name} added with role {args.role}.")
+    if auth.get_user(engine, args.name.strip()) is not None:  # before asking for a password
+        raise SenimError(f"A user named {args.name.strip()!r} already exists.")
+    password = _read_password()
+    auth.create_user(engine, args.name, password, role=args.role, email=args.email, actor=_actor())
+    print(f"User {args.name.strip()} added with role {args.role}.")
     return 0
 
 
-def _list(args) -> int:
+def _list(args: argparse.Namespace) -> int:
     frame = auth.list_users(engine_from(args))
     if args.json:
-        print(json.dumps(frame.to_dicts(), default=str))
+        print(json.dumps(frame.to_dicts(), default=str, ensure_ascii=False))
         return 0
+    if frame.is_empty():
+        print("No users.")
+        return 0
+    print(f"{'USER':<24} {'ROLE':<8} {'STATE':<9} {'LAST SIGN-IN':<19} E-MAIL")
     for row in frame.iter_rows(named=True):
         state = "disabled" if row["disabled"] else "active"
-        print(f"{row['username']:<24} {row['role']:<8} {state:<9} {row['email'] or ''}")
+        last = row["last_login_at"].strftime("%Y-%m-%d %H:%M") if row["last_login_at"] else "-"
+        print(f"{row['username']:<24} {row['role']:<8} {state:<9} {last:<19} {row['email'] or ''}")
     return 0
 
 
-def _reset(args) -> int:
-    password = secrets.token_urlsafe(12)
-    auth.set_password(engine_from(args), args.name, password, must_change=True)
+def _set_role(args: argparse.Namespace) -> int:
+    auth.set_role(engine_from(args), args.name, args.role, actor=_actor())
+    print(f"User {args.name} now has role {args.role}.")
+    return 0
+
+
+def _disable(args: argparse.Namespace) -> int:
+    auth.disable(engine_from(args), args.name, actor=_actor())
+    print(f"User {args.name} disabled.")
+    return 0
+
+
+def _enable(args: argparse.Namespace) -> int:
+    auth.enable(engine_from(args), args.name, actor=_actor())
+    print(f"User {args.name} enabled.")
+    return 0
+
+
+def _reset(args: argparse.Namespace) -> int:
+    password = auth.reset_password(engine_from(args), args.name, actor=_actor())
     print(f"One-time password for {args.name}: {password}")
+    print("The user must choose a new password at the next sign-in.")
     return 0

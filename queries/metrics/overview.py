@@ -63,9 +63,9 @@ def survey_trend(responses: pl.DataFrame, institutions=()) -> pl.DataFrame:
 
 
 def _survey_cards(trend: pl.DataFrame) -> list[dict]:
-    trend = trend.filter(~pl.col("variable").str.starts_with(INSTITUTION_PREFIX))
-    if trend.is_empty():
+    if trend.is_empty():  # no responses at all (an empty database, or filters leaving none)
         return []
+    trend = trend.filter(~pl.col("variable").str.starts_with(INSTITUTION_PREFIX))
     latest = trend.sort("period_start").group_by("variable", maintain_order=True).last()
     cards = []
     for row in latest.iter_rows(named=True):
@@ -230,7 +230,9 @@ def overview_numbers(data, filters, source: str) -> dict[str, object]:
         "trend": trend,
         "cards": headline_cards(own, proposals, ngo, institutions=institutions, trend=trend),
         "latest_wave": latest,
-        "by_region": composite_by_region(own.filter(pl.col("wave") == latest), institutions),
+        "by_region": composite_by_region(own.filter(pl.col("wave") == latest), institutions)
+        if own.height
+        else pl.DataFrame(),
         "funnel": funnel(proposals),
         "moved": regions_moved(own, institutions),
     }
