@@ -23,7 +23,7 @@ def data_table(
     )
     if not allow_export:
         return
-    left, right, _ = st.columns([1, 1, 4])
+    left, right = st.columns(2)
     left.download_button(
         t("common.download_csv"),
         to_csv_bytes(frame),
