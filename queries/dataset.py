@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from functools import cached_property
 
 import polars as pl
-from sqlalchemy import Engine, select
+from sqlalchemy import Boolean, Engine, Float, Integer, select
 
 from queries.contract import TRUST_INSTITUTIONS
 from queries.db import data_version
@@ -44,10 +45,89 @@ class Dataset:
         return tuple(sorted(self.waves.get_column("source").unique().to_list()))
 
 
-def _read(engine: Engine, query, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+def _read(
+    engine: Engine, query, schema: dict[str, pl.DataType], *, key: bool = False
+) -> pl.DataFrame:
+    """Run ``query`` and return its rows as a frame of ``schema`` (names in select order).
+
+    The survey holds millions of rows, and building Python objects per value is the slow
+    part, so both databases hand over CSV text that polars parses natively: PostgreSQL through
+    COPY, SQLite through group_concat (in slices of the first column, an integer id, when
+    ``key``)."""
+    columns = list(query.selected_columns)
+    query = query.with_only_columns(*(c.label(n) for c, n in zip(columns, schema, strict=True)))
+    sql = str(query.compile(engine, compile_kwargs={"literal_binds": True}))
     with engine.connect() as conn:
-        result = conn.execute(query)
-        return pl.DataFrame(result.all(), schema=list(schema), orient="row").cast(schema)
+        driver = conn.connection.driver_connection
+        if engine.dialect.name == "postgresql":
+            buffer = io.BytesIO()
+            # dates as YYYY-MM-DD and floats exact, whatever the server's defaults
+            driver.execute("SET datestyle TO 'ISO, YMD'; SET extra_float_digits TO 3")
+            with (
+                driver.cursor() as cursor,
+                cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv)") as copy,
+            ):
+                for block in copy:
+                    buffer.write(block)
+            return _from_csv(buffer.getvalue(), schema, quote='"')
+        with conn.begin():  # one snapshot for every slice
+            content = _sqlite_csv(driver, sql, schema, [c.type for c in columns], key)
+    return _from_csv(content, schema, quote="'")
+
+
+SLICE = 250_000
+
+
+def _sqlite_csv(driver, sql: str, schema: dict[str, pl.DataType], types: list, key) -> bytes:
+    """The result of ``sql`` as CSV text built inside SQLite: NULL as an empty field, text
+    quoted SQL-style, floats with 17 significant digits so they round-trip exactly."""
+    names = list(schema)
+    cells = []
+    for name, sql_type in zip(names, types, strict=True):
+        if isinstance(sql_type, Integer | Boolean):
+            cells.append(f"ifnull({name}, '')")
+        elif isinstance(sql_type, Float):
+            cells.append(f"ifnull(printf('%.17g', {name}), '')")
+        else:
+            cells.append(f"CASE WHEN {name} IS NULL THEN '' ELSE quote({name}) END")
+    line = " || ',' || ".join(cells)
+    select = f"SELECT group_concat({line}, char(10)) FROM ({sql}) AS q"
+    cursor = driver.cursor()
+    try:
+        if not key:
+            text = cursor.execute(select).fetchone()[0]
+            return (text or "").encode()
+        low, high = cursor.execute(
+            f"SELECT min({names[0]}), max({names[0]}) FROM ({sql})"
+        ).fetchone()
+        parts = []
+        for start in range(low or 0, (high or -1) + 1, SLICE):
+            where = f" WHERE {names[0]} BETWEEN {start} AND {start + SLICE - 1}"
+            text = cursor.execute(select + where).fetchone()[0]
+            if text:
+                parts.append(text)
+        return "\n".join(parts).encode()
+    finally:
+        cursor.close()
+
+
+def _from_csv(content: bytes, schema: dict[str, pl.DataType], *, quote: str) -> pl.DataFrame:
+    """Parse header-less CSV into ``schema``: numbers natively, dates from ISO text, booleans
+    from t/f (PostgreSQL) or 1/0 (SQLite)."""
+    if not content.strip():
+        return pl.DataFrame(schema=schema)
+    read_as = {n: pl.String if d in (pl.Date, pl.Boolean) else d for n, d in schema.items()}
+    frame = pl.read_csv(
+        content, has_header=False, new_columns=list(schema), schema=read_as, quote_char=quote
+    )
+    truth = {"t": True, "1": True, "f": False, "0": False}
+    return frame.with_columns(
+        pl.col(n).str.to_date("%Y-%m-%d")
+        if d == pl.Date
+        else pl.col(n).replace_strict(truth, return_dtype=pl.Boolean)
+        for n, d in schema.items()
+        if d in (pl.Date, pl.Boolean)
+    )
 
 
 def institution_order(found: list[str]) -> tuple[str, ...]:
@@ -108,18 +188,32 @@ def _responses(engine: Engine) -> tuple[pl.DataFrame, tuple[str, ...]]:
         "received_response": pl.Boolean,
         "ngo_involvement": pl.Boolean,
     }
-    frame = _read(engine, query, schema)
     t = trust_scores.c
-    scores = _read(
-        engine,
-        select(t.response_id, t.institution, t.score),
-        {"response_id": pl.Int64, "institution": pl.String, "score": pl.Float64},
-    )
-    institutions = institution_order(scores.get_column("institution").unique().to_list())
-    if scores.height:
-        wide = scores.pivot(on="institution", index="response_id", values="score")
-        wide = wide.rename({i: f"trust_{i}" for i in institutions})
-        frame = frame.join(wide, on="response_id", how="left")
+    if engine.dialect.name == "sqlite":
+        # SQLite: one pass, each rating looked up by the (response_id, institution) key —
+        # faster than handing millions of long rows over and pivoting them.
+        with engine.connect() as conn:
+            institutions = institution_order(
+                list(conn.execute(select(t.institution).distinct()).scalars())
+            )
+        ratings = [
+            select(t.score).where(t.response_id == r.id, t.institution == inst).scalar_subquery()
+            for inst in institutions
+        ]
+        schema |= {f"trust_{inst}": pl.Float64 for inst in institutions}
+        frame = _read(engine, query.add_columns(*ratings), schema, key=True)
+    else:
+        frame = _read(engine, query, schema, key=True)
+        scores = _read(
+            engine,
+            select(t.response_id, t.institution, t.score),
+            {"response_id": pl.Int64, "institution": pl.String, "score": pl.Float64},
+        )
+        institutions = institution_order(scores.get_column("institution").unique().to_list())
+        if scores.height:
+            wide = scores.pivot(on="institution", index="response_id", values="score")
+            wide = wide.rename({i: f"trust_{i}" for i in institutions})
+            frame = frame.join(wide, on="response_id", how="left")
     for inst in institutions:
         if f"trust_{inst}" not in frame.columns:
             frame = frame.with_columns(pl.lit(None, pl.Float64).alias(f"trust_{inst}"))

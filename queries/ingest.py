@@ -11,14 +11,15 @@ import json
 from dataclasses import dataclass, field
 
 import polars as pl
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import OperationalError
 
 from queries import audit, store
 from queries.csvfile import ROW, RawTable, read_table
 from queries.errors import InputFileError
 from queries.export import to_csv_bytes
-from queries.messages import render
 from queries.uploads import (
+    abandon,
     finish_upload,
     list_uploads,
     loaded_with_same_content,
@@ -109,41 +110,21 @@ def _file_error(kind: str, message: str) -> IngestReport:
     return IngestReport("rejected", kind, errors=errors, message=message, error_count=1)
 
 
-def _prepare(kind, content, file_name, source, wave, header_map, max_bytes):
+def _prepare(kind, content, file_name, source, wave, header_map, max_bytes, say):
     table = read_table(content, file_name, max_bytes=max_bytes)
-    return table, validate(kind, table, source=source, wave=wave, header_map=header_map)
+    say(0.04, "reading")
+    validation = validate(kind, table, source=source, wave=wave, header_map=header_map)
+    say(0.08, "validating")
+    return table, validation
 
 
-def _database_errors(conn, validation: Validation) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Survey respondents already stored by an earlier upload: errors, and the rows to drop."""
-    clean = validation.clean
-    if validation.kind != "survey" or clean.is_empty():
-        return empty_errors(), clean.clear()
-    ids = store.existing_wave_ids(conn)
-    keyed = clean.join(ids, on=["source", "wave"], how="inner")
-    stored = store.stored_respondents(conn, ids)
-    clash = keyed.join(stored, on=["wave_id", "respondent_id"], how="inner")
-    if clash.is_empty():
-        return empty_errors(), clash
-    rows = []
-    for row in clash.head(10_000).iter_rows(named=True):
-        params = {
-            "value": row["respondent_id"],
-            "upload_id": row["stored_by"],
-            "key": f"{row['source']} / {row['wave']}",
-            "column": "respondent_id",
-        }
-        rows.append(
-            {
-                "row": row[ROW],
-                "column": "respondent_id",
-                "value": row["respondent_id"],
-                "message": render("duplicate_in_database", params),
-                "code": "duplicate_in_database",
-                "params": json.dumps(params),
-            }
-        )
-    return pl.DataFrame(rows, schema=ERROR_SCHEMA), clash
+def _checked(validation: Validation, db_errors: pl.DataFrame) -> tuple[pl.DataFrame, int, int]:
+    """All errors (contract + database), their count, and the number of rejected rows."""
+    errors = pl.concat([validation.errors, db_errors]).sort("row", maintain_order=True)
+    count = validation.error_count + db_errors.height
+    if (errors.get_column("row") == 0).any():
+        return errors, count, validation.rows_read  # a file-wide problem rejects every row
+    return errors, count, errors.filter(pl.col("row") > 0).get_column("row").n_unique()
 
 
 def check_bytes(
@@ -152,22 +133,24 @@ def check_bytes(
     content: bytes,
     file_name: str,
     *,
-    source=None,
-    wave=None,
-    header_map=None,
+    source: str | None = None,
+    wave: str | None = None,
+    header_map: dict[str, str] | None = None,
     max_bytes: int | None = None,
+    progress: store.Progress | None = None,
 ) -> IngestReport:
     """Validate a file against the contract and the database without writing anything."""
+    say = progress or _silent
     try:
-        table, validation = _prepare(kind, content, file_name, source, wave, header_map, max_bytes)
+        table, validation = _prepare(
+            kind, content, file_name, source, wave, header_map, max_bytes, say
+        )
     except InputFileError as exc:
         return _file_error(kind, str(exc))
     with engine.connect() as conn:
-        db_errors, _clash = _database_errors(conn, validation)
-    errors = pl.concat([validation.errors, db_errors]).sort("row", maintain_order=True)
-    count = validation.error_count + db_errors.height
-    bad_rows = errors.filter(pl.col("row") > 0).get_column("row").n_unique()
-    rejected = validation.rows_read if (errors.get_column("row") == 0).any() else bad_rows
+        db_errors, _clash = store.database_duplicates(conn, validation)
+    say(0.1, "checking")
+    errors, count, rejected = _checked(validation, db_errors)
     return IngestReport(
         "valid" if count == 0 else "rejected",
         kind,
@@ -183,10 +166,24 @@ def check_bytes(
     )
 
 
+def _silent(fraction: float, stage: str) -> None:
+    pass
+
+
 def _summary(read: int, rejected: int, errors: int) -> str:
     if not errors:
         return f"{read:,} rows read, no problems found."
     return f"{read:,} rows read; {errors:,} problems in {rejected:,} rows."
+
+
+BUSY = (
+    "The database is busy with another upload; nothing was loaded from this file. "
+    "Try again in a minute."
+)
+
+
+def _is_busy(exc: OperationalError) -> bool:
+    return "locked" in str(exc.orig).lower() or "busy" in str(exc.orig).lower()
 
 
 def ingest_bytes(
@@ -203,8 +200,13 @@ def ingest_bytes(
     progress: store.Progress | None = None,
     max_bytes: int | None = None,
 ) -> IngestReport:
-    """Load a file into the database (see the module docstring for the rules)."""
-    say = progress or (lambda fraction, stage: None)
+    """Load a file into the database (see the module docstring for the rules).
+
+    The upload's log row is committed first (status 'loading', with this process's id), then
+    the data and the final status are written in ONE transaction: a crash leaves nothing but
+    the log row, which becomes 'interrupted'."""
+    say = progress or _silent
+    say(0.0, "reading")
     sha = hashlib.sha256(content).hexdigest()
     mark_interrupted(engine)
     base = {
@@ -215,12 +217,8 @@ def ingest_bytes(
         "source": source,
         "wave": wave,
     }
-    same = loaded_with_same_content(engine, kind, sha)
-    if same is not None:
-        message = f"This file was already loaded as upload {same}; nothing changed."
-        upload_id = start_upload(engine, **base, status="unchanged", message=message)
-        return IngestReport("unchanged", kind, upload_id, message=message)
-    say(0.02, "reading")
+    if (unchanged := _unchanged(engine, base)) is not None:
+        return unchanged
     report = check_bytes(
         engine,
         kind,
@@ -230,99 +228,153 @@ def ingest_bytes(
         wave=wave,
         header_map=header_map,
         max_bytes=max_bytes,
+        progress=say,
     )
-    say(0.1, "validated")
-    table = report.table
-    if report.error_count and (not keep_valid or (report.errors.get_column("row") == 0).any()):
-        report.upload_id = start_upload(
-            engine,
-            **base,
-            status="rejected",
-            rows_read=report.rows_read,
-            rows_rejected=report.rows_rejected,
-            message=report.message,
-        )
-        _audit(engine, uploaded_by, report, file_name)
+    file_wide = (report.errors.get_column("row") == 0).any()
+    if report.error_count and (not keep_valid or file_wide):
+        # the same file may have finished loading meanwhile: its rows are then "duplicates"
+        return _unchanged(engine, base) or _rejected(engine, base, report, file_name)
+    try:
+        upload_id = start_upload(engine, **base, status="loading", rows_read=report.rows_read)
+    except OperationalError as exc:
+        if not _is_busy(exc):
+            raise
+        report.status, report.message = "rejected", BUSY
         return report
-    upload_id = start_upload(engine, **base, status="loading", rows_read=report.rows_read)
-    with engine.connect().execution_options(immediate=True) as conn, conn.begin():
-        lock(conn)
-        validation = report.validation  # the contract checks do not depend on the database
-        db_errors, clash = _database_errors(conn, validation)  # again, under the lock
-        clean = validation.clean
-        if not clash.is_empty():
-            clean = clean.filter(~pl.col(ROW).is_in(clash.get_column(ROW).implode()))
-        errors = pl.concat([validation.errors, db_errors]).sort("row", maintain_order=True)
-        count = validation.error_count + db_errors.height
-        rejected = errors.filter(pl.col("row") > 0).get_column("row").n_unique()
-        if count and not keep_valid:
-            conn.rollback()
-            report = IngestReport(
-                "rejected",
-                kind,
-                upload_id,
-                validation.rows_read,
-                0,
-                rejected,
-                errors=errors,
-                error_count=count,
-                table=table,
-                message=_summary(validation.rows_read, rejected, count),
-            )
-            with engine.begin() as done:
-                finish_upload(
-                    done,
-                    upload_id,
-                    status="rejected",
-                    rows_rejected=rejected,
-                    message=report.message,
-                )
-            _audit(engine, uploaded_by, report, file_name)
-            return report
-        new = updated = unchanged = 0
-        if kind == "survey":
-            new = store.insert_survey(conn, upload_id, clean, say)
-        elif kind == "ngo":
-            new, updated, unchanged = store.upsert_ngo(conn, upload_id, clean)
-        else:
-            new, updated, unchanged = store.upsert_proposals(conn, upload_id, clean)
-        status = "partial" if count else "loaded"
-        loaded = new + updated + unchanged
-        message = f"{loaded:,} of {validation.rows_read:,} rows loaded"
-        if kind != "survey":
-            message += f" ({new:,} new, {updated:,} updated, {unchanged:,} unchanged)"
-        message += f"; {rejected:,} rows rejected." if count else "."
-        finish_upload(
-            conn,
-            upload_id,
-            status=status,
-            rows_loaded=loaded,
-            rows_rejected=rejected,
-            rows_new=new,
-            rows_updated=updated,
-            rows_unchanged=unchanged,
-            message=message,
-            pid=None,
+    try:
+        with engine.connect().execution_options(immediate=True) as conn, conn.begin():
+            report = _load(conn, upload_id, report, keep_valid, base, say)
+            _audit(engine, uploaded_by, report, file_name, conn=conn)
+            say(0.98, "finishing")
+    except OperationalError as exc:
+        if not _is_busy(exc):
+            abandon(engine, upload_id, "interrupted", f"The load failed: {exc.orig}")
+            raise
+        abandon(engine, upload_id, "rejected", BUSY)
+        report.status, report.upload_id, report.message = "rejected", upload_id, BUSY
+        report.rows_loaded = report.rows_new = report.rows_updated = report.rows_unchanged = 0
+        return report
+    except BaseException as exc:
+        # e.g. a thread of the web app: the process lives on, so mark the row here
+        abandon(engine, upload_id, "interrupted", f"The load failed: {exc}")
+        raise
+    say(1.0, "committing")
+    return report
+
+
+def _unchanged(engine: Engine, base: dict) -> IngestReport | None:
+    """An 'unchanged' report (and log row) when identical bytes are already loaded."""
+    with engine.connect() as conn:
+        same = loaded_with_same_content(
+            conn, base["kind"], base["sha256"], base["source"], base["wave"]
         )
-        report = IngestReport(
-            status,
+    if same is None:
+        return None
+    message = _same_message(same)
+    upload_id = start_upload(engine, **base, status="unchanged", message=message, pid=None)
+    return IngestReport("unchanged", base["kind"], upload_id, message=message)
+
+
+def _same_message(upload_id: int) -> str:
+    return f"This file was already loaded as upload {upload_id}; nothing changed."
+
+
+def _rejected(engine: Engine, base: dict, report: IngestReport, file_name: str) -> IngestReport:
+    """Log a rejected file (nothing stored) and return its report."""
+    report.status = "rejected"
+    report.upload_id = start_upload(
+        engine,
+        **base,
+        status="rejected",
+        rows_read=report.rows_read,
+        rows_rejected=report.rows_rejected,
+        message=report.message,
+        pid=None,
+    )
+    _audit(engine, base["uploaded_by"], report, file_name)
+    return report
+
+
+def _load(
+    conn: Connection,
+    upload_id: int,
+    report: IngestReport,
+    keep_valid: bool,
+    base: dict,
+    say: store.Progress,
+) -> IngestReport:
+    """Inside the load transaction, holding the writer lock: check the database again (another
+    upload may have finished meanwhile), write the rows, set the upload's final status."""
+    kind, validation = report.kind, report.validation
+    lock(conn, kind)
+    same = loaded_with_same_content(conn, kind, base["sha256"], base["source"], base["wave"])
+    if same is not None:  # an identical file finished loading while this one waited
+        message = _same_message(same)
+        finish_upload(conn, upload_id, status="unchanged", message=message, pid=None)
+        return IngestReport("unchanged", kind, upload_id, validation.rows_read, message=message)
+    db_errors, clash = store.database_duplicates(conn, validation)
+    clean = validation.clean
+    if not clash.is_empty():
+        clean = clean.filter(~pl.col(ROW).is_in(clash.get_column(ROW).implode()))
+    errors, count, rejected = _checked(validation, db_errors)
+    read = validation.rows_read
+    if count and not keep_valid:
+        message = _summary(read, rejected, count)
+        finish_upload(
+            conn, upload_id, status="rejected", rows_rejected=rejected, message=message, pid=None
+        )
+        return IngestReport(
+            "rejected",
             kind,
             upload_id,
-            validation.rows_read,
-            loaded,
+            read,
+            0,
             rejected,
-            new,
-            updated,
-            unchanged,
-            errors,
-            message,
-            count,
-            table,
+            errors=errors,
+            error_count=count,
+            table=report.table,
+            message=message,
         )
-        _audit(engine, uploaded_by, report, file_name, conn=conn)
-        say(0.97, "committing")  # everything written, not yet committed
-    say(1.0, "done")
-    return report
+    new = updated = unchanged = 0
+    if kind == "survey":
+        new = store.insert_survey(conn, upload_id, clean, say)
+    elif kind == "ngo":
+        new, updated, unchanged = store.upsert_ngo(conn, upload_id, clean)
+    else:
+        new, updated, unchanged = store.upsert_proposals(conn, upload_id, clean)
+    status = "partial" if count else "loaded"
+    loaded = new + updated + unchanged
+    message = f"{loaded:,} of {read:,} rows loaded"
+    if kind != "survey":
+        message += f" ({new:,} new, {updated:,} updated, {unchanged:,} unchanged)"
+    message += f"; {rejected:,} rows rejected." if count else "."
+    finish_upload(
+        conn,
+        upload_id,
+        status=status,
+        rows_loaded=loaded,
+        rows_rejected=rejected,
+        rows_new=new,
+        rows_updated=updated,
+        rows_unchanged=unchanged,
+        message=message,
+        pid=None,
+    )
+    return IngestReport(
+        status,
+        kind,
+        upload_id,
+        read,
+        loaded,
+        rejected,
+        new,
+        updated,
+        unchanged,
+        errors,
+        message,
+        count,
+        report.table,
+    )
 
 
 def _audit(engine, actor, report: IngestReport, file_name: str, conn=None) -> None:

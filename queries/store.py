@@ -12,6 +12,8 @@ import polars as pl
 from sqlalchemy import Connection, Table, func, insert, select
 
 from queries.contract import TRUST_PREFIX
+from queries.csvfile import ROW
+from queries.messages import render
 from queries.schema import (
     ngo_activity,
     proposals,
@@ -20,6 +22,7 @@ from queries.schema import (
     survey_waves,
     trust_scores,
 )
+from queries.validate import ERROR_SCHEMA, Validation, empty_errors
 
 Progress = Callable[[float, str], None]
 CHUNK = 100_000
@@ -123,6 +126,42 @@ def stored_respondents(conn: Connection, ids: pl.DataFrame) -> pl.DataFrame:
     )
     schema = {"wave_id": pl.Int64, "respondent_id": pl.String, "stored_by": pl.Int64}
     return pl.DataFrame(conn.execute(query).all(), schema=schema, orient="row")
+
+
+def database_duplicates(
+    conn: Connection, validation: Validation
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Survey respondents already stored by an earlier upload: errors, and the rows to drop."""
+    clean = validation.clean
+    if validation.kind != "survey" or clean.is_empty():
+        return empty_errors(), clean.clear()
+    ids = existing_wave_ids(conn)
+    keyed = clean.join(ids, on=["source", "wave"], how="inner")
+    if keyed.is_empty():  # every wave of the file is new: nothing can clash
+        return empty_errors(), keyed
+    stored = stored_respondents(conn, keyed.select("wave_id"))  # only the file's waves
+    clash = keyed.join(stored, on=["wave_id", "respondent_id"], how="inner")
+    if clash.is_empty():
+        return empty_errors(), clash
+    rows = []
+    for row in clash.head(10_000).iter_rows(named=True):
+        params = {
+            "value": row["respondent_id"],
+            "upload_id": row["stored_by"],
+            "key": f"{row['source']} / {row['wave']}",
+            "column": "respondent_id",
+        }
+        rows.append(
+            {
+                "row": row[ROW],
+                "column": "respondent_id",
+                "value": row["respondent_id"],
+                "message": render("duplicate_in_database", params),
+                "code": "duplicate_in_database",
+                "params": json.dumps(params),
+            }
+        )
+    return pl.DataFrame(rows, schema=ERROR_SCHEMA), clash
 
 
 def insert_survey(

@@ -8,11 +8,13 @@ import json
 import os
 
 import polars as pl
-from sqlalchemy import Connection, Engine, delete, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
+from sqlalchemy.exc import OperationalError
 
 from queries import audit
 from queries.errors import SenimError
 from queries.schema import (
+    UPLOAD_KINDS,
     ngo_activity,
     proposals,
     responses,
@@ -45,28 +47,35 @@ def _pid_alive(pid: int | None) -> bool:
 
 def mark_interrupted(engine: Engine) -> int:
     """Uploads left 'loading' by a process that no longer exists become 'interrupted'.
-    (Their data was never committed: the load is one transaction.)"""
-    with engine.begin() as conn:
-        rows = conn.execute(
-            select(uploads.c.id, uploads.c.pid).where(uploads.c.status == "loading")
-        ).all()
-        dead = [row.id for row in rows if not _pid_alive(row.pid)]
-        if dead:
-            conn.execute(
-                update(uploads)
-                .where(uploads.c.id.in_(dead))
-                .values(
-                    status="interrupted",
-                    message="The loading process stopped before it finished; nothing was stored.",
+    (Their data was never committed: the load is one transaction.) Best effort: when another
+    upload holds the database, the next call does it."""
+    try:
+        with engine.begin() as conn:
+            rows = conn.execute(
+                select(uploads.c.id, uploads.c.pid).where(uploads.c.status == "loading")
+            ).all()
+            dead = [row.id for row in rows if not _pid_alive(row.pid)]
+            if dead:
+                conn.execute(
+                    update(uploads)
+                    .where(uploads.c.id.in_(dead), uploads.c.status == "loading")
+                    .values(status="interrupted", message=INTERRUPTED, pid=None)
                 )
-            )
+    except OperationalError as exc:
+        if "locked" not in str(exc.orig).lower():
+            raise
+        return 0
     return len(dead)
+
+
+INTERRUPTED = "The loading process stopped before it finished; nothing was stored."
 
 
 def start_upload(engine: Engine, **values: object) -> int:
     """Record an upload (committed at once, so even a killed load leaves its trace)."""
     with engine.begin() as conn:
-        result = conn.execute(insert(uploads).values(uploaded_at=now(), pid=os.getpid(), **values))
+        values = {"uploaded_at": now(), "pid": os.getpid(), **values}
+        result = conn.execute(insert(uploads).values(**values))
         return int(result.inserted_primary_key[0])
 
 
@@ -75,15 +84,32 @@ def finish_upload(conn: Connection, upload_id: int, **values: object) -> None:
     conn.execute(update(uploads).where(uploads.c.id == upload_id).values(**values))
 
 
-def loaded_with_same_content(engine: Engine, kind: str, sha256: str) -> int | None:
-    """The id of a loaded, not rolled-back upload of identical bytes, if any."""
-    with engine.connect() as conn:
-        return conn.execute(
-            select(uploads.c.id)
-            .where(uploads.c.kind == kind, uploads.c.sha256 == sha256, uploads.c.status.in_(DONE))
-            .order_by(uploads.c.id)
-            .limit(1)
-        ).scalar()
+def loaded_with_same_content(
+    conn: Connection, kind: str, sha256: str, source: str | None, wave: str | None
+) -> int | None:
+    """The id of a loaded, not rolled-back upload of identical bytes, if any. The file-wide
+    source and wave count too: the same file given another wave is other data."""
+    return conn.execute(
+        select(uploads.c.id)
+        .where(
+            uploads.c.kind == kind,
+            uploads.c.sha256 == sha256,
+            uploads.c.status.in_(DONE),
+            uploads.c.source.is_(None) if source is None else uploads.c.source == source,
+            uploads.c.wave.is_(None) if wave is None else uploads.c.wave == wave,
+        )
+        .order_by(uploads.c.id)
+        .limit(1)
+    ).scalar()
+
+
+def abandon(engine: Engine, upload_id: int, status: str, message: str) -> None:
+    """Close an upload whose load failed (its transaction was rolled back: nothing stored)."""
+    try:
+        with engine.begin() as conn:
+            finish_upload(conn, upload_id, status=status, message=message, pid=None)
+    except Exception:  # the database itself is gone; mark_interrupted will do it later
+        pass
 
 
 def list_uploads(engine: Engine) -> pl.DataFrame:
@@ -121,42 +147,87 @@ def list_uploads(engine: Engine) -> pl.DataFrame:
 
 
 def _restore(conn: Connection, kind: str, upload_id: int) -> int:
+    """Undo an NGO / proposals upload from its row_history: delete the rows it inserted, put
+    back the values it replaced. Refused when a later upload changed one of those rows."""
     table, keys = TABLE_OF[kind], KEYS_OF[kind]
     entries = conn.execute(
         select(row_history.c.row_key, row_history.c.previous).where(
             row_history.c.upload_id == upload_id
         )
     ).all()
-    for entry in entries:
-        key = json.loads(entry.row_key)
-        where = [table.c[k] == key[k] for k in keys]
-        current = conn.execute(select(table.c.id, table.c.upload_id).where(*where)).first()
-        if current is not None and current.upload_id != upload_id:
-            raise SenimError(
-                f"Upload {upload_id} cannot be rolled back: upload {current.upload_id} changed the "
-                f"same row ({', '.join(str(key[k]) for k in keys)}) later; roll that back first."
-            )
-        if entry.previous is None:
-            conn.execute(delete(table).where(*where))
+    if not entries:
+        return 0
+    history = pl.DataFrame(
+        [{**json.loads(e.row_key), "_entry": i} for i, e in enumerate(entries)],
+        schema={**dict.fromkeys(keys, pl.String), "_entry": pl.Int64},
+    )
+    current = pl.DataFrame(
+        conn.execute(select(table.c.id, table.c.upload_id, *(table.c[k] for k in keys))).all(),
+        schema={"id": pl.Int64, "upload_id": pl.Int64, **dict.fromkeys(keys, pl.String)},
+        orient="row",
+    )
+    rows = history.join(current, on=list(keys), how="left").sort("_entry")
+    later = rows.filter(pl.col("upload_id").is_not_null() & (pl.col("upload_id") != upload_id))
+    if later.height:
+        first = later.row(0, named=True)
+        raise SenimError(
+            f"Upload {upload_id} cannot be rolled back: upload {first['upload_id']} changed the "
+            f"same row ({', '.join(str(first[k]) for k in keys)}) later; roll that back first."
+        )
+    inserted, replaced = [], []
+    for entry, row_id in rows.select("_entry", "id").iter_rows():
+        previous = entries[entry].previous
+        if row_id is None:
+            continue  # already gone: nothing to undo
+        if previous is None:
+            inserted.append(row_id)
         else:
-            previous = dict(entry.previous)
+            values = dict(previous)
             for name in ("submitted_on", "answered_on", "implemented_on"):
-                if previous.get(name):
-                    previous[name] = dt.date.fromisoformat(previous[name])
-            conn.execute(update(table).where(*where).values(**previous))
+                if values.get(name):
+                    values[name] = dt.date.fromisoformat(values[name])
+            replaced.append({"_id": row_id, **{f"_{n}": v for n, v in values.items()}})
+    for offset in range(0, len(inserted), 10_000):
+        conn.execute(delete(table).where(table.c.id.in_(inserted[offset : offset + 10_000])))
+    if replaced:
+        # bind names must differ from the column names they set
+        names = [n[1:] for n in replaced[0] if n != "_id"]
+        statement = (
+            update(table)
+            .where(table.c.id == bindparam("_id"))
+            .values({n: bindparam(f"_{n}") for n in names})
+        )
+        conn.execute(statement, replaced)
     conn.execute(delete(row_history).where(row_history.c.upload_id == upload_id))
     return len(entries)
 
 
 def rollback(engine: Engine, upload_id: int, *, by: str) -> str:
-    """Remove one upload's rows whole (restoring what it replaced); returns a summary."""
+    """Remove one upload's rows whole (restoring what it replaced), in one transaction;
+    returns a summary. Raises SenimError with the reason when it cannot."""
+    try:
+        return _rollback(engine, upload_id, by)
+    except OperationalError as exc:
+        if "locked" not in str(exc.orig).lower():
+            raise
+        raise SenimError(
+            f"The database is busy with another upload; upload {upload_id} was not rolled back. "
+            "Try again in a minute."
+        ) from None
+
+
+def _rollback(engine: Engine, upload_id: int, by: str) -> str:
+    with engine.connect() as conn:
+        kind = conn.execute(select(uploads.c.kind).where(uploads.c.id == upload_id)).scalar()
+    if kind is None:
+        raise SenimError(f"There is no upload {upload_id}.")
     with engine.connect().execution_options(immediate=True) as conn, conn.begin():
-        lock(conn)
-        row = conn.execute(select(uploads).where(uploads.c.id == upload_id)).mappings().first()
-        if row is None:
-            raise SenimError(f"There is no upload {upload_id}.")
+        lock(conn, kind)
+        row = conn.execute(select(uploads).where(uploads.c.id == upload_id)).mappings().one()
         if row["status"] == "rolled_back":
             raise SenimError(f"Upload {upload_id} was already rolled back.")
+        if row["status"] == "loading":
+            raise SenimError(f"Upload {upload_id} is still loading; roll it back once it is done.")
         if row["status"] not in DONE:
             raise SenimError(
                 f"Upload {upload_id} has status '{row['status']}': it stored nothing to roll back."
@@ -186,12 +257,14 @@ def rollback(engine: Engine, upload_id: int, *, by: str) -> str:
     return f"Upload {upload_id} ({row['file_name']}) rolled back: {removed:,} rows undone."
 
 
-INGEST_LOCK = (
-    7_355_608  # one application-wide lock id: uploads and rollbacks queue, never interleave
-)
+# One advisory lock per upload kind: loads and rollbacks of one kind queue, never interleave;
+# different kinds touch different tables and may run side by side.
+INGEST_LOCK = 7_355_600
 
 
-def lock(conn: Connection) -> None:
-    """Serialise writers: BEGIN IMMEDIATE does it on SQLite, an advisory lock on PostgreSQL."""
+def lock(conn: Connection, kind: str) -> None:
+    """Serialise writers of ``kind``: BEGIN IMMEDIATE does it on SQLite (one writer at all),
+    a transaction-scoped advisory lock on PostgreSQL."""
     if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({INGEST_LOCK})")
+        key = INGEST_LOCK + UPLOAD_KINDS.index(kind)
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({key})")

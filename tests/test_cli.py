@@ -103,3 +103,20 @@ def test_template_and_demo(tmp_path):
     assert demo.returncode == 0 and "3,000 survey responses" in demo.stdout
     refused = cli("demo", "--responses", "3000", "--db", url)
     assert refused.returncode == 2 and "empty database" in refused.stderr
+
+
+def test_keep_valid_json_is_one_object_with_the_rejected_rows(db_url, tmp_path):
+    rows = survey_rows(4)
+    rows[2] = rows[2].replace("Алматы", "=HYPERLINK(1)")
+    path = tmp_path / "mixed.csv"
+    path.write_bytes(survey_csv(rows))
+    result = cli("ingest", "--kind", "survey", "--keep-valid", "--json", "--db", db_url, str(path))
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)  # the whole output is one JSON object
+    assert (out["status"], out["kind"], out["rows_read"]) == ("partial", "survey", 4)
+    assert (out["rows_loaded"], out["rows_rejected"]) == (3, 1)
+    assert isinstance(out["upload_id"], int)
+    assert [set(e) for e in out["errors"]] == [{"row", "column", "value", "message"}]
+    assert (out["errors"][0]["row"], out["errors"][0]["value"]) == (3, "=HYPERLINK(1)")
+    template = cli("export-template", "--kind", "ngo", "--db", db_url)
+    assert template.returncode == 0 and "registered_ngos" in template.stdout

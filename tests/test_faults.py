@@ -11,12 +11,13 @@ import threading
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
+from queries.db import make_engine
 from queries.ingest import ingest_bytes
-from queries.schema import responses, survey_waves, trust_scores, uploads
-from queries.uploads import list_uploads
-from tests.uploads_helpers import survey_csv, survey_rows
+from queries.schema import ngo_activity, responses, survey_waves, trust_scores, uploads
+from queries.uploads import list_uploads, lock
+from tests.uploads_helpers import NGO_HEADER, csv, survey_csv, survey_rows
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -90,3 +91,66 @@ def test_two_overlapping_uploads_at_once_store_each_respondent_once(engine):
         done = conn.execute(select(func.count()).select_from(uploads)).scalar_one()
     assert stored == distinct == 5_000
     assert done == 2
+
+
+def test_the_same_file_uploaded_twice_at_once_loads_once(engine):
+    content = survey_csv(survey_rows(2_000))
+    barrier = threading.Barrier(2)
+    reports = []
+
+    def load() -> None:
+        barrier.wait()
+        reports.append(ingest_bytes(engine, "survey", content, "same.csv"))
+
+    threads = [threading.Thread(target=load) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    assert sorted(r.status for r in reports) == ["loaded", "unchanged"]
+    assert snapshot(engine)["responses"] == 2_000
+
+
+def test_a_load_that_fails_inside_a_live_process_is_logged_as_interrupted(engine):
+    """A web-app thread whose load raises: the process lives on, so the pid check alone would
+    leave the upload 'loading' for ever."""
+    before = snapshot(engine)
+
+    def explode(fraction: float, stage: str) -> None:
+        if stage == "trust scores":  # the responses are written, not yet committed
+            raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError, match="disk full"):
+        ingest_bytes(engine, "survey", survey_csv(survey_rows(500)), "x.csv", progress=explode)
+    assert snapshot(engine) == before
+    log = list_uploads(engine).row(0, named=True)
+    assert log["status"] == "interrupted" and "disk full" in log["message"]
+    retry = ingest_bytes(engine, "survey", survey_csv(survey_rows(500)), "x.csv")
+    assert retry.status == "loaded" and snapshot(engine)["responses"] == 500
+
+
+def test_a_load_that_cannot_get_the_writer_lock_is_told_to_retry(db_url):
+    """SQLite has one writer: past the busy timeout the upload is refused with a clear message
+    and nothing stored. PostgreSQL locks per kind: an NGO file loads while survey loads wait."""
+    engine = make_engine(db_url)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", lambda dbapi, _: dbapi.execute("PRAGMA busy_timeout=200"))
+    holder = make_engine(db_url)
+    try:
+        with holder.connect().execution_options(immediate=True) as conn, conn.begin():
+            lock(conn, "survey")  # PostgreSQL: the survey lock; SQLite: the database
+            report = ingest_bytes(
+                engine, "ngo", csv(NGO_HEADER, ["KZ-75,2024,10,5,1,100"]), "n.csv"
+            )
+        if engine.dialect.name == "sqlite":
+            assert report.status == "rejected" and "Try again" in report.message
+            assert snapshot(engine)["responses"] == 0
+            with engine.connect() as conn:
+                assert conn.execute(select(func.count()).select_from(ngo_activity)).scalar() == 0
+            report = ingest_bytes(
+                engine, "ngo", csv(NGO_HEADER, ["KZ-75,2024,10,5,1,100"]), "n.csv"
+            )
+        assert report.status == "loaded" and report.rows_loaded == 1
+    finally:
+        engine.dispose()
+        holder.dispose()

@@ -18,7 +18,7 @@ from queries.schema import (
     survey_waves,
     trust_scores,
 )
-from queries.uploads import list_uploads, rollback
+from queries.uploads import list_uploads, rollback, start_upload
 from tests.uploads_helpers import NGO_HEADER, PROPOSALS_HEADER, csv, survey_csv, survey_rows
 
 
@@ -209,3 +209,36 @@ def test_json_report_has_the_documented_shape(engine):
         {"row": 2, "column": "sex", "value": "cat", "message": out["errors"][0]["message"]}
     ]
     assert "cat" in out["errors"][0]["message"]
+
+
+def test_the_same_bytes_for_another_wave_are_new_data_not_unchanged(engine):
+    header = "respondent_id,source,region,weight,trust_government"
+    content = csv(header, [f"R{i},kurultai,KZ-75,1,{i % 11}" for i in range(40)])
+    first = ingest_bytes(engine, "survey", content, "w.csv", wave="2025-Q1")
+    second = ingest_bytes(engine, "survey", content, "w.csv", wave="2025-Q2")
+    again = ingest_bytes(engine, "survey", content, "w.csv", wave="2025-Q2")
+    assert [r.status for r in (first, second, again)] == ["loaded", "loaded", "unchanged"]
+    assert count(engine, responses) == 80 and count(engine, survey_waves) == 2
+
+
+def test_rejected_rows_file_neutralises_formulas(engine):
+    rows = survey_rows(3)
+    rows[1] = rows[1].replace("Алматы", "=HYPERLINK(1)")
+    report = ingest_bytes(engine, "survey", survey_csv(rows), "f.csv", keep_valid=True)
+    rejected = pl.read_csv(report.rejected_csv(), infer_schema=False)
+    assert rejected.height == 1 and rejected.item(0, "region") == "'=HYPERLINK(1)"
+    assert rejected.item(0, "row") == "2" and "region" in rejected.item(0, "reason")
+
+
+def test_rollback_refuses_uploads_that_stored_nothing_or_are_still_loading(engine):
+    rows = survey_rows(3)
+    rows[0] = rows[0].replace("female", "cat")
+    rejected = ingest_bytes(engine, "survey", survey_csv(rows), "r.csv")
+    with pytest.raises(SenimError, match="status 'rejected'"):
+        rollback(engine, rejected.upload_id, by="t")
+    loading = start_upload(
+        engine, kind="ngo", file_name="n.csv", sha256="0" * 64, uploaded_by="t", status="loading"
+    )
+    with pytest.raises(SenimError, match="still loading"):
+        rollback(engine, loading, by="t")
+    assert list_uploads(engine).filter(id=loading).item(0, "status") == "loading"

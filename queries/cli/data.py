@@ -70,6 +70,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=_demo)
 
     p = sub.add_parser("export-template", help="write the CSV template of an upload kind")
+    add_db_option(p)  # accepted for uniformity; a template needs no database
     p.add_argument("--kind", required=True, choices=schema.UPLOAD_KINDS)
     p.add_argument("file", nargs="?", metavar="FILE", help="default: standard output")
     p.set_defaults(handler=_template)
@@ -85,11 +86,15 @@ def _ingest(args) -> int:
     path = Path(args.file)
     if not path.is_file():
         raise SenimError(f"{path}: no such file.")
+    try:
+        content = path.read_bytes()
+    except OSError as exc:
+        raise SenimError(f"{path}: cannot be read ({exc.strerror}).") from None
     engine = engine_from(args)
     report = ingest_bytes(
         engine,
         args.kind,
-        path.read_bytes(),
+        content,
         path.name,
         source=args.source,
         wave=args.wave,
