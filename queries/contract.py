@@ -3,12 +3,16 @@ types, which are required, the header synonyms staff use, and the CSV templates.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from queries.schema import PROPOSAL_SOURCES, PROPOSAL_STATUSES, UPLOAD_KINDS
+from queries.values import SURVEY_SOURCE
 
 TRUST_INSTITUTIONS = ("government", "parliament", "akimat", "courts", "police", "ngos", "media")
 TRUST_PREFIX = "trust_"
+TRUST_ITEM = re.compile(r"trust_[a-z][a-z0-9_]{0,39}")
+SEPARATORS = re.compile(r"[\s\-_.]+")
 
 
 @dataclass(frozen=True)
@@ -175,29 +179,112 @@ PROPOSALS = (
     ),
 )
 
+# Names staff use for the proposals register's vocabularies (matched lower-case).
+PROPOSAL_SOURCE_NAMES = {
+    **{s: s for s in PROPOSAL_SOURCES},
+    **SURVEY_SOURCE,
+    "e-otinish": "eotinish",
+    "eötinish": "eotinish",
+    "е-отиниш": "eotinish",
+    "другое": "other",
+    "басқа": "other",
+}
+STATUS_NAMES = {
+    **{s: s for s in PROPOSAL_STATUSES},
+    "in review": "in_review",
+    "получено": "received",
+    "на рассмотрении": "in_review",
+    "отвечено": "answered",
+    "принято": "accepted",
+    "реализовано": "implemented",
+    "отклонено": "rejected",
+    "қабылданды": "received",
+    "қаралуда": "in_review",
+    "жауап берілді": "answered",
+    "қолдау тапты": "accepted",
+    "іске асырылды": "implemented",
+    "қабылданбады": "rejected",
+}
+# Columns of validate()'s clean frame, in order (survey trust_* items follow).
+CLEAN_ORDER = {
+    "survey": (
+        "_row",
+        "respondent_id",
+        "source",
+        "wave",
+        "period_start",
+        "interview_date",
+        "region_code",
+        "settlement",
+        "sex",
+        "age",
+        "weight",
+        "state_listens",
+        "participated_consultation",
+        "submitted_proposal",
+        "received_response",
+        "response_satisfaction",
+        "ngo_involvement",
+    ),
+    "ngo": (
+        "_row",
+        "region_code",
+        "period",
+        "registered_ngos",
+        "active_ngos",
+        "grants_count",
+        "grants_kzt",
+        "volunteers",
+        "beneficiaries",
+    ),
+    "proposals": (
+        "_row",
+        "proposal_id",
+        "source",
+        "region_code",
+        "topic",
+        "submitted_on",
+        "status",
+        "answered_on",
+        "implemented_on",
+    ),
+}
+
 _BY_KIND = {"survey": SURVEY, "ngo": NGO, "proposals": PROPOSALS}
 assert set(_BY_KIND) == set(UPLOAD_KINDS)
 
 
+def _specs(kind: str) -> tuple[ColumnSpec, ...]:
+    if kind not in _BY_KIND:
+        raise ValueError(f"unknown upload kind {kind!r}; expected one of {', '.join(_BY_KIND)}")
+    return _BY_KIND[kind]
+
+
 def contract_columns(kind: str) -> list[ColumnSpec]:
     """The contract columns of an upload kind, in template order."""
-    return list(_BY_KIND[kind])
+    return list(_specs(kind))
 
 
 def canonical_header(kind: str, header: str) -> str | None:
-    """The contract column a (normalised) file header stands for, or None if unknown."""
-    name = header.strip().lower()
+    """The contract column a file header stands for (case, spaces, hyphens and underscores
+    ignored: "Respondent ID" -> respondent_id), or None if unknown. Any ``trust_<word>``
+    header is a trust item in a survey file; the word must be plain ASCII so it can become
+    an institution code."""
+    if kind not in _BY_KIND or not isinstance(header, str):
+        return None
+    name = " ".join(header.split()).lower()
+    snake = SEPARATORS.sub("_", name).strip("_")
     for spec in _BY_KIND[kind]:
-        if name == spec.name or name in spec.synonyms:
+        if snake == spec.name or name in spec.synonyms or snake in spec.synonyms:
             return spec.name
-    if kind == "survey" and name.startswith(TRUST_PREFIX) and len(name) > len(TRUST_PREFIX):
-        return name
+    if kind == "survey" and TRUST_ITEM.fullmatch(snake):
+        return snake
     return None
 
 
 def template_csv(kind: str) -> bytes:
     """A CSV template for staff: every column, one example row; UTF-8 with a BOM for Excel."""
-    specs = _BY_KIND[kind]
+    specs = _specs(kind)
     header = ",".join(spec.name for spec in specs)
     example = ",".join(spec.example for spec in specs)
     return ("\ufeff" + header + "\r\n" + example + "\r\n").encode("utf-8")

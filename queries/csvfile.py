@@ -1,8 +1,16 @@
 """Read an uploaded CSV exactly as Excel or a survey tool wrote it: detect the encoding, the
-delimiter and decimal commas; refuse what is not a table with a message that says why."""
+delimiter and decimal commas; refuse what is not a table with a message that says why.
+
+Encodings: UTF-8, UTF-8 with BOM, else Windows-1251. A file that is not valid UTF-8 but holds
+UTF-8 Cyrillic words mixes two encodings (rows pasted from two sources): it is refused, naming
+the first line that is not UTF-8, because decoding it either way would garble half the rows.
+Any other non-UTF-8 file is decoded as Windows-1251 on purpose (every byte but 0x98 is defined
+there), then refused if it holds control characters, which no text table has.
+"""
 
 from __future__ import annotations
 
+import csv
 import io
 import re
 from dataclasses import dataclass
@@ -17,21 +25,30 @@ ROW = "_row"
 MAX_LINE_BYTES = 1_000_000
 DELIMITERS = (",", ";", "\t")
 DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
+SHOWN_ROWS = 10
 # File signatures of things people upload by mistake (or on purpose).
 MAGIC = {
-    b"PK\x03\x04": "a ZIP archive or an Excel .xlsx workbook (save it as CSV first)",
-    b"\xd0\xcf\x11\xe0": "an old Excel .xls workbook (save it as CSV first)",
-    b"%PDF": "a PDF document",
-    b"\x89PNG": "a PNG image",
-    b"\xff\xd8\xff": "a JPEG image",
-    b"GIF8": "a GIF image",
-    b"\x1f\x8b": "a gzip archive",
-    b"7z\xbc\xaf": "a 7-Zip archive",
-    b"Rar!": "a RAR archive",
+    b"PK\x03\x04": "this is a ZIP archive or an Excel .xlsx workbook; save it as CSV first.",
+    b"PK\x05\x06": "this is an empty ZIP archive, not a CSV text file.",
+    b"\xd0\xcf\x11\xe0": "this is an old Excel .xls workbook; save it as CSV first.",
+    b"%PDF": "this is a PDF document, not a CSV text file.",
+    b"\x89PNG": "this is a PNG image, not a CSV text file.",
+    b"\xff\xd8\xff": "this is a JPEG image, not a CSV text file.",
+    b"GIF8": "this is a GIF image, not a CSV text file.",
+    b"\x1f\x8b": "this is a gzip archive, not a CSV text file.",
+    b"\xfd7zXZ": "this is an xz archive, not a CSV text file.",
+    b"7z\xbc\xaf": "this is a 7-Zip archive, not a CSV text file.",
+    b"Rar!": "this is a RAR archive, not a CSV text file.",
+    b"\x7fELF": "this is a program (ELF executable), not a CSV text file.",
+    b"SQLite format 3": "this is an SQLite database, not a CSV text file.",
+    b"\xff\xfe": "this is UTF-16 text (Excel 'Unicode Text'); save it as 'CSV UTF-8' instead.",
+    b"\xfe\xff": "this is UTF-16 text; save it as 'CSV UTF-8' instead.",
 }
-# UTF-8 Cyrillic (lead byte D0/D1 + continuation byte): a file with these that is not valid
-# UTF-8 as a whole mixes encodings.
-UTF8_CYRILLIC = re.compile(rb"[\xd0\xd1][\x80-\xbf]")
+# Three UTF-8 Cyrillic letters in a row (lead byte D0-D3 + continuation byte). Windows-1251
+# text practically never has this pattern ('Р«С»Т«'), real UTF-8 Kazakh or Russian always does.
+UTF8_CYRILLIC = re.compile(rb"(?:[\xd0-\xd3][\x80-\xbf]){3}")
+CONTROL = re.compile(r"[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]")
+SEP_LINE = re.compile(r"^sep=(.)\s*$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -52,9 +69,9 @@ def _reject(file_name: str, why: str) -> InputFileError:
 
 
 def _check_binary(content: bytes, file_name: str) -> None:
-    for magic, what in MAGIC.items():
+    for magic, why in MAGIC.items():
         if content.startswith(magic):
-            raise _reject(file_name, f"this is {what}, not a CSV text file.")
+            raise _reject(file_name, why)
     nul = content.find(b"\x00")
     if nul >= 0:
         line = content.count(b"\n", 0, nul) + 1
@@ -84,7 +101,7 @@ def _decode(content: bytes, file_name: str) -> tuple[str, str]:
     else:
         encoding, body = "utf-8", content
     try:
-        return body.decode("utf-8"), encoding
+        text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
         bad_line = body.count(b"\n", 0, exc.start) + 1
         if encoding == "utf-8-sig" or UTF8_CYRILLIC.search(body):
@@ -93,16 +110,22 @@ def _decode(content: bytes, file_name: str) -> tuple[str, str]:
                 f"mixed text encodings: the file is UTF-8 but line {bad_line} is not "
                 "(probably Windows-1251). Save the whole file again in one encoding.",
             ) from None
-    try:
-        text = body.decode("cp1251")
-    except UnicodeDecodeError:
+        try:
+            text, encoding = body.decode("cp1251"), "cp1251"
+        except UnicodeDecodeError:
+            raise _reject(
+                file_name, "is neither UTF-8 nor Windows-1251 text; save it as 'CSV UTF-8'."
+            ) from None
+    text = text.rstrip("\x1a")  # old DOS tools end files with Ctrl-Z
+    control = CONTROL.search(text)
+    if control:
+        line = text.count("\n", 0, control.start()) + 1
         raise _reject(
-            file_name, "is neither UTF-8 nor Windows-1251 text; save it as 'CSV UTF-8'."
-        ) from None
-    controls = sum(1 for ch in text[:100_000] if ord(ch) < 32 and ch not in "\t\r\n")
-    if controls:
-        raise _reject(file_name, "contains control characters: this is not a CSV text file.")
-    return text, "cp1251"
+            file_name,
+            f"contains the control character U+{ord(control.group()):04X} on line {line}: "
+            "this is not a CSV text file.",
+        )
+    return text, encoding
 
 
 def _delimiter(header_line: str) -> str:
@@ -111,18 +134,97 @@ def _delimiter(header_line: str) -> str:
     return best if counts[best] else ","
 
 
+def _split_header(header_line: str, delimiter: str) -> list[str]:
+    try:
+        return next(csv.reader([header_line], delimiter=delimiter))
+    except (csv.Error, StopIteration):
+        return header_line.split(delimiter)
+
+
 def _normalise_headers(headers: list[str], file_name: str) -> list[str]:
     out: list[str] = []
     for position, header in enumerate(headers, start=1):
-        name = header.strip().strip('"').strip().lower() or f"column_{position}"
+        name = " ".join(header.replace("\ufeff", "").split()).strip('"').strip().lower()
+        name = name or f"column_{position}"
+        if name == ROW:
+            name = "_row_in_file"
         if name in out:
-            raise _reject(file_name, f"the column '{header.strip()}' appears twice in the header.")
+            first = out.index(name) + 1
+            raise _reject(
+                file_name,
+                f"the column '{header.strip()}' appears twice in the header "
+                f"(columns {first} and {position}); rename or delete one.",
+            )
         out.append(name)
     return out
 
 
+def _ragged_rows(text: str, delimiter: str, width: int) -> list[tuple[int, int]]:
+    """(data row, field count) of the first rows whose field count differs from the header's.
+    Vectorised over lines; falls back to the csv module when a quoted field spans lines."""
+    lines = pl.Series("line", [text]).str.split("\n").explode()
+    unquoted = lines
+    if '"' in text:
+        if (lines.str.count_matches('"', literal=True) % 2 == 1).any():
+            return _ragged_rows_csv(text, delimiter, width)
+        # Quoted fields taken out pair by pair leave only the delimiters between fields.
+        unquoted = lines.str.replace_all(r'"[^"]*"', "")
+    frame = pl.DataFrame(
+        {
+            "fields": unquoted.str.count_matches(delimiter, literal=True) + 1,
+            "blank": lines.str.strip_chars().str.len_bytes() == 0,
+        }
+    ).with_row_index("row")
+    bad = frame.filter((pl.col("row") > 0) & ~pl.col("blank") & (pl.col("fields") != width))
+    return [(int(r), int(f)) for r, f in bad.head(SHOWN_ROWS + 1).select("row", "fields").rows()]
+
+
+def _ragged_rows_csv(text: str, delimiter: str, width: int) -> list[tuple[int, int]]:
+    bad: list[tuple[int, int]] = []
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        for number, row in enumerate(reader):
+            blank = not any(cell.strip() for cell in row)
+            if number and not blank and len(row) != width:
+                bad.append((number, len(row)))
+                if len(bad) > SHOWN_ROWS:
+                    break
+    except csv.Error:
+        bad.append((reader.line_num, -1))
+    return bad
+
+
+def _ragged_message(bad: list[tuple[int, int]], width: int, delimiter: str) -> str:
+    shown = ", ".join(
+        f"row {row} has {fields}" if fields >= 0 else f"line {row} is not valid CSV"
+        for row, fields in bad[:SHOWN_ROWS]
+    )
+    more = " and more" if len(bad) > SHOWN_ROWS else ""
+    return (
+        f"rows do not have the {width} fields of the header (data {shown}{more}). "
+        f"Check the {DELIMITER_NAMES.get(delimiter, repr(delimiter))} delimiters and quotes."
+    )
+
+
+def _layout(text: str) -> tuple[str, str]:
+    """The text from the header on (blank lines and an Excel ``sep=`` line removed) and the
+    delimiter: the ``sep=`` one, else the most frequent of comma, semicolon, tab in the header."""
+    if "\n" not in text and "\r" in text:
+        text = text.replace("\r", "\n")  # classic Mac line ends
+    text = text.lstrip("\r\n")
+    first = text.split("\n", 1)[0].rstrip("\r")
+    sep = SEP_LINE.match(first)
+    if sep and sep.group(1) in DELIMITERS:
+        text = text.split("\n", 1)[1].lstrip("\r\n") if "\n" in text else ""
+        return text, sep.group(1)
+    return text, _delimiter(first)
+
+
 def read_table(content: bytes, file_name: str, *, max_bytes: int | None = None) -> RawTable:
     """Read an uploaded file as a table of strings, or raise InputFileError saying why not."""
+    if not isinstance(content, bytes | bytearray | memoryview):
+        raise _reject(file_name, "no file content was given.")
+    content = bytes(content)
     if max_bytes is not None and len(content) > max_bytes:
         raise _reject(
             file_name,
@@ -133,14 +235,20 @@ def read_table(content: bytes, file_name: str, *, max_bytes: int | None = None) 
     _check_binary(content, file_name)
     _check_lines(content, file_name)
     text, encoding = _decode(content, file_name)
-    header_line = text.lstrip("\r\n").split("\n", 1)[0]
-    delimiter = _delimiter(header_line)
-    if header_line.count(delimiter) + 1 > MAX_COLUMNS:
+    text, delimiter = _layout(text)
+    header_line = text.split("\n", 1)[0].rstrip("\r")
+    if not header_line.strip():
+        raise _reject(file_name, "the file has no header row.")
+    raw_headers = _split_header(header_line, delimiter)
+    if len(raw_headers) > MAX_COLUMNS:
         raise _reject(
             file_name,
-            f"the header has {header_line.count(delimiter) + 1:,} columns; at most "
-            f"{MAX_COLUMNS} are allowed.",
+            f"the header has {len(raw_headers):,} columns; at most {MAX_COLUMNS} are allowed.",
         )
+    names = _normalise_headers(raw_headers, file_name)
+    bad = _ragged_rows(text, delimiter, len(raw_headers))
+    if bad:
+        raise _reject(file_name, _ragged_message(bad, len(raw_headers), delimiter))
     try:
         frame = pl.read_csv(
             io.BytesIO(text.encode("utf-8")),
@@ -150,42 +258,25 @@ def read_table(content: bytes, file_name: str, *, max_bytes: int | None = None) 
             quote_char='"',
             raise_if_empty=False,
         )
-    except (pl.exceptions.ComputeError, pl.exceptions.PolarsError) as exc:
-        raise _reject(file_name, _ragged_message(text, delimiter, exc)) from None
-    if frame.width == 0:
-        raise _reject(file_name, "the file has no header row.")
-    headers = list(frame.columns)
-    names = [n if n != ROW else "_row_in_file" for n in _normalise_headers(headers, file_name)]
-    frame = frame.rename(dict(zip(headers, names, strict=True)))
+    except pl.exceptions.PolarsError as exc:
+        why = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        raise _reject(file_name, f"cannot be read as CSV ({why}).") from None
+    if frame.width != len(names):
+        raise _reject(file_name, _ragged_message([(0, frame.width)], len(names), delimiter))
+    frame = frame.rename(dict(zip(frame.columns, names, strict=True)))
     frame = frame.with_columns(pl.all().str.strip_chars()).with_columns(
         pl.when(pl.all().str.len_bytes() == 0).then(None).otherwise(pl.all()).name.keep()
     )
+    # Excel keeps formatted but empty columns: no header and no value -> not a column.
+    empty = [
+        n
+        for n, h in zip(names, raw_headers, strict=True)
+        if not h.strip() and frame[n].is_null().all()
+    ]
+    keep = [(n, h) for n, h in zip(names, raw_headers, strict=True) if n not in empty]
+    frame = frame.drop(empty)
     # Excel leaves blank rows; drop them but keep each row's number in the file for messages.
     frame = frame.with_row_index(ROW, offset=1).with_columns(pl.col(ROW).cast(pl.Int64))
     frame = frame.filter(~pl.all_horizontal(pl.exclude(ROW).is_null()))
+    headers = [h.strip() for _, h in keep]
     return RawTable(frame, headers, encoding, delimiter, delimiter != ",", file_name)
-
-
-def _ragged_message(text: str, delimiter: str, exc: Exception) -> str:
-    import csv
-
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    expected = None
-    bad: list[int] = []
-    try:
-        for number, row in enumerate(reader):
-            if expected is None:
-                expected = len(row)
-            elif row and len(row) != expected:
-                bad.append(number)
-                if len(bad) >= 10:
-                    break
-    except csv.Error as error:
-        return f"cannot be read as CSV (line {reader.line_num}: {error})."
-    if bad:
-        rows = ", ".join(str(r) for r in bad)
-        return (
-            f"rows do not have the {expected} fields of the header (data rows {rows}). "
-            f"Check the {DELIMITER_NAMES[delimiter]} delimiters and quotes."
-        )
-    return f"cannot be read as CSV ({str(exc).splitlines()[0][:200]})."

@@ -1,9 +1,16 @@
-"""English templates of validation messages, by code. The dashboard translates the same codes
-(dashboard/i18n/validation.toml); params fill the ``{placeholders}``."""
+"""Validation messages: English templates by code (the dashboard translates the same codes in
+dashboard/i18n/validation.toml; params fill the ``{placeholders}``), and the collector that turns
+per-column problems into error rows ``row, column, value, message, code, params``."""
 
 from __future__ import annotations
 
+import json
+
+import polars as pl
+
 TEMPLATES: dict[str, str] = {
+    "unreadable": "The file cannot be read: {reason}",
+    "duplicate_column": "Column '{column}' is given twice (two file headers stand for it).",
     "missing_column": "Required column '{column}' is missing (columns found: {found}).",
     "no_trust_column": "The file has no trust_* column; a survey file needs at least one.",
     "no_rows": "The file has a header but no data rows.",
@@ -30,6 +37,16 @@ TEMPLATES: dict[str, str] = {
     "implemented_on_required": "implemented_on is required when status is 'implemented'.",
     "date_before": "{column} ({value}) is before {other} ({other_value}).",
 }
+MAX_REPORTED_ERRORS = 10_000
+MAX_VALUE_CHARS = 200  # a 1 MB cell quoted back in full would swamp the report
+ERROR_SCHEMA = {
+    "row": pl.Int64,
+    "column": pl.String,
+    "value": pl.String,
+    "message": pl.String,
+    "code": pl.String,
+    "params": pl.String,
+}
 
 
 def render(code: str, params: dict) -> str:
@@ -37,5 +54,79 @@ def render(code: str, params: dict) -> str:
     template = TEMPLATES.get(code, code)
     try:
         return template.format(**params)
-    except (KeyError, IndexError, ValueError):
+    except (KeyError, IndexError, ValueError, AttributeError):
         return template
+
+
+def empty_errors() -> pl.DataFrame:
+    """An error table with no rows (the shape every error table has)."""
+    return pl.DataFrame(schema=ERROR_SCHEMA)
+
+
+def _short(value: object) -> str:
+    text = "" if value is None else str(value)
+    return text if len(text) <= MAX_VALUE_CHARS else text[: MAX_VALUE_CHARS - 1] + "…"
+
+
+class ErrorCollector:
+    """Collects error rows column by column (vectorised masks); messages are rendered once at
+    the end, for the first ``MAX_REPORTED_ERRORS`` rows only, while every problem is counted."""
+
+    def __init__(self, rows: pl.Series) -> None:
+        self.rows = rows
+        self.parts: list[pl.DataFrame] = []
+        self.file_level: list[dict] = []
+
+    def file(self, code: str, column: str = "", value: str = "", **params: object) -> None:
+        """A problem with the whole file (row 0)."""
+        self.file_level.append(
+            {"row": 0, "column": column, "value": value, "code": code, "params": params}
+        )
+
+    def add(
+        self,
+        mask: pl.Series,
+        column: str,
+        text: pl.Series,
+        code: str,
+        params: dict | pl.Series | None = None,
+    ) -> None:
+        """One error row per True in ``mask``; ``params`` is one dict or a JSON text per row."""
+        mask = mask.fill_null(False)
+        if not mask.any():
+            return
+        frame = pl.DataFrame(
+            {"row": self.rows, "column": column, "value": text.cast(pl.String), "code": code}
+        ).with_columns(
+            params=params if isinstance(params, pl.Series) else pl.lit(json.dumps(params or {}))
+        )
+        self.parts.append(frame.filter(mask))
+
+    def bad_rows(self) -> pl.Series:
+        """The data rows with at least one problem."""
+        if not self.parts:
+            return pl.Series("row", [], dtype=pl.Int64)
+        return pl.concat([p.get_column("row") for p in self.parts]).unique()
+
+    def table(self) -> tuple[pl.DataFrame, int]:
+        """The error rows (file-wide first, then by row) and the count of all problems."""
+        rows = list(self.file_level)
+        count = len(rows)
+        if self.parts:
+            frame = pl.concat(self.parts).sort("row", maintain_order=True)
+            count += frame.height
+            rows += frame.head(MAX_REPORTED_ERRORS).to_dicts()
+        out = []
+        for row in rows[:MAX_REPORTED_ERRORS]:
+            params = row["params"] if isinstance(row["params"], dict) else json.loads(row["params"])
+            value = _short(row["value"])
+            params = {"value": value, "column": row["column"], **params}
+            out.append(
+                {
+                    **row,
+                    "value": value,
+                    "message": render(row["code"], params),
+                    "params": json.dumps(params, ensure_ascii=False, default=str),
+                }
+            )
+        return pl.DataFrame(out, schema=ERROR_SCHEMA) if out else empty_errors(), count

@@ -26,11 +26,31 @@ REGION_WORDS = frozenset(
         "oblys",
         "oblast",
         "oblast'",
+        "области",
+        "облась",
+        "регион",
+        "региона",
+        "аймагы",
         "region",
         "province",
     ]
 )
-CITY_WORDS = frozenset(["г", "гор", "город", "каласы", "k", "city", "qalasy"])
+CITY_WORDS = frozenset(
+    [
+        "г",
+        "гор",
+        "город",
+        "каласы",
+        "кала",
+        "к",
+        "k",
+        "city",
+        "qalasy",
+        "kalasy",
+        "shahary",
+        "шахары",
+    ]
+)
 # Kazakh letters and Latin-Kazakh diacritics folded to their closest Russian/ASCII letter, so
 # "Ақтөбе", "Актобе" and "Aqtöbe" meet.
 FOLD = str.maketrans(
@@ -57,25 +77,34 @@ FOLD = str.maketrans(
 
 # Names not in the reference table: Russian adjectives, old names, abbreviations, transliterations.
 ALIASES: dict[str, tuple[str, ...]] = {
-    "KZ-10": ("абайская", "abay", "semey region"),
-    "KZ-11": ("акмолинская", "akmolinskaya", "akmola"),
+    "KZ-10": ("абайская", "abay", "semey region", "семипалатинская", "semipalatinsk region"),
+    "KZ-11": (
+        "акмолинская",
+        "akmolinskaya",
+        "akmola",
+        "кокшетауская",
+        "кокчетавская",
+        "целиноградская",
+    ),
     "KZ-15": ("актюбинская", "aktyubinsk", "aktobe", "aktyubinskaya"),
-    "KZ-19": ("алматинская", "almatinskaya"),
+    "KZ-19": ("алматинская", "almatinskaya", "алма атинская", "талдыкорганская"),
     "KZ-23": ("атырауская", "atyrau", "гурьевская"),
     "KZ-27": (
         "зко",
         "wko",
+        "zko",
+        "уральская",
         "западно казахстанская",
         "батыс казакстан",
         "west kazakhstan",
         "uralsk region",
         "zapadno kazakhstanskaya",
     ),
-    "KZ-31": ("жамбылская", "zhambyl", "jambyl", "жамбылская", "таразская"),
+    "KZ-31": ("жамбылская", "zhambyl", "jambyl", "джамбулская", "таразская"),
     "KZ-33": ("жетису", "zhetisu", "jetisu", "zhetysu", "жетысу"),
     "KZ-35": ("карагандинская", "karaganda", "karagandy", "qaragandy"),
     "KZ-39": ("костанайская", "кустанайская", "kostanay", "kostanai", "kustanai"),
-    "KZ-43": ("кызылординская", "kyzylorda", "kzyl orda"),
+    "KZ-43": ("кызылординская", "kyzylorda", "kzyl orda", "кзыл ординская"),
     "KZ-47": (
         "мангистауская",
         "мангыстауская",
@@ -89,6 +118,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "KZ-59": (
         "ско",
         "nko",
+        "sko",
         "северо казахстанская",
         "солтустик казакстан",
         "north kazakhstan",
@@ -100,16 +130,19 @@ ALIASES: dict[str, tuple[str, ...]] = {
         "туркестан",
         "turkestan",
         "юко",
+        "yuko",
+        "uko",
         "южно казахстанская",
         "south kazakhstan",
         "онтустик казакстан",
         "ontustik kazakstan",
         "чимкентская",
     ),
-    "KZ-62": ("улытауская", "ulytau"),
+    "KZ-62": ("улытауская", "ulytau", "жезказганская", "zhezkazgan region"),
     "KZ-63": (
         "вко",
         "eko",
+        "vko",
         "восточно казахстанская",
         "шыгыс казакстан",
         "east kazakhstan",
@@ -131,6 +164,31 @@ ALIASES: dict[str, tuple[str, ...]] = {
 }
 # "Алматы" alone is the city; with a region word it is Almaty Region.
 AMBIGUOUS_WITH_REGION_WORD = {"алматы": "KZ-19", "almaty": "KZ-19"}
+# "Акмола" alone (or with a region word) is Akmola Region; "г. Акмола" is Astana's 1992-98 name.
+AMBIGUOUS_WITH_CITY_WORD = {"акмола": "KZ-71", "akmola": "KZ-71"}
+# ISO 3166-2:KZ letter codes used until 2020 (still in older spreadsheets).
+OLD_ISO = {
+    "ALA": "KZ-75",
+    "ALM": "KZ-19",
+    "AKM": "KZ-11",
+    "AKT": "KZ-15",
+    "ATY": "KZ-23",
+    "ZAP": "KZ-27",
+    "ZHA": "KZ-31",
+    "KAR": "KZ-35",
+    "KUS": "KZ-39",
+    "KZY": "KZ-43",
+    "MAN": "KZ-47",
+    "PAV": "KZ-55",
+    "SEV": "KZ-59",
+    "YUZ": "KZ-61",
+    "TUR": "KZ-61",
+    "VOS": "KZ-63",
+    "AST": "KZ-71",
+    "SHY": "KZ-79",
+}
+# Russian adjective forms ("Карагандинский регион", "в Карагандинской области") -> "-ская".
+ADJECTIVE_ENDING = re.compile(r"(скии|скои|скую|ского|скому|ском)$")
 
 
 @cache
@@ -150,10 +208,16 @@ def _words(text: str) -> list[str]:
 
 def normalise(text: str) -> tuple[str, bool]:
     """The matching key of a region spelling, and whether it carried a region word."""
+    key, has_region_word, _ = _parts(text)
+    return key, has_region_word
+
+
+def _parts(text: str) -> tuple[str, bool, bool]:
     words = _words(text)
     has_region_word = any(word in REGION_WORDS for word in words)
+    has_city_word = any(word in CITY_WORDS for word in words)
     core = [w for w in words if w not in REGION_WORDS and w not in CITY_WORDS]
-    return " ".join(core), has_region_word
+    return " ".join(core), has_region_word, has_city_word
 
 
 @cache
@@ -170,6 +234,8 @@ def _lookup() -> dict[str, str]:
         table[code.lower()] = code
         table[code.lower().replace("-", "")] = code
         table[str(row["kato"])] = code
+    for letters, code in OLD_ISO.items():
+        table["kz" + letters.lower()] = code
     return table
 
 
@@ -180,20 +246,25 @@ def resolve_region(text: object) -> str | None:
     raw = text.strip()
     if raw.isdigit() and len(raw) in (2, 9):  # KATO: 2-digit unit code or the full 9 digits
         return _lookup().get(raw[:2])
-    key, has_region_word = normalise(raw)
+    key, has_region_word, has_city_word = _parts(raw)
     if has_region_word and key in AMBIGUOUS_WITH_REGION_WORD:
         return AMBIGUOUS_WITH_REGION_WORD[key]
+    if has_city_word and not has_region_word and key in AMBIGUOUS_WITH_CITY_WORD:
+        return AMBIGUOUS_WITH_CITY_WORD[key]
     lookup = _lookup()
-    if key in lookup:
-        return lookup[key]
-    compact = key.replace(" ", "")
-    return lookup.get(compact)
+    for candidate in (key, key.replace(" ", ""), ADJECTIVE_ENDING.sub("ская", key)):
+        if candidate in lookup:
+            return lookup[candidate]
+    return None
 
 
 def suggest_region(text: object) -> str | None:
     """The code of the closest known spelling (for "did you mean ..." messages), or None."""
     if not isinstance(text, str) or not text.strip():
         return None
+    exact = resolve_region(text)
+    if exact:
+        return exact
     key, _ = normalise(text[:200])
     if not key:
         return None

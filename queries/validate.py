@@ -9,52 +9,34 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from queries import values as v
-from queries.contract import TRUST_PREFIX, canonical_header, contract_columns
+from queries.contract import (
+    CLEAN_ORDER,
+    PROPOSAL_SOURCE_NAMES,
+    STATUS_NAMES,
+    TRUST_PREFIX,
+    canonical_header,
+    contract_columns,
+)
 from queries.csvfile import ROW, RawTable
-from queries.messages import render
+from queries.messages import (
+    ERROR_SCHEMA,
+    MAX_REPORTED_ERRORS,
+    ErrorCollector,
+    empty_errors,
+)
 from queries.regions import region_label, resolve_column, suggest_region
-from queries.schema import PROPOSAL_SOURCES, PROPOSAL_STATUSES
+from queries.schema import PROPOSAL_STATUSES
 
-MAX_REPORTED_ERRORS = 10_000
-ERROR_SCHEMA = {
-    "row": pl.Int64,
-    "column": pl.String,
-    "value": pl.String,
-    "message": pl.String,
-    "code": pl.String,
-    "params": pl.String,
-}
-PROPOSAL_SOURCE_NAMES = {
-    **{s: s for s in PROPOSAL_SOURCES},
-    **v.SURVEY_SOURCE,
-    "e-otinish": "eotinish",
-    "eötinish": "eotinish",
-    "е-отиниш": "eotinish",
-    "другое": "other",
-    "басқа": "other",
-}
-STATUS_NAMES = {
-    **{s: s for s in PROPOSAL_STATUSES},
-    "in review": "in_review",
-    "получено": "received",
-    "на рассмотрении": "in_review",
-    "отвечено": "answered",
-    "принято": "accepted",
-    "реализовано": "implemented",
-    "отклонено": "rejected",
-    "қабылданды": "received",
-    "қаралуда": "in_review",
-    "жауап берілді": "answered",
-    "қолдау тапты": "accepted",
-    "іске асырылды": "implemented",
-    "қабылданбады": "rejected",
-}
 ANSWERED_STATUSES = ("answered", "accepted", "implemented", "rejected")
-
-
-def empty_errors() -> pl.DataFrame:
-    """An error table with no rows (the shape every error table has)."""
-    return pl.DataFrame(schema=ERROR_SCHEMA)
+KINDS = ("survey", "ngo", "proposals")
+MAX_SUGGESTIONS = 2_000  # distinct unknown region spellings given a "did you mean"
+__all__ = [
+    "ERROR_SCHEMA",
+    "MAX_REPORTED_ERRORS",
+    "Validation",
+    "empty_errors",
+    "validate",
+]
 
 
 @dataclass(frozen=True)
@@ -73,70 +55,15 @@ class Validation:
         return self.error_count == 0
 
 
-class _Errors:
-    """Collects error rows column by column; messages are rendered once at the end."""
-
-    def __init__(self, rows: pl.Series) -> None:
-        self.rows = rows
-        self.parts: list[pl.DataFrame] = []
-        self.file_level: list[dict] = []
-
-    def file(self, code: str, column: str = "", **params: object) -> None:
-        self.file_level.append(
-            {"row": 0, "column": column, "value": "", "code": code, "params": params}
-        )
-
-    def add(
-        self,
-        mask: pl.Series,
-        column: str,
-        text: pl.Series,
-        code: str,
-        params: dict | pl.Series | None = None,
-    ) -> None:
-        mask = mask.fill_null(False)
-        if not mask.any():
-            return
-        frame = pl.DataFrame(
-            {"row": self.rows, "column": column, "value": text.cast(pl.String), "code": code}
-        ).with_columns(
-            params=params if isinstance(params, pl.Series) else pl.lit(json.dumps(params or {}))
-        )
-        self.parts.append(frame.filter(mask))
-
-    def bad_rows(self) -> pl.Series:
-        if not self.parts:
-            return pl.Series("row", [], dtype=pl.Int64)
-        return pl.concat([p.get_column("row") for p in self.parts]).unique()
-
-    def table(self) -> tuple[pl.DataFrame, int]:
-        rows = list(self.file_level)
-        count = len(rows)
-        if self.parts:
-            frame = pl.concat(self.parts).sort("row", maintain_order=True)
-            count += frame.height
-            rows += frame.head(MAX_REPORTED_ERRORS).to_dicts()
-        out = []
-        for row in rows[:MAX_REPORTED_ERRORS]:
-            params = row["params"] if isinstance(row["params"], dict) else json.loads(row["params"])
-            params = {"value": row["value"], "column": row["column"], **params}
-            out.append(
-                {
-                    **row,
-                    "message": render(row["code"], params),
-                    "params": json.dumps(params, ensure_ascii=False, default=str),
-                }
-            )
-        return pl.DataFrame(out, schema=ERROR_SCHEMA) if out else empty_errors(), count
-
-
-def _rename(kind: str, table: RawTable, header_map: dict[str, str] | None, errors: _Errors):
+def _rename(kind: str, table: RawTable, header_map: dict[str, str] | None, errors: ErrorCollector):
     renames: dict[str, str] = {}
     unknown: list[str] = []
     for header in table.frame.columns:
         if header == ROW:
             continue
-        target = (header_map or {}).get(header) or canonical_header(kind, header)
+        mapped = (header_map or {}).get(header)
+        # A mapping may only point at a contract column; anything else stays unknown.
+        target = canonical_header(kind, mapped) if mapped else canonical_header(kind, header)
         if target is None:
             unknown.append(header)
         elif target in renames.values():
@@ -147,7 +74,7 @@ def _rename(kind: str, table: RawTable, header_map: dict[str, str] | None, error
     return frame, tuple(unknown)
 
 
-def _required(frame: pl.DataFrame, kind: str, given: dict[str, str | None], errors: _Errors):
+def _required(frame: pl.DataFrame, kind: str, given: dict[str, str | None], errors: ErrorCollector):
     for spec in contract_columns(kind):
         if spec.required and spec.name not in frame.columns and not given.get(spec.name):
             found = ", ".join(c for c in frame.columns if c != ROW) or "none"
@@ -168,18 +95,18 @@ def _col(frame: pl.DataFrame, name: str) -> pl.Series:
     return pl.Series(name, [None] * frame.height, dtype=pl.String)
 
 
-def _blank_required(frame: pl.DataFrame, name: str, errors: _Errors) -> None:
+def _blank_required(frame: pl.DataFrame, name: str, errors: ErrorCollector) -> None:
     col = _col(frame, name)
     errors.add(col.is_null(), name, col, "missing_value")
 
 
-def _region(frame: pl.DataFrame, errors: _Errors, *, required: bool) -> pl.Series:
+def _region(frame: pl.DataFrame, errors: ErrorCollector, *, required: bool) -> pl.Series:
     raw = _col(frame, "region")
     codes = resolve_column(raw)
     unknown = raw.is_not_null() & codes.is_null()
     if unknown.any():
         hints = {}
-        for value in raw.filter(unknown).unique().to_list():
+        for value in raw.filter(unknown).unique(maintain_order=True).head(MAX_SUGGESTIONS):
             code = suggest_region(value)
             suggestion = f"{code} ({region_label(code)})" if code else ""
             hints[value] = json.dumps({"suggestion": suggestion, "suggested_code": code or ""})
@@ -212,8 +139,28 @@ def _number(frame, name, errors, decimal_comma, *, integer, low=None, high=None,
     return parsed
 
 
+def _given(name: str, given: str | None, mapping, errors, *, pattern=None) -> str | None:
+    """The source or wave chosen for the whole file, canonical; a file error when invalid."""
+    if given is None or not str(given).strip():
+        return None
+    parsed, bad = (
+        v.parse_pattern(pl.Series(name, [str(given)]), pattern)
+        if pattern
+        else v.parse_choice(pl.Series(name, [str(given)]), mapping)
+    )
+    if bad.item():
+        if pattern:
+            errors.file("bad_wave", column=name, value=str(given))
+        else:
+            allowed = ", ".join(sorted(set(mapping.values())))
+            errors.file("bad_choice", column=name, value=str(given), allowed=allowed)
+        return None
+    return parsed.item()
+
+
 def _fixed(frame, name, given, mapping, errors, *, pattern=None) -> pl.Series:
-    """source/wave: from the column or the value chosen for the whole file, never both differing."""
+    """source/wave: from the column or the value chosen for the whole file; a cell that
+    differs from the chosen value is an error (neither silently wins)."""
     raw = _col(frame, name)
     if pattern:
         parsed, bad = v.parse_pattern(raw, pattern)
@@ -233,7 +180,15 @@ def _fixed(frame, name, given, mapping, errors, *, pattern=None) -> pl.Series:
     return parsed.rename(name)
 
 
-def _duplicates(frame: pl.DataFrame, keys: list[str], column: str, errors: _Errors) -> None:
+def _duplicates(
+    frame: pl.DataFrame, keys: list[str], column: str, errors: ErrorCollector, value: str = ""
+) -> None:
+    """Every repeat of a key after its first row is an error naming that first row."""
+    repeat = frame.select(
+        ~pl.struct(keys).is_first_distinct() & pl.all_horizontal(pl.col(keys).is_not_null())
+    ).to_series()
+    if not repeat.any():
+        return  # the usual case, without the two window passes below
     keyed = frame.select(ROW, *keys).with_columns(
         first=pl.col(ROW).first().over(keys), rank=pl.int_range(pl.len()).over(keys)
     )
@@ -244,20 +199,14 @@ def _duplicates(frame: pl.DataFrame, keys: list[str], column: str, errors: _Erro
         pl.concat_str([pl.col(k).cast(pl.String) for k in keys], separator=" / ")
     )
     params = _params(first=keyed.get_column("first"), key=key_text.to_series())
-    errors.add(dup, column, frame.get_column(column), "duplicate_in_file", params)
+    errors.add(dup, column, frame.get_column(value or column), "duplicate_in_file", params)
 
 
 def _survey(frame, table, errors, source, wave) -> pl.DataFrame:
     dc = table.decimal_comma
     _blank_required(frame, "respondent_id", errors)
-    src = _fixed(
-        frame,
-        "source",
-        v.SURVEY_SOURCE.get((source or "").lower(), source),
-        v.SURVEY_SOURCE,
-        errors,
-    )
-    wav = _fixed(frame, "wave", (wave or "").upper() or None, {}, errors, pattern=v.WAVE_PATTERN)
+    src = _fixed(frame, "source", source, v.SURVEY_SOURCE, errors)
+    wav = _fixed(frame, "wave", wave, {}, errors, pattern=v.WAVE_PATTERN)
     date_raw = _col(frame, "interview_date")
     date, bad_date = v.parse_date(date_raw)
     errors.add(bad_date, "interview_date", date_raw, "bad_date")
@@ -325,7 +274,7 @@ def _ngo(frame, table, errors) -> pl.DataFrame:
     params = _params(registered=out["registered_ngos"])
     errors.add(over, "active_ngos", _col(frame, "active_ngos"), "active_over_registered", params)
     clean = pl.DataFrame(out)
-    _duplicates(clean, ["region_code", "period"], "region_code", errors)
+    _duplicates(clean, ["region_code", "period"], "region", errors, "region_code")
     return clean
 
 
@@ -378,21 +327,41 @@ def validate(
     wave: str | None = None,
     header_map: dict[str, str] | None = None,
 ) -> Validation:
-    """Check ``table`` against the contract of ``kind``; never raises for bad content."""
-    errors = _Errors(table.frame.get_column(ROW))
+    """Check ``table`` against the contract of ``kind``; never raises for bad content.
+
+    ``source``/``wave`` (survey only) apply to the whole file: they fill blank cells, and a
+    cell that says otherwise is a row error. ``header_map`` maps file headers (normalised) to
+    contract columns, for headers the built-in synonyms do not know."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown upload kind {kind!r}; expected one of {', '.join(KINDS)}")
+    errors = ErrorCollector(table.frame.get_column(ROW))
     frame, unknown = _rename(kind, table, header_map, errors)
+    if kind == "survey":
+        source = _given("source", source, v.SURVEY_SOURCE, errors)
+        wave = _given("wave", wave, {}, errors, pattern=v.WAVE_PATTERN)
+    else:
+        source = wave = None
     _required(frame, kind, {"source": source, "wave": wave}, errors)
     if frame.height == 0:
         errors.file("no_rows")
     if errors.file_level:
+        # Nothing is checked row by row; the clean frame is empty but has its usual columns.
+        parsed = _parse(kind, frame.clear(), table, ErrorCollector(frame.clear()[ROW]), None, None)
         report, count = errors.table()
-        return Validation(kind, frame.clear(), report, frame.height, count, unknown)
+        return Validation(kind, parsed, report, frame.height, count, unknown)
+    parsed = _parse(kind, frame, table, errors, source, wave)
+    clean = parsed.filter(~pl.col(ROW).is_in(errors.bad_rows().implode()))
+    report, count = errors.table()
+    return Validation(kind, clean, report, frame.height, count, unknown)
+
+
+def _parse(kind, frame, table, errors, source, wave) -> pl.DataFrame:
+    """The typed columns of ``kind`` in the documented order (trust items last)."""
     if kind == "survey":
         parsed = _survey(frame, table, errors, source, wave)
     elif kind == "ngo":
         parsed = _ngo(frame, table, errors)
     else:
         parsed = _proposals(frame, errors)
-    clean = parsed.filter(~pl.col(ROW).is_in(errors.bad_rows().implode()))
-    report, count = errors.table()
-    return Validation(kind, clean, report, frame.height, count, unknown)
+    first = [c for c in CLEAN_ORDER[kind] if c in parsed.columns]
+    return parsed.select(*first, *[c for c in parsed.columns if c not in first])

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import polars as pl
 
 YES = ("yes", "y", "1", "true", "да", "д", "иә", "ия", "и")
@@ -19,6 +21,8 @@ MISSING_CODES = (
     "затрудняюсь ответить",
 )
 DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y")
+DATE_SHAPE = r"^(\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[./]\d{1,2}[./]\d{4})$"
+TIME_SUFFIX = r"[ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?$"
 SETTLEMENT = {
     "urban": "urban",
     "rural": "rural",
@@ -60,26 +64,58 @@ SURVEY_SOURCE = {
     "национальный курултай": "kurultai",
     "құрылтай": "kurultai",
     "ұлттық құрылтай": "kurultai",
+    "национальный совет общественного доверия": "public_trust_council",
+    "ұлттық қоғамдық сенім кеңесі": "public_trust_council",
 }
 WAVE_PATTERN = r"^\d{4}(-Q[1-4]|-(0[1-9]|1[0-2]))?$"
 PERIOD_PATTERN = r"^\d{4}(-Q[1-4])?$"
 
 
 def _lower(col: pl.Series) -> pl.Series:
-    return col.str.to_lowercase().str.strip_chars()
+    """Lower case, one space between words, ё as е: how vocabularies are matched."""
+    return (
+        col.str.to_lowercase()
+        .str.replace_all(r"\s+", " ")
+        .str.replace_all("ё", "е", literal=True)
+        .str.strip_chars()
+    )
+
+
+def by_distinct(col: pl.Series, parse: Callable[[pl.Series], tuple[pl.Series, ...]]):
+    """Run ``parse`` once per distinct value and spread its results back to every row: a
+    million answers hold a few dozen distinct spellings, so this is where the time goes."""
+    distinct = col.unique()
+    results = parse(distinct)
+    lookup = pl.DataFrame(
+        [distinct.rename("_key"), *(r.rename(f"_r{i}") for i, r in enumerate(results))]
+    )
+    joined = (
+        col.rename("_key")
+        .to_frame()
+        .join(lookup, on="_key", how="left", nulls_equal=True, maintain_order="left")
+    )
+    return tuple(joined.get_column(f"_r{i}").rename(col.name) for i in range(len(results)))
 
 
 def parse_choice(col: pl.Series, mapping: dict[str, str]) -> tuple[pl.Series, pl.Series]:
     """A value from a fixed vocabulary (case-insensitive synonyms -> canonical code)."""
-    parsed = _lower(col).replace_strict(mapping, default=None, return_dtype=pl.String)
-    return parsed, col.is_not_null() & parsed.is_null()
+
+    def parse(values: pl.Series) -> tuple[pl.Series, pl.Series]:
+        parsed = _lower(values).replace_strict(mapping, default=None, return_dtype=pl.String)
+        return parsed, values.is_not_null() & parsed.is_null()
+
+    return by_distinct(col, parse)
 
 
 def parse_yes_no(col: pl.Series) -> tuple[pl.Series, pl.Series]:
     """yes/no in the contract's spellings -> Boolean."""
     mapping = {**dict.fromkeys(YES, True), **dict.fromkeys(NO, False)}
-    parsed = _lower(col).replace_strict(mapping, default=None, return_dtype=pl.Boolean)
-    return parsed, col.is_not_null() & parsed.is_null()
+
+    def parse(values: pl.Series) -> tuple[pl.Series, pl.Series]:
+        parsed = _lower(values).replace_strict(mapping, default=None, return_dtype=pl.Boolean)
+        return parsed, values.is_not_null() & parsed.is_null()
+
+    return by_distinct(col, parse)
 
 
 def _to_float(col: pl.Series, decimal_comma: bool) -> pl.Series:
@@ -107,6 +143,10 @@ def parse_integer(col: pl.Series, decimal_comma: bool) -> tuple[pl.Series, pl.Se
 
 def parse_score(col: pl.Series) -> tuple[pl.Series, pl.Series, pl.Series]:
     """A 0-10 item: missing codes -> null (never zero). Returns parsed, bad, out_of_range."""
+    return by_distinct(col, _parse_score)
+
+
+def _parse_score(col: pl.Series) -> tuple[pl.Series, pl.Series, pl.Series]:
     lowered = _lower(col)
     is_missing = lowered.is_in(list(MISSING_CODES))
     number = lowered.str.replace(",", ".", literal=True).cast(pl.Float64, strict=False)
@@ -120,19 +160,32 @@ def parse_score(col: pl.Series) -> tuple[pl.Series, pl.Series, pl.Series]:
 
 
 def parse_date(col: pl.Series) -> tuple[pl.Series, pl.Series]:
-    """A date: ISO, day.month.year or day/month/year."""
+    """A date: ISO, day.month.year or day/month/year (four-digit year, 1900-2100); a time
+    after the date, as Excel writes date-time cells, is ignored."""
+    return by_distinct(col, _parse_date)
+
+
+def _parse_date(col: pl.Series) -> tuple[pl.Series, pl.Series]:
+    text = col.str.strip_chars().str.replace(TIME_SUFFIX, "")
+    shaped = text.str.contains(DATE_SHAPE)
     parsed = pl.select(
-        pl.coalesce(*[col.str.strptime(pl.Date, fmt, strict=False) for fmt in DATE_FORMATS])
+        pl.coalesce(*[text.str.strptime(pl.Date, fmt, strict=False) for fmt in DATE_FORMATS])
     ).to_series()
+    year = parsed.dt.year()
+    parsed = pl.select(pl.when(shaped & (year >= 1900) & (year <= 2100)).then(parsed)).to_series()
     return parsed.rename(col.name), col.is_not_null() & parsed.is_null()
 
 
 def parse_pattern(col: pl.Series, pattern: str) -> tuple[pl.Series, pl.Series]:
     """A label that must match ``pattern`` (after upper-casing ``q`` in quarters)."""
-    text = col.str.strip_chars().str.to_uppercase()
-    ok = text.str.contains(pattern)
-    parsed = pl.select(pl.when(ok).then(text)).to_series()
-    return parsed.rename(col.name), col.is_not_null() & ~ok.fill_null(False)
+
+    def parse(values: pl.Series) -> tuple[pl.Series, pl.Series]:
+        text = values.str.strip_chars().str.to_uppercase()
+        ok = text.str.contains(pattern)
+        parsed = pl.select(pl.when(ok).then(text)).to_series()
+        return parsed, values.is_not_null() & ~ok.fill_null(False)
+
+    return by_distinct(col, parse)
 
 
 def wave_start(labels: pl.Series) -> pl.Series:
