@@ -41,6 +41,7 @@ DYNAMIC = {
     "regions.cross_": ["sex", "age_group", "settlement"],
     "validation.": sorted(TEMPLATES),
     "audit.action_": list(AUDIT_ACTIONS),
+    "upload.delim_": ["comma", "semicolon", "tab", "other"],
 }
 
 

@@ -19,6 +19,11 @@ from queries.ingest import check_bytes, ingest_bytes
 from queries.schema import SURVEY_SOURCES, UPLOAD_KINDS
 
 IGNORE = "__ignore__"
+DELIMITER_KEYS = {
+    ",": "upload.delim_comma",
+    ";": "upload.delim_semicolon",
+    "\t": "upload.delim_tab",
+}
 
 
 def render() -> None:
@@ -109,7 +114,8 @@ def _preview_and_map(kind: str, content: bytes, name: str, limit: int) -> dict |
         st.error(t("upload.unreadable", reason=str(exc)))
         return None
     st.subheader(t("upload.preview", rows=table.frame.height))
-    st.caption(t("upload.detected", encoding=table.encoding, delimiter=repr(table.delimiter)))
+    delimiter = t(DELIMITER_KEYS.get(table.delimiter, "upload.delim_other"))
+    st.caption(t("upload.detected", encoding=table.encoding, delimiter=delimiter))
     st.dataframe(table.frame.drop(ROW).head(10), hide_index=True, width="stretch")
     unknown = [h for h in table.frame.columns if h != ROW and canonical_header(kind, h) is None]
     if not unknown:
@@ -147,8 +153,10 @@ def _load(kind, content, name, source, wave, header_map, keep_valid, username, t
             progress=lambda f, stage: bar.progress(min(1.0, f), text=t("upload.loading")),
         )
     except SenimError as exc:
+        bar.empty()
         st.error(str(exc))
         return
+    bar.progress(1.0, text=t("upload.loaded"))
     st.session_state["upload_done"] = {
         "token": token,
         "status": report.status,
