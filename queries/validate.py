@@ -226,7 +226,9 @@ def _survey(frame, table, errors, source, wave) -> pl.DataFrame:
             bad, name, raw, "bad_choice", {"allowed": ", ".join(sorted(set(mapping.values())))}
         )
         out[name] = parsed.rename(name)
-    out["age"] = _number(frame, "age", errors, dc, integer=True, low=16, high=110).cast(pl.Int16)
+    out["age"] = _number(frame, "age", errors, dc, integer=True, low=16, high=110).cast(
+        pl.Int16, strict=False
+    )  # out-of-range ages are already errors; never overflow
     weight = _number(frame, "weight", errors, dc, integer=False, positive=True)
     out["weight"] = weight.fill_null(1.0).rename("weight")
     scores = [c for c in frame.columns if c.startswith(TRUST_PREFIX)]

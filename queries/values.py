@@ -128,7 +128,8 @@ def _to_float(col: pl.Series, decimal_comma: bool) -> pl.Series:
 def parse_number(col: pl.Series, decimal_comma: bool) -> tuple[pl.Series, pl.Series]:
     """A real number (decimal comma accepted when the file's delimiter is not a comma)."""
     parsed = _to_float(col, decimal_comma)
-    parsed = pl.Series(col.name, parsed).fill_nan(None)
+    # NaN and infinity ("inf", "1e400") are not amounts anyone means: unparseable, not numbers.
+    parsed = pl.select(pl.when(parsed.is_finite()).then(parsed)).to_series().rename(col.name)
     return parsed, col.is_not_null() & parsed.is_null()
 
 

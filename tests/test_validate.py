@@ -277,3 +277,341 @@ def test_every_message_code_has_a_template_and_three_translations():
                 "column",
             }
         assert catalogue[code]["kk"] != catalogue[code]["ru"] != catalogue[code]["en"], code
+
+
+# --- the upload fixtures, value by value -----------------------------------------------------
+
+
+def column(validation, name: str) -> list:
+    return validation.clean.sort("_row").get_column(name).to_list()
+
+
+def test_good_survey_every_type_parsed():
+    v = check("survey", "survey_good.csv")
+    assert v.ok and v.rows_read == 3 and v.clean.height == 3
+    assert column(v, "interview_date") == [dt.date(2025, 8, 14)] * 3  # ISO, d.m.Y and d/m/Y
+    assert column(v, "period_start") == [dt.date(2025, 7, 1)] * 3  # wave 2025-Q3
+    assert column(v, "region_code") == ["KZ-75", "KZ-71", "KZ-79"]
+    assert column(v, "settlement") == ["urban", "rural", None]
+    assert column(v, "sex") == ["female", "male", None]
+    assert column(v, "age") == [34, 61, None]
+    assert column(v, "weight") == [1.2, 0.8, 1.0]  # blank weight -> 1
+    assert column(v, "trust_government") == [7, None, 10]  # DK -> null, never 0
+    assert column(v, "trust_police") == [5, 4, 0]  # a real 0 stays 0
+    assert column(v, "state_listens") == [6, None, None]  # 99 and "не знаю" -> null
+    assert column(v, "participated_consultation") == [True, False, None]
+    assert column(v, "submitted_proposal") == [True, False, None]
+    assert column(v, "received_response") == [True, None, None]
+    assert column(v, "response_satisfaction") == [8, None, None]
+    assert column(v, "ngo_involvement") == [False, True, None]
+
+
+def test_windows_1251_survey_with_semicolons_and_decimal_comma_weights():
+    v = check("survey", "survey_cp1251_semicolon.csv")
+    assert v.ok, v.errors
+    assert column(v, "weight") == [1.25, 0.75]
+    assert column(v, "source") == ["kurultai", "kurultai"]  # "Национальный курултай"
+    assert column(v, "interview_date") == [dt.date(2025, 10, 15)] * 2
+    assert column(v, "region_code") == ["KZ-63", "KZ-75"]  # "Восточно-...обл.", "г. Алматы"
+    assert column(v, "settlement") == ["urban", "rural"]  # город / село
+    assert column(v, "sex") == ["female", "male"]  # ж / м
+    assert column(v, "state_listens") == [7, None]  # "не знаю" -> null
+    assert column(v, "participated_consultation") == [True, True]  # да
+    assert column(v, "submitted_proposal") == [True, False]  # да / нет
+    assert column(v, "received_response") == [False, None]
+
+
+def test_utf8_bom_survey_with_kazakh_yes_no():
+    v = check("survey", "survey_bom.csv")
+    assert v.ok
+    row = v.clean.row(0, named=True)
+    assert row["respondent_id"] == "PTC-9"  # the BOM is not part of the first header
+    assert row["participated_consultation"] is True  # иә
+    assert row["submitted_proposal"] is False and row["ngo_involvement"] is False  # жоқ
+    assert row["region_code"] == "KZ-79"
+
+
+def test_mixed_region_spellings_each_row():
+    expected = (FILES / "survey_mixed_regions.expected").read_text().split()
+    v = check("survey", "survey_mixed_regions.csv")
+    assert v.ok, v.errors
+    assert len(expected) == v.rows_read == 26
+    assert column(v, "region_code") == expected
+    raw = read_table((FILES / "survey_mixed_regions.csv").read_bytes(), "m.csv").frame
+    by_spelling = dict(zip(raw.get_column("region").to_list(), expected, strict=True))
+    assert by_spelling["ВКО"] == "KZ-63" and by_spelling["ЮКО"] == "KZ-61"
+    assert by_spelling["Нур-Султан"] == "KZ-71" and by_spelling["г. Алматы"] == "KZ-75"
+    assert by_spelling["Aqtöbe oblysy"] == "KZ-15" and by_spelling["KZ-62"] == "KZ-62"
+    assert by_spelling["75"] == "KZ-75" and by_spelling["791010000"] == "KZ-79"  # KATO
+
+
+def test_missing_required_column_is_one_file_error_naming_what_was_found():
+    v = check("survey", "survey_missing_column.csv")
+    assert problems(v) == [(0, "region", "missing_column")]
+    assert v.errors.item(0, "message") == (
+        "Required column 'region' is missing "
+        "(columns found: respondent_id, source, wave, trust_government)."
+    )
+    assert v.rows_read == 1 and v.clean.is_empty() and not v.ok
+    assert v.clean.columns[:3] == ["_row", "respondent_id", "source"]
+
+
+def test_out_of_range_values_with_their_bounds():
+    v = check("survey", "survey_out_of_range.csv")
+    assert problems(v) == [
+        (1, "age", "out_of_range"),
+        (1, "weight", "not_positive"),
+        (1, "state_listens", "out_of_range"),
+        (1, "trust_government", "out_of_range"),
+        (2, "age", "out_of_range"),
+        (2, "weight", "not_positive"),
+    ]
+    assert v.errors.get_column("value").to_list() == ["15", "0", "-3", "11", "111", "-1"]
+    assert json.loads(v.errors.item(0, "params"))["low"] == 16
+    assert json.loads(v.errors.item(3, "params"))["high"] == 10
+    assert v.errors.item(4, "message") == "111 is outside the allowed range 16-110."
+    assert v.clean.is_empty() and v.error_count == 6
+
+
+def test_duplicate_respondent_ids_name_the_first_row():
+    v = check("survey", "survey_duplicate_ids.csv")
+    assert problems(v) == [(3, "respondent_id", "duplicate_in_file")]
+    assert v.errors.item(0, "message") == "Duplicate of data row 1 (kurultai / 2025-10 / A)."
+    assert column(v, "respondent_id") == ["A", "B"]  # the first "A" is kept
+
+
+def test_the_same_respondent_id_in_two_waves_is_not_a_duplicate():
+    content = (
+        b"respondent_id,source,wave,region,trust_government\n"
+        b"A,kurultai,2025-10,KZ-75,5\nA,kurultai,2025-Q3,KZ-75,5\n"
+        b"A,public_trust_council,2025-10,KZ-75,5\n"
+    )
+    assert validate("survey", read_table(content, "w.csv")).ok
+    # With the wave chosen for the whole file, blank cells take it: now a real duplicate.
+    blank = b"respondent_id,source,wave,region,trust_government\nA,kurultai,,75,5\nA,,,71,5\n"
+    v = validate("survey", read_table(blank, "w.csv"), source="kurultai", wave="2025-10")
+    assert problems(v) == [(2, "respondent_id", "duplicate_in_file")]
+
+
+def test_bad_dates_are_row_errors_with_the_value():
+    v = check("survey", "survey_bad_date.csv")
+    assert problems(v) == [(1, "interview_date", "bad_date"), (2, "interview_date", "bad_date")]
+    assert v.errors.get_column("value").to_list() == ["31.02.2025", "yesterday"]
+    assert v.clean.is_empty()
+
+
+def test_header_only_file_has_no_rows():
+    v = check("survey", "header_only.csv")
+    assert problems(v) == [(0, "", "no_rows")]
+    assert v.errors.item(0, "message") == "The file has a header but no data rows."
+    assert v.rows_read == 0 and v.clean.is_empty() and not v.ok
+
+
+def test_good_ngo_file_with_decimal_comma():
+    v = check("ngo", "ngo_good.csv")
+    assert v.ok
+    assert v.clean.sort("_row").rows() == [
+        (1, "KZ-10", "2025", 1520, 910, 85, 412000000.5, 5400, 48000),
+        (2, "KZ-75", "2025-Q3", 4100, 2600, None, None, None, None),
+    ]
+
+
+def test_ngo_active_over_registered_negative_and_bad_period():
+    v = check("ngo", "ngo_active_over_registered.csv")
+    assert problems(v) == [
+        (1, "active_ngos", "active_over_registered"),
+        (2, "registered_ngos", "negative"),
+        (3, "period", "bad_period"),
+    ]
+    assert v.errors.item(0, "message") == "active_ngos (120) is more than registered_ngos (100)."
+    assert v.clean.is_empty()
+
+
+def test_good_proposals_dates_and_vocabularies():
+    v = check("proposals", "proposals_good.csv")
+    assert v.ok
+    assert v.clean.sort("_row").rows() == [
+        (1, "EO-1", "eotinish", "KZ-63", "education", dt.date(2025, 3, 2), "answered",
+         dt.date(2025, 3, 20), None),
+        (2, "EO-2", "eotinish", None, "healthcare", dt.date(2025, 3, 2), "implemented",
+         dt.date(2025, 3, 10), dt.date(2025, 6, 1)),
+        (3, "KU-1", "kurultai", "KZ-71", "roads", dt.date(2025, 3, 5), "received", None, None),
+    ]  # fmt: skip
+
+
+def test_proposals_date_order_and_required_dates():
+    v = check("proposals", "proposals_bad_dates.csv")
+    assert problems(v) == [
+        (1, "answered_on", "date_before"),
+        (2, "implemented_on", "implemented_on_required"),
+        (3, "answered_on", "answered_on_required"),
+        (4, "status", "bad_choice"),
+        (5, "proposal_id", "duplicate_in_file"),
+    ]
+    messages = v.errors.get_column("message").to_list()
+    assert messages[0] == "answered_on (2025-03-01) is before submitted_on (2025-03-10)."
+    assert messages[2] == "answered_on is required when status is 'answered'."
+    assert messages[4] == "Duplicate of data row 1 (eotinish / P1)."
+    assert v.clean.is_empty()
+
+
+def test_implemented_before_answered_and_status_without_dates():
+    content = (
+        b"proposal_id,source,topic,submitted_on,status,answered_on,implemented_on\n"
+        b"P1,eotinish,x,2025-03-10,implemented,2025-03-12,2025-03-11\n"
+        b"P2,eotinish,x,2025-03-10,rejected,,\n"
+        b"P3,eotinish,x,2025-03-10,received,,\n"
+        b"P4,eotinish,x,2025-03-10,answered,10.03.2025,\n"  # same day is fine
+    )
+    v = validate("proposals", read_table(content, "p.csv"))
+    assert problems(v) == [
+        (1, "implemented_on", "date_before"),
+        (2, "answered_on", "answered_on_required"),
+    ]
+    assert column(v, "proposal_id") == ["P3", "P4"]
+
+
+# --- one cell at a time ------------------------------------------------------------------------
+
+BASE = {
+    "respondent_id": "R1",
+    "source": "kurultai",
+    "wave": "2025-10",
+    "region": "KZ-75",
+    "trust_government": "5",
+}
+
+
+def one_cell(name: str, cell: str, delimiter: str = ";"):
+    """Validate a one-row survey file whose ``name`` column holds ``cell``."""
+    row = {**BASE, name: cell}
+    text = delimiter.join(row) + "\n" + delimiter.join(row.values()) + "\n"
+    v = validate("survey", read_table(text.encode(), "one.csv"))
+    codes = [(r["column"], r["code"]) for r in v.errors.iter_rows(named=True)]
+    return codes, (v.clean.item(0, target(name)) if v.clean.height else None)
+
+
+def target(name: str) -> str:
+    return {"region": "region_code", "wave": "period_start"}.get(name, name)
+
+
+@pytest.mark.parametrize(
+    ("name", "cell", "value"),
+    [
+        ("weight", "1,5", 1.5),
+        ("weight", "1.5", 1.5),
+        ("weight", "2", 2.0),
+        ("weight", "", 1.0),
+        ("weight", "1 000,5", 1000.5),
+        ("trust_government", "0", 0),
+        ("trust_government", "10", 10),
+        ("trust_government", "DK", None),
+        ("trust_government", "dk", None),
+        ("trust_government", "NA", None),
+        ("trust_government", "-1", None),
+        ("trust_government", "98", None),
+        ("trust_government", "99", None),
+        ("trust_government", "не знаю", None),
+        ("trust_government", "Не знаю", None),
+        ("trust_government", "білмеймін", None),
+        ("trust_government", "затрудняюсь ответить", None),
+        ("trust_government", "", None),
+        ("submitted_proposal", "да", True),
+        ("submitted_proposal", "Да", True),
+        ("submitted_proposal", "иә", True),
+        ("submitted_proposal", "ИӘ", True),
+        ("submitted_proposal", "yes", True),
+        ("submitted_proposal", "Y", True),
+        ("submitted_proposal", "1", True),
+        ("submitted_proposal", "TRUE", True),
+        ("submitted_proposal", "нет", False),
+        ("submitted_proposal", "жоқ", False),
+        ("submitted_proposal", "no", False),
+        ("submitted_proposal", "0", False),
+        ("submitted_proposal", "false", False),
+        ("submitted_proposal", "", None),
+        ("interview_date", "08.10.2025", dt.date(2025, 10, 8)),
+        ("interview_date", "08/10/2025", dt.date(2025, 10, 8)),
+        ("interview_date", "2025-10-08", dt.date(2025, 10, 8)),
+        ("interview_date", "8.10.2025", dt.date(2025, 10, 8)),
+        ("interview_date", "2025-10-08 14:30", dt.date(2025, 10, 8)),
+        ("interview_date", "08.10.2025 14:30:59", dt.date(2025, 10, 8)),
+        ("wave", "2025-Q3", dt.date(2025, 7, 1)),
+        ("wave", "2025-q1", dt.date(2025, 1, 1)),
+        ("wave", "2025-Q4", dt.date(2025, 10, 1)),
+        ("wave", "2025-10", dt.date(2025, 10, 1)),
+        ("wave", "2025", dt.date(2025, 1, 1)),
+        ("age", "16", 16),
+        ("age", "110", 110),
+        ("age", "30.0", 30),
+        ("sex", "Ж", "female"),
+        ("sex", "ер", "male"),
+        ("settlement", "ауыл", "rural"),
+        ("settlement", "Город", "urban"),
+        ("source", "Құрылтай", "kurultai"),
+        ("source", "Совет общественного доверия", "public_trust_council"),
+        ("region", "г. Алматы", "KZ-75"),
+        ("region", "Алматы облысы", "KZ-19"),
+    ],
+)
+def test_a_cell_is_parsed(name, cell, value):
+    codes, parsed = one_cell(name, cell)
+    assert codes == []
+    assert parsed == value
+    assert type(parsed) is type(value)  # 0 is int 0, not False; None is None
+
+
+@pytest.mark.parametrize(
+    ("name", "cell", "code"),
+    [
+        ("weight", "0", "not_positive"),
+        ("weight", "-0,5", "not_positive"),
+        ("weight", "heavy", "bad_number"),
+        ("weight", "NaN", "bad_number"),
+        ("weight", "inf", "bad_number"),
+        ("weight", "Infinity", "bad_number"),
+        ("weight", "1e400", "bad_number"),
+        ("trust_government", "11", "out_of_range"),
+        ("trust_government", "-2", "out_of_range"),
+        ("trust_government", "5.5", "bad_score"),
+        ("trust_government", "very", "bad_score"),
+        ("submitted_proposal", "maybe", "bad_yes_no"),
+        ("submitted_proposal", "2", "bad_yes_no"),
+        ("interview_date", "31.02.2025", "bad_date"),
+        ("interview_date", "10/31/2025", "bad_date"),  # month first is not accepted
+        ("interview_date", "08.10.25", "bad_date"),
+        ("interview_date", "01.01.1899", "bad_date"),
+        ("interview_date", "yesterday", "bad_date"),
+        ("wave", "2025-Q5", "bad_wave"),
+        ("wave", "2025-13", "bad_wave"),
+        ("wave", "Q3", "bad_wave"),
+        ("age", "15", "out_of_range"),
+        ("age", "111", "out_of_range"),
+        ("age", "30,5", "bad_integer"),
+        ("age", "40000", "out_of_range"),
+        ("age", "-40000", "out_of_range"),
+        ("age", "99999999999999", "out_of_range"),
+        ("sex", "x", "bad_choice"),
+        ("source", "telegram", "bad_choice"),
+        ("region", "Атлантида", "unknown_region_no_hint"),
+        ("region", "Pavlodarr", "unknown_region"),
+        ("region", "", "missing_value"),
+        ("respondent_id", "", "missing_value"),
+    ],
+)
+def test_a_bad_cell_is_one_error_and_no_clean_row(name, cell, code):
+    codes, parsed = one_cell(name, cell)
+    assert codes == [(name, code)]
+    assert parsed is None  # the row is not in the clean frame
+
+
+def test_a_decimal_comma_is_not_a_decimal_in_a_comma_delimited_file():
+    codes, _ = one_cell("weight", '"1,5"', delimiter=",")
+    assert codes == [("weight", "bad_number")]
+
+
+def test_grants_in_tenge_must_be_finite():
+    content = b"region;period;registered_ngos;grants_kzt\nKZ-75;2025;1;inf\nKZ-71;2025;1;1,5\n"
+    v = validate("ngo", read_table(content, "n.csv"))
+    assert problems(v) == [(1, "grants_kzt", "bad_number")]
+    assert column(v, "grants_kzt") == [1.5]
