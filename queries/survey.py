@@ -9,8 +9,8 @@ domain stays in its stratum's n_h with a zero contribution, as R's ``[.survey.de
 respondent is centred on the grand mean, i.e. contributes (1 - f_h) * z_h^2).
 
 Everything is computed in two steps so that step 1 can also run as one SQL GROUP BY:
-1. ``stratum_sums``: per (by groups, stratum, variable) the sums Σw, Σwy, Σw², Σw²y, Σw²y², the
-   respondent count n, the stratum size n_h and population N_h ;
+1. ``stratum_sums`` (``queries.survey_sums``): per (by groups, stratum, variable) the sums Σw,
+   Σwy, Σw², Σw²y, Σw²y², the respondent count n, the stratum size n_h and population N_h;
 2. ``combine_sums``: the estimate, its SE and CI from those sums.
 The SQL form of step 1 is ``queries.survey_sql.sums_select`` (one GROUP BY over a table).
 """
@@ -23,6 +23,8 @@ from statistics import NormalDist
 import polars as pl
 
 from queries.errors import SenimError
+from queries.survey_sums import SUM_COLUMNS, stratum_sums
+from queries.survey_sums import as_list as _as_list
 
 __all__ = [
     "MIN_N",
@@ -30,6 +32,7 @@ __all__ = [
     "combine_sums",
     "difference",
     "difference_from_sums",
+    "p_value",
     "stratum_sums",
     "survey_mean",
     "survey_proportion",
@@ -37,9 +40,6 @@ __all__ = [
 ]
 
 MIN_N = 30  # below this many respondents an estimate is suppressed ("too few responses")
-SUM_COLUMNS = ("sw", "swy", "sw2", "sw2y", "sw2y2")
-_YES = {"yes", "y", "1", "true", "t", "да", "д", "иә", "ия"}
-_NO = {"no", "n", "0", "false", "f", "нет", "н", "жоқ"}
 
 
 def z_value(level: float) -> float:
@@ -49,130 +49,14 @@ def z_value(level: float) -> float:
     return NormalDist().inv_cdf(0.5 + level / 2)
 
 
-def _as_list(cols: str | Sequence[str] | None) -> list[str]:
-    if cols is None:
-        return []
-    return [cols] if isinstance(cols, str) else list(cols)
+def p_value(z: pl.Expr) -> pl.Expr:
+    """Two-sided normal p-value of a z statistic, 2·(1 − Φ(|z|)), vectorised (null stays null)."""
+    from scipy.stats import norm  # imported here: scipy is slow to import and rarely needed
 
-
-def _value_expr(frame: pl.DataFrame, value: str, *, binary: bool) -> pl.Expr:
-    """``value`` as Float64: Boolean and yes/no text become 1/0; other text is an error."""
-    if value not in frame.columns:
-        raise SenimError(
-            f"Column {value!r} is not in the data (columns: {', '.join(frame.columns)})."
-        )
-    dtype = frame.schema[value]
-    col = pl.col(value)
-    if dtype == pl.String:
-        low = frame.get_column(value).drop_nulls().str.strip_chars().str.to_lowercase()
-        bad = low.filter(~low.is_in(list(_YES | _NO)) & (low != ""))
-        if len(bad):
-            raise SenimError(f"Column {value!r}: {bad[0]!r} is not a yes/no answer.")
-        text = col.str.strip_chars().str.to_lowercase()
-        return (
-            pl.when(text.is_in(list(_YES)))
-            .then(1.0)
-            .when(text.is_in(list(_NO)))
-            .then(0.0)
-            .otherwise(None)
-        )
-    if not (dtype == pl.Boolean or dtype.is_numeric()):
-        raise SenimError(f"Column {value!r} has type {dtype}; a number or yes/no was expected.")
-    if binary and dtype != pl.Boolean:
-        bad = frame.get_column(value).drop_nulls().cast(pl.Float64)
-        bad = bad.filter(~bad.is_in([0.0, 1.0]))
-        if len(bad):
-            raise SenimError(f"Column {value!r}: {bad[0]!r} is not 0/1; a proportion needs 0/1.")
-    return col.cast(pl.Float64)
-
-
-def _check_weights(frame: pl.DataFrame, weight: str) -> None:
-    if weight not in frame.columns:
-        raise SenimError(f"Weight column {weight!r} is not in the data.")
-    w = frame.get_column(weight).cast(pl.Float64)
-    bad = (w.is_null() | w.is_nan() | (w <= 0)).arg_true()
-    if len(bad):
-        row = int(bad[0])
-        raise SenimError(
-            f"Weight column {weight!r}, row {row + 1}: {w[row]!r} is not a positive number "
-            f"({len(bad)} row(s) with a missing, zero or negative weight); weights must be > 0."
-        )
-
-
-def stratum_sums(
-    frame: pl.DataFrame,
-    values: str | Sequence[str],
-    *,
-    weight: str | None = None,
-    strata: str | None = None,
-    fpc: str | None = None,
-    by: str | Sequence[str] | None = None,
-    domain: str | None = None,
-    binary: bool = False,
-) -> pl.DataFrame:
-    """Per (by groups, stratum, variable) sums that every estimate is built from.
-
-    One pass over the frame for many value columns. Columns: the ``by`` columns, ``stratum``,
-    ``variable``, ``sw``, ``swy``, ``sw2``, ``sw2y``, ``sw2y2`` (over respondents in the domain
-    with a value), ``n`` (their count), ``n_h`` (all rows of the stratum), ``N_h`` (population).
-    """
-    names = _as_list(values)
-    by_cols = _as_list(by)
-    if weight is not None:
-        _check_weights(frame, weight)
-    for col in [*by_cols, *(c for c in (strata, fpc, domain) if c)]:
-        if col not in frame.columns:
-            raise SenimError(f"Column {col!r} is not in the data.")
-    w = pl.col(weight).cast(pl.Float64) if weight else pl.lit(1.0)
-    inside = pl.col(domain).fill_null(False) if domain else pl.lit(True)
-    prep = [
-        (pl.col(strata).cast(pl.String) if strata else pl.lit("all")).alias("stratum"),
-        (pl.col(fpc).cast(pl.Float64) if fpc else pl.lit(None, pl.Float64)).alias("N_h"),
-    ]
-    aggs: list[pl.Expr] = [pl.len().alias("_len"), pl.col("N_h").max()]
-    for i, name in enumerate(names):
-        y = _value_expr(frame, name, binary=binary)
-        keep = y.is_not_null() & inside
-        prep += [
-            pl.when(keep).then(w).otherwise(0.0).alias(f"_w{i}"),
-            pl.when(keep).then(y).otherwise(0.0).alias(f"_y{i}"),
-        ]
-        wi, yi = pl.col(f"_w{i}"), pl.col(f"_y{i}")
-        aggs += [
-            wi.sum().alias(f"{i}:sw"),
-            (wi * yi).sum().alias(f"{i}:swy"),
-            (wi * wi).sum().alias(f"{i}:sw2"),
-            (wi * wi * yi).sum().alias(f"{i}:sw2y"),
-            (wi * wi * yi * yi).sum().alias(f"{i}:sw2y2"),
-            (wi > 0).sum().cast(pl.Int64).alias(f"{i}:n"),
-        ]
-    keys = [*by_cols, "stratum"]
-    wide = (
-        frame.lazy()
-        .select(*by_cols, *prep)
-        .group_by(keys)
-        .agg(aggs)
-        .with_columns(
-            pl.col("_len").sum().over("stratum").cast(pl.Int64).alias("n_h"),
-            pl.col("N_h").max().over("stratum"),
-        )
-        .collect()
+    return z.abs().map_batches(
+        lambda s: pl.Series(2 * norm.sf(s.cast(pl.Float64).to_numpy()), nan_to_null=True),
+        return_dtype=pl.Float64,
     )
-    return _to_long(wide, keys, names)
-
-
-def _to_long(wide: pl.DataFrame, keys: list[str], names: list[str]) -> pl.DataFrame:
-    parts = [
-        wide.select(
-            *keys,
-            pl.lit(name).alias("variable"),
-            *(pl.col(f"{i}:{s}").alias(s) for s in (*SUM_COLUMNS, "n")),
-            "n_h",
-            "N_h",
-        )
-        for i, name in enumerate(names)
-    ]
-    return pl.concat(parts) if parts else pl.DataFrame()
 
 
 def _check_fpc(sums: pl.DataFrame) -> None:
@@ -367,10 +251,7 @@ def difference_from_sums(
     out = _finish(out, level, clip=False, est="difference")
     hide = pl.col("suppressed")
     z = pl.col("difference") / pl.col("se")
-    p = z.abs().map_batches(
-        lambda s: pl.Series([None if v is None else 2 * (1 - NormalDist().cdf(v)) for v in s]),
-        return_dtype=pl.Float64,
-    )
+    p = p_value(z)
     out = out.with_columns(
         pl.when(hide).then(None).otherwise(pl.col("estimate_a")).alias("estimate_a"),
         pl.when(hide).then(None).otherwise(pl.col("estimate_b")).alias("estimate_b"),

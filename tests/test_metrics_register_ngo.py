@@ -9,6 +9,7 @@ import pytest
 
 from queries.metrics.ngo import national_density, ngo_density, ngo_trust_relation
 from queries.metrics.register import answer_rate_30, backlog, funnel, time_to
+from queries.regions import reference_regions
 
 D = dt.date
 
@@ -100,3 +101,48 @@ def test_ngo_trust_relation_is_a_weighted_line():
     assert fit.slope == pytest.approx(1.0) and fit.intercept == pytest.approx(4.0)
     assert fit.r_squared == pytest.approx(1.0) and fit.n_regions == 4
     assert ngo_trust_relation(trust.head(2), density) is None  # too few regions
+
+
+def test_quarters_and_whole_years_and_population_from_the_reference_table():
+    # A validated upload: region_code, no year, no population. KZ-75 reports quarters only:
+    # NGO counts are the last quarter's, grants the sum. KZ-71 sent a whole-year row AND a
+    # Q4 row: the whole-year row is used, so nothing is counted twice.
+    upload = pl.DataFrame(
+        {
+            "region_code": ["KZ-75"] * 4 + ["KZ-71", "KZ-71"],
+            "period": ["2025-Q1", "2025-Q3", "2025-Q2", "2025-Q4", "2025", "2025-Q4"],
+            "registered_ngos": [100, 300, 200, 400, 500, 450],
+            "active_ngos": [10, 30, 20, 40, 50, 45],
+            "grants_count": [1, 1, 1, 1, 5, 2],
+            "grants_kzt": [1.0, 3.0, 2.0, 4.0, 100.0, 30.0],
+        }
+    )
+    population = dict(reference_regions().select("code", "population").iter_rows())
+    out = ngo_density(upload).sort("region")
+    assert out["region"].to_list() == ["KZ-71", "KZ-75"] and out["year"].to_list() == [2025] * 2
+    assert out["active_ngos"].to_list() == [50, 40]
+    assert out["grants_kzt"].to_list() == [100.0, 10.0]
+    assert out["active_per_10k"].to_list() == pytest.approx(
+        [50 / population["KZ-71"] * 10_000, 40 / population["KZ-75"] * 10_000]
+    )
+    assert out["grants_kzt_per_capita"][1] == pytest.approx(10.0 / population["KZ-75"])
+
+
+def test_ngo_trust_relation_by_hand():
+    # equal SEs, so WLS = OLS: x = 1..4, y = 5, 7, 6, 8 -> slope Sxy/Sxx = 4/5, intercept 4.5,
+    # SSE 1.8, SST 5, R² 0.64; se(slope) = sqrt(0.9 / 5); t = 0.8/sqrt(0.18), 2 df:
+    # p = 1 - t/sqrt(2 + t²) = 0.2; 95% CI: 0.8 ± 4.302653 * sqrt(0.18).
+    trust = pl.DataFrame(
+        {"region": ["A", "B", "C", "D", "E"], "estimate": [5.0, 7.0, 6.0, 8.0, None],
+         "se": [0.2, 0.2, 0.2, 0.2, None]}
+    )  # fmt: skip
+    density = pl.DataFrame(
+        {"region": ["A", "B", "C", "D", "E"], "active_per_10k": [1.0, 2, 3, 4, 5]}
+    )
+    fit = ngo_trust_relation(trust, density)
+    assert fit.n_regions == 4  # E is suppressed (no estimate)
+    assert fit.slope == pytest.approx(0.8) and fit.intercept == pytest.approx(4.5)
+    assert fit.r_squared == pytest.approx(0.64) and fit.p_value == pytest.approx(0.2)
+    half = 4.302652729911275 * 0.18**0.5
+    assert fit.slope_ci == pytest.approx((0.8 - half, 0.8 + half))
+    assert fit.points["fitted"].to_list() == pytest.approx([5.3, 6.1, 6.9, 7.7])

@@ -7,6 +7,7 @@ import math
 import numpy as np
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 from sqlalchemy import Column, Float, MetaData, String, Table
 
 from queries.errors import SenimError
@@ -205,3 +206,50 @@ def test_sql_group_by_sums_give_the_same_estimate(engine, apistrat):
             assert close(a, b, 1e-12)
     finally:
         meta.drop_all(engine)
+
+
+def test_small_sample_rule_is_n_below_30():
+    # 29 respondents: hidden; 30: shown. y = 0/1 alternating, so the mean is visible by hand.
+    frame = pl.DataFrame({"y": [0.0, 1.0] * 15})
+    shown = survey_mean(frame, "y").row(0, named=True)
+    assert shown["n"] == 30 and shown["suppressed"] is False and shown["estimate"] == 0.5
+    hidden = survey_mean(frame.head(29), "y").row(0, named=True)
+    assert hidden["n"] == 29 and hidden["suppressed"] is True
+    assert (hidden["estimate"], hidden["se"], hidden["ci_low"], hidden["ci_high"]) == (None,) * 4
+    # a difference is suppressed when either side is
+    both = pl.concat(
+        [frame.with_columns(g=pl.lit("a")), frame.head(29).with_columns(g=pl.lit("b"))]
+    )
+    diff = difference(both, "y", between="g", a="a", b="b").row(0, named=True)
+    assert diff["suppressed"] is True and diff["difference"] is None and not diff["significant"]
+
+
+def test_confidence_level_and_proportion_ci_by_hand():
+    # 40 respondents, 10 yes: p = 0.25; z_i = (y_i - 0.25)/40, Σz² = (10*.5625 + 30*.0625)/1600
+    frame = pl.DataFrame({"yes": [True] * 10 + [False] * 30})
+    row = survey_proportion(frame, "yes", level=0.90).row(0, named=True)
+    se = math.sqrt(40 / 39 * (10 * 0.5625 + 30 * 0.0625) / 1600)
+    assert row["estimate"] == 0.25 and close(row["se"], se, 1e-12)
+    assert close(row["ci_high"], 0.25 + 1.6448536269514722 * se, 1e-12)
+    with pytest.raises(SenimError, match="between 0 and 1"):
+        survey_mean(frame.with_columns(y=pl.lit(1.0)), "y", level=95)
+
+
+def test_bad_columns_give_clear_messages():
+    frame = pl.DataFrame({"answer": ["yes", "maybe"], "w": [1.0, 1.0]})
+    with pytest.raises(SenimError, match="'maybe' is not a yes/no answer"):
+        survey_proportion(frame, "answer")
+    with pytest.raises(SenimError, match=r"Column 'trust' is not in the data"):
+        survey_mean(frame, "trust")
+    with pytest.raises(SenimError, match=r"Column 'region' is not in the data"):
+        survey_mean(frame.with_columns(y=pl.lit(1.0)), "y", by="region")
+
+
+def test_carried_columns_equal_grouping_when_sorted_by_stratum(apistrat):
+    # cname is not fixed within stype, but "stype2" (a copy of the stratum) is: carrying it
+    # over a stratum-sorted frame must give the same sums as grouping on it.
+    frame = apistrat.with_columns(stype2=pl.col("stype")).sort("stype", maintain_order=True)
+    kw = dict(weight="pw", strata="stype", fpc="fpc")
+    grouped = stratum_sums(frame, ["api00", "api99"], by="stype2", **kw).sort("variable", "stratum")
+    carried = stratum_sums(frame, ["api00", "api99"], carry=["stype2"], **kw)
+    assert_frame_equal(carried.sort("variable", "stratum"), grouped, check_column_order=False)

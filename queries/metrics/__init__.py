@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 import polars as pl
 
 from queries.survey import combine_sums, stratum_sums
+from queries.survey_sums import check_weights
 
 WEIGHT, STRATA, DOMAIN = "weight", "stratum", "in_domain"
 
@@ -25,17 +26,29 @@ def as_list(cols: str | Sequence[str] | None) -> list[str]:
 
 
 def survey_sums(
-    responses: pl.DataFrame, variables: Mapping[str, pl.Expr], *, by: Sequence[str] = ()
+    responses: pl.DataFrame,
+    variables: Mapping[str, pl.Expr],
+    *,
+    by: Sequence[str] = (),
+    carry: Sequence[str] = (),
 ) -> pl.DataFrame:
-    """Per-stratum sums of many derived variables in one pass (``variable`` = the mapping key)."""
+    """Per-stratum sums of many derived variables in one pass (``variable`` = the mapping key).
+
+    ``carry``: columns fixed within a stratum (region, wave, ...), kept without grouping on them.
+    """
     cols = {name: expr.cast(pl.Float64).alias(name) for name, expr in variables.items()}
     frame = responses.select(
-        *by,
+        *dict.fromkeys([*by, *carry]),
         WEIGHT,
         STRATA,
         *([DOMAIN] if DOMAIN in responses.columns else []),
         *cols.values(),
     )
+    if carry and not frame.get_column(STRATA).flags["SORTED_ASC"]:
+        check_weights(frame, WEIGHT)  # before sorting, so that an error names the right row
+        # sorting just these columns costs less than it saves: the sums then run over
+        # contiguous slices, which is what makes the Overview's one pass fast
+        frame = frame.sort(STRATA)
     return stratum_sums(
         frame,
         list(cols),
@@ -43,6 +56,7 @@ def survey_sums(
         strata=STRATA,
         by=list(by) or None,
         domain=DOMAIN if DOMAIN in frame.columns else None,
+        carry=carry,
     )
 
 

@@ -7,18 +7,35 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from queries.regions import reference_regions
+
 PER = 10_000
+
+
+def _prepared(ngo: pl.DataFrame) -> pl.DataFrame:
+    """Dataset.ngo as is; a validated upload (``region_code``, no year or population) made alike."""
+    if "region" not in ngo.columns and "region_code" in ngo.columns:
+        ngo = ngo.rename({"region_code": "region"})
+    if "year" not in ngo.columns:
+        ngo = ngo.with_columns(year=pl.col("period").str.slice(0, 4).cast(pl.Int32))
+    if "population" not in ngo.columns:
+        population = reference_regions().select(pl.col("code").alias("region"), "population")
+        ngo = ngo.join(population, on="region", how="left")
+    return ngo
 
 
 def ngo_density(ngo: pl.DataFrame) -> pl.DataFrame:
     """Per region and year: registered and active NGOs per 10,000 residents, grants per capita.
 
-    Population is the reference table's (2024) for every year: a stated approximation.
-    Quarterly rows are summed within a year only for grants; NGO counts take the year's last
-    period (a stock, not a flow).
+    Population is the reference table's (2024, ``reference_regions()``) for every year: a stated
+    approximation. When a year has a whole-year row it is used; otherwise its quarters are:
+    NGO counts are a stock (the last quarter's), grants a flow (summed over the quarters).
     """
+    frame = _prepared(ngo)
+    annual = pl.col("period").str.len_chars() == 4
+    frame = frame.filter(annual | ~annual.any().over("region", "year"))
     yearly = (
-        ngo.sort("period")
+        frame.sort("period")
         .group_by("region", "year")
         .agg(
             pl.col("registered_ngos").last(),
@@ -74,8 +91,10 @@ def ngo_trust_relation(
 ) -> Relation | None:
     """WLS of regional trust (``estimate``, weights 1/se²) on NGO density ``x``.
 
-    ``trust_by_region``: region, estimate, se (suppressed regions dropped); ``density``:
-    region, ``x``. None when fewer than 3 regions have both.
+    ``trust_by_region``: region, estimate, se (suppressed regions dropped), e.g.
+    ``composite_by_region``; ``density``: region, ``x`` for one year (``ngo_density``). The
+    slope is an association across regions, not an effect of NGOs on trust. None when fewer
+    than 3 regions have both.
     """
     import numpy as np
     import statsmodels.api as sm

@@ -7,16 +7,7 @@ from collections.abc import Mapping, Sequence
 import polars as pl
 
 from queries.metrics import as_list, combine, survey_sums
-from queries.survey import difference_from_sums, z_value
-
-
-def _p_value(z: pl.Expr) -> pl.Expr:
-    # 2 * (1 - Φ(|z|)) = erfc(|z| / √2), vectorised through scipy's normal survival function.
-    from scipy.stats import norm
-
-    return z.abs().map_batches(
-        lambda s: pl.Series(2 * norm.sf(s.to_numpy()), dtype=pl.Float64), return_dtype=pl.Float64
-    )
+from queries.survey import difference_from_sums, p_value, z_value
 
 
 def trend_from_sums(
@@ -47,7 +38,7 @@ def trend_from_sums(
     if shared is not None and shared > 1:
         est = _contrast_se(sums, est, by)
     z = pl.col("change") / pl.col("change_se")
-    return est.with_columns(_p_value(z).alias("p_value")).with_columns(
+    return est.with_columns(p_value(z).alias("p_value")).with_columns(
         (pl.col("p_value") < 1 - level).fill_null(False).alias("significant")
     )
 
