@@ -1,6 +1,9 @@
-"""Upload history (staff): every upload with its counts and status; roll one back."""
+"""Upload history (staff): every upload with its counts, status, who and when; roll one back
+after an explicit confirmation. UI only: ``list_uploads`` and ``rollback`` do the work."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 import polars as pl
 import streamlit as st
@@ -10,22 +13,26 @@ from dashboard.components.table import data_table
 from dashboard.data import engine
 from dashboard.i18n import fmt_date, t
 from queries.errors import SenimError
-from queries.uploads import list_uploads, rollback
+from queries.ingest import list_uploads, rollback
+
+UNDOABLE = ("loaded", "partial")
+NOTICE_KEY = "history_notice"  # the outcome of a rollback, shown after the page reruns
 
 
-def render() -> None:
-    user = auth.require_role("staff")
-    st.title(t("history.title"))
-    uploads = list_uploads(engine())
-    if uploads.is_empty():
-        st.info(t("history.empty"))
-        return
-    shown = pl.DataFrame(
+def _when(value: dt.datetime | None) -> str:
+    return "" if value is None else fmt_date(value) + value.strftime(" %H:%M")
+
+
+def history_table(uploads: pl.DataFrame) -> pl.DataFrame:
+    """The upload log as staff read it: translated headers, kinds and statuses."""
+    rolled = [
+        "" if at is None else f"{_when(at)} · {by or ''}".strip(" ·")
+        for at, by in uploads.select("rolled_back_at", "rolled_back_by").iter_rows()
+    ]
+    return pl.DataFrame(
         {
             t("history.col_id"): uploads.get_column("id"),
-            t("history.col_when"): [
-                fmt_date(d) + d.strftime(" %H:%M") for d in uploads.get_column("uploaded_at")
-            ],
+            t("history.col_when"): [_when(d) for d in uploads.get_column("uploaded_at")],
             t("history.col_who"): uploads.get_column("uploaded_by"),
             t("history.col_kind"): [t(f"upload.kind_{k}") for k in uploads.get_column("kind")],
             t("history.col_file"): uploads.get_column("file_name"),
@@ -35,28 +42,56 @@ def render() -> None:
             t("history.col_read"): uploads.get_column("rows_read"),
             t("history.col_loaded"): uploads.get_column("rows_loaded"),
             t("history.col_rejected"): uploads.get_column("rows_rejected"),
+            t("history.col_rolled_back"): rolled,
             t("history.col_message"): uploads.get_column("message"),
         }
     )
-    data_table(shown, key="history", file_name="senim-uploads", height=420)
 
+
+def render() -> None:
+    user = auth.require_role("staff")
+    st.title(t("history.title"))
+    st.caption(t("history.subtitle"))
+    notice = st.session_state.pop(NOTICE_KEY, None)
+    if notice is not None:
+        st.success(t("history.rolled_back", id=notice["id"]))
+        st.caption(notice["summary"])
+    uploads = list_uploads(engine())
+    if uploads.is_empty():
+        st.info(t("history.empty"))
+        return
+    data_table(history_table(uploads), key="history", file_name="senim-uploads", height=420)
+    _rollback_form(uploads, user.username)
+
+
+def _rollback_form(uploads: pl.DataFrame, username: str) -> None:
+    """Pick an upload, tick the confirmation, press the button; the reason shows if refused."""
     st.subheader(t("history.rollback_title"))
-    can_undo = uploads.filter(pl.col("status").is_in(["loaded", "partial"]))
+    can_undo = uploads.filter(pl.col("status").is_in(UNDOABLE))
     if can_undo.is_empty():
         st.caption(t("history.nothing_to_undo"))
         return
     ids = can_undo.get_column("id").to_list()
-    names = dict(zip(ids, can_undo.get_column("file_name").to_list(), strict=True))
-    chosen = st.selectbox(
-        t("history.pick"), ids, format_func=lambda i: f"{i} · {names[i]}", key="rollback_id"
+    labels = {
+        r["id"]: f"{r['id']} · {r['file_name']} · {_when(r['uploaded_at'])} · {r['uploaded_by']}"
+        for r in can_undo.iter_rows(named=True)
+    }
+    chosen = st.selectbox(t("history.pick"), ids, format_func=labels.get, key="rollback_id")
+    # One confirmation per upload: if the list changes under the user (another staff member
+    # rolled the chosen one back), the selection moves and the new one starts unconfirmed.
+    confirm_key = f"rollback_confirm_{chosen}"
+    confirm = st.checkbox(t("history.confirm", id=chosen), key=confirm_key)
+    clicked = st.button(
+        t("history.rollback"), type="primary", disabled=not confirm, key="rollback_go"
     )
-    confirm = st.checkbox(t("history.confirm", id=chosen), key="rollback_confirm")
-    if st.button(t("history.rollback"), type="primary", disabled=not confirm, key="rollback_go"):
+    if clicked and confirm:
         try:
-            rollback(engine(), int(chosen), by=user.username)
+            summary = rollback(engine(), int(chosen), by=username)
         except SenimError as exc:
             st.error(t("history.refused", reason=str(exc)))
             return
-        st.session_state.pop("rollback_confirm", None)
-        st.success(t("history.rolled_back", id=chosen))
+        # The confirmation is for one upload only; the notice survives the rerun that
+        # refreshes the table (and, through the data version, every chart).
+        st.session_state.pop(confirm_key, None)
+        st.session_state[NOTICE_KEY] = {"id": int(chosen), "summary": summary}
         st.rerun()

@@ -1,29 +1,49 @@
-"""Upload (staff): pick the kind, get the template, drop a file, preview, map headers, validate,
-read the problems, then load (all or nothing) or load only the valid rows."""
+"""Upload (staff): pick the kind, get the template, drop a file, preview it, map unknown headers,
+validate, read the problems, then load (all or nothing) or load only the valid rows.
+
+UI only: reading and validating the file is ``queries.ingest.check_bytes``; loading is
+``ingest_bytes``. A check is kept in the session per file, settings and data version, so clicking
+a button does not validate a large file again."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 
 import streamlit as st
+from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard import auth
-from dashboard.components.report import error_report
+from dashboard.components.upload_report import error_report
 from dashboard.data import engine
-from dashboard.i18n import t
+from dashboard.i18n import fmt_number, t
 from queries import settings
-from queries.contract import canonical_header, contract_columns, template_csv
-from queries.csvfile import ROW, read_table
+from queries.contract import contract_columns, template_csv
+from queries.csvfile import ROW
+from queries.db import data_version
 from queries.errors import SenimError
-from queries.ingest import check_bytes, ingest_bytes
+from queries.ingest import IngestReport, check_bytes, ingest_bytes
 from queries.schema import SURVEY_SOURCES, UPLOAD_KINDS
 
 IGNORE = "__ignore__"
+CHECKS_KEY = "upload_checks"  # {token: IngestReport} of the file on screen
+DONE_KEY = "upload_done"
+MAX_MAPPED_HEADERS = 50
 DELIMITER_KEYS = {
     ",": "upload.delim_comma",
     ";": "upload.delim_semicolon",
     "\t": "upload.delim_tab",
 }
+STAGE_KEYS = {
+    "reading": "upload.stage_reading",
+    "validating": "upload.stage_validating",
+    "checking": "upload.stage_checking",
+    "responses": "upload.stage_responses",
+    "trust scores": "upload.stage_trust_scores",
+    "finishing": "upload.stage_finishing",
+    "committing": "upload.stage_committing",
+}
+CHECK_STAGES = ("reading", "validating", "checking")
 
 
 def render() -> None:
@@ -46,49 +66,67 @@ def render() -> None:
         icon=":material/download:",
         key="upload_template",
     )
-    source = wave = None
-    if kind == "survey":
-        left, right = st.columns(2)
-        source = left.selectbox(
-            t("upload.source"),
-            SURVEY_SOURCES,
-            index=None,
-            format_func=lambda s: t(f"source.{s}"),
-            placeholder=t("upload.from_file"),
-            key="upload_source",
-        )
-        wave = (
-            right.text_input(
-                t("upload.wave"), placeholder=t("upload.wave_hint"), max_chars=16, key="upload_wave"
-            ).strip()
-            or None
-        )
-    file = st.file_uploader(t("upload.file"), type=["csv", "txt"], key=f"upload_file_{kind}")
+    source, wave = _source_and_wave(kind)
+    limit_mb = settings.max_upload_mb()
+    file = st.file_uploader(
+        t("upload.file"),
+        type=["csv", "txt"],
+        key=f"upload_file_{kind}",
+        help=t("upload.limit", mb=limit_mb),
+    )
     if file is None:
+        st.session_state.pop(DONE_KEY, None)
+        st.session_state.pop(CHECKS_KEY, None)
         return
     content = file.getvalue()
-    limit = settings.max_upload_mb() * 1_000_000
-    header_map = _preview_and_map(kind, content, file.name, limit)
-    if header_map is None:
+    if len(content) > limit_mb * 1_000_000:
+        st.error(t("upload.too_large", name=file.name, size=_megabytes(len(content)), mb=limit_mb))
         return
-    token = hashlib.sha256(content).hexdigest() + kind + str(source) + str(wave) + str(header_map)
-    bar = st.progress(0.0, text=t("upload.validating"))
-    report = check_bytes(
-        engine(),
-        kind,
-        content,
-        file.name,
-        source=source,
-        wave=wave,
-        header_map=header_map,
-        max_bytes=limit,
+    try:
+        _upload_steps(kind, content, file.name, source, wave, user.username)
+    except SQLAlchemyError:
+        st.error(t("upload.db_error"), icon=":material/cloud_off:")
+
+
+def _source_and_wave(kind: str) -> tuple[str | None, str | None]:
+    """The survey source and wave chosen for the whole file (None: taken from the file)."""
+    if kind != "survey":
+        return None, None
+    left, right = st.columns(2)
+    source = left.selectbox(
+        t("upload.source"),
+        SURVEY_SOURCES,
+        index=None,
+        format_func=lambda s: t(f"source.{s}"),
+        placeholder=t("upload.from_file"),
+        key="upload_source",
     )
-    bar.progress(1.0, text=t("upload.validated"))
+    wave = right.text_input(
+        t("upload.wave"), placeholder=t("upload.wave_hint"), max_chars=16, key="upload_wave"
+    )
+    return source, wave.strip() or None
+
+
+def _upload_steps(kind, content: bytes, name: str, source, wave, username: str) -> None:
+    """Check (kept per file and settings), preview, map, show problems, then the load buttons."""
+    digest = hashlib.sha256(content).hexdigest()
+    file_token = json.dumps([digest, kind, source, wave])
+    done = st.session_state.get(DONE_KEY)
+    if done and done["token"] == file_token:
+        _result(done)  # this very file was just loaded: say so instead of checking it again
+        return
+    base = _check(kind, content, name, source, wave, {}, digest)
+    if base.table is None:  # not a table at all (binary, empty, ...): one clear sentence
+        st.error(t("upload.unreadable", reason=base.message), icon=":material/block:")
+        return
+    _preview(base)
+    header_map = _map_headers(kind, base)
+    report = _check(kind, content, name, source, wave, header_map, digest) if header_map else base
     if report.status == "valid":
-        st.success(t("upload.valid", rows=report.rows_read))
+        st.success(t("upload.valid", rows=fmt_number(report.rows_read)))
     else:
         error_report(report, key="upload_errors")
-    whole_file_problem = (report.errors.get_column("row") == 0).any()
+    file_wide = (report.errors.get_column("row") == 0).any()
     left, right = st.columns(2)
     load_all = left.button(
         t("upload.load"), type="primary", disabled=report.status != "valid", key="upload_load"
@@ -96,35 +134,77 @@ def render() -> None:
     load_valid = right.button(
         t("upload.load_valid"),
         key="upload_load_valid",
-        disabled=report.status == "valid"
-        or whole_file_problem
-        or report.rows_rejected >= report.rows_read,
+        disabled=report.status == "valid" or file_wide or report.rows_rejected >= report.rows_read,
+        help=t("upload.load_valid_help"),
     )
     if load_all or load_valid:
-        _load(kind, content, file.name, source, wave, header_map, load_valid, user.username, token)
-    done = st.session_state.get("upload_done")
-    if done and done["token"] == token:
-        _result(done)
+        options = {"source": source, "wave": wave, "header_map": header_map or None}
+        done = _load(kind, content, name, options, keep_valid=load_valid, username=username)
+        if done is not None and done["status"] == "rejected":
+            _result(done)  # e.g. the database was busy: say why, and leave the buttons to retry
+        elif done is not None:
+            st.session_state[DONE_KEY] = {**done, "token": file_token}
+            st.session_state.pop(CHECKS_KEY, None)  # the data changed: checks are stale
+            st.rerun()  # the page then shows the outcome alone
 
 
-def _preview_and_map(kind: str, content: bytes, name: str, limit: int) -> dict | None:
-    try:
-        table = read_table(content, name, max_bytes=limit)
-    except SenimError as exc:
-        st.error(t("upload.unreadable", reason=str(exc)))
-        return None
-    st.subheader(t("upload.preview", rows=table.frame.height))
+def _check(kind, content, name, source, wave, header_map: dict, digest: str) -> IngestReport:
+    """``check_bytes`` once per file, settings and data version (kept in the session)."""
+    version = data_version(engine())
+    token = json.dumps([digest, kind, source, wave, sorted(header_map.items()), version])
+    checks: dict = st.session_state.setdefault(CHECKS_KEY, {})
+    if token in checks:
+        return checks[token]
+    bar = st.progress(0.0, text=t("upload.validating"))
+
+    def progress(_fraction: float, stage: str) -> None:
+        step = CHECK_STAGES.index(stage) + 1 if stage in CHECK_STAGES else 1
+        bar.progress(step / (len(CHECK_STAGES) + 1), text=_stage(stage))
+
+    report = check_bytes(
+        engine(),
+        kind,
+        content,
+        name,
+        source=source,
+        wave=wave,
+        header_map=header_map or None,
+        max_bytes=settings.max_upload_mb() * 1_000_000,
+        progress=progress,
+    )
+    bar.empty()
+    # Keep only this file's checks (one without and one with a header map) to bound memory.
+    kept = {k: v for k, v in checks.items() if json.loads(k)[0] == digest}
+    kept[token] = report
+    st.session_state[CHECKS_KEY] = dict(list(kept.items())[-4:])
+    return report
+
+
+def _stage(stage: str) -> str:
+    key = STAGE_KEYS.get(stage)
+    return t(key) if key else t("upload.loading")
+
+
+def _preview(report: IngestReport) -> None:
+    table = report.table
+    st.subheader(t("upload.preview", rows=fmt_number(table.frame.height)))
     delimiter = t(DELIMITER_KEYS.get(table.delimiter, "upload.delim_other"))
     st.caption(t("upload.detected", encoding=table.encoding, delimiter=delimiter))
-    st.dataframe(table.frame.drop(ROW).head(10), hide_index=True, width="stretch")
-    unknown = [h for h in table.frame.columns if h != ROW and canonical_header(kind, h) is None]
+    st.dataframe(
+        table.frame.drop(ROW).head(10), hide_index=True, width="stretch", key="upload_preview"
+    )
+
+
+def _map_headers(kind: str, report: IngestReport) -> dict[str, str]:
+    """Selectboxes for the headers the contract does not know -> ``header_map``."""
+    unknown = list(report.validation.unknown_columns) if report.validation else []
     if not unknown:
         return {}
     st.subheader(t("upload.map_title"))
     st.caption(t("upload.map_caption"))
     names = [IGNORE] + [spec.name for spec in contract_columns(kind)]
-    header_map = {}
-    for header in unknown[:50]:
+    header_map: dict[str, str] = {}
+    for header in unknown[:MAX_MAPPED_HEADERS]:
         target = st.selectbox(
             header,
             names,
@@ -133,10 +213,13 @@ def _preview_and_map(kind: str, content: bytes, name: str, limit: int) -> dict |
         )
         if target != IGNORE:
             header_map[header] = target
+    if len(unknown) > MAX_MAPPED_HEADERS:
+        st.caption(t("upload.more_unknown", n=len(unknown) - MAX_MAPPED_HEADERS))
     return header_map
 
 
-def _load(kind, content, name, source, wave, header_map, keep_valid, username, token) -> None:
+def _load(kind, content, name, options: dict, *, keep_valid: bool, username: str) -> dict | None:
+    """Run the load with a progress bar; the outcome for ``_result`` (None: it did not run)."""
     bar = st.progress(0.0, text=t("upload.loading"))
     try:
         report = ingest_bytes(
@@ -144,48 +227,43 @@ def _load(kind, content, name, source, wave, header_map, keep_valid, username, t
             kind,
             content,
             name,
-            source=source,
-            wave=wave,
             keep_valid=keep_valid,
             uploaded_by=username,
-            header_map=header_map,
             max_bytes=settings.max_upload_mb() * 1_000_000,
-            progress=lambda f, stage: bar.progress(min(1.0, f), text=t("upload.loading")),
+            progress=lambda f, stage: bar.progress(max(0.0, min(1.0, f)), text=_stage(stage)),
+            **options,
         )
     except SenimError as exc:
         bar.empty()
-        st.error(str(exc))
-        return
-    bar.progress(1.0, text=t("upload.loaded"))
-    st.session_state["upload_done"] = {
-        "token": token,
+        st.error(t("upload.failed", reason=str(exc)))
+        return None
+    bar.empty()
+    return {
         "status": report.status,
         "upload_id": report.upload_id,
         "loaded": report.rows_loaded,
         "rejected": report.rows_rejected,
         "new": report.rows_new,
         "updated": report.rows_updated,
+        "message": report.message,
         "rejected_csv": report.rejected_csv() if report.rows_rejected else None,
     }
 
 
 def _result(done: dict) -> None:
+    """The outcome of the last load: counts, and the rejected rows when some were left out."""
     status = done["status"]
+    counts = {k: fmt_number(done[k]) for k in ("loaded", "rejected", "new", "updated")}
     if status in ("loaded", "partial"):
-        st.success(
-            t(
-                f"upload.done_{status}",
-                id=done["upload_id"],
-                loaded=done["loaded"],
-                rejected=done["rejected"],
-                new=done["new"],
-                updated=done["updated"],
-            )
-        )
+        st.success(t(f"upload.done_{status}", id=done["upload_id"], **counts))
+        if done["new"] or done["updated"]:
+            st.caption(t("upload.new_updated", new=counts["new"], updated=counts["updated"]))
     elif status == "unchanged":
         st.info(t("upload.done_unchanged"))
     else:
         st.error(t("upload.done_rejected"))
+        if done["message"]:
+            st.caption(done["message"])
     if done["rejected_csv"]:
         st.download_button(
             t("upload.rejected_csv"),
@@ -193,4 +271,10 @@ def _result(done: dict) -> None:
             "senim-rejected-rows.csv",
             "text/csv",
             key="upload_rejected",
+            icon=":material/download:",
         )
+    st.caption(t("upload.next_file"))
+
+
+def _megabytes(size: int) -> str:
+    return fmt_number(size / 1_000_000, 1)
