@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 from pathlib import Path
 
@@ -11,61 +12,85 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import streamlit as st
 
 from dashboard import auth
+from dashboard.components.filters import keep_selection
 from dashboard.i18n import LANG_KEY, LANGUAGES, t
-from dashboard.views import (
-    audit,
-    feedback,
-    history,
-    login,
-    methodology,
-    ngo,
-    overview,
-    regions,
-    upload,
-    users,
-)
 
 LANGUAGE_NAMES = {"kk": "Қазақша", "ru": "Русский", "en": "English"}
-
-st.set_page_config(page_title="Senim", page_icon=":material/handshake:", layout="wide")
-if LANG_KEY not in st.session_state:  # first run of this browser session: language from the link
-    wanted = st.query_params.get(LANG_KEY)
-    st.session_state[LANG_KEY] = wanted if wanted in LANGUAGES else "kk"
-st.sidebar.segmented_control(
-    t("common.language"), LANGUAGES, format_func=LANGUAGE_NAMES.get, key=LANG_KEY, required=True
+VIEWS = Path(__file__).parent / "views"
+# (view module, icon, lowest role); url path = module name. Order = order in the menu.
+PAGES = (
+    ("overview", ":material/dashboard:", "viewer"),
+    ("regions", ":material/map:", "viewer"),
+    ("feedback", ":material/forum:", "viewer"),
+    ("ngo", ":material/diversity_3:", "viewer"),
+    ("methodology", ":material/menu_book:", "viewer"),
+    ("upload", ":material/upload_file:", "staff"),
+    ("history", ":material/history:", "staff"),
+    ("users", ":material/group:", "admin"),
+    ("audit", ":material/policy:", "admin"),
 )
-st.query_params[LANG_KEY] = st.session_state[LANG_KEY]
 
-user = auth.current_user()
-if user is None:
-    pages = [st.Page(login.render, title=t("nav.sign_in"), icon=":material/login:",
-                     url_path="login", default=True)]  # fmt: skip
-else:
-    pages = [
-        st.Page(overview.render, title=t("nav.overview"), icon=":material/dashboard:",
-                url_path="overview", default=True),
-        st.Page(regions.render, title=t("nav.regions"), icon=":material/map:", url_path="regions"),
-        st.Page(feedback.render, title=t("nav.feedback"), icon=":material/forum:",
-                url_path="feedback"),
-        st.Page(ngo.render, title=t("nav.ngo"), icon=":material/diversity_3:", url_path="ngo"),
-        st.Page(methodology.render, title=t("nav.methodology"), icon=":material/menu_book:",
-                url_path="methodology"),
+
+def _render(name: str):
+    """The view's ``render``; imported only when its file exists (pages land one by one)."""
+    return importlib.import_module(f"dashboard.views.{name}").render
+
+
+def _available(role_allowed) -> list[tuple[str, str]]:
+    return [
+        (name, icon)
+        for name, icon, role in PAGES
+        if role_allowed(role) and (VIEWS / f"{name}.py").exists()
+    ]
+
+
+def choose_language() -> None:
+    """The language switch, seeded once from the link (``?lang=ru``) and mirrored back to it."""
+    if LANG_KEY not in st.session_state:  # first run of this browser session
+        wanted = st.query_params.get(LANG_KEY)
+        st.session_state[LANG_KEY] = wanted if wanted in LANGUAGES else "kk"
+        if wanted is not None and wanted not in LANGUAGES:
+            st.warning(t("filters.invalid_params", params=LANG_KEY), icon=":material/info:")
+    st.sidebar.segmented_control(
+        t("common.language"),
+        LANGUAGES,
+        format_func=LANGUAGE_NAMES.get,
+        key=LANG_KEY,
+        required=True,
+        width="stretch",
+    )
+    st.query_params[LANG_KEY] = st.session_state[LANG_KEY]
+
+
+def page_list(user: auth.SessionUser | None) -> list[st.Page]:
+    """The pages this user may open; signed out, only the sign-in page (also under every page's
+    address, hidden, so a shared link opens the linked page right after signing in)."""
+    if user is None:
+        login = auth.login_view
+        pages = [st.Page(login, title=t("nav.sign_in"), icon=":material/login:",
+                         url_path="login", default=True)]  # fmt: skip
+        for name, _icon, _role in PAGES[1:]:  # the Overview is the root address
+            pages.append(st.Page(login, title=t("nav.sign_in"), url_path=name, visibility="hidden"))
+        return pages
+    allowed = _available(lambda role: auth.has_role(user, role))
+    return [
+        st.Page(_render(name), title=t(f"nav.{name}"), icon=icon, url_path=name,
+                default=name == "overview")
+        for name, icon in allowed
     ]  # fmt: skip
-    if auth.has_role(user, "staff"):
-        pages += [
-            st.Page(upload.render, title=t("nav.upload"), icon=":material/upload_file:",
-                    url_path="upload"),
-            st.Page(history.render, title=t("nav.history"), icon=":material/history:",
-                    url_path="history"),
-        ]  # fmt: skip
-    if auth.has_role(user, "admin"):
-        pages += [
-            st.Page(users.render, title=t("nav.users"), icon=":material/group:",
-                    url_path="users"),
-            st.Page(audit.render, title=t("nav.audit"), icon=":material/policy:",
-                    url_path="audit"),
-        ]  # fmt: skip
-st.logo(str(Path(__file__).parent / "logo.svg"), size="large")
-page = st.navigation(pages)
-auth.logout_button()
-page.run()
+
+
+def main() -> None:
+    """One run of the app: language, the user's pages, the chosen page."""
+    st.set_page_config(page_title="Senim", page_icon=":material/handshake:", layout="wide")
+    choose_language()
+    keep_selection()
+    user = auth.current_user()
+    st.logo(str(Path(__file__).parent / "logo.svg"), size="large")
+    page = st.navigation(page_list(user), position="sidebar" if user else "hidden")
+    auth.logout_button()
+    page.run()
+
+
+if __name__ == "__main__":  # `streamlit run` executes this file as __main__
+    main()

@@ -5,8 +5,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from dashboard.app import PAGES as APP_PAGES
+from dashboard.components.filters import SETTLEMENTS, SEXES
 from dashboard.i18n import LANGUAGES, catalogue, fmt_number, translate
 from dashboard.views.audit import ACTIONS as AUDIT_ACTIONS
+from queries.dataset import AGE_GROUPS
+from queries.demo.proposals import TOPICS as DEMO_TOPICS
 from queries.messages import TEMPLATES
 
 DASHBOARD = Path(__file__).resolve().parents[1] / "dashboard"
@@ -37,7 +41,12 @@ DYNAMIC = {
     ],
     "feedback.stage_": ["received", "answered", "accepted", "implemented"],
     "feedback.var_": ["state_listens", "satisfaction", "got_response"],
+    "feedback.topic_": list(DEMO_TOPICS),
+    "nav.": [*(name for name, _icon, _role in APP_PAGES), "sign_in"],
     "filters.": ["source", "region", "institution", "sex", "age", "settlement"],
+    "filters.age_": [g.replace("-", "_").replace("+", "_plus") for g in AGE_GROUPS],
+    "filters.sex_": list(SEXES),
+    "filters.settlement_": list(SETTLEMENTS),
     "regions.cross_": ["sex", "age_group", "settlement"],
     "validation.": sorted(TEMPLATES),
     "audit.action_": list(AUDIT_ACTIONS),

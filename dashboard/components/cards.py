@@ -23,9 +23,16 @@ def _change(kind: str, change: float | None) -> str | None:
     if change is None:
         return None
     if kind in ("share", "register"):
-        return f"{'+' if change >= 0 else '-'}{fmt_number(abs(change) * 100, 1)} {t('cards.pp')}"
-    # An ASCII minus: Streamlit reads the arrow's direction from a leading "-".
-    return f"{'+' if change >= 0 else '-'}{fmt_number(abs(change), 2)}"
+        return signed(change * 100, 1) + f" {t('cards.pp')}"
+    return signed(change, 2)
+
+
+def signed(value: float, decimals: int) -> str:
+    """A change with its sign ("+0,42", "-2,34"; "0,00" when it rounds to nothing). An ASCII
+    minus: Streamlit reads the arrow's direction from a leading "-"."""
+    if round(value, decimals) == 0:
+        return fmt_number(0, decimals)
+    return f"{'+' if value > 0 else '-'}{fmt_number(abs(value), decimals)}"
 
 
 def _help(card: dict) -> str:
@@ -63,6 +70,18 @@ def metric_cards(cards: pl.DataFrame, columns: int = 3) -> None:
                 _value(card["kind"], value),
                 delta=delta,
                 delta_color="normal" if card["significant"] in (True, None) else "off",
+                delta_arrow="off" if delta and delta[0] not in "+-" else "auto",
+                delta_description=_interval(card),
                 help=_help(card),
                 border=True,
             )
+
+
+def _interval(card: dict) -> str | None:
+    """The 95% CI, short, under the value: uncertainty in plain sight, not only in a tooltip."""
+    if card["kind"] not in ("score", "share") or card["suppressed"] or card["ci_low"] is None:
+        return None
+    scale, decimals = (100, 0) if card["kind"] == "share" else (1, 1)
+    low = fmt_number(card["ci_low"] * scale, decimals)
+    high = fmt_number(card["ci_high"] * scale, decimals)
+    return t("cards.ci_short", low=low, high=high) + ("%" if card["kind"] == "share" else "")

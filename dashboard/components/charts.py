@@ -3,18 +3,18 @@ out (and said so), every label translated."""
 
 from __future__ import annotations
 
+import textwrap
+
 import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
 from dashboard.components.theme import (
     CHART_CONFIG,
-    TRUST_SCALE,
     rgba,
     style,
 )
 from dashboard.i18n import fmt_number, region_name, t
-from queries.geo import boundaries
 
 
 def show(fig: go.Figure, key: str) -> None:
@@ -36,7 +36,14 @@ def trend_chart(
     fig = go.Figure()
     scale = 100 if percent else 1
     order = trend.select("wave", "period_start").unique().sort("period_start")
-    for name in trend.get_column(series).unique(maintain_order=True).to_list():
+    # Legend top to bottom as the lines stand at the latest wave with an estimate.
+    latest = (
+        trend.drop_nulls("estimate").sort("period_start").group_by(series).agg(pl.last("estimate"))
+    )
+    names = trend.get_column(series).unique(maintain_order=True).to_list()
+    rank = dict(latest.iter_rows())
+    names.sort(key=lambda name: -(rank.get(name) or float("-inf")))
+    for name in names:
         part = order.join(
             trend.filter(pl.col(series) == name), on=["wave", "period_start"], how="left"
         ).sort("period_start")
@@ -75,7 +82,31 @@ def trend_chart(
         )
     fig.update_xaxes(title=t("charts.wave"), type="category")
     fig.update_yaxes(title=y_title, ticksuffix="%" if percent else "")
-    return style(fig, title=title)
+    fig = style(fig, title=title)
+    # Beside the plot, not under it: rotated wave labels would run into a legend below.
+    fig.update_layout(
+        showlegend=len(fig.data) > 2,
+        legend={"orientation": "v", "x": 1.01, "y": 1, "yanchor": "top", "xanchor": "left"},
+    )
+    if trend.is_empty() or trend.get_column("estimate").is_null().all():
+        empty_note(fig)
+    return fig
+
+
+def empty_note(fig: go.Figure) -> None:
+    """Say "too few responses" across an empty plot (rather than draw bare axes)."""
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    fig.update_layout(showlegend=False)
+    fig.add_annotation(
+        text=t("common.too_few"),
+        xref="paper",
+        yref="paper",
+        x=0.5,
+        y=0.5,
+        showarrow=False,
+        font={"size": 15, "color": "#666"},
+    )
 
 
 def bar_ci(
@@ -88,10 +119,19 @@ def bar_ci(
     percent: bool = False,
     colour: str = "#0072B2",
     height: int | None = None,
+    order: list | None = None,
 ) -> go.Figure:
-    """Horizontal dots with 95% CI error bars, one per category, suppressed ones marked."""
+    """Horizontal dots with 95% CI error bars, one per category, suppressed ones marked.
+    Largest on top, or in ``order`` (top first) for ordered categories such as age groups."""
     scale = 100 if percent else 1
-    shown = frame.filter(~pl.col("suppressed")).sort("estimate")
+    shown = frame.filter(~pl.col("suppressed"))
+    if order is None:
+        shown = shown.sort("estimate")
+    else:  # plotly draws the first row at the bottom
+        rank = {value: i for i, value in enumerate(order)}
+        shown = shown.sort(
+            pl.col(category).replace_strict(rank, default=len(rank)), descending=True
+        )
     hidden = frame.filter(pl.col("suppressed"))
     names = [label(v) for v in shown.get_column(category).to_list()]
     est = shown.get_column("estimate") * scale
@@ -114,74 +154,15 @@ def bar_ci(
     )
     fig.update_xaxes(title=x_title, ticksuffix="%" if percent else "")
     fig = style(fig, title=title, height=height or max(260, 28 * len(names) + 90))
-    if hidden.height:
+    if shown.is_empty():
+        empty_note(fig)
+    elif hidden.height:  # named under the title, never over the axis
         labels = ", ".join(label(v) for v in hidden.get_column(category).to_list())
-        fig.add_annotation(
-            text=f"{t('common.too_few')}: {labels}",
-            xref="paper",
-            yref="paper",
-            x=0,
-            y=-0.08,
-            showarrow=False,
-            font={"size": 11, "color": "#666"},
-            xanchor="left",
-            yanchor="top",
+        lines = textwrap.wrap(f"{t('common.too_few')}: {labels}", 60)  # plotly never wraps
+        fig.update_layout(
+            title_subtitle={"text": "<br>".join(lines), "font": {"size": 11, "color": "#666"}},
+            margin_t=60 + 14 * len(lines),
         )
-    return fig
-
-
-def region_map(frame: pl.DataFrame, *, value_title: str, title: str) -> go.Figure:
-    """The 20 units coloured by ``estimate`` (suppressed ones grey), offline base map."""
-    shown = frame.filter(~pl.col("suppressed") & pl.col("estimate").is_not_null())
-    codes = frame.get_column("region").to_list()
-    fig = go.Figure(
-        go.Choroplethmap(
-            geojson=boundaries(),
-            locations=codes,
-            z=[0] * len(codes),
-            showscale=False,
-            colorscale=[[0, "#dddddd"], [1, "#dddddd"]],
-            marker={"line": {"width": 0.6, "color": "white"}},
-            hoverinfo="skip",
-        )
-    )
-    names = [region_name(c) for c in shown.get_column("region").to_list()]
-    fig.add_trace(
-        go.Choroplethmap(
-            geojson=boundaries(),
-            locations=shown.get_column("region").to_list(),
-            z=shown.get_column("estimate").to_list(),
-            colorscale=TRUST_SCALE,
-            marker={"line": {"width": 0.6, "color": "white"}},
-            colorbar={"title": {"text": value_title}, "thickness": 12},
-            text=names,
-            customdata=list(
-                zip(
-                    shown.get_column("ci_low"),
-                    shown.get_column("ci_high"),
-                    shown.get_column("n"),
-                    strict=True,
-                )
-            ),
-            hovertemplate=(
-                f"<b>%{{text}}</b><br>%{{z:.2f}} ({t('charts.ci')} "
-                f"%{{customdata[0]:.2f}}–%{{customdata[1]:.2f}})<br>n = %{{customdata[2]}}"
-                "<extra></extra>"
-            ),
-        )
-    )
-    fig.update_layout(map={"style": "white-bg", "center": {"lat": 48.2, "lon": 67.3}, "zoom": 2.55})
-    fig = style(fig, title=title, height=420)
-    fig.add_annotation(
-        text=t("charts.map_credit"),
-        xref="paper",
-        yref="paper",
-        x=1,
-        y=0,
-        showarrow=False,
-        font={"size": 10, "color": "#666"},
-        xanchor="right",
-    )
     return fig
 
 
@@ -192,9 +173,9 @@ def funnel_chart(funnel: pl.DataFrame, *, title: str) -> go.Figure:
         go.Funnel(
             y=[t(f"feedback.stage_{s}") for s in stages],
             x=funnel.get_column("count").to_list(),
-            textinfo="value+percent initial",
+            texttemplate="%{value:,}<br>%{percentInitial:.0%}",
             marker={"color": "#0072B2"},
-            hovertemplate="%{y}: %{x}<extra></extra>",
+            hovertemplate="%{y}: %{x:,}<extra></extra>",
         )
     )
     return style(fig, title=title, height=320)
@@ -219,6 +200,9 @@ def histogram(
             annotation_text=t("feedback.target_days", days=cutoff),
         )
     fig.update_xaxes(title=x_title)
+    tail = values.drop_nulls().quantile(0.99)
+    if tail is not None and tail > 0:  # a few very late answers would squash the rest
+        fig.update_xaxes(range=[0, max(tail, cutoff or 0) * 1.1])
     fig.update_yaxes(title=t("charts.count"))
     return style(fig, title=title, height=320)
 
@@ -261,3 +245,23 @@ def format_estimate(value: float | None, percent: bool = False, decimals: int = 
     if value is None:
         return t("common.too_few")
     return fmt_number(value * 100, decimals) + "%" if percent else fmt_number(value, decimals)
+
+
+def bar_values(
+    frame: pl.DataFrame, *, category: str, value: str, label, title: str, x_title: str,
+    decimals: int = 1, colour: str = "#0072B2",
+) -> go.Figure:  # fmt: skip
+    """Horizontal bars, largest on top, one per category (complete counts: no error bars)."""
+    ordered = frame.sort(value, nulls_last=False)
+    fig = go.Figure(
+        go.Bar(
+            x=ordered.get_column(value).to_list(),
+            y=[label(v) for v in ordered.get_column(category).to_list()],
+            orientation="h",
+            marker={"color": colour},
+            hovertemplate=f"%{{y}}: %{{x:,.{decimals}f}}<extra></extra>",
+        )
+    )
+    fig.update_xaxes(title=x_title, tickformat=",")
+    fig.update_yaxes(automargin=True)
+    return style(fig, title=title, height=max(260, 24 * ordered.height + 110))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from dashboard.i18n import institution_name, region_name, t
+from dashboard.i18n import institution_name, language, region_name, t, translate
 from queries.dataset import AGE_GROUPS, Dataset
 from queries.filters import Filters
 
@@ -56,6 +56,16 @@ def seed_from_url(options: dict[str, list[str]]) -> list[str]:
     return fixed
 
 
+def keep_selection() -> None:
+    """Keep the filters when another page opens. Streamlit forgets a widget's value after a run
+    that did not draw it (a page switch, the Methodology page); writing each value back through
+    the session state API makes it the user's, which Streamlit keeps. Call on every run."""
+    for key in (*MULTI_KEYS, *SINGLE_KEYS):
+        name = f"f_{key}"
+        if name in st.session_state:
+            st.session_state[name] = st.session_state[name]
+
+
 def write_to_url(values: dict[str, list[str] | str | None]) -> None:
     """Mirror the selection in the URL so a copied link opens the same view."""
     for key, value in values.items():
@@ -68,13 +78,18 @@ def write_to_url(values: dict[str, list[str] | str | None]) -> None:
 
 
 def _label(key: str):
+    """The option label function of a filter, in the session's language fixed now: Streamlit may
+    call it outside the script run (serialising a widget's value), where no session is known."""
+    lang = language()
     return {
-        "source": lambda v: t(f"source.{v}"),
-        "region": region_name,
-        "institution": institution_name,
-        "sex": lambda v: t(f"filters.sex_{v}"),
-        "age": lambda v: t(f"filters.age_{v.replace('-', '_').replace('+', '_plus')}"),
-        "settlement": lambda v: t(f"filters.settlement_{v}"),
+        "source": lambda v: translate(f"source.{v}", lang),
+        "region": lambda v: region_name(v, lang),
+        "institution": lambda v: institution_name(v, lang),
+        "sex": lambda v: translate(f"filters.sex_{v}", lang),
+        "age": lambda v: translate(
+            f"filters.age_{v.replace('-', '_').replace('+', '_plus')}", lang
+        ),
+        "settlement": lambda v: translate(f"filters.settlement_{v}", lang),
     }[key]
 
 
@@ -96,21 +111,22 @@ def sidebar_filters(data: Dataset) -> Filters:
                 placeholder=t("filters.all"),
             )
         waves = options["wave_from"]
-        col_from, col_to = st.columns(2)
-        wave_from = col_from.selectbox(
+        wave_from = st.selectbox(
             t("filters.wave_from"),
             waves,
             index=None,
             key="f_wave_from",
             placeholder=t("filters.first"),
         )
-        wave_to = col_to.selectbox(
+        wave_to = st.selectbox(
             t("filters.wave_to"),
             waves,
             index=None,
             key="f_wave_to",
             placeholder=t("filters.last"),
         )
+    if wave_from and wave_to and waves.index(wave_from) > waves.index(wave_to):
+        st.warning(t("filters.wave_order", first=wave_from, last=wave_to), icon=":material/info:")
     write_to_url({**values, "wave_from": wave_from, "wave_to": wave_to})
     return Filters(
         sources=tuple(values["source"]),

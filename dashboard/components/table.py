@@ -8,6 +8,8 @@ import streamlit as st
 from dashboard.i18n import t
 from queries.export import to_csv_bytes, to_xlsx_bytes
 
+ROW_PX = 35  # Streamlit's data grid row height
+
 
 def data_table(
     frame: pl.DataFrame,
@@ -18,8 +20,20 @@ def data_table(
     allow_export: bool = True,
 ) -> None:
     """Show ``frame`` (columns already translated) and offer it as CSV and xlsx."""
+    # A short table takes only its rows' height; a long one scrolls within ``height``.
+    fitted = ROW_PX * (frame.height + 1) + 3
     st.dataframe(
-        frame, hide_index=True, width="stretch", key=f"{key}_table", height=height or "auto"
+        frame,
+        hide_index=True,
+        width="stretch",
+        key=f"{key}_table",
+        height=min(height, fitted) if height else "auto",
+        # Numbers need little room; the names get the rest, so no column is cut off.
+        column_config={
+            name: st.column_config.Column(width="small")
+            for name, dtype in frame.schema.items()
+            if dtype.is_numeric()
+        },
     )
     if not allow_export:
         return

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
+from dashboard.i18n import language
+
 OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
 INSTITUTION_COLOURS = {
     "composite": "#000000",
@@ -22,6 +24,7 @@ SOURCE_COLOURS = {
     "other": "#999999",
 }
 SIGNIFICANT_UP, SIGNIFICANT_DOWN, NEUTRAL = "#009E73", "#D55E00", "#777777"
+MONEY_COLOUR = "#009E73"  # grants, tenge
 # Light-to-dark blue that never reaches white, so a low region still stands out from the page.
 TRUST_SCALE = [[0.0, "#c6dbef"], [0.5, "#4292c6"], [1.0, "#08306b"]]
 FONT = "Noto Sans, Segoe UI, Arial, sans-serif"
@@ -50,8 +53,14 @@ def style(fig: go.Figure, *, height: int = 380, title: str | None = None) -> go.
         margin={"l": 10, "r": 10, "t": 50 if title else 20, "b": 40},
         legend={"orientation": "h", "yanchor": "top", "y": -0.32, "x": 0, "title": None},
         hoverlabel={"font": {"family": FONT}},
+        separators=separators(),
     )
     return fig
+
+
+def separators(lang: str | None = None) -> str:
+    """Plotly's decimal and thousands marks, as fmt_number writes them (kk/ru: 12 345,6)."""
+    return ".," if (lang or language()) == "en" else ",\u00a0"
 
 
 CHART_CONFIG = {

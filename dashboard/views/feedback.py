@@ -8,7 +8,7 @@ import streamlit as st
 from dashboard.components.charts import bar_ci, funnel_chart, histogram, show
 from dashboard.components.page import start_page
 from dashboard.components.table import data_table
-from dashboard.i18n import fmt_number, region_name, t
+from dashboard.i18n import fmt_date, fmt_number, has_key, region_name, t
 from queries.metrics.feedback import feedback_survey
 from queries.metrics.register import answer_rate_30, backlog, funnel, time_to
 
@@ -46,7 +46,10 @@ def render() -> None:
         help=t("feedback.backlog_help", n=fmt_number(backlog_all.item(0, "open"))),
         border=True,
     )
-    st.caption(t("feedback.as_of", date=str(as_of)))
+    st.caption(t("feedback.as_of", date=fmt_date(as_of)))
+    f = page.filters
+    if f.sexes or f.age_groups or f.settlements:
+        st.caption(f":material/info: {t('feedback.register_not_split')}")
 
     left, right = st.columns(2, gap="large")
     with left:
@@ -103,7 +106,13 @@ def render() -> None:
     with left:
         _backlog_table(proposals, as_of, "region", t("common.region"), region_name)
     with right:
-        _backlog_table(proposals, as_of, "topic", t("feedback.topic"), str)
+        _backlog_table(proposals, as_of, "topic", t("feedback.topic"), topic_name)
+
+
+def topic_name(topic: str) -> str:
+    """A register topic in the session's language; topics outside the catalogue as written."""
+    key = f"feedback.topic_{topic}"
+    return t(key) if has_key(key) else topic.replace("_", " ").capitalize()
 
 
 def _backlog_table(proposals: pl.DataFrame, as_of, by: str, title: str, label) -> None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import polars as pl
 import streamlit as st
+from sqlalchemy.exc import SQLAlchemyError
 
-from dashboard.data import engine
+from dashboard.data import database_unavailable, engine
 from dashboard.i18n import fmt_date, t
 from queries.uploads import list_uploads
 
@@ -25,9 +27,14 @@ SECTIONS = (
 
 def render() -> None:
     st.title(t("methodology.title"))
-    loaded = list_uploads(engine()).filter(status=("loaded"))
+    try:
+        loaded = list_uploads(engine()).filter(pl.col("status") == "loaded")
+    except SQLAlchemyError:
+        database_unavailable()
+        return
     if loaded.height:
-        st.caption(t("methodology.last_update", date=fmt_date(loaded.item(0, "uploaded_at"))))
+        when = loaded.get_column("uploaded_at").max()
+        st.caption(t("methodology.last_update", date=f"{fmt_date(when)} {when:%H:%M} UTC"))
     for section in SECTIONS:
         st.subheader(t(f"methodology.{section}_title"))
         st.markdown(t(f"methodology.{section}_body"))

@@ -5,9 +5,10 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from dashboard.components.charts import scatter_fit, show
+from dashboard.components.charts import bar_values, scatter_fit, show
 from dashboard.components.page import start_page
 from dashboard.components.table import data_table
+from dashboard.components.theme import MONEY_COLOUR
 from dashboard.i18n import fmt_number, region_name, t
 from queries.metrics.ngo import ngo_density, ngo_trust_relation
 from queries.metrics.overview import composite_by_region
@@ -25,36 +26,45 @@ def render() -> None:
 
     left, right = st.columns(2, gap="large")
     with left:
-        st.subheader(t("ngo.density_title", year=year))
-        region_col, value_col = t("common.region"), t("ngo.active_per_10k")
-        chart = pl.DataFrame(
-            {
-                region_col: [region_name(r) for r in this_year.get_column("region")],
-                value_col: this_year.get_column("active_per_10k"),
-            }
-        )
-        st.bar_chart(
-            chart, x=region_col, y=value_col, horizontal=True, height=520, sort=f"-{value_col}"
+        show(
+            bar_values(
+                this_year,
+                category="region",
+                value="active_per_10k",
+                label=region_name,
+                title=t("ngo.density_title", year=year),
+                x_title=t("ngo.active_per_10k"),
+            ),
+            "ngo_density",
         )
     with right:
-        st.subheader(t("ngo.table_title", year=year))
-        data_table(
-            pl.DataFrame(
-                {
-                    t("common.region"): [region_name(r) for r in this_year.get_column("region")],
-                    t("ngo.registered_per_10k"): this_year.get_column("registered_per_10k").round(
-                        1
-                    ),
-                    t("ngo.active_per_10k"): this_year.get_column("active_per_10k").round(1),
-                    t("ngo.grants_per_capita"): this_year.get_column("grants_kzt_per_capita").round(
-                        0
-                    ),
-                }
+        show(
+            bar_values(
+                this_year,
+                category="region",
+                value="grants_kzt_per_capita",
+                label=region_name,
+                title=t("ngo.grants_title", year=year),
+                x_title=t("ngo.grants_per_capita"),
+                decimals=0,
+                colour=MONEY_COLOUR,
             ),
-            key="ngo_table",
-            file_name=f"senim-ngo-{year}",
-            height=480,
+            "ngo_grants",
         )
+    st.subheader(t("ngo.table_title", year=year))
+    data_table(
+        pl.DataFrame(
+            {
+                t("common.region"): [region_name(r) for r in this_year.get_column("region")],
+                t("ngo.registered_per_10k"): this_year.get_column("registered_per_10k").round(1),
+                t("ngo.active_per_10k"): this_year.get_column("active_per_10k").round(1),
+                t("ngo.grants_per_capita"): this_year.get_column("grants_kzt_per_capita").round(0),
+            }
+        ),
+        key="ngo_table",
+        file_name=f"senim-ngo-{year}",
+        height=420,
+    )
 
     st.subheader(t("ngo.relation_title"))
     survey_year = page.own.filter(pl.col("period_start").dt.year() == year)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from dashboard.components.cards import metric_cards
-from dashboard.components.charts import funnel_chart, region_map, show, trend_chart
+from dashboard.components.cards import metric_cards, signed
+from dashboard.components.charts import funnel_chart, show, trend_chart
 from dashboard.components.page import start_page
+from dashboard.components.regionmap import region_map
 from dashboard.components.theme import institution_colour
 from dashboard.data import computed
 from dashboard.i18n import fmt_number, institution_name, region_name, t
@@ -60,7 +61,7 @@ def render() -> None:
     with left:
         show(funnel_chart(numbers["funnel"], title=t("overview.funnel_title")), "overview_funnel")
     with right:
-        st.subheader(t("overview.moved_title"))
+        st.markdown(f"**{t('overview.moved_title')}**")
         moved = numbers["moved"]
         if moved.is_empty():
             st.info(t("overview.moved_none"))
@@ -73,7 +74,7 @@ def _moved_table(moved: pl.DataFrame) -> pl.DataFrame:
         {
             t("common.region"): [region_name(r) for r in moved.get_column("region")],
             t("overview.moved_now"): [fmt_number(v, 2) for v in moved.get_column("estimate")],
-            t("overview.moved_change"): [f"{v:+.2f}" for v in moved.get_column("change")],
+            t("overview.moved_change"): [signed(v, 2) for v in moved.get_column("change")],
             t("overview.moved_significant"): [
                 t("cards.significant") if s else t("cards.not_significant")
                 for s in moved.get_column("significant")

@@ -2,23 +2,30 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import polars as pl
 import streamlit as st
 
 from dashboard import auth
-from dashboard.components.charts import bar_ci, region_map, show, trend_chart
-from dashboard.components.page import start_page
+from dashboard.components.cards import metric_cards
+from dashboard.components.charts import bar_ci, show, trend_chart
+from dashboard.components.filters import SETTLEMENTS, SEXES
+from dashboard.components.page import PageData, start_page
+from dashboard.components.regionmap import region_map
 from dashboard.components.table import data_table, estimate_table
 from dashboard.components.theme import institution_colour
-from dashboard.i18n import institution_name, region_name, t
-from queries.metrics.overview import composite_by_region
-from queries.metrics.trend import metric_trend
-from queries.metrics.trust import composite_expr, trust_columns, trust_summary
+from dashboard.data import computed
+from dashboard.i18n import institution_name, language, region_name, t
+from queries.dataset import AGE_GROUPS
+from queries.metrics.overview import INSTITUTION_PREFIX, composite_by_region, overview_numbers
+from queries.metrics.trust import COMPOSITE, composite_expr, trust_columns
 
-CROSS_TABS = (
-    ("sex", "filters.sex_"),
-    ("age_group", "filters.age_"),
-    ("settlement", "filters.settlement_"),
+PROFILE_KEY = "profile_region"
+CROSS_TABS = (  # column, label prefix, order on the chart (top first)
+    ("sex", "filters.sex_", list(SEXES)),
+    ("age_group", "filters.age_", AGE_GROUPS),
+    ("settlement", "filters.settlement_", list(SETTLEMENTS)),
 )
 
 
@@ -35,7 +42,7 @@ def render() -> None:
     by_region = composite_by_region(latest, institutions)
     st.caption(t("regions.wave_note", wave=page.latest_wave, source=t(f"source.{page.source}")))
 
-    left, right = st.columns([3, 2], gap="large")
+    left, right = st.columns(2, gap="large")
     with left:
         show(
             region_map(
@@ -44,55 +51,31 @@ def render() -> None:
             "regions_map",
         )
     with right:
-        ranked = by_region.sort("estimate", descending=True, nulls_last=True)
-        data_table(
-            estimate_table(ranked, label_column="region", label=region_name),
-            key="regions",
-            file_name="senim-regions",
-            height=420,
-            allow_export=analyst,
-        )
-
-    st.header(t("regions.profile_title"))
-    codes = page.data.regions.get_column("code").to_list()
-    code = st.selectbox(t("regions.pick"), codes, format_func=region_name, key="profile_region")
-    mine = page.own.filter(pl.col("region") == code)
-    rank = ranked.with_row_index("rank", 1).filter(pl.col("region") == code)
-    if rank.height and not rank.item(0, "suppressed"):
-        st.metric(t("regions.rank"), f"{rank.item(0, 'rank')} / {ranked.height}")
-    summary = trust_summary(
-        mine.filter(pl.col("wave") == page.latest_wave), institutions=institutions
-    ).filter(pl.col("measure") == "mean")
-    left, right = st.columns(2, gap="large")
-    with left:
         show(
             bar_ci(
-                summary,
-                category="institution",
-                label=institution_name,
-                title=t("regions.profile_trust", region=region_name(code)),
-                x_title=t("charts.trust_axis"),
+                by_region,
+                category="region",
+                label=region_name,
+                title=t("regions.ranking_title"),
+                x_title=t("charts.trust_short"),
             ),
-            "regions_profile",
+            "regions_ranking",
         )
-    with right:
-        columns = trust_columns(mine, institutions)
-        trend = metric_trend(mine, {"composite": composite_expr(columns)})
-        show(
-            trend_chart(
-                trend,
-                series="variable",
-                label=institution_name,
-                colour=institution_colour,
-                y_title=t("charts.trust_axis"),
-                title=t("regions.profile_trend"),
-            ),
-            "regions_profile_trend",
-        )
+    ranked = by_region.sort("estimate", descending=True, nulls_last=True)
+    data_table(
+        estimate_table(ranked, label_column="region", label=region_name),
+        key="regions",
+        file_name="senim-regions",
+        height=420,
+        allow_export=analyst,
+    )
+
+    st.header(t("regions.profile_title"))
+    region_profile(page, ranked)
 
     st.header(t("regions.cross_title"))
     st.caption(t("regions.cross_caption", wave=page.latest_wave))
-    for column, (by, prefix) in zip(st.columns(3), CROSS_TABS, strict=True):
+    for column, (by, prefix, order) in zip(st.columns(3), CROSS_TABS, strict=True):
         with column:
             frame = composite_by_group(latest, by, institutions)
             show(
@@ -100,6 +83,7 @@ def render() -> None:
                     frame,
                     category=by,
                     label=_cross_label(prefix),
+                    order=order,
                     height=260,
                     title=t(f"regions.cross_{by}"),
                     x_title=t("charts.trust_short"),
@@ -112,6 +96,59 @@ def render() -> None:
                     key=f"cross_{by}",
                     file_name=f"senim-trust-by-{by}",
                 )
+
+
+def region_profile(page: PageData, ranked: pl.DataFrame) -> None:
+    """One region's headline cards (the Overview's, for that region), its rank, trust in each
+    institution at the latest wave and composite trust over the waves."""
+    chosen = page.filters.regions or tuple(page.data.regions.get_column("code"))
+    # Start on a region that has numbers: the filtered one, else the best-measured one.
+    shown = ranked.filter(~pl.col("suppressed") & pl.col("region").is_in(list(chosen)))
+    first = shown.item(0, "region") if shown.height else chosen[0]
+    if st.session_state.get(PROFILE_KEY) not in chosen:  # first visit, or filtered away
+        st.session_state[PROFILE_KEY] = first
+    lang = language()  # fixed now: Streamlit may format the value outside the run
+    code = st.selectbox(
+        t("regions.pick"), chosen, format_func=lambda c: region_name(c, lang), key=PROFILE_KEY
+    )
+    numbers = computed(
+        overview_numbers, page.data.version, replace(page.filters, regions=(code,)), page.source
+    )
+    rank = ranked.with_row_index("rank", 1).filter(pl.col("region") == code)
+    if rank.height and not rank.item(0, "suppressed"):
+        st.caption(f"{t('regions.rank')}: {rank.item(0, 'rank')} / {ranked.height}")
+    metric_cards(numbers["cards"])
+    trend = numbers["trend"]
+    if trend.is_empty():
+        return
+    latest = trend.filter(
+        (pl.col("wave") == numbers["latest_wave"])
+        & pl.col("variable").str.starts_with(INSTITUTION_PREFIX)
+    ).with_columns(pl.col("variable").str.strip_prefix(INSTITUTION_PREFIX))
+    left, right = st.columns(2, gap="large")
+    with left:
+        show(
+            bar_ci(
+                latest,
+                category="variable",
+                label=institution_name,
+                title=t("regions.profile_trust", region=region_name(code)),
+                x_title=t("charts.trust_axis"),
+            ),
+            "regions_profile",
+        )
+    with right:
+        show(
+            trend_chart(
+                trend.filter(pl.col("variable") == "composite_trust"),
+                series="variable",
+                label=lambda _: institution_name(COMPOSITE),
+                colour=lambda _: institution_colour(COMPOSITE),
+                y_title=t("charts.trust_axis"),
+                title=t("regions.profile_trend"),
+            ),
+            "regions_profile_trend",
+        )
 
 
 def composite_by_group(responses: pl.DataFrame, by: str, institutions) -> pl.DataFrame:

@@ -1,0 +1,151 @@
+"""The map of the 20 regions and cities, drawn fully offline (``choropleth_map`` on a white
+background: no tiles to download), suppressed regions grey, the three cities as dots because
+they are specks at country scale."""
+
+from __future__ import annotations
+
+import textwrap
+from functools import cache
+
+import plotly.graph_objects as go
+import polars as pl
+
+from dashboard.components.theme import TRUST_SCALE, style
+from dashboard.i18n import fmt_number, region_name, t
+from queries.geo import boundaries
+from queries.regions import reference_regions
+
+NO_DATA = "#dddddd"  # regions with too few responses
+
+
+def region_map(frame: pl.DataFrame, *, value_title: str, title: str) -> go.Figure:
+    """The 20 units coloured by ``estimate`` (suppressed ones grey), offline base map."""
+    shown = frame.filter(~pl.col("suppressed") & pl.col("estimate").is_not_null())
+    codes = [feature["id"] for feature in boundaries()["features"]]
+    fig = go.Figure(
+        go.Choroplethmap(
+            geojson=boundaries(),
+            locations=codes,
+            z=[0] * len(codes),
+            showscale=False,
+            colorscale=[[0, NO_DATA], [1, NO_DATA]],
+            marker={"line": {"width": 0.6, "color": "white"}},
+            hoverinfo="skip",
+        )
+    )
+    names = [region_name(c) for c in shown.get_column("region").to_list()]
+    fig.add_trace(
+        go.Choroplethmap(
+            geojson=boundaries(),
+            locations=shown.get_column("region").to_list(),
+            z=shown.get_column("estimate").to_list(),
+            coloraxis="coloraxis",
+            marker={"line": {"width": 0.6, "color": "white"}},
+            text=names,
+            customdata=list(
+                zip(
+                    shown.get_column("ci_low"),
+                    shown.get_column("ci_high"),
+                    shown.get_column("n"),
+                    strict=True,
+                )
+            ),
+            hovertemplate=(
+                f"<b>%{{text}}</b><br>%{{z:.2f}} ({t('charts.ci')} "
+                f"%{{customdata[0]:.2f}}–%{{customdata[1]:.2f}})<br>n = %{{customdata[2]}}"
+                "<extra></extra>"
+            ),
+        )
+    )
+    _city_markers(fig, frame)
+    fig.update_layout(
+        map={"style": "white-bg", "center": {"lat": 48.2, "lon": 67.3}, "zoom": 2.4},
+        coloraxis={
+            "colorscale": TRUST_SCALE,
+            # Under the map, not beside it: in a narrow column the country keeps the width.
+            "colorbar": {
+                "title": {"text": value_title, "side": "top"},
+                "orientation": "h",
+                "thickness": 10,
+                "len": 0.45,
+                "x": 0,
+                "xanchor": "left",
+                "y": -0.02,
+                "yanchor": "top",
+            },
+        },
+    )
+    fig = style(fig, title=title, height=440)
+    fig.update_layout(margin_b=70)
+    notes = [*textwrap.wrap(t("charts.map_grey"), 34), t("charts.map_credit")]
+    fig.add_annotation(
+        text="<br>".join(notes),
+        xref="paper",
+        yref="paper",
+        x=1,
+        y=-0.02,
+        showarrow=False,
+        font={"size": 10, "color": "#666"},
+        xanchor="right",
+        yanchor="top",
+        align="right",
+    )
+    return fig
+
+
+@cache
+def _city_centres() -> dict[str, tuple[float, float]]:
+    """Rough centres (lon, lat) of the three cities, which are specks at country scale."""
+    cities = set(reference_regions().filter(pl.col("kind") == "city").get_column("code"))
+    centres = {}
+    for feature in boundaries()["features"]:
+        if feature["id"] in cities:
+            points = _points(feature["geometry"]["coordinates"])
+            centres[feature["id"]] = (
+                sum(p[0] for p in points) / len(points),
+                sum(p[1] for p in points) / len(points),
+            )
+    return centres
+
+
+def _points(coords) -> list:
+    if isinstance(coords[0], (int, float)):
+        return [coords]
+    return [point for part in coords for point in _points(part)]
+
+
+def _city_markers(fig: go.Figure, frame: pl.DataFrame) -> None:
+    """A dot on each city, in the map's colours (grey when suppressed), so it can be seen."""
+    centres = _city_centres()
+    cities = frame.filter(pl.col("region").is_in(list(centres)))
+    hidden = pl.col("suppressed") | pl.col("estimate").is_null()
+    for part, colour in ((cities.filter(hidden), NO_DATA), (cities.filter(~hidden), None)):
+        if part.is_empty():
+            continue
+        codes = part.get_column("region").to_list()
+        lon = [centres[c][0] for c in codes]
+        lat = [centres[c][1] for c in codes]
+        ring = {"size": 15, "color": "white"}
+        fig.add_trace(go.Scattermap(lon=lon, lat=lat, mode="markers", marker=ring,
+                                    hoverinfo="skip", showlegend=False))  # fmt: skip
+        values = part.get_column("estimate").to_list()
+        marker = (
+            {"size": 11, "color": colour}
+            if colour
+            else {"size": 11, "color": values, "coloraxis": "coloraxis"}
+        )
+        fig.add_trace(
+            go.Scattermap(
+                lon=lon,
+                lat=lat,
+                mode="markers",
+                marker=marker,
+                text=[
+                    f"<b>{region_name(c)}</b><br>"
+                    + (fmt_number(v, 2) if colour is None else t("common.too_few"))
+                    for c, v in zip(codes, values, strict=True)
+                ],
+                hovertemplate="%{text}<extra></extra>",
+                showlegend=False,
+            )
+        )
