@@ -26,24 +26,8 @@ from queries.validate import ERROR_SCHEMA, Validation, empty_errors
 
 Progress = Callable[[float, str], None]
 CHUNK = 100_000
-RESPONSE_COLUMNS = (
-    "id",
-    "upload_id",
-    "wave_id",
-    "respondent_id",
-    "region_code",
-    "interview_date",
-    "settlement",
-    "sex",
-    "age",
-    "weight",
-    "state_listens",
-    "participated_consultation",
-    "submitted_proposal",
-    "received_response",
-    "response_satisfaction",
-    "ngo_involvement",
-)
+# The responses table in schema order: derived, so a new column cannot be forgotten here.
+RESPONSE_COLUMNS = tuple(column.name for column in responses.columns)
 NGO_VALUES = (
     "registered_ngos",
     "active_ngos",
