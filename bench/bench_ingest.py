@@ -16,10 +16,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import peak_rss_mb
-from queries.dataset import load_dataset
 from queries.db import init_db, make_engine
 from queries.demo.survey import generate_survey_frame
-from queries.ingest import ingest_bytes
+from queries.ingest.pipeline import ingest_bytes
+from queries.metrics.dataset import load_dataset
 
 
 def run(url: str, content: bytes, rows: int) -> None:

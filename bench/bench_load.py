@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from playwright.async_api import async_playwright
 
 from bench.common import demo_database, percentile
-from queries.regions import reference_regions
+from queries.reference.regions import reference_regions
 from tests.e2e.server import CHROMIUM, CHROMIUM_ARGS, PAINTED, RUN_COUNTER, serve_app
 
 LIGHT = os.environ.get("SENIM_LOAD_LIGHT", "1") == "1"  # SENIM_LOAD_LIGHT=0: full rendering

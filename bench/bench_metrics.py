@@ -19,14 +19,14 @@ import pandas as pd
 import polars as pl
 from scipy.stats import norm
 
-from queries.csvfile import read_table
 from queries.demo.ngo import generate_ngo
 from queries.demo.proposals import generate_proposals
 from queries.demo.survey import generate_survey_frame
-from queries.filters import Filters
+from queries.ingest.reading import read_table
+from queries.ingest.validate import validate
+from queries.metrics.filters import Filters
 from queries.metrics.overview import overview_numbers
-from queries.regions import reference_regions
-from queries.validate import validate
+from queries.reference.regions import reference_regions
 
 SOURCE = "public_trust_council"
 

@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import demo_database, percentile
 from dashboard.i18n import translate
-from queries.regions import reference_regions
+from queries.reference.regions import reference_regions
 from tests.e2e.server import PAINTED, chromium, prepare, runs, serve_app, wait_for_app
 
 

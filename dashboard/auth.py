@@ -25,7 +25,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard.data import engine
 from dashboard.i18n import t
-from queries import audit, auth, settings
+from queries import settings
+from queries.access import accounts as auth
+from queries.access import audit
 from queries.errors import SenimError
 
 ROLE_ORDER = ("viewer", "analyst", "staff", "admin")

@@ -13,8 +13,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard.i18n import t
 from queries import settings
-from queries.dataset import Dataset, load_dataset
 from queries.db import data_version, engine_for, init_db
+from queries.metrics.dataset import Dataset, load_dataset
 
 RETRY_SECONDS = 5
 

@@ -77,7 +77,7 @@ def upgrade(engine: Engine) -> None:
 def init_db(engine: Engine) -> None:
     """Create or upgrade the schema and load the reference table of regions."""
     upgrade(engine)
-    from queries.regions import reference_regions  # late: keeps this module light
+    from queries.reference.regions import reference_regions  # late: keeps this module light
 
     with engine.begin() as conn:
         if conn.execute(select(func.count()).select_from(regions)).scalar_one() == 0:

@@ -14,9 +14,9 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard.components.cards import _value
 from dashboard.i18n import LANGUAGES, translate
-from queries.dataset import load_dataset
 from queries.db import engine_for, make_engine
-from queries.filters import Filters, apply_filters
+from queries.metrics.dataset import load_dataset
+from queries.metrics.filters import Filters, apply_filters
 from queries.metrics.overview import headline_cards
 from tests.conftest import demo_database
 

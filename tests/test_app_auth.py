@@ -10,8 +10,8 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from dashboard.i18n import translate
-from queries import auth
-from queries.audit import list_events, record
+from queries.access import accounts as auth
+from queries.access.audit import list_events, record
 from queries.db import make_engine
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -251,7 +251,7 @@ def test_identity_provider_signed_out_sees_only_the_provider_button(accounts):
 def test_every_label_built_at_run_time_is_translated():
     from dashboard.i18n import LANGUAGES, catalogue
     from dashboard.views.audit import ACTIONS
-    from queries.audit import EVENT_COLUMNS
+    from queries.access.audit import EVENT_COLUMNS
 
     keys = [f"audit.action_{a}" for a in ACTIONS]
     keys += [f"audit.col_{c}" for c in EVENT_COLUMNS]

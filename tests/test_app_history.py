@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from dashboard.i18n import translate
 from queries.db import make_engine
-from queries.ingest import ingest_bytes, rollback
+from queries.ingest.pipeline import ingest_bytes, rollback
 from queries.schema import responses, uploads
 from tests.test_app_upload import count, page
 from tests.test_app_upload import db_file as db_file  # the fixture: a fresh SQLite file
@@ -120,7 +120,7 @@ def test_a_selection_that_changed_underneath_never_rolls_back_another_upload(db_
 
 
 def test_rows_of_a_rolled_back_upload_leave_the_dashboard_data(db_file, two_uploads):
-    from queries.dataset import load_dataset
+    from queries.metrics.dataset import load_dataset
 
     good, _bad = two_uploads
     engine = make_engine(db_file)

@@ -13,9 +13,9 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from dashboard.i18n import translate
-from queries.dataset import load_dataset
 from queries.db import engine_for
-from queries.filters import Filters
+from queries.metrics.dataset import load_dataset
+from queries.metrics.filters import Filters
 from queries.metrics.overview import overview_numbers
 from tests.conftest import demo_database
 from tests.test_app import card_values, formatted, view

@@ -13,8 +13,8 @@ from streamlit.testing.v1 import AppTest, app_test
 
 from dashboard.i18n import catalogue, translate
 from dashboard.views.upload import STAGE_KEYS
-from queries.contract import template_csv
 from queries.db import init_db, make_engine
+from queries.ingest.contract import template_csv
 from queries.schema import responses, uploads
 from tests.uploads_helpers import SURVEY_HEADER, survey_csv, survey_rows
 

@@ -8,8 +8,8 @@ import json
 
 import pytest
 
-from queries import audit
-from queries.audit import list_events, record
+from queries.access import audit
+from queries.access.audit import list_events, record
 
 T0 = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)
 

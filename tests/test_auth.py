@@ -9,8 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import select
 
-from queries import auth
-from queries.audit import list_events
+from queries.access import accounts as auth
+from queries.access.audit import list_events
 from queries.errors import SenimError
 from queries.schema import users
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from queries import auth
-from queries.audit import list_events
+from queries.access import accounts as auth
+from queries.access.audit import list_events
 from queries.cli import main
 from queries.db import make_engine
 

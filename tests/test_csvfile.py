@@ -8,8 +8,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from queries.csvfile import MAX_COLUMNS, MAX_LINE_BYTES, ROW, read_table
 from queries.errors import InputFileError
+from queries.ingest.reading import MAX_COLUMNS, MAX_LINE_BYTES, ROW, read_table
 
 FILES = Path(__file__).parent / "fixtures" / "upload"
 

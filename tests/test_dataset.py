@@ -7,9 +7,9 @@ import datetime as dt
 
 import polars as pl
 
-from queries import store
-from queries.dataset import load_dataset
 from queries.db import data_version
+from queries.ingest import store
+from queries.metrics.dataset import load_dataset
 from tests.test_store import new_upload, survey_frame
 
 RESPONSE_SCHEMA = {

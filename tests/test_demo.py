@@ -32,7 +32,7 @@ from queries.demo.survey import (
     wave_period,
 )
 from queries.errors import SenimError
-from queries.regions import reference_regions
+from queries.reference.regions import reference_regions
 
 TRUST_COLUMNS = [
     f"trust_{i}"

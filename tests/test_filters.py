@@ -9,8 +9,8 @@ import polars as pl
 import pytest
 
 from queries.errors import SenimError
-from queries.filters import Filters, apply_filters
-from queries.survey import survey_mean
+from queries.metrics.filters import Filters, apply_filters
+from queries.survey.design import survey_mean
 
 
 def responses() -> pl.DataFrame:

@@ -7,10 +7,10 @@ import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from queries.csvfile import read_table
 from queries.errors import InputFileError
-from queries.regions import reference_regions, resolve_region, suggest_region
-from queries.validate import ERROR_SCHEMA, validate
+from queries.ingest.reading import read_table
+from queries.ingest.validate import ERROR_SCHEMA, validate
+from queries.reference.regions import reference_regions, resolve_region, suggest_region
 
 CODES = set(reference_regions().get_column("code"))
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))

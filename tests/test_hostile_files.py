@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from queries.csvfile import MAX_COLUMNS, MAX_LINE_BYTES, read_table
 from queries.errors import InputFileError
-from queries.validate import validate
+from queries.ingest.reading import MAX_COLUMNS, MAX_LINE_BYTES, read_table
+from queries.ingest.validate import validate
 
 FILES = Path(__file__).parent / "fixtures" / "upload"
 LIMIT = 1_000_000

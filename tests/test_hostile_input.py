@@ -12,12 +12,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from queries.csvfile import read_table
 from queries.errors import InputFileError
-from queries.ingest import ingest_bytes
-from queries.regions import reference_regions, resolve_region, suggest_region
+from queries.ingest.pipeline import ingest_bytes
+from queries.ingest.reading import read_table
+from queries.ingest.validate import validate
+from queries.reference.regions import reference_regions, resolve_region, suggest_region
 from queries.schema import responses
-from queries.validate import validate
 from tests.uploads_helpers import survey_csv, survey_rows
 
 LIMIT = 1_000_000

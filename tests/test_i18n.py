@@ -9,9 +9,9 @@ from dashboard.app import PAGES as APP_PAGES
 from dashboard.components.filters import SETTLEMENTS, SEXES
 from dashboard.i18n import LANGUAGES, catalogue, fmt_number, translate
 from dashboard.views.audit import ACTIONS as AUDIT_ACTIONS
-from queries.dataset import AGE_GROUPS
 from queries.demo.proposals import TOPICS as DEMO_TOPICS
-from queries.messages import TEMPLATES
+from queries.ingest.messages import TEMPLATES
+from queries.metrics.dataset import AGE_GROUPS
 
 DASHBOARD = Path(__file__).resolve().parents[1] / "dashboard"
 LITERAL = re.compile(r"""\bt\(\s*["']([a-z_]+\.[a-z0-9_]+)["']""")

@@ -7,9 +7,10 @@ import polars as pl
 import pytest
 from sqlalchemy import func, select
 
-from queries.dataset import load_dataset
 from queries.errors import SenimError
-from queries.ingest import check_bytes, ingest_bytes
+from queries.ingest.pipeline import check_bytes, ingest_bytes
+from queries.ingest.uploads import list_uploads, rollback, start_upload
+from queries.metrics.dataset import load_dataset
 from queries.schema import (
     ngo_activity,
     proposals,
@@ -18,7 +19,6 @@ from queries.schema import (
     survey_waves,
     trust_scores,
 )
-from queries.uploads import list_uploads, rollback, start_upload
 from tests.uploads_helpers import NGO_HEADER, PROPOSALS_HEADER, csv, survey_csv, survey_rows
 
 

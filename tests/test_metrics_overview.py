@@ -16,7 +16,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from queries.errors import SenimError
-from queries.filters import Filters
+from queries.metrics.filters import Filters
 from queries.metrics.overview import (
     composite_by_region,
     headline_cards,

@@ -9,7 +9,7 @@ import pytest
 
 from queries.metrics.ngo import national_density, ngo_density, ngo_trust_relation
 from queries.metrics.register import answer_rate_30, backlog, funnel, time_to
-from queries.regions import reference_regions
+from queries.reference.regions import reference_regions
 
 D = dt.date
 

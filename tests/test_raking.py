@@ -6,7 +6,7 @@ import polars as pl
 import pytest
 
 from queries.errors import SenimError
-from queries.raking import poststratify, rake
+from queries.survey.raking import poststratify, rake
 
 
 def sample() -> pl.DataFrame:

@@ -10,7 +10,7 @@ import pytest
 
 from queries.errors import SenimError
 from queries.export import to_csv_bytes, to_xlsx_bytes
-from queries.raking import poststratify, rake
+from queries.survey.raking import poststratify, rake
 
 
 def sample() -> pl.DataFrame:

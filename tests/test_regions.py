@@ -6,7 +6,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from queries.regions import (
+from queries.reference.regions import (
     reference_regions,
     region_label,
     resolve_column,

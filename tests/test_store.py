@@ -10,7 +10,8 @@ import os
 import polars as pl
 from sqlalchemy import insert, select
 
-from queries import store
+from queries.ingest import store
+from queries.ingest.uploads import list_uploads, mark_interrupted, start_upload
 from queries.schema import (
     ngo_activity,
     responses,
@@ -19,7 +20,6 @@ from queries.schema import (
     trust_scores,
     uploads,
 )
-from queries.uploads import list_uploads, mark_interrupted, start_upload
 
 
 def survey_frame(ids: list[str], wave: str = "2025-Q3") -> pl.DataFrame:

@@ -11,14 +11,14 @@ from polars.testing import assert_frame_equal
 from sqlalchemy import Column, Float, MetaData, String, Table
 
 from queries.errors import SenimError
-from queries.survey import (
+from queries.survey.design import (
     combine_sums,
     difference,
     stratum_sums,
     survey_mean,
     survey_proportion,
 )
-from queries.survey_sql import sums_select
+from queries.survey.sql import sums_select
 from tests.conftest import FIXTURES
 
 API = FIXTURES / "api"

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from queries.contract import contract_columns, template_csv
-from queries.csvfile import read_table
 from queries.errors import InputFileError
-from queries.ingest import ingest_bytes
-from queries.validate import validate
+from queries.ingest.contract import contract_columns, template_csv
+from queries.ingest.pipeline import ingest_bytes
+from queries.ingest.reading import read_table
+from queries.ingest.validate import validate
 
 FILES = Path(__file__).parent / "fixtures" / "upload"
 

@@ -13,10 +13,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from queries.contract import canonical_header, contract_columns, template_csv
-from queries.csvfile import read_table
-from queries.messages import MAX_REPORTED_ERRORS, TEMPLATES
-from queries.validate import ERROR_SCHEMA, validate
+from queries.ingest.contract import canonical_header, contract_columns, template_csv
+from queries.ingest.messages import MAX_REPORTED_ERRORS, TEMPLATES
+from queries.ingest.reading import read_table
+from queries.ingest.validate import ERROR_SCHEMA, validate
 
 FILES = Path(__file__).parent / "fixtures" / "upload"
 CATALOGUE = Path(__file__).parents[1] / "dashboard" / "i18n" / "validation.toml"

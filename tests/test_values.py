@@ -7,7 +7,7 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from queries import values as v
+from queries.ingest import values as v
 
 
 def s(*items: str | None) -> pl.Series:

@@ -8,8 +8,8 @@ import polars as pl
 import streamlit as st
 
 from dashboard.i18n import institution_name, language, region_name, t, translate
-from queries.dataset import AGE_GROUPS, Dataset
-from queries.filters import Filters
+from queries.metrics.dataset import AGE_GROUPS, Dataset
+from queries.metrics.filters import Filters
 
 SEXES = ("female", "male")
 SETTLEMENTS = ("urban", "rural")

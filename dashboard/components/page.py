@@ -12,9 +12,9 @@ import streamlit as st
 from dashboard.components.filters import describe, primary_source, sidebar_filters
 from dashboard.data import dataset
 from dashboard.i18n import t
-from queries.dataset import Dataset
 from queries.errors import SenimError
-from queries.filters import Filters, apply_filters
+from queries.metrics.dataset import Dataset
+from queries.metrics.filters import Filters, apply_filters
 
 
 @dataclass(frozen=True)

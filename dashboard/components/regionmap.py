@@ -12,8 +12,8 @@ import polars as pl
 
 from dashboard.components.theme import TRUST_SCALE, style
 from dashboard.i18n import fmt_number, region_name, t
-from queries.geo import boundaries
-from queries.regions import reference_regions
+from queries.reference.geo import boundaries
+from queries.reference.regions import reference_regions
 
 NO_DATA = "#dddddd"  # regions with too few responses
 

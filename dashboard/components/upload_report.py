@@ -10,7 +10,7 @@ import streamlit as st
 
 from dashboard.i18n import fmt_number, has_key, t
 from queries.export import to_csv_bytes
-from queries.ingest import IngestReport
+from queries.ingest.pipeline import IngestReport
 
 SHOWN_ROWS = 2_000  # the grid shows the first problems; the CSV holds them all
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from queries.regions import reference_regions
+from queries.reference.regions import reference_regions
 
 LANGUAGES = ("kk", "ru", "en")
 DEFAULT_LANGUAGE = "kk"

@@ -11,7 +11,7 @@ from dashboard import auth
 from dashboard.components.table import data_table
 from dashboard.data import engine
 from dashboard.i18n import t
-from queries.audit import list_events
+from queries.access.audit import list_events
 
 ACTIONS = (
     "sign_in",

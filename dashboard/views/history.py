@@ -13,7 +13,7 @@ from dashboard.components.table import data_table
 from dashboard.data import engine
 from dashboard.i18n import fmt_date, t
 from queries.errors import SenimError
-from queries.ingest import list_uploads, rollback
+from queries.ingest.pipeline import list_uploads, rollback
 
 UNDOABLE = ("loaded", "partial")
 NOTICE_KEY = "history_notice"  # the outcome of a rollback, shown after the page reruns

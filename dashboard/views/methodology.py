@@ -8,7 +8,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard.data import database_unavailable, engine
 from dashboard.i18n import fmt_date, t
-from queries.uploads import list_uploads
+from queries.ingest.uploads import list_uploads
 
 SECTIONS = (
     "indicators",

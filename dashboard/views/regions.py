@@ -17,7 +17,7 @@ from dashboard.components.table import data_table, estimate_table
 from dashboard.components.theme import institution_colour
 from dashboard.data import computed
 from dashboard.i18n import institution_name, language, region_name, t
-from queries.dataset import AGE_GROUPS
+from queries.metrics.dataset import AGE_GROUPS
 from queries.metrics.overview import INSTITUTION_PREFIX, composite_by_region, overview_numbers
 from queries.metrics.trust import COMPOSITE, composite_expr, trust_columns
 

@@ -1,7 +1,7 @@
 """Upload (staff): pick the kind, get the template, drop a file, preview it, map unknown headers,
 validate, read the problems, then load (all or nothing) or load only the valid rows.
 
-UI only: reading and validating the file is ``queries.ingest.check_bytes``; loading is
+UI only: reading and validating the file is ``queries.ingest.pipeline.check_bytes``; loading is
 ``ingest_bytes``. A check is kept in the session per file, settings and data version, so clicking
 a button does not validate a large file again."""
 
@@ -18,11 +18,11 @@ from dashboard.components.upload_report import error_report
 from dashboard.data import engine
 from dashboard.i18n import fmt_number, t
 from queries import settings
-from queries.contract import contract_columns, template_csv
-from queries.csvfile import ROW
 from queries.db import data_version
 from queries.errors import SenimError
-from queries.ingest import IngestReport, check_bytes, ingest_bytes
+from queries.ingest.contract import contract_columns, template_csv
+from queries.ingest.pipeline import IngestReport, check_bytes, ingest_bytes
+from queries.ingest.reading import ROW
 from queries.schema import SURVEY_SOURCES, UPLOAD_KINDS
 
 IGNORE = "__ignore__"

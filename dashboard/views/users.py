@@ -11,7 +11,7 @@ from dashboard import auth
 from dashboard.components.table import data_table
 from dashboard.data import engine
 from dashboard.i18n import t
-from queries import auth as accounts
+from queries.access import accounts as accounts
 from queries.errors import SenimError
 from queries.schema import ROLES
 

@@ -13,10 +13,10 @@ from sqlalchemy import func, select
 
 from queries import schema
 from queries.cli.common import add_db_option, engine_from
-from queries.contract import template_csv
 from queries.errors import SenimError
-from queries.ingest import ingest_bytes
-from queries.uploads import list_uploads, rollback
+from queries.ingest.contract import template_csv
+from queries.ingest.pipeline import ingest_bytes
+from queries.ingest.uploads import list_uploads, rollback
 
 COUNTED = (
     "responses",

@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(f"Database ready: {engine.url.render_as_string(hide_password=True)}")
 
-    from queries.auth import ensure_demo_admin
+    from queries.access.accounts import ensure_demo_admin
 
     password = ensure_demo_admin(engine)
     if password:

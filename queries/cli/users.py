@@ -8,7 +8,7 @@ import getpass
 import json
 import sys
 
-from queries import auth
+from queries.access import accounts as auth
 from queries.cli.common import add_db_option, engine_from
 from queries.errors import SenimError
 from queries.schema import ROLES

@@ -109,7 +109,9 @@ def load_demo(
             f"{existing['survey']} survey responses, {existing['ngo']} NGO rows and "
             f"{existing['proposals']} proposals. Roll those uploads back or use a new database."
         )
-    from queries.ingest import ingest_bytes  # late: ingestion pulls in the whole validation stack
+    from queries.ingest.pipeline import (
+        ingest_bytes,  # late: ingestion pulls in the whole validation stack
+    )
 
     paths = write_demo_files(folder or demo_dir(), responses=responses, seed=seed)
     loaded = {"survey": 0, "ngo": 0, "proposals": 0}

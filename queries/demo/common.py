@@ -7,7 +7,7 @@ import datetime as dt
 import numpy as np
 import polars as pl
 
-from queries.regions import reference_regions
+from queries.reference.regions import reference_regions
 
 # The fixed "as of" date: nothing in the demo lies after it, so output never depends on today.
 AS_OF = dt.date(2025, 12, 31)

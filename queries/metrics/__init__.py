@@ -12,8 +12,8 @@ from collections.abc import Mapping, Sequence
 
 import polars as pl
 
-from queries.survey import combine_sums, stratum_sums
-from queries.survey_sums import check_weights
+from queries.survey.design import combine_sums, stratum_sums
+from queries.survey.sums import check_weights
 
 WEIGHT, STRATA, DOMAIN = "weight", "stratum", "in_domain"
 
@@ -25,7 +25,7 @@ def as_list(cols: str | Sequence[str] | None) -> list[str]:
     return [cols] if isinstance(cols, str) else list(cols)
 
 
-def survey_sums(
+def variable_sums(
     responses: pl.DataFrame,
     variables: Mapping[str, pl.Expr],
     *,
@@ -82,5 +82,5 @@ def estimate(
 ) -> pl.DataFrame:
     """Survey estimates of several derived variables per ``by`` group, one pass over the data."""
     by_cols = as_list(by)
-    return combine(survey_sums(responses, variables, by=by_cols), by=by_cols, shares=shares,
+    return combine(variable_sums(responses, variables, by=by_cols), by=by_cols, shares=shares,
                    level=level)  # fmt: skip

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from queries.regions import reference_regions
+from queries.reference.regions import reference_regions
 
 PER = 10_000
 

@@ -15,8 +15,8 @@ from collections.abc import Sequence
 import polars as pl
 
 from queries.errors import SenimError
-from queries.filters import Filters, apply_filters
-from queries.metrics import combine, survey_sums
+from queries.metrics import combine, variable_sums
+from queries.metrics.filters import Filters, apply_filters
 from queries.metrics.ngo import national_density
 from queries.metrics.register import answer_rate_30, funnel
 from queries.metrics.trend import trend_from_sums
@@ -75,7 +75,7 @@ def overview_sums(responses: pl.DataFrame, institutions: Sequence[str] = ()) -> 
     # the government card stays when the institution filter leaves government out of the index
     if "trust_government" in responses.columns and "trust_government" not in chosen:
         variables["trust_government"] = pl.col("trust_government")
-    return survey_sums(responses, variables, carry=_SURVEY_BY)
+    return variable_sums(responses, variables, carry=_SURVEY_BY)
 
 
 def _waves(sums: pl.DataFrame) -> pl.DataFrame:
@@ -212,7 +212,7 @@ def headline_cards(
 def _composite_sums(responses: pl.DataFrame, institutions: Sequence[str]) -> pl.DataFrame:
     _check_one_source(responses)
     variables = {"composite_trust": composite_expr(trust_columns(responses, institutions))}
-    return survey_sums(responses, variables, by=_SURVEY_BY)
+    return variable_sums(responses, variables, by=_SURVEY_BY)
 
 
 def regions_moved(
@@ -254,7 +254,7 @@ def composite_by_region(
     responses, or from ``overview_sums`` output restricted to one wave by the caller."""
     if sums is None:
         variables = {"composite_trust": composite_expr(trust_columns(responses, institutions))}
-        sums = survey_sums(responses, variables, by=["region"])
+        sums = variable_sums(responses, variables, by=["region"])
     sums = sums.filter(pl.col("variable") == "composite_trust")
     return combine(sums, by=["region"]).drop("variable")
 

@@ -6,8 +6,8 @@ from collections.abc import Mapping, Sequence
 
 import polars as pl
 
-from queries.metrics import as_list, combine, survey_sums
-from queries.survey import difference_from_sums, p_value, z_value
+from queries.metrics import as_list, combine, variable_sums
+from queries.survey.design import difference_from_sums, p_value, z_value
 
 
 def trend_from_sums(
@@ -66,7 +66,7 @@ def metric_trend(
 ) -> pl.DataFrame:
     """The wave series of any derived survey variables (see ``trend_from_sums``)."""
     by_cols = as_list(by)
-    sums = survey_sums(responses, variables, by=[*by_cols, "wave"])
+    sums = variable_sums(responses, variables, by=[*by_cols, "wave"])
     waves = responses.select("wave", "period_start").unique("wave")
     return trend_from_sums(sums, waves, by=by_cols, shares=shares, level=level)
 

@@ -21,7 +21,7 @@ STAFF = ("staff1", "staff-password-1")
 @pytest.fixture(scope="session")
 def e2e_database(tmp_path_factory) -> str:
     """A SQLite database with a small demo data set and a staff user for the browser tests."""
-    from queries.auth import create_user
+    from queries.access.accounts import create_user
     from queries.demo import load_demo
 
     url = f"sqlite:///{tmp_path_factory.mktemp('e2e') / 'senim.db'}"

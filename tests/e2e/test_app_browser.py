@@ -18,7 +18,7 @@ USER = ("analyst1", "analyst-password-1")
 
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory) -> Iterator[str]:
-    from queries.auth import create_user
+    from queries.access.accounts import create_user
     from queries.demo import load_demo
 
     folder = tmp_path_factory.mktemp("frame")

@@ -11,7 +11,7 @@ import polars as pl
 from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
 from sqlalchemy.exc import OperationalError
 
-from queries import audit
+from queries.access import audit
 from queries.errors import SenimError
 from queries.schema import (
     UPLOAD_KINDS,

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from queries import values as v
-from queries.contract import (
+from queries.ingest import values as v
+from queries.ingest.contract import (
     CLEAN_ORDER,
     PROPOSAL_SOURCE_NAMES,
     STATUS_NAMES,
@@ -17,14 +17,14 @@ from queries.contract import (
     canonical_header,
     contract_columns,
 )
-from queries.csvfile import ROW, RawTable
-from queries.messages import (
+from queries.ingest.messages import (
     ERROR_SCHEMA,
     MAX_REPORTED_ERRORS,
     ErrorCollector,
     empty_errors,
 )
-from queries.regions import region_label, resolve_column, suggest_region
+from queries.ingest.reading import ROW, RawTable
+from queries.reference.regions import region_label, resolve_column, suggest_region
 from queries.schema import PROPOSAL_STATUSES
 
 ANSWERED_STATUSES = ("answered", "accepted", "implemented", "rejected")

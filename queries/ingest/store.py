@@ -11,9 +11,10 @@ from collections.abc import Callable
 import polars as pl
 from sqlalchemy import Connection, Table, func, insert, select
 
-from queries.contract import TRUST_PREFIX
-from queries.csvfile import ROW
-from queries.messages import render
+from queries.ingest.contract import TRUST_PREFIX
+from queries.ingest.messages import render
+from queries.ingest.reading import ROW
+from queries.ingest.validate import ERROR_SCHEMA, Validation, empty_errors
 from queries.schema import (
     ngo_activity,
     proposals,
@@ -22,7 +23,6 @@ from queries.schema import (
     survey_waves,
     trust_scores,
 )
-from queries.validate import ERROR_SCHEMA, Validation, empty_errors
 
 Progress = Callable[[float, str], None]
 CHUNK = 100_000

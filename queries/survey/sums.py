@@ -1,8 +1,8 @@
 """Step 1 of the survey estimators: per-stratum sums, one pass over a polars frame.
 
-Every estimate in ``queries.survey`` is built from these sums (Σw, Σwy, Σw², Σw²y, Σw²y², n per
-by-group, stratum and variable), so many variables and groups cost one ``group_by``. The same
-sums can come from SQL (``queries.survey_sql``).
+Every estimate in ``queries.survey.design`` is built from these sums (Σw, Σwy, Σw², Σw²y, Σw²y², n
+per by-group, stratum and variable), so many variables and groups cost one ``group_by``. The same
+sums can come from SQL (``queries.survey.sql``).
 """
 
 from __future__ import annotations

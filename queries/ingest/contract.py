@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from queries.ingest.values import SURVEY_SOURCE
 from queries.schema import PROPOSAL_SOURCES, PROPOSAL_STATUSES, UPLOAD_KINDS
-from queries.values import SURVEY_SOURCE
 
 TRUST_INSTITUTIONS = ("government", "parliament", "akimat", "courts", "police", "ngos", "media")
 TRUST_PREFIX = "trust_"

@@ -1,5 +1,5 @@
 """Step 1 of the survey estimators (per-stratum sums) as one SQL GROUP BY, for a database too big
-to load: its result, read into polars, goes straight into ``queries.survey.combine_sums``."""
+to load: its result, read into polars, goes straight into ``queries.survey.design.combine_sums``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from sqlalchemy import Float, Select, String, Table, and_, case, func, literal, select
 from sqlalchemy import cast as sa_cast
 
-from queries.survey import SUM_COLUMNS, _as_list
+from queries.survey.design import SUM_COLUMNS, _as_list
 
 
 def sums_select(

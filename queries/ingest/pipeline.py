@@ -14,11 +14,12 @@ import polars as pl
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
-from queries import audit, store
-from queries.csvfile import ROW, RawTable, read_table
+from queries.access import audit
 from queries.errors import InputFileError
 from queries.export import to_csv_bytes
-from queries.uploads import (
+from queries.ingest import store
+from queries.ingest.reading import ROW, RawTable, read_table
+from queries.ingest.uploads import (
     abandon,
     finish_upload,
     list_uploads,
@@ -28,7 +29,7 @@ from queries.uploads import (
     rollback,
     start_upload,
 )
-from queries.validate import ERROR_SCHEMA, Validation, empty_errors, validate
+from queries.ingest.validate import ERROR_SCHEMA, Validation, empty_errors, validate
 
 __all__ = ["IngestReport", "check_bytes", "ingest_bytes", "list_uploads", "rollback"]
 

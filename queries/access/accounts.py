@@ -17,7 +17,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
-from queries import audit
+from queries.access import audit
 from queries.errors import SenimError
 from queries.schema import ROLES, users
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from functools import cache
 
-from queries.regions import reference_regions
+from queries.reference.regions import reference_regions
 from queries.settings import DATA_DIR
 
 BOUNDARIES = DATA_DIR / "kz_adm1_2024.geojson"

@@ -9,9 +9,9 @@ from functools import cached_property
 import polars as pl
 from sqlalchemy import Boolean, Engine, Float, Integer, select
 
-from queries.contract import TRUST_INSTITUTIONS
 from queries.db import data_version
-from queries.regions import reference_regions
+from queries.ingest.contract import TRUST_INSTITUTIONS
+from queries.reference.regions import reference_regions
 from queries.schema import ngo_activity, proposals, responses, survey_waves, trust_scores
 
 AGE_GROUPS = ["under_18", "18-29", "30-44", "45-59", "60+"]

@@ -9,10 +9,10 @@ domain stays in its stratum's n_h with a zero contribution, as R's ``[.survey.de
 respondent is centred on the grand mean, i.e. contributes (1 - f_h) * z_h^2).
 
 Everything is computed in two steps so that step 1 can also run as one SQL GROUP BY:
-1. ``stratum_sums`` (``queries.survey_sums``): per (by groups, stratum, variable) the sums Σw,
+1. ``stratum_sums`` (``queries.survey.sums``): per (by groups, stratum, variable) the sums Σw,
    Σwy, Σw², Σw²y, Σw²y², the respondent count n, the stratum size n_h and population N_h;
 2. ``combine_sums``: the estimate, its SE and CI from those sums.
-The SQL form of step 1 is ``queries.survey_sql.sums_select`` (one GROUP BY over a table).
+The SQL form of step 1 is ``queries.survey.sql.sums_select`` (one GROUP BY over a table).
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from statistics import NormalDist
 import polars as pl
 
 from queries.errors import SenimError
-from queries.survey_sums import SUM_COLUMNS, stratum_sums
-from queries.survey_sums import as_list as _as_list
+from queries.survey.sums import SUM_COLUMNS, stratum_sums
+from queries.survey.sums import as_list as _as_list
 
 __all__ = [
     "MIN_N",
