@@ -28,6 +28,16 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from queries.vocab import (
+    ProposalSource,
+    ProposalStatus,
+    Role,
+    SurveySource,
+    UploadKind,
+    UploadStatus,
+    values,
+)
+
 # Stable constraint names make migrations identical on both databases.
 metadata = MetaData(
     naming_convention={
@@ -39,20 +49,12 @@ metadata = MetaData(
     }
 )
 
-UPLOAD_KINDS = ("survey", "ngo", "proposals")
-UPLOAD_STATUSES = (
-    "loading",
-    "loaded",
-    "partial",
-    "rejected",
-    "unchanged",
-    "rolled_back",
-    "interrupted",
-)
-SURVEY_SOURCES = ("public_trust_council", "kurultai")
-PROPOSAL_SOURCES = ("kurultai", "public_trust_council", "eotinish", "other")
-PROPOSAL_STATUSES = ("received", "in_review", "answered", "accepted", "implemented", "rejected")
-ROLES = ("viewer", "analyst", "staff", "admin")
+UPLOAD_KINDS = values(UploadKind)
+UPLOAD_STATUSES = values(UploadStatus)
+SURVEY_SOURCES = values(SurveySource)
+PROPOSAL_SOURCES = values(ProposalSource)
+PROPOSAL_STATUSES = values(ProposalStatus)
+ROLES = values(Role)
 
 regions = Table(
     "regions",
