@@ -34,7 +34,7 @@ SOURCE = "public_trust_council"
 def _clean(kind: str, frame: pl.DataFrame) -> pl.DataFrame:
     """Demo rows through the real reader and validator, columns named as in Dataset."""
     clean = validate(kind, read_table(frame.write_csv().encode(), f"{kind}.csv")).clean
-    return clean.rename({"region_code": "region"}).drop("_row")
+    return clean.drop("_row")
 
 
 def dataset(rows: int) -> SimpleNamespace:

@@ -28,6 +28,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from queries.contract import NGO, PROPOSALS, SURVEY, Contract, Parser, Storage
 from queries.vocab import (
     ProposalSource,
     ProposalStatus,
@@ -55,6 +56,22 @@ SURVEY_SOURCES = values(SurveySource)
 PROPOSAL_SOURCES = values(ProposalSource)
 PROPOSAL_STATUSES = values(ProposalStatus)
 ROLES = values(Role)
+
+
+def contract_columns(contract: Contract) -> list[Column]:
+    """The table columns of an upload kind, derived from its contract (one description per
+    column): blank allowed unless required or defaulted; regions refer to the regions table."""
+    return [
+        Column(
+            c.name,
+            c.sql,
+            *([ForeignKey("regions.code")] if c.parser is Parser.REGION else []),
+            nullable=not (c.required or c.default is not None),
+        )
+        for c in contract.columns
+        if c.storage is Storage.ROW
+    ]
+
 
 regions = Table(
     "regions",
@@ -116,19 +133,7 @@ responses = Table(
     ),  # assigned in the load transaction
     Column("upload_id", Integer, ForeignKey("uploads.id"), nullable=False),
     Column("wave_id", Integer, ForeignKey("survey_waves.id"), nullable=False),
-    Column("respondent_id", Text, nullable=False),
-    Column("region_code", String(8), ForeignKey("regions.code"), nullable=False),
-    Column("interview_date", Date),
-    Column("settlement", String(8)),  # urban | rural
-    Column("sex", String(8)),  # male | female
-    Column("age", SmallInteger),
-    Column("weight", Float, nullable=False),
-    Column("state_listens", SmallInteger),
-    Column("participated_consultation", Boolean),
-    Column("submitted_proposal", Boolean),
-    Column("received_response", Boolean),
-    Column("response_satisfaction", SmallInteger),
-    Column("ngo_involvement", Boolean),
+    *contract_columns(SURVEY),
     UniqueConstraint("wave_id", "respondent_id", name="uq_responses_wave_respondent"),
     CheckConstraint("weight > 0", name="weight_positive"),
     Index("ix_responses_upload_id", "upload_id"),
@@ -149,15 +154,8 @@ ngo_activity = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("upload_id", Integer, ForeignKey("uploads.id"), nullable=False),
-    Column("region_code", String(8), ForeignKey("regions.code"), nullable=False),
-    Column("period", String(16), nullable=False),  # 2025 or 2025-Q3
-    Column("registered_ngos", Integer, nullable=False),
-    Column("active_ngos", Integer),
-    Column("grants_count", Integer),
-    Column("grants_kzt", Float),
-    Column("volunteers", Integer),
-    Column("beneficiaries", Integer),
-    UniqueConstraint("region_code", "period", name="uq_ngo_activity_region_period"),
+    *contract_columns(NGO),
+    UniqueConstraint(*NGO.key, name="uq_ngo_activity_region_period"),
 )
 
 proposals = Table(
@@ -165,15 +163,8 @@ proposals = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("upload_id", Integer, ForeignKey("uploads.id"), nullable=False),  # last upload to set it
-    Column("source", String(32), nullable=False),
-    Column("proposal_id", Text, nullable=False),
-    Column("region_code", String(8), ForeignKey("regions.code")),  # NULL = national
-    Column("topic", Text, nullable=False),
-    Column("submitted_on", Date, nullable=False),
-    Column("status", String(16), nullable=False),
-    Column("answered_on", Date),
-    Column("implemented_on", Date),
-    UniqueConstraint("source", "proposal_id", name="uq_proposals_source_proposal_id"),
+    *contract_columns(PROPOSALS),
+    UniqueConstraint(*PROPOSALS.key, name="uq_proposals_source_proposal_id"),
     CheckConstraint(f"status IN {PROPOSAL_STATUSES}", name="status"),
 )
 
@@ -219,4 +210,86 @@ audit_log = Table(
     Column("target", Text),
     Column("detail", JSON),
     Index("ix_audit_log_at", "at"),
+)
+
+# --- access hardening (migration 0002) -------------------------------------------------------
+# Identity-provider binding (iss + sub, set at the first verified sign-in) and the expiry of a
+# one-time password, on the existing accounts table.
+users.append_column(Column("oidc_issuer", Text))
+users.append_column(Column("oidc_subject", Text))
+users.append_column(Column("password_expires_at", DateTime(timezone=True)))
+users.append_constraint(
+    UniqueConstraint("oidc_issuer", "oidc_subject", name="uq_users_oidc_issuer_subject")
+)
+
+# Signed-in sessions. The browser holds a random token in an HttpOnly cookie; only its SHA-256
+# is stored. ``handoff_hash`` is the one-time code that moves a fresh sign-in into the cookie.
+user_sessions = Table(
+    "user_sessions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("username", String(64), nullable=False),
+    Column("method", String(16), nullable=False),  # password | oidc
+    Column("token_hash", String(64), unique=True),
+    Column("handoff_hash", String(64), unique=True),
+    Column("handoff_expires_at", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),  # absolute cap
+    Column("last_seen_at", DateTime(timezone=True), nullable=False),  # idle timeout
+    Column("revoked_at", DateTime(timezone=True)),
+    Index("ix_user_sessions_username", "username"),
+)
+
+# Failed sign-in counters per key (name+address, name, address, everyone): progressive delays.
+signin_throttle = Table(
+    "signin_throttle",
+    metadata,
+    Column("key", String(300), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("last_failure_at", DateTime(timezone=True), nullable=False),
+    Column("blocked_until", DateTime(timezone=True)),
+)
+
+# --- summary store (issue 11): per-cell sums of the survey, see queries/summaries/ ---
+# One row per stratum (source|wave|region) with its respondent count, and one row per
+# cell (stratum × sex × age group × settlement) × variable with a value. Keyed by the wave's
+# labels rather than survey_waves.id: the summaries of a wave are a pure function of its rows.
+summary_strata = Table(
+    "summary_strata",
+    metadata,
+    Column("source", String(32), primary_key=True),
+    Column("wave", String(32), primary_key=True),
+    Column("region", String(8), primary_key=True),
+    Column("period_start", Date, nullable=False),
+    Column("n_h", Integer, nullable=False),
+)
+
+summary_cells = Table(
+    "summary_cells",
+    metadata,
+    Column("source", String(32), nullable=False),
+    Column("wave", String(32), nullable=False),
+    Column("region", String(8), nullable=False),
+    Column("sex", String(8)),  # NULL: not answered (outside any sex filter)
+    Column("age_group", String(8)),
+    Column("settlement", String(8)),
+    Column("variable", String(96), nullable=False),
+    Column("n", Integer, nullable=False),
+    Column("sw", Float, nullable=False),
+    Column("swy", Float, nullable=False),
+    Column("sw2", Float, nullable=False),
+    Column("sw2y", Float, nullable=False),
+    Column("sw2y2", Float, nullable=False),
+    Index("ix_summary_cells_wave", "source", "wave", "variable"),
+)
+
+# The variables each wave has a value for (a few dozen rows per wave): which institutions
+# exist is read here, not from millions of cells.
+summary_variables = Table(
+    "summary_variables",
+    metadata,
+    Column("source", String(32), primary_key=True),
+    Column("wave", String(32), primary_key=True),
+    Column("variable", String(96), primary_key=True),
+    Column("n", Integer, nullable=False),
 )

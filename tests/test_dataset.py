@@ -69,7 +69,7 @@ def test_proposals_and_ngo_frames(engine):
     ngo_upload, proposals_upload = new_upload(engine, "ngo"), new_upload(engine, "proposals")
     ngo = (
         pl.DataFrame(
-            {"region_code": ["KZ-75"], "period": ["2024-Q3"], "registered_ngos": [12]},
+            {"region": ["KZ-75"], "period": ["2024-Q3"], "registered_ngos": [12]},
             schema_overrides={"registered_ngos": pl.Int64},
         )
         .with_columns(
@@ -82,14 +82,14 @@ def test_proposals_and_ngo_frames(engine):
         {
             "proposal_id": ["P1"],
             "source": ["eotinish"],
-            "region_code": [None],
+            "region": [None],
             "topic": ["education"],
             "submitted_on": [dt.date(2025, 1, 10)],
             "status": ["answered"],
             "answered_on": [dt.date(2025, 2, 1)],
             "implemented_on": [None],
         },
-        schema_overrides={"region_code": pl.String, "implemented_on": pl.Date},
+        schema_overrides={"region": pl.String, "implemented_on": pl.Date},
     )
     with engine.begin() as conn:
         store.upsert_ngo(conn, ngo_upload, ngo)

@@ -369,7 +369,7 @@ def test_load_demo_refuses_a_database_that_holds_data(engine: Engine, tmp_path: 
         ).inserted_primary_key[0]
         conn.execute(
             insert(schema.ngo_activity).values(
-                upload_id=upload_id, region_code="KZ-75", period="2025", registered_ngos=10
+                upload_id=upload_id, region="KZ-75", period="2025", registered_ngos=10
             )
         )
     with pytest.raises(SenimError, match=r"empty database.*1 NGO rows"):
@@ -389,7 +389,7 @@ def test_load_demo_loads_every_file_then_refuses(engine: Engine, tmp_path: Path)
             select(schema.uploads.c.status, schema.uploads.c.rows_rejected)
         ).all()
         regions_used = conn.execute(
-            select(func.count(func.distinct(schema.responses.c.region_code)))
+            select(func.count(func.distinct(schema.responses.c.region)))
         ).scalar_one()
     assert {(status, rejected) for status, rejected in uploads} == {("loaded", 0)}
     assert regions_used == 20  # every spelling resolved

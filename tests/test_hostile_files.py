@@ -161,7 +161,7 @@ def test_formulas_markup_and_sql_in_respondent_id_are_kept_exactly():
     clean = v.clean.sort("_row")
     assert clean.get_column("_row").to_list() == [1, 2, 3, 4, 5]
     assert clean.get_column("respondent_id").to_list() == [FORMULA, "+cmd", "@SUM(1)", SCRIPT, SQL]
-    assert clean.get_column("region_code").to_list() == ["KZ-75"] * 5
+    assert clean.get_column("region").to_list() == ["KZ-75"] * 5
 
 
 def test_formulas_markup_and_sql_in_proposal_id_and_topic_are_inert():

@@ -126,7 +126,7 @@ def test_ngo_reupload_replaces_and_rollback_restores_the_previous_values(engine)
     assert (second.rows_new, second.rows_updated, second.rows_unchanged) == (1, 1, 1)
     with engine.connect() as conn:
         abai = conn.execute(
-            select(ngo_activity.c.registered_ngos).where(ngo_activity.c.region_code == "KZ-10")
+            select(ngo_activity.c.registered_ngos).where(ngo_activity.c.region == "KZ-10")
         ).scalar_one()
     assert abai == 120
     with pytest.raises(SenimError, match=f"upload {second.upload_id}"):
@@ -135,11 +135,11 @@ def test_ngo_reupload_replaces_and_rollback_restores_the_previous_values(engine)
     with engine.connect() as conn:
         rows = conn.execute(
             select(
-                ngo_activity.c.region_code,
+                ngo_activity.c.region,
                 ngo_activity.c.period,
                 ngo_activity.c.registered_ngos,
                 ngo_activity.c.upload_id,
-            ).order_by(ngo_activity.c.region_code)
+            ).order_by(ngo_activity.c.region)
         ).all()
     assert [tuple(r) for r in rows] == [
         ("KZ-10", "2024", 100, first.upload_id),

@@ -104,12 +104,12 @@ def test_ngo_trust_relation_is_a_weighted_line():
 
 
 def test_quarters_and_whole_years_and_population_from_the_reference_table():
-    # A validated upload: region_code, no year, no population. KZ-75 reports quarters only:
+    # A validated upload: region, no year, no population. KZ-75 reports quarters only:
     # NGO counts are the last quarter's, grants the sum. KZ-71 sent a whole-year row AND a
     # Q4 row: the whole-year row is used, so nothing is counted twice.
     upload = pl.DataFrame(
         {
-            "region_code": ["KZ-75"] * 4 + ["KZ-71", "KZ-71"],
+            "region": ["KZ-75"] * 4 + ["KZ-71", "KZ-71"],
             "period": ["2025-Q1", "2025-Q3", "2025-Q2", "2025-Q4", "2025", "2025-Q4"],
             "registered_ngos": [100, 300, 200, 400, 500, 450],
             "active_ngos": [10, 30, 20, 40, 50, 45],

@@ -32,7 +32,7 @@ def survey_frame(ids: list[str], wave: str = "2025-Q3") -> pl.DataFrame:
             "wave": [wave] * n,
             "period_start": [dt.date(2025, 7, 1)] * n,
             "interview_date": [dt.date(2025, 8, 2)] * n,
-            "region_code": ["KZ-75"] * n,
+            "region": ["KZ-75"] * n,
             "settlement": ["urban"] * n,
             "sex": [None] * n,
             "age": [30] * n,
@@ -110,7 +110,7 @@ def test_upsert_counts_new_updated_unchanged_and_keeps_previous_values(engine):
         return pl.DataFrame(
             rows,
             schema={
-                "region_code": pl.String,
+                "region": pl.String,
                 "period": pl.String,
                 "registered_ngos": pl.Int64,
                 "active_ngos": pl.Int64,
@@ -150,11 +150,11 @@ def test_upsert_counts_new_updated_unchanged_and_keeps_previous_values(engine):
     with engine.connect() as conn:
         stored = conn.execute(
             select(
-                ngo_activity.c.region_code,
+                ngo_activity.c.region,
                 ngo_activity.c.period,
                 ngo_activity.c.registered_ngos,
                 ngo_activity.c.upload_id,
-            ).order_by(ngo_activity.c.region_code, ngo_activity.c.period)
+            ).order_by(ngo_activity.c.region, ngo_activity.c.period)
         ).all()
         history = conn.execute(
             select(row_history.c.row_key, row_history.c.previous)
@@ -166,7 +166,7 @@ def test_upsert_counts_new_updated_unchanged_and_keeps_previous_values(engine):
         ("KZ-71", "2025", 30, second),
         ("KZ-75", "2024", 11, second),
     ]
-    by_key = {json.loads(k)["region_code"] + json.loads(k)["period"]: p for k, p in history}
+    by_key = {json.loads(k)["region"] + json.loads(k)["period"]: p for k, p in history}
     assert by_key["KZ-712025"] is None  # inserted: rollback deletes it
     assert (
         by_key["KZ-752024"]["registered_ngos"] == 10 and by_key["KZ-752024"]["upload_id"] == first

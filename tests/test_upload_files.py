@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from queries.errors import InputFileError
-from queries.ingest.contract import contract_columns, template_csv
+from queries.contract import contract_columns, template_csv
 from queries.ingest.pipeline import ingest_bytes
 from queries.ingest.reading import read_table
 from queries.ingest.validate import validate
@@ -30,7 +30,7 @@ def test_good_survey_parses_every_contract_type():
     assert v.ok and v.rows_read == 3
     c = v.clean.sort("_row")
     assert c.get_column("interview_date").to_list() == [dt.date(2025, 8, 14)] * 3
-    assert c.get_column("region_code").to_list() == ["KZ-75", "KZ-71", "KZ-79"]
+    assert c.get_column("region").to_list() == ["KZ-75", "KZ-71", "KZ-79"]
     assert c.get_column("period_start").to_list() == [dt.date(2025, 7, 1)] * 3
     assert c.get_column("weight").to_list() == [1.2, 0.8, 1.0]  # blank weight -> 1
     assert c.get_column("trust_government").to_list() == [7, None, 10]  # DK -> missing, not 0
@@ -47,7 +47,7 @@ def test_windows_1251_with_semicolons_and_decimal_commas():
     c = v.clean.sort("_row")
     assert c.get_column("weight").to_list() == [1.25, 0.75]
     assert c.get_column("source").to_list() == ["kurultai", "kurultai"]
-    assert c.get_column("region_code").to_list() == ["KZ-63", "KZ-75"]
+    assert c.get_column("region").to_list() == ["KZ-63", "KZ-75"]
     assert c.get_column("settlement").to_list() == ["urban", "rural"]
     assert c.get_column("participated_consultation").to_list() == [True, True]
 
@@ -65,7 +65,7 @@ def test_mixed_region_spellings_resolve_to_iso_codes():
     expected = (FILES / "survey_mixed_regions.expected").read_text().split()
     v = check("survey", "survey_mixed_regions.csv")
     assert v.ok
-    assert v.clean.sort("_row").get_column("region_code").to_list() == expected
+    assert v.clean.sort("_row").get_column("region").to_list() == expected
 
 
 def test_unknown_region_names_the_value_and_suggests():
@@ -157,7 +157,7 @@ def test_proposal_rules():
     assert good.ok
     c = good.clean.sort("_row")
     assert c.get_column("source").to_list() == ["eotinish", "eotinish", "kurultai"]
-    assert c.get_column("region_code").to_list() == ["KZ-63", None, "KZ-71"]
+    assert c.get_column("region").to_list() == ["KZ-63", None, "KZ-71"]
     assert c.get_column("topic").to_list() == ["education", "healthcare", "roads"]
     bad = check("proposals", "proposals_bad_dates.csv")
     assert errors_of(bad) == [

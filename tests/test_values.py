@@ -7,6 +7,7 @@ import datetime as dt
 import polars as pl
 import pytest
 
+from queries.contract import vocabulary as names
 from queries.ingest import values as v
 
 
@@ -77,22 +78,22 @@ def test_integers_accept_whole_decimals_only():
 
 
 def test_choices_by_synonym_in_any_case_and_spacing():
-    parsed, bad = v.parse_choice(s("Қала", "ауыл", "ГОРОД", "Село", "town"), v.SETTLEMENT)
+    parsed, bad = v.parse_choice(s("Қала", "ауыл", "ГОРОД", "Село", "town"), names.SETTLEMENT)
     assert parsed.to_list() == ["urban", "rural", "urban", "rural", None]
     assert bad.to_list() == [False, False, False, False, True]
-    parsed, _ = v.parse_choice(s("Ж", "муж", "Әйел", "Female"), v.SEX)
+    parsed, _ = v.parse_choice(s("Ж", "муж", "Әйел", "Female"), names.SEX)
     assert parsed.to_list() == ["female", "male", "female", "female"]
-    parsed, _ = v.parse_choice(s("Ұлттық  Құрылтай", "Public Trust Council"), v.SURVEY_SOURCE)
+    parsed, _ = v.parse_choice(s("Ұлттық  Құрылтай", "Public Trust Council"), names.SURVEY_SOURCE)
     assert parsed.to_list() == ["kurultai", "public_trust_council"]
 
 
 def test_wave_and_period_labels():
     parsed, bad = v.parse_pattern(
-        s("2025-q3", "2025-10", "2025", "2025-13", "25-Q1"), v.WAVE_PATTERN
+        s("2025-q3", "2025-10", "2025", "2025-13", "25-Q1"), names.WAVE_PATTERN
     )
     assert parsed.to_list() == ["2025-Q3", "2025-10", "2025", None, None]
     assert bad.to_list() == [False, False, False, True, True]
-    _, bad = v.parse_pattern(s("2025", "2025-Q4", "2025-10"), v.PERIOD_PATTERN)
+    _, bad = v.parse_pattern(s("2025", "2025-Q4", "2025-10"), names.PERIOD_PATTERN)
     assert bad.to_list() == [False, False, True]
 
 

@@ -13,10 +13,11 @@ from sqlalchemy import func, select
 
 from queries import schema
 from queries.cli.common import add_db_option, engine_from
+from queries.contract import template_csv
 from queries.errors import SenimError
-from queries.ingest.contract import template_csv
 from queries.ingest.pipeline import ingest_bytes
 from queries.ingest.uploads import list_uploads, rollback
+from queries.vocab import DONE_STATUSES, UploadStatus
 
 COUNTED = (
     "responses",
@@ -114,7 +115,7 @@ def _ingest(args) -> int:
             print(f"  {where}{column}: {row['message']}")
         if report.error_count > 50:
             print(f"  ... and {report.error_count - 50:,} more problems")
-    return 1 if report.status == "rejected" else 0
+    return 1 if report.status == UploadStatus.REJECTED else 0
 
 
 def _failpoint():
@@ -161,7 +162,7 @@ def _status(args) -> int:
         }
         last = conn.execute(
             select(func.max(schema.uploads.c.uploaded_at)).where(
-                schema.uploads.c.status.in_(("loaded", "partial"))
+                schema.uploads.c.status.in_(DONE_STATUSES)
             )
         ).scalar()
     out = {

@@ -30,15 +30,18 @@ from queries.ingest.uploads import (
     start_upload,
 )
 from queries.ingest.validate import ERROR_SCHEMA, Validation, empty_errors, validate
+from queries.vocab import Stage, UploadKind, UploadStatus
 
 __all__ = ["IngestReport", "check_bytes", "ingest_bytes", "list_uploads", "rollback"]
 
+CHECKED_VALID = "valid"  # check_bytes only: nothing stored, no problem found
 
-@dataclass
+
+@dataclass(kw_only=True)
 class IngestReport:
     """What happened to one file: status, counts and one error row per problem."""
 
-    status: str  # loaded | unchanged | rejected | partial | valid (check only)
+    status: str  # an UploadStatus, or CHECKED_VALID for a check that found no problem
     kind: str
     upload_id: int | None = None
     rows_read: int = 0
@@ -108,14 +111,16 @@ def _file_error(kind: str, message: str) -> IngestReport:
         ],
         schema=ERROR_SCHEMA,
     )
-    return IngestReport("rejected", kind, errors=errors, message=message, error_count=1)
+    return IngestReport(
+        status=UploadStatus.REJECTED, kind=kind, errors=errors, message=message, error_count=1
+    )
 
 
 def _prepare(kind, content, file_name, source, wave, header_map, max_bytes, say):
     table = read_table(content, file_name, max_bytes=max_bytes)
-    say(0.04, "reading")
+    say(0.04, Stage.READING)
     validation = validate(kind, table, source=source, wave=wave, header_map=header_map)
-    say(0.08, "validating")
+    say(0.08, Stage.VALIDATING)
     return table, validation
 
 
@@ -150,15 +155,13 @@ def check_bytes(
         return _file_error(kind, str(exc))
     with engine.connect() as conn:
         db_errors, _clash = store.database_duplicates(conn, validation)
-    say(0.1, "checking")
+    say(0.1, Stage.CHECKING)
     errors, count, rejected = _checked(validation, db_errors)
     return IngestReport(
-        "valid" if count == 0 else "rejected",
-        kind,
-        None,
-        validation.rows_read,
-        0,
-        rejected,
+        status=CHECKED_VALID if count == 0 else UploadStatus.REJECTED,
+        kind=kind,
+        rows_read=validation.rows_read,
+        rows_rejected=rejected,
         errors=errors,
         error_count=count,
         table=table,
@@ -207,7 +210,7 @@ def ingest_bytes(
     the data and the final status are written in ONE transaction: a crash leaves nothing but
     the log row, which becomes 'interrupted'."""
     say = progress or _silent
-    say(0.0, "reading")
+    say(0.0, Stage.READING)
     sha = hashlib.sha256(content).hexdigest()
     mark_interrupted(engine)
     base = {
@@ -236,30 +239,32 @@ def ingest_bytes(
         # the same file may have finished loading meanwhile: its rows are then "duplicates"
         return _unchanged(engine, base) or _rejected(engine, base, report, file_name)
     try:
-        upload_id = start_upload(engine, **base, status="loading", rows_read=report.rows_read)
+        upload_id = start_upload(
+            engine, **base, status=UploadStatus.LOADING, rows_read=report.rows_read
+        )
     except OperationalError as exc:
         if not _is_busy(exc):
             raise
-        report.status, report.message = "rejected", BUSY
+        report.status, report.message = UploadStatus.REJECTED, BUSY
         return report
     try:
         with engine.connect().execution_options(immediate=True) as conn, conn.begin():
             report = _load(conn, upload_id, report, keep_valid, base, say)
             _audit(engine, uploaded_by, report, file_name, conn=conn)
-            say(0.98, "finishing")
+            say(0.98, Stage.FINISHING)
     except OperationalError as exc:
         if not _is_busy(exc):
-            abandon(engine, upload_id, "interrupted", f"The load failed: {exc.orig}")
+            abandon(engine, upload_id, UploadStatus.INTERRUPTED, f"The load failed: {exc.orig}")
             raise
-        abandon(engine, upload_id, "rejected", BUSY)
-        report.status, report.upload_id, report.message = "rejected", upload_id, BUSY
+        abandon(engine, upload_id, UploadStatus.REJECTED, BUSY)
+        report.status, report.upload_id, report.message = UploadStatus.REJECTED, upload_id, BUSY
         report.rows_loaded = report.rows_new = report.rows_updated = report.rows_unchanged = 0
         return report
     except BaseException as exc:
         # e.g. a thread of the web app: the process lives on, so mark the row here
-        abandon(engine, upload_id, "interrupted", f"The load failed: {exc}")
+        abandon(engine, upload_id, UploadStatus.INTERRUPTED, f"The load failed: {exc}")
         raise
-    say(1.0, "committing")
+    say(1.0, Stage.COMMITTING)
     return report
 
 
@@ -272,8 +277,12 @@ def _unchanged(engine: Engine, base: dict) -> IngestReport | None:
     if same is None:
         return None
     message = _same_message(same)
-    upload_id = start_upload(engine, **base, status="unchanged", message=message, pid=None)
-    return IngestReport("unchanged", base["kind"], upload_id, message=message)
+    upload_id = start_upload(
+        engine, **base, status=UploadStatus.UNCHANGED, message=message, pid=None
+    )
+    return IngestReport(
+        status=UploadStatus.UNCHANGED, kind=base["kind"], upload_id=upload_id, message=message
+    )
 
 
 def _same_message(upload_id: int) -> str:
@@ -282,11 +291,11 @@ def _same_message(upload_id: int) -> str:
 
 def _rejected(engine: Engine, base: dict, report: IngestReport, file_name: str) -> IngestReport:
     """Log a rejected file (nothing stored) and return its report."""
-    report.status = "rejected"
+    report.status = UploadStatus.REJECTED
     report.upload_id = start_upload(
         engine,
         **base,
-        status="rejected",
+        status=UploadStatus.REJECTED,
         rows_read=report.rows_read,
         rows_rejected=report.rows_rejected,
         message=report.message,
@@ -310,71 +319,97 @@ def _load(
     lock(conn, kind)
     same = loaded_with_same_content(conn, kind, base["sha256"], base["source"], base["wave"])
     if same is not None:  # an identical file finished loading while this one waited
-        message = _same_message(same)
-        finish_upload(conn, upload_id, status="unchanged", message=message, pid=None)
-        return IngestReport("unchanged", kind, upload_id, validation.rows_read, message=message)
+        return _finished_unchanged(conn, upload_id, report, same)
     db_errors, clash = store.database_duplicates(conn, validation)
+    errors, count, rejected = _checked(validation, db_errors)
+    if count and not keep_valid:
+        return _finished_rejected(conn, upload_id, report, errors, count, rejected)
     clean = validation.clean
     if not clash.is_empty():
         clean = clean.filter(~pl.col(ROW).is_in(clash.get_column(ROW).implode()))
-    errors, count, rejected = _checked(validation, db_errors)
-    read = validation.rows_read
-    if count and not keep_valid:
-        message = _summary(read, rejected, count)
-        finish_upload(
-            conn, upload_id, status="rejected", rows_rejected=rejected, message=message, pid=None
-        )
-        return IngestReport(
-            "rejected",
-            kind,
-            upload_id,
-            read,
-            0,
-            rejected,
-            errors=errors,
-            error_count=count,
-            table=report.table,
-            message=message,
-        )
-    new = updated = unchanged = 0
-    if kind == "survey":
-        new = store.insert_survey(conn, upload_id, clean, say)
-    elif kind == "ngo":
-        new, updated, unchanged = store.upsert_ngo(conn, upload_id, clean)
-    else:
-        new, updated, unchanged = store.upsert_proposals(conn, upload_id, clean)
-    status = "partial" if count else "loaded"
-    loaded = new + updated + unchanged
-    message = f"{loaded:,} of {read:,} rows loaded"
-    if kind != "survey":
-        message += f" ({new:,} new, {updated:,} updated, {unchanged:,} unchanged)"
-    message += f"; {rejected:,} rows rejected." if count else "."
+    new, updated, unchanged = _store_rows(conn, kind, upload_id, clean, say)
+    return _finished_loaded(
+        conn,
+        upload_id,
+        report,
+        errors=errors,
+        count=count,
+        rejected=rejected,
+        counts=(new, updated, unchanged),
+    )
+
+
+def _store_rows(conn, kind: str, upload_id: int, clean: pl.DataFrame, say) -> tuple[int, int, int]:
+    """Write the valid rows; (new, updated, unchanged) — survey rows are always new."""
+    if kind == UploadKind.SURVEY:
+        return store.insert_survey(conn, upload_id, clean, say), 0, 0
+    if kind == UploadKind.NGO:
+        return store.upsert_ngo(conn, upload_id, clean)
+    return store.upsert_proposals(conn, upload_id, clean)
+
+
+def _finished_unchanged(conn, upload_id: int, report: IngestReport, same: int) -> IngestReport:
+    message = _same_message(same)
+    finish_upload(conn, upload_id, status=UploadStatus.UNCHANGED, message=message, pid=None)
+    return IngestReport(
+        status=UploadStatus.UNCHANGED,
+        kind=report.kind,
+        upload_id=upload_id,
+        rows_read=report.validation.rows_read,
+        message=message,
+    )
+
+
+def _finished_rejected(conn, upload_id, report, errors, count, rejected) -> IngestReport:
+    message = _summary(report.validation.rows_read, rejected, count)
     finish_upload(
         conn,
         upload_id,
-        status=status,
-        rows_loaded=loaded,
+        status=UploadStatus.REJECTED,
         rows_rejected=rejected,
-        rows_new=new,
-        rows_updated=updated,
-        rows_unchanged=unchanged,
         message=message,
         pid=None,
     )
     return IngestReport(
-        status,
-        kind,
-        upload_id,
-        read,
-        loaded,
-        rejected,
-        new,
-        updated,
-        unchanged,
-        errors,
-        message,
-        count,
-        report.table,
+        status=UploadStatus.REJECTED,
+        kind=report.kind,
+        upload_id=upload_id,
+        rows_read=report.validation.rows_read,
+        rows_rejected=rejected,
+        errors=errors,
+        error_count=count,
+        table=report.table,
+        message=message,
+    )
+
+
+def _finished_loaded(conn, upload_id, report, *, errors, count, rejected, counts) -> IngestReport:
+    new, updated, unchanged = counts
+    read = report.validation.rows_read
+    loaded = new + updated + unchanged
+    message = f"{loaded:,} of {read:,} rows loaded"
+    if report.kind != UploadKind.SURVEY:
+        message += f" ({new:,} new, {updated:,} updated, {unchanged:,} unchanged)"
+    message += f"; {rejected:,} rows rejected." if count else "."
+    status = UploadStatus.PARTIAL if count else UploadStatus.LOADED
+    tally = {
+        "rows_loaded": loaded,
+        "rows_rejected": rejected,
+        "rows_new": new,
+        "rows_updated": updated,
+        "rows_unchanged": unchanged,
+    }
+    finish_upload(conn, upload_id, status=status, message=message, pid=None, **tally)
+    return IngestReport(
+        status=status,
+        kind=report.kind,
+        upload_id=upload_id,
+        rows_read=read,
+        errors=errors,
+        message=message,
+        error_count=count,
+        table=report.table,
+        **tally,
     )
 
 

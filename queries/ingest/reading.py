@@ -18,10 +18,10 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from queries.contract import ROW
 from queries.errors import InputFileError
 
 MAX_COLUMNS = 500
-ROW = "_row"
 MAX_LINE_BYTES = 1_000_000
 DELIMITERS = (",", ";", "\t")
 DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}

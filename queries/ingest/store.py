@@ -11,7 +11,7 @@ from collections.abc import Callable
 import polars as pl
 from sqlalchemy import Connection, Table, func, insert, select
 
-from queries.ingest.contract import TRUST_PREFIX
+from queries.contract import NGO, PROPOSALS, TRUST_PREFIX
 from queries.ingest.messages import render
 from queries.ingest.reading import ROW
 from queries.ingest.validate import ERROR_SCHEMA, Validation, empty_errors
@@ -23,27 +23,12 @@ from queries.schema import (
     survey_waves,
     trust_scores,
 )
+from queries.vocab import Stage
 
 Progress = Callable[[float, str], None]
 CHUNK = 100_000
 # The responses table in schema order: derived, so a new column cannot be forgotten here.
 RESPONSE_COLUMNS = tuple(column.name for column in responses.columns)
-NGO_VALUES = (
-    "registered_ngos",
-    "active_ngos",
-    "grants_count",
-    "grants_kzt",
-    "volunteers",
-    "beneficiaries",
-)
-PROPOSAL_VALUES = (
-    "region_code",
-    "topic",
-    "submitted_on",
-    "status",
-    "answered_on",
-    "implemented_on",
-)
 
 
 def _is_postgres(conn: Connection) -> bool:
@@ -161,7 +146,7 @@ def insert_survey(
         conn,
         responses,
         rows.select(RESPONSE_COLUMNS),
-        (lambda f: progress(0.1 + 0.4 * f, "responses")) if progress else None,
+        (lambda f: progress(0.1 + 0.4 * f, Stage.RESPONSES)) if progress else None,
     )
     trust_cols = [c for c in rows.columns if c.startswith(TRUST_PREFIX)]
     scores = (
@@ -179,8 +164,12 @@ def insert_survey(
         conn,
         trust_scores,
         scores,
-        (lambda f: progress(0.5 + 0.45 * f, "trust scores")) if progress else None,
+        (lambda f: progress(0.5 + 0.45 * f, Stage.TRUST_SCORES)) if progress else None,
     )
+    # summary store (issue 11): the touched waves' sums, in this same transaction
+    from queries.summaries.store import after_survey_insert  # late: summaries read metrics
+
+    after_survey_insert(conn, clean)
     return clean.height
 
 
@@ -262,11 +251,9 @@ def upsert_rows(
 
 def upsert_ngo(conn: Connection, upload_id: int, clean: pl.DataFrame) -> tuple[int, int, int]:
     """NGO activity: a re-uploaded (region, period) replaces the stored row."""
-    return upsert_rows(conn, ngo_activity, upload_id, clean, ("region_code", "period"), NGO_VALUES)
+    return upsert_rows(conn, ngo_activity, upload_id, clean, NGO.key, NGO.values)
 
 
 def upsert_proposals(conn: Connection, upload_id: int, clean: pl.DataFrame) -> tuple[int, int, int]:
     """Proposals register: a re-uploaded proposal updates its status and dates."""
-    return upsert_rows(
-        conn, proposals, upload_id, clean, ("source", "proposal_id"), PROPOSAL_VALUES
-    )
+    return upsert_rows(conn, proposals, upload_id, clean, PROPOSALS.key, PROPOSALS.values)

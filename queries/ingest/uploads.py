@@ -12,6 +12,7 @@ from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, up
 from sqlalchemy.exc import OperationalError
 
 from queries.access import audit
+from queries.contract import contract
 from queries.errors import SenimError
 from queries.schema import (
     UPLOAD_KINDS,
@@ -23,10 +24,9 @@ from queries.schema import (
     trust_scores,
     uploads,
 )
+from queries.vocab import DONE_STATUSES, UploadKind, UploadStatus
 
-DONE = ("loaded", "partial")
-TABLE_OF = {"ngo": ngo_activity, "proposals": proposals}
-KEYS_OF = {"ngo": ("region_code", "period"), "proposals": ("source", "proposal_id")}
+TABLE_OF = {UploadKind.NGO: ngo_activity, UploadKind.PROPOSALS: proposals}
 
 
 def now() -> dt.datetime:
@@ -52,14 +52,14 @@ def mark_interrupted(engine: Engine) -> int:
     try:
         with engine.begin() as conn:
             rows = conn.execute(
-                select(uploads.c.id, uploads.c.pid).where(uploads.c.status == "loading")
+                select(uploads.c.id, uploads.c.pid).where(uploads.c.status == UploadStatus.LOADING)
             ).all()
             dead = [row.id for row in rows if not _pid_alive(row.pid)]
             if dead:
                 conn.execute(
                     update(uploads)
-                    .where(uploads.c.id.in_(dead), uploads.c.status == "loading")
-                    .values(status="interrupted", message=INTERRUPTED, pid=None)
+                    .where(uploads.c.id.in_(dead), uploads.c.status == UploadStatus.LOADING)
+                    .values(status=UploadStatus.INTERRUPTED, message=INTERRUPTED, pid=None)
                 )
     except OperationalError as exc:
         if "locked" not in str(exc.orig).lower():
@@ -94,7 +94,7 @@ def loaded_with_same_content(
         .where(
             uploads.c.kind == kind,
             uploads.c.sha256 == sha256,
-            uploads.c.status.in_(DONE),
+            uploads.c.status.in_(DONE_STATUSES),
             uploads.c.source.is_(None) if source is None else uploads.c.source == source,
             uploads.c.wave.is_(None) if wave is None else uploads.c.wave == wave,
         )
@@ -149,7 +149,7 @@ def list_uploads(engine: Engine) -> pl.DataFrame:
 def _restore(conn: Connection, kind: str, upload_id: int) -> int:
     """Undo an NGO / proposals upload from its row_history: delete the rows it inserted, put
     back the values it replaced. Refused when a later upload changed one of those rows."""
-    table, keys = TABLE_OF[kind], KEYS_OF[kind]
+    table, keys = TABLE_OF[kind], contract(kind).key
     entries = conn.execute(
         select(row_history.c.row_key, row_history.c.previous).where(
             row_history.c.upload_id == upload_id
@@ -224,15 +224,19 @@ def _rollback(engine: Engine, upload_id: int, by: str) -> str:
     with engine.connect().execution_options(immediate=True) as conn, conn.begin():
         lock(conn, kind)
         row = conn.execute(select(uploads).where(uploads.c.id == upload_id)).mappings().one()
-        if row["status"] == "rolled_back":
+        if row["status"] == UploadStatus.ROLLED_BACK:
             raise SenimError(f"Upload {upload_id} was already rolled back.")
-        if row["status"] == "loading":
+        if row["status"] == UploadStatus.LOADING:
             raise SenimError(f"Upload {upload_id} is still loading; roll it back once it is done.")
-        if row["status"] not in DONE:
+        if row["status"] not in DONE_STATUSES:
             raise SenimError(
                 f"Upload {upload_id} has status '{row['status']}': it stored nothing to roll back."
             )
         if row["kind"] == "survey":
+            # summary store (issue 11): the waves this upload touched, summed again below
+            from queries.summaries.store import refresh_waves, upload_waves
+
+            touched = upload_waves(conn, upload_id)
             ids = select(responses.c.id).where(responses.c.upload_id == upload_id)
             conn.execute(delete(trust_scores).where(trust_scores.c.response_id.in_(ids)))
             removed = conn.execute(
@@ -240,12 +244,13 @@ def _rollback(engine: Engine, upload_id: int, by: str) -> str:
             ).rowcount
             used = select(responses.c.wave_id).distinct()
             conn.execute(delete(survey_waves).where(survey_waves.c.id.not_in(used)))
+            refresh_waves(conn, touched)  # same transaction: rows and sums change together
         else:
             removed = _restore(conn, row["kind"], upload_id)
         conn.execute(
             update(uploads)
             .where(uploads.c.id == upload_id)
-            .values(status="rolled_back", rolled_back_at=now(), rolled_back_by=by)
+            .values(status=UploadStatus.ROLLED_BACK, rolled_back_at=now(), rolled_back_by=by)
         )
         audit.record(
             actor=by,

@@ -4,19 +4,21 @@ message), and the clean, typed rows that passed. Vectorised: no Python loop per 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import polars as pl
 
-from queries.ingest import values as v
-from queries.ingest.contract import (
-    CLEAN_ORDER,
-    PROPOSAL_SOURCE_NAMES,
-    STATUS_NAMES,
+from queries.contract import (
     TRUST_PREFIX,
+    Column,
+    Contract,
+    Parser,
+    Storage,
     canonical_header,
-    contract_columns,
+    contract,
 )
+from queries.contract.columns import WAVE_PATTERNS
+from queries.ingest import values as v
 from queries.ingest.messages import (
     ERROR_SCHEMA,
     MAX_REPORTED_ERRORS,
@@ -25,10 +27,14 @@ from queries.ingest.messages import (
 )
 from queries.ingest.reading import ROW, RawTable
 from queries.reference.regions import region_label, resolve_column, suggest_region
-from queries.schema import PROPOSAL_STATUSES
+from queries.vocab import ProposalStatus, UploadKind
 
-ANSWERED_STATUSES = ("answered", "accepted", "implemented", "rejected")
-KINDS = ("survey", "ngo", "proposals")
+ANSWERED_STATUSES = (
+    ProposalStatus.ANSWERED,
+    ProposalStatus.ACCEPTED,
+    ProposalStatus.IMPLEMENTED,
+    ProposalStatus.REJECTED,
+)
 MAX_SUGGESTIONS = 2_000  # distinct unknown region spellings given a "did you mean"
 __all__ = [
     "ERROR_SCHEMA",
@@ -74,12 +80,14 @@ def _rename(kind: str, table: RawTable, header_map: dict[str, str] | None, error
     return frame, tuple(unknown)
 
 
-def _required(frame: pl.DataFrame, kind: str, given: dict[str, str | None], errors: ErrorCollector):
-    for spec in contract_columns(kind):
-        if spec.required and spec.name not in frame.columns and not given.get(spec.name):
+def _required(frame: pl.DataFrame, spec: Contract, given: dict[str, str | None], errors):
+    for name in spec.required:
+        if name not in frame.columns and not given.get(name):
             found = ", ".join(c for c in frame.columns if c != ROW) or "none"
-            errors.file("missing_column", column=spec.name, found=found)
-    if kind == "survey" and not any(c.startswith(TRUST_PREFIX) for c in frame.columns):
+            errors.file("missing_column", column=name, found=found)
+    if any(c.storage is Storage.LONG for c in spec.columns) and not any(
+        c.startswith(TRUST_PREFIX) for c in frame.columns
+    ):
         errors.file("no_trust_column")
 
 
@@ -95,13 +103,8 @@ def _col(frame: pl.DataFrame, name: str) -> pl.Series:
     return pl.Series(name, [None] * frame.height, dtype=pl.String)
 
 
-def _blank_required(frame: pl.DataFrame, name: str, errors: ErrorCollector) -> None:
-    col = _col(frame, name)
-    errors.add(col.is_null(), name, col, "missing_value")
-
-
-def _region(frame: pl.DataFrame, errors: ErrorCollector, *, required: bool) -> pl.Series:
-    raw = _col(frame, "region")
+def _region(frame: pl.DataFrame, errors: ErrorCollector, column: Column) -> pl.Series:
+    raw = _col(frame, column.name)
     codes = resolve_column(raw)
     unknown = raw.is_not_null() & codes.is_null()
     if unknown.any():
@@ -111,73 +114,103 @@ def _region(frame: pl.DataFrame, errors: ErrorCollector, *, required: bool) -> p
             suggestion = f"{code} ({region_label(code)})" if code else ""
             hints[value] = json.dumps({"suggestion": suggestion, "suggested_code": code or ""})
         params = raw.replace_strict(hints, default="{}", return_dtype=pl.String)
-        errors.add(unknown & params.str.contains('"KZ-'), "region", raw, "unknown_region", params)
-        errors.add(
-            unknown & ~params.str.contains('"KZ-'), "region", raw, "unknown_region_no_hint", params
-        )
-    if required:
-        _blank_required(frame, "region", errors)
-    return codes.rename("region_code")
+        has_hint = params.str.contains('"KZ-')
+        errors.add(unknown & has_hint, column.name, raw, "unknown_region", params)
+        errors.add(unknown & ~has_hint, column.name, raw, "unknown_region_no_hint", params)
+    return codes
 
 
-def _number(frame, name, errors, decimal_comma, *, integer, low=None, high=None, positive=False):
-    raw = _col(frame, name)
-    if integer:
+def _number(frame: pl.DataFrame, column: Column, errors: ErrorCollector, decimal_comma: bool):
+    raw = _col(frame, column.name)
+    if column.parser is Parser.INTEGER:
         parsed, bad = v.parse_integer(raw, decimal_comma)
-        errors.add(bad, name, raw, "bad_integer")
+        errors.add(bad, column.name, raw, "bad_integer")
     else:
         parsed, bad = v.parse_number(raw, decimal_comma)
-        errors.add(bad, name, raw, "bad_number")
-    if positive:
-        errors.add(parsed <= 0, name, raw, "not_positive")
+        errors.add(bad, column.name, raw, "bad_number")
+    low, high = column.low, column.high
+    if column.positive:
+        errors.add(parsed <= 0, column.name, raw, "not_positive")
     elif low is not None and high is not None:
-        errors.add(
-            (parsed < low) | (parsed > high), name, raw, "out_of_range", {"low": low, "high": high}
-        )
+        out = (parsed < low) | (parsed > high)
+        errors.add(out, column.name, raw, "out_of_range", {"low": low, "high": high})
+        parsed = pl.select(pl.when(~out).then(parsed)).to_series()  # never overflow the type
     elif low == 0:
-        errors.add(parsed < 0, name, raw, "negative")
+        errors.add(parsed < 0, column.name, raw, "negative")
     return parsed
 
 
-def _given(name: str, given: str | None, mapping, errors, *, pattern=None) -> str | None:
+def _allowed(column: Column) -> str:
+    return ", ".join(sorted(set(column.choices.values())))
+
+
+def _given(column: Column, given: str | None, errors: ErrorCollector) -> str | None:
     """The source or wave chosen for the whole file, canonical; a file error when invalid."""
     if given is None or not str(given).strip():
         return None
-    parsed, bad = (
-        v.parse_pattern(pl.Series(name, [str(given)]), pattern)
-        if pattern
-        else v.parse_choice(pl.Series(name, [str(given)]), mapping)
-    )
+    parsed, bad = _parse_text(column, pl.Series(column.name, [str(given)]))
     if bad.item():
-        if pattern:
-            errors.file("bad_wave", column=name, value=str(given))
+        if column.parser is Parser.WAVE:
+            errors.file("bad_wave", column=column.name, value=str(given))
         else:
-            allowed = ", ".join(sorted(set(mapping.values())))
-            errors.file("bad_choice", column=name, value=str(given), allowed=allowed)
+            errors.file(
+                "bad_choice", column=column.name, value=str(given), allowed=_allowed(column)
+            )
         return None
     return parsed.item()
 
 
-def _fixed(frame, name, given, mapping, errors, *, pattern=None) -> pl.Series:
-    """source/wave: from the column or the value chosen for the whole file; a cell that
-    differs from the chosen value is an error (neither silently wins)."""
-    raw = _col(frame, name)
-    if pattern:
-        parsed, bad = v.parse_pattern(raw, pattern)
-        errors.add(bad, name, raw, "bad_wave")
+def _parse_text(column: Column, raw: pl.Series) -> tuple[pl.Series, pl.Series]:
+    if column.parser in WAVE_PATTERNS:
+        return v.parse_pattern(raw, WAVE_PATTERNS[column.parser])
+    return v.parse_choice(raw, column.choices)
+
+
+def _choice(frame: pl.DataFrame, column: Column, errors: ErrorCollector, given: str | None):
+    """A vocabulary or label column; a file-wide value fills blanks, and a cell that differs
+    from it is an error (neither silently wins)."""
+    raw = _col(frame, column.name)
+    parsed, bad = _parse_text(column, raw)
+    if column.parser is Parser.WAVE:
+        errors.add(bad, column.name, raw, "bad_wave")
+    elif column.parser is Parser.PERIOD:
+        errors.add(bad, column.name, raw, "bad_period")
     else:
-        parsed, bad = v.parse_choice(raw, mapping)
-        errors.add(
-            bad, name, raw, "bad_choice", {"allowed": ", ".join(sorted(set(mapping.values())))}
-        )
+        errors.add(bad, column.name, raw, "bad_choice", {"allowed": _allowed(column)})
     if given:
-        errors.add(
-            parsed.is_not_null() & (parsed != given), name, raw, "conflict", {"given": given}
-        )
+        conflict = parsed.is_not_null() & (parsed != given)
+        errors.add(conflict, column.name, raw, "conflict", {"given": given})
         parsed = parsed.fill_null(given)
-    else:
-        errors.add(raw.is_null(), name, raw, "missing_value")
-    return parsed.rename(name)
+    return parsed
+
+
+def _parse_column(frame, column: Column, table: RawTable, errors, given) -> pl.Series:
+    """One contract column, typed, by its parser; problems go to ``errors``."""
+    raw = _col(frame, column.name)
+    if column.required and not given:
+        errors.add(raw.is_null(), column.name, raw, "missing_value")
+    match column.parser:
+        case Parser.TEXT:
+            parsed = raw.str.to_lowercase() if column.lower else raw
+        case Parser.CHOICE | Parser.WAVE | Parser.PERIOD:
+            parsed = _choice(frame, column, errors, given)
+        case Parser.REGION:
+            parsed = _region(frame, errors, column)
+        case Parser.DATE:
+            parsed, bad = v.parse_date(raw)
+            errors.add(bad, column.name, raw, "bad_date")
+        case Parser.INTEGER | Parser.NUMBER:
+            parsed = _number(frame, column, errors, table.decimal_comma)
+        case Parser.SCORE:
+            parsed, bad, out_of_range = v.parse_score(raw)
+            errors.add(bad, column.name, raw, "bad_score")
+            errors.add(out_of_range, column.name, raw, "out_of_range", {"low": 0, "high": 10})
+        case Parser.YES_NO:
+            parsed, bad = v.parse_yes_no(raw)
+            errors.add(bad, column.name, raw, "bad_yes_no")
+    if column.default is not None:
+        parsed = parsed.fill_null(column.default)
+    return parsed.cast(column.dtype, strict=False).rename(column.name)
 
 
 def _duplicates(
@@ -202,101 +235,21 @@ def _duplicates(
     errors.add(dup, column, frame.get_column(value or column), "duplicate_in_file", params)
 
 
-def _survey(frame, table, errors, source, wave) -> pl.DataFrame:
-    dc = table.decimal_comma
-    _blank_required(frame, "respondent_id", errors)
-    src = _fixed(frame, "source", source, v.SURVEY_SOURCE, errors)
-    wav = _fixed(frame, "wave", wave, {}, errors, pattern=v.WAVE_PATTERN)
-    date_raw = _col(frame, "interview_date")
-    date, bad_date = v.parse_date(date_raw)
-    errors.add(bad_date, "interview_date", date_raw, "bad_date")
-    out = {
-        ROW: frame.get_column(ROW),
-        "respondent_id": _col(frame, "respondent_id"),
-        "source": src,
-        "wave": wav,
-        "period_start": v.wave_start(wav).rename("period_start"),
-        "interview_date": date.rename("interview_date"),
-        "region_code": _region(frame, errors, required=True),
-    }
-    for name, mapping in (("settlement", v.SETTLEMENT), ("sex", v.SEX)):
-        raw = _col(frame, name)
-        parsed, bad = v.parse_choice(raw, mapping)
-        errors.add(
-            bad, name, raw, "bad_choice", {"allowed": ", ".join(sorted(set(mapping.values())))}
-        )
-        out[name] = parsed.rename(name)
-    out["age"] = _number(frame, "age", errors, dc, integer=True, low=16, high=110).cast(
-        pl.Int16, strict=False
-    )  # out-of-range ages are already errors; never overflow
-    weight = _number(frame, "weight", errors, dc, integer=False, positive=True)
-    out["weight"] = weight.fill_null(1.0).rename("weight")
-    scores = [c for c in frame.columns if c.startswith(TRUST_PREFIX)]
-    for name in ("state_listens", "response_satisfaction", *scores):
-        raw = _col(frame, name)
-        parsed, bad, out_of_range = v.parse_score(raw)
-        errors.add(bad, name, raw, "bad_score")
-        errors.add(out_of_range, name, raw, "out_of_range", {"low": 0, "high": 10})
-        out[name] = parsed
-    for name in (
-        "participated_consultation",
-        "submitted_proposal",
-        "received_response",
-        "ngo_involvement",
-    ):
-        raw = _col(frame, name)
-        parsed, bad = v.parse_yes_no(raw)
-        errors.add(bad, name, raw, "bad_yes_no")
-        out[name] = parsed.rename(name)
+def _survey_rules(out: dict[str, pl.Series], frame: pl.DataFrame, errors: ErrorCollector) -> None:
+    out["period_start"] = v.wave_start(out["wave"]).rename("period_start")
     orphan = out["received_response"].is_not_null() & ~out["submitted_proposal"].fill_null(False)
-    errors.add(
-        orphan, "received_response", _col(frame, "received_response"), "received_without_proposal"
-    )
-    clean = pl.DataFrame(out)
-    _duplicates(clean, ["source", "wave", "respondent_id"], "respondent_id", errors)
-    return clean
+    raw = _col(frame, "received_response")
+    errors.add(orphan, "received_response", raw, "received_without_proposal")
 
 
-def _ngo(frame, table, errors) -> pl.DataFrame:
-    dc = table.decimal_comma
-    period_raw = _col(frame, "period")
-    period, bad = v.parse_pattern(period_raw, v.PERIOD_PATTERN)
-    errors.add(bad, "period", period_raw, "bad_period")
-    _blank_required(frame, "period", errors)
-    _blank_required(frame, "registered_ngos", errors)
-    out = {
-        ROW: frame.get_column(ROW),
-        "region_code": _region(frame, errors, required=True),
-        "period": period.rename("period"),
-    }
-    for name in ("registered_ngos", "active_ngos", "grants_count", "volunteers", "beneficiaries"):
-        out[name] = _number(frame, name, errors, dc, integer=True, low=0)
-    out["grants_kzt"] = _number(frame, "grants_kzt", errors, dc, integer=False, low=0)
+def _ngo_rules(out: dict[str, pl.Series], frame: pl.DataFrame, errors: ErrorCollector) -> None:
     over = out["active_ngos"] > out["registered_ngos"]
     params = _params(registered=out["registered_ngos"])
     errors.add(over, "active_ngos", _col(frame, "active_ngos"), "active_over_registered", params)
-    clean = pl.DataFrame(out)
-    _duplicates(clean, ["region_code", "period"], "region", errors, "region_code")
-    return clean
 
 
-def _proposals(frame, errors) -> pl.DataFrame:
-    for name in ("proposal_id", "topic", "submitted_on", "status"):
-        _blank_required(frame, name, errors)
-    out = {ROW: frame.get_column(ROW), "proposal_id": _col(frame, "proposal_id")}
-    out["source"] = _fixed(frame, "source", None, PROPOSAL_SOURCE_NAMES, errors)
-    out["region_code"] = _region(frame, errors, required=False)
-    out["topic"] = _col(frame, "topic").str.to_lowercase().rename("topic")
-    for name in ("submitted_on", "answered_on", "implemented_on"):
-        raw = _col(frame, name)
-        parsed, bad = v.parse_date(raw)
-        errors.add(bad, name, raw, "bad_date")
-        out[name] = parsed
-    raw_status = _col(frame, "status")
-    status, bad = v.parse_choice(raw_status, STATUS_NAMES)
-    errors.add(bad, "status", raw_status, "bad_choice", {"allowed": ", ".join(PROPOSAL_STATUSES)})
-    out["status"] = status.rename("status")
-    status_params = _params(status=status)
+def _proposal_rules(out: dict[str, pl.Series], frame: pl.DataFrame, errors: ErrorCollector) -> None:
+    status = out["status"]
     errors.add(
         status.is_in(ANSWERED_STATUSES)
         & out["answered_on"].is_null()
@@ -304,10 +257,10 @@ def _proposals(frame, errors) -> pl.DataFrame:
         "answered_on",
         _col(frame, "answered_on"),
         "answered_on_required",
-        status_params,
+        _params(status=status),
     )
     errors.add(
-        (status == "implemented") & _col(frame, "implemented_on").is_null(),
+        (status == ProposalStatus.IMPLEMENTED) & _col(frame, "implemented_on").is_null(),
         "implemented_on",
         _col(frame, "implemented_on"),
         "implemented_on_required",
@@ -316,9 +269,14 @@ def _proposals(frame, errors) -> pl.DataFrame:
         before = out[later] < out[earlier]
         params = _params(other=earlier, other_value=out[earlier].cast(pl.String))
         errors.add(before, later, out[later].cast(pl.String), "date_before", params)
-    clean = pl.DataFrame(out)
-    _duplicates(clean, ["source", "proposal_id"], "proposal_id", errors)
-    return clean
+
+
+# Rules across columns, per kind (the single-column rules come from the contract).
+RULES = {
+    UploadKind.SURVEY: _survey_rules,
+    UploadKind.NGO: _ngo_rules,
+    UploadKind.PROPOSALS: _proposal_rules,
+}
 
 
 def validate(
@@ -334,36 +292,42 @@ def validate(
     ``source``/``wave`` (survey only) apply to the whole file: they fill blank cells, and a
     cell that says otherwise is a row error. ``header_map`` maps file headers (normalised) to
     contract columns, for headers the built-in synonyms do not know."""
-    if kind not in KINDS:
-        raise ValueError(f"unknown upload kind {kind!r}; expected one of {', '.join(KINDS)}")
+    spec = contract(kind)  # a ValueError naming the kinds for an unknown one
     errors = ErrorCollector(table.frame.get_column(ROW))
     frame, unknown = _rename(kind, table, header_map, errors)
-    if kind == "survey":
-        source = _given("source", source, v.SURVEY_SOURCE, errors)
-        wave = _given("wave", wave, {}, errors, pattern=v.WAVE_PATTERN)
-    else:
-        source = wave = None
-    _required(frame, kind, {"source": source, "wave": wave}, errors)
+    chosen = {"source": source, "wave": wave}
+    given = {c.name: _given(c, chosen.get(c.name), errors) for c in spec.columns if c.file_wide}
+    _required(frame, spec, given, errors)
     if frame.height == 0:
         errors.file("no_rows")
     if errors.file_level:
         # Nothing is checked row by row; the clean frame is empty but has its usual columns.
-        parsed = _parse(kind, frame.clear(), table, ErrorCollector(frame.clear()[ROW]), None, None)
+        empty = frame.clear()
+        parsed = _parse(kind, empty, table, ErrorCollector(empty[ROW]), given)
         report, count = errors.table()
         return Validation(kind, parsed, report, frame.height, count, unknown)
-    parsed = _parse(kind, frame, table, errors, source, wave)
+    parsed = _parse(kind, frame, table, errors, given)
     clean = parsed.filter(~pl.col(ROW).is_in(errors.bad_rows().implode()))
     report, count = errors.table()
     return Validation(kind, clean, report, frame.height, count, unknown)
 
 
-def _parse(kind, frame, table, errors, source, wave) -> pl.DataFrame:
-    """The typed columns of ``kind`` in the documented order (trust items last)."""
-    if kind == "survey":
-        parsed = _survey(frame, table, errors, source, wave)
-    elif kind == "ngo":
-        parsed = _ngo(frame, table, errors)
-    else:
-        parsed = _proposals(frame, errors)
-    first = [c for c in CLEAN_ORDER[kind] if c in parsed.columns]
-    return parsed.select(*first, *[c for c in parsed.columns if c not in first])
+def _parse(kind, frame, table, errors, given: dict[str, str | None]) -> pl.DataFrame:
+    """The typed columns of ``kind`` in the contract's clean order (trust items last)."""
+    spec = contract(kind)
+    out: dict[str, pl.Series] = {ROW: frame.get_column(ROW)}
+    items = tuple(c for c in frame.columns if c.startswith(TRUST_PREFIX))
+    long_done = False
+    for column in spec.columns:
+        if column.storage is not Storage.LONG:
+            out[column.name] = _parse_column(frame, column, table, errors, given.get(column.name))
+        elif not long_done:  # the file's items (any trust_<word>) where the contract lists them
+            long_done = True
+            for item in items:
+                out[item] = _parse_column(frame, replace(column, name=item), table, errors, None)
+    RULES[spec.kind](out, frame, errors)
+    clean = pl.DataFrame(out).select(list(spec.clean_schema(items)))
+    key = list(spec.key)
+    shown = next(c for c in key if c not in given)  # the key column a person recognises
+    _duplicates(clean, key, shown, errors)
+    return clean

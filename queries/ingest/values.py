@@ -7,68 +7,11 @@ from collections.abc import Callable
 
 import polars as pl
 
-YES = ("yes", "y", "1", "true", "да", "д", "иә", "ия", "и")
-NO = ("no", "n", "0", "false", "нет", "н", "жоқ", "жок")
-MISSING_CODES = (
-    "dk",
-    "na",
-    "n/a",
-    "-1",
-    "98",
-    "99",
-    "не знаю",
-    "білмеймін",
-    "затрудняюсь ответить",
-)
+from queries.contract.vocabulary import MISSING_CODES, NO, YES
+
 DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y")
 DATE_SHAPE = r"^(\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[./]\d{1,2}[./]\d{4})$"
 TIME_SUFFIX = r"[ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?$"
-SETTLEMENT = {
-    "urban": "urban",
-    "rural": "rural",
-    "қала": "urban",
-    "ауыл": "rural",
-    "город": "urban",
-    "село": "rural",
-    "city": "urban",
-    "village": "rural",
-    "городской": "urban",
-    "сельский": "rural",
-}
-SEX = {
-    "male": "male",
-    "female": "female",
-    "m": "male",
-    "f": "female",
-    "ер": "male",
-    "әйел": "female",
-    "м": "male",
-    "ж": "female",
-    "муж": "male",
-    "жен": "female",
-    "мужской": "male",
-    "женский": "female",
-    "ер адам": "male",
-    "әйел адам": "female",
-}
-SURVEY_SOURCE = {
-    "public_trust_council": "public_trust_council",
-    "kurultai": "kurultai",
-    "public trust council": "public_trust_council",
-    "national council of public trust": "public_trust_council",
-    "совет общественного доверия": "public_trust_council",
-    "қоғамдық сенім кеңесі": "public_trust_council",
-    "ptc": "public_trust_council",
-    "national kurultai": "kurultai",
-    "курултай": "kurultai",
-    "национальный курултай": "kurultai",
-    "құрылтай": "kurultai",
-    "ұлттық құрылтай": "kurultai",
-    "национальный совет общественного доверия": "public_trust_council",
-    "ұлттық қоғамдық сенім кеңесі": "public_trust_council",
-}
-WAVE_PATTERN = r"^\d{4}(-Q[1-4]|-(0[1-9]|1[0-2]))?$"
-PERIOD_PATTERN = r"^\d{4}(-Q[1-4])?$"
 
 
 def _lower(col: pl.Series) -> pl.Series:

@@ -13,16 +13,11 @@ from collections.abc import Mapping, Sequence
 import polars as pl
 
 from queries.survey.design import combine_sums, stratum_sums
-from queries.survey.sums import check_weights
+from queries.survey.sums import as_list, check_weights
+
+__all__ = ["as_list", "combine", "estimate", "variable_sums"]
 
 WEIGHT, STRATA, DOMAIN = "weight", "stratum", "in_domain"
-
-
-def as_list(cols: str | Sequence[str] | None) -> list[str]:
-    """A column name or list as a list."""
-    if cols is None:
-        return []
-    return [cols] if isinstance(cols, str) else list(cols)
 
 
 def variable_sums(

@@ -9,12 +9,19 @@ from functools import cached_property
 import polars as pl
 from sqlalchemy import Boolean, Engine, Float, Integer, select
 
+from queries.contract import NGO, PROPOSALS, SURVEY, TRUST_INSTITUTIONS, Contract, Parser, Storage
 from queries.db import data_version
-from queries.ingest.contract import TRUST_INSTITUTIONS
 from queries.reference.regions import reference_regions
 from queries.schema import ngo_activity, proposals, responses, survey_waves, trust_scores
 
 AGE_GROUPS = ["under_18", "18-29", "30-44", "45-59", "60+"]
+# The stored survey answers the metrics read (all but the respondent's id and interview date).
+ANALYSED = tuple(
+    c
+    for c in SURVEY.columns
+    if c.storage is Storage.ROW and c.parser not in (Parser.TEXT, Parser.DATE)
+)
+TABLES = {NGO.kind: ngo_activity, PROPOSALS.kind: proposals}
 
 
 @dataclass(frozen=True)
@@ -155,38 +162,14 @@ def _age_group(age: pl.Expr) -> pl.Expr:
 def _responses(engine: Engine) -> tuple[pl.DataFrame, tuple[str, ...]]:
     r, w = responses.c, survey_waves.c
     query = select(
-        r.id,
-        w.source,
-        w.wave,
-        w.period_start,
-        r.region_code,
-        r.settlement,
-        r.sex,
-        r.age,
-        r.weight,
-        r.state_listens,
-        r.response_satisfaction,
-        r.participated_consultation,
-        r.submitted_proposal,
-        r.received_response,
-        r.ngo_involvement,
+        r.id, w.source, w.wave, w.period_start, *(r[c.name] for c in ANALYSED)
     ).join_from(responses, survey_waves, r.wave_id == w.id)
     schema = {
         "response_id": pl.Int64,
         "source": pl.String,
         "wave": pl.String,
         "period_start": pl.Date,
-        "region": pl.String,
-        "settlement": pl.String,
-        "sex": pl.String,
-        "age": pl.Int16,
-        "weight": pl.Float64,
-        "state_listens": pl.Float64,
-        "response_satisfaction": pl.Float64,
-        "participated_consultation": pl.Boolean,
-        "submitted_proposal": pl.Boolean,
-        "received_response": pl.Boolean,
-        "ngo_involvement": pl.Boolean,
+        **{c.name: pl.Float64 if c.parser is Parser.SCORE else c.dtype for c in ANALYSED},
     }
     t = trust_scores.c
     if engine.dialect.name == "sqlite":
@@ -224,60 +207,24 @@ def _responses(engine: Engine) -> tuple[pl.DataFrame, tuple[str, ...]]:
     return frame.sort("response_id"), institutions
 
 
+def _stored(engine: Engine, spec: Contract) -> pl.DataFrame:
+    """Every stored column of an upload kind's table, typed as the contract says."""
+    table = TABLES[spec.kind]
+    columns = [spec.column(name) for name in spec.stored]
+    query = select(*(table.c[c.name] for c in columns))
+    return _read(engine, query, {c.name: c.dtype for c in columns})
+
+
 def _proposals(engine: Engine) -> pl.DataFrame:
-    p = proposals.c
-    query = select(
-        p.source,
-        p.proposal_id,
-        p.region_code,
-        p.topic,
-        p.submitted_on,
-        p.status,
-        p.answered_on,
-        p.implemented_on,
-    )
-    schema = {
-        "source": pl.String,
-        "proposal_id": pl.String,
-        "region": pl.String,
-        "topic": pl.String,
-        "submitted_on": pl.Date,
-        "status": pl.String,
-        "answered_on": pl.Date,
-        "implemented_on": pl.Date,
-    }
-    frame = _read(engine, query, schema)
-    return frame.with_columns(region_code=pl.col("region"))
+    return _stored(engine, PROPOSALS)
 
 
 def _ngo(engine: Engine) -> pl.DataFrame:
-    n = ngo_activity.c
-    query = select(
-        n.region_code,
-        n.period,
-        n.registered_ngos,
-        n.active_ngos,
-        n.grants_count,
-        n.grants_kzt,
-        n.volunteers,
-        n.beneficiaries,
-    )
-    schema = {
-        "region": pl.String,
-        "period": pl.String,
-        "registered_ngos": pl.Int64,
-        "active_ngos": pl.Int64,
-        "grants_count": pl.Int64,
-        "grants_kzt": pl.Float64,
-        "volunteers": pl.Int64,
-        "beneficiaries": pl.Int64,
-    }
     population = reference_regions().select(pl.col("code").alias("region"), "population")
     return (
-        _read(engine, query, schema)
+        _stored(engine, NGO)
         .with_columns(year=pl.col("period").str.slice(0, 4).cast(pl.Int32))
         .join(population, on="region", how="left")
-        .with_columns(region_code=pl.col("region"))
     )
 
 

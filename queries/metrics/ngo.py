@@ -13,9 +13,7 @@ PER = 10_000
 
 
 def _prepared(ngo: pl.DataFrame) -> pl.DataFrame:
-    """Dataset.ngo as is; a validated upload (``region_code``, no year or population) made alike."""
-    if "region" not in ngo.columns and "region_code" in ngo.columns:
-        ngo = ngo.rename({"region_code": "region"})
+    """Dataset.ngo as is; a validated upload (no year or population) made alike."""
     if "year" not in ngo.columns:
         ngo = ngo.with_columns(year=pl.col("period").str.slice(0, 4).cast(pl.Int32))
     if "population" not in ngo.columns:
@@ -74,6 +72,21 @@ def national_density(ngo: pl.DataFrame) -> pl.DataFrame:
 
 
 @dataclass(frozen=True)
+class Robustness:
+    """How much the WLS line depends on its method and on single regions (issue 12, point 5)."""
+
+    ols_slope: float
+    ols_p: float
+    spearman_rho: float
+    spearman_p: float
+    loo: pl.DataFrame  # left_out (region), slope, p_value, significant: one WLS fit per region
+    loo_slope_range: tuple[float, float]
+    loo_p_range: tuple[float, float]
+    flips: int  # leave-one-out fits whose significance differs from the full fit's
+    fragile: bool  # any flip: the "association" hangs on one region
+
+
+@dataclass(frozen=True)
 class Relation:
     """A weighted least-squares line of trust on NGO density across regions (correlation only)."""
 
@@ -84,12 +97,56 @@ class Relation:
     p_value: float
     n_regions: int
     points: pl.DataFrame  # region, x (density), y (trust), y_se, fitted
+    robustness: Robustness | None = None  # None with fewer than 4 regions (no leave-one-out)
+
+
+def _wls(x, y, se):
+    import statsmodels.api as sm
+
+    design = sm.add_constant(x, has_constant="add")
+    return sm.WLS(y, design, weights=1.0 / se**2).fit(), design
+
+
+def _robustness(x, y, se, regions: list[str], p_full: float, alpha: float) -> Robustness | None:
+    """OLS, Spearman's rho and the leave-one-out WLS fits beside the main line."""
+    import numpy as np
+    import statsmodels.api as sm
+    from scipy.stats import spearmanr
+
+    if len(x) < 4:  # leaving one out must still leave a line with a residual
+        return None
+    ols = sm.OLS(y, sm.add_constant(x, has_constant="add")).fit()
+    rho, rho_p = spearmanr(x, y)
+    rows = []
+    for i, region in enumerate(regions):
+        keep = np.arange(len(x)) != i
+        fit, _ = _wls(x[keep], y[keep], se[keep])
+        rows.append((region, float(fit.params[1]), float(fit.pvalues[1])))
+    loo = pl.DataFrame(rows, schema=["left_out", "slope", "p_value"], orient="row")
+    loo = loo.with_columns(significant=pl.col("p_value") < alpha)
+    flips = loo.filter(pl.col("significant") != (p_full < alpha)).height
+    return Robustness(
+        ols_slope=float(ols.params[1]),
+        ols_p=float(ols.pvalues[1]),
+        spearman_rho=float(rho),
+        spearman_p=float(rho_p),
+        loo=loo,
+        loo_slope_range=(loo.get_column("slope").min(), loo.get_column("slope").max()),
+        loo_p_range=(loo.get_column("p_value").min(), loo.get_column("p_value").max()),
+        flips=flips,
+        fragile=flips > 0,
+    )
 
 
 def ngo_trust_relation(
-    trust_by_region: pl.DataFrame, density: pl.DataFrame, *, x: str = "active_per_10k"
+    trust_by_region: pl.DataFrame,
+    density: pl.DataFrame,
+    *,
+    x: str = "active_per_10k",
+    alpha: float = 0.05,
 ) -> Relation | None:
-    """WLS of regional trust (``estimate``, weights 1/se²) on NGO density ``x``.
+    """WLS of regional trust (``estimate``, weights 1/se²) on NGO density ``x``, with its
+    robustness: the OLS line, Spearman's rank correlation and every leave-one-region-out fit.
 
     ``trust_by_region``: region, estimate, se (suppressed regions dropped), e.g.
     ``composite_by_region``; ``density``: region, ``x`` for one year (``ngo_density``). The
@@ -97,7 +154,6 @@ def ngo_trust_relation(
     than 3 regions have both.
     """
     import numpy as np
-    import statsmodels.api as sm
 
     points = (
         trust_by_region.filter(pl.col("estimate").is_not_null() & (pl.col("se") > 0))
@@ -108,20 +164,19 @@ def ngo_trust_relation(
     )
     if points.height < 3:
         return None
-    design = sm.add_constant(points.get_column("x").to_numpy())
-    fit = sm.WLS(
-        points.get_column("y").to_numpy(),
-        design,
-        weights=1.0 / points.get_column("y_se").to_numpy() ** 2,
-    ).fit()
-    low, high = fit.conf_int()[1]
+    xs, ys = points.get_column("x").to_numpy(), points.get_column("y").to_numpy()
+    se = points.get_column("y_se").to_numpy()
+    fit, design = _wls(xs, ys, se)
+    low, high = fit.conf_int(alpha)[1]
     fitted = fit.predict(design)
+    p_full = float(fit.pvalues[1])
     return Relation(
         slope=float(fit.params[1]),
         slope_ci=(float(low), float(high)),
         intercept=float(fit.params[0]),
         r_squared=float(fit.rsquared),
-        p_value=float(fit.pvalues[1]),
+        p_value=p_full,
         n_regions=points.height,
         points=points.with_columns(fitted=pl.Series(np.asarray(fitted))),
+        robustness=_robustness(xs, ys, se, points.get_column("region").to_list(), p_full, alpha),
     )

@@ -8,7 +8,8 @@ from collections.abc import Sequence
 from sqlalchemy import Float, Select, String, Table, and_, case, func, literal, select
 from sqlalchemy import cast as sa_cast
 
-from queries.survey.design import SUM_COLUMNS, _as_list
+from queries.survey.sums import SUM_COLUMNS
+from queries.survey.sums import as_list as _as_list
 
 
 def sums_select(

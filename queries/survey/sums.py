@@ -11,13 +11,14 @@ from collections.abc import Sequence
 
 import polars as pl
 
+from queries.contract.vocabulary import NO, YES
 from queries.errors import SenimError
 
-__all__ = ["SUM_COLUMNS", "as_list", "check_weights", "stratum_sums"]
+__all__ = ["SUM_COLUMNS", "as_list", "check_weights", "stratum_sums", "value_expr"]
 
 SUM_COLUMNS = ("sw", "swy", "sw2", "sw2y", "sw2y2")
-_YES = {"yes", "y", "1", "true", "t", "да", "д", "иә", "ия"}
-_NO = {"no", "n", "0", "false", "f", "нет", "н", "жоқ"}
+_YES = set(YES)
+_NO = set(NO)
 
 
 def as_list(cols: str | Sequence[str] | None) -> list[str]:
@@ -27,7 +28,7 @@ def as_list(cols: str | Sequence[str] | None) -> list[str]:
     return [cols] if isinstance(cols, str) else list(cols)
 
 
-def _value_expr(frame: pl.DataFrame, value: str, *, binary: bool) -> pl.Expr:
+def value_expr(frame: pl.DataFrame, value: str, *, binary: bool) -> pl.Expr:
     """``value`` as Float64: Boolean and yes/no text become 1/0; other text is an error."""
     if value not in frame.columns:
         raise SenimError(
@@ -120,7 +121,7 @@ def stratum_sums(
         *(pl.col(c).first() for c in carried),
     ]
     for i, name in enumerate(names):
-        y = _value_expr(frame, name, binary=binary)
+        y = value_expr(frame, name, binary=binary)
         keep = y.is_not_null() & inside
         kept_w = pl.when(keep).then(w).otherwise(0.0)
         # u = w·y once per row, so every sum below is a single product (the sums dominate cost)
