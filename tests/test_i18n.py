@@ -9,27 +9,23 @@ from dashboard.app import PAGES as APP_PAGES
 from dashboard.components.filters import SETTLEMENTS, SEXES
 from dashboard.i18n import LANGUAGES, catalogue, fmt_number, translate
 from dashboard.views.audit import ACTIONS as AUDIT_ACTIONS
+from queries.contract import CONTRACTS, TRUST_INSTITUTIONS
+from queries.contract.model import label_name
 from queries.demo.proposals import TOPICS as DEMO_TOPICS
 from queries.ingest.messages import TEMPLATES
 from queries.metrics.dataset import AGE_GROUPS
+from queries.vocab import ProposalSource, Role, SurveySource, UploadKind, UploadStatus
 
 DASHBOARD = Path(__file__).resolve().parents[1] / "dashboard"
 LITERAL = re.compile(r"""\bt\(\s*["']([a-z_]+\.[a-z0-9_]+)["']""")
 # Keys built at run time from a prefix; each listed value must exist.
 DYNAMIC = {
-    "source.": ["public_trust_council", "kurultai", "eotinish", "other"],
-    "institution.": ["government", "parliament", "akimat", "courts", "police", "ngos", "media"],
-    "upload.kind_": ["survey", "ngo", "proposals"],
-    "history.status_": [
-        "loading",
-        "loaded",
-        "partial",
-        "rejected",
-        "unchanged",
-        "rolled_back",
-        "interrupted",
-    ],
-    "auth.role_": ["viewer", "analyst", "staff", "admin"],
+    "source.": [*SurveySource, *ProposalSource],
+    "institution.": list(TRUST_INSTITUTIONS),
+    "upload.kind_": list(UploadKind),
+    "history.status_": list(UploadStatus),
+    "auth.role_": list(Role),
+    "contract.": [label_name(c.name) for spec in CONTRACTS.values() for c in spec.columns],
     "auth.error_": ["bad_credentials", "locked", "disabled"],
     "cards.": [
         "composite_trust",

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from queries.contract import LABELS
 from queries.reference.regions import reference_regions
 
 LANGUAGES = ("kk", "ru", "en")
@@ -48,6 +49,8 @@ def catalogue() -> dict[str, dict[str, str]]:
     for path in sorted(CATALOGUE_DIR.glob("*.toml")):
         with path.open("rb") as handle:
             _flatten(tomllib.load(handle), "", out, path.name)
+    # the data contract names its own columns (queries/contract/labels.py)
+    _flatten({"contract": LABELS}, "", out, "queries/contract/labels.py")
     return out
 
 

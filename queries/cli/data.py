@@ -1,4 +1,4 @@
-"""Data commands: init, ingest, uploads, rollback, status, demo, export-template."""
+"""Data commands: init, ingest, uploads, rollback, status, demo, export-template, contract-docs."""
 
 from __future__ import annotations
 
@@ -13,12 +13,13 @@ from sqlalchemy import func, select
 
 from queries import schema
 from queries.cli.common import add_db_option, engine_from
-from queries.contract import template_csv
+from queries.contract import docs, template_csv
 from queries.errors import SenimError
 from queries.ingest.pipeline import ingest_bytes
 from queries.ingest.uploads import list_uploads, rollback
 from queries.vocab import DONE_STATUSES, UploadStatus
 
+CONTRACT_DOC = Path(__file__).resolve().parents[2] / "docs" / "data-contract.md"
 COUNTED = (
     "responses",
     "trust_scores",
@@ -47,6 +48,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("file", metavar="FILE")
     p.set_defaults(handler=_ingest)
+
+    p = sub.add_parser("contract-docs", help="rewrite the column tables of the data contract")
+    p.add_argument("--check", action="store_true", help="only say whether they are current")
+    p.add_argument("--file", default=str(CONTRACT_DOC), help="default: docs/data-contract.md")
+    p.set_defaults(handler=_contract_docs)
 
     p = sub.add_parser("uploads", help="list uploads")
     add_db_option(p)
@@ -197,4 +203,16 @@ def _template(args) -> int:
         Path(args.file).write_bytes(content)
     else:
         sys.stdout.buffer.write(content)
+    return 0
+
+
+def _contract_docs(args: argparse.Namespace) -> int:
+    path = Path(args.file)
+    text = path.read_text(encoding="utf-8")
+    current = docs.render(text)
+    if args.check:
+        print("current" if current == text else f"{path} is out of date with the contract")
+        return 0 if current == text else 1
+    path.write_text(current, encoding="utf-8")
+    print(f"{path}: column tables written from the contract")
     return 0

@@ -5,22 +5,20 @@ from queries.contract.columns import (
     CONTRACTS,
     NGO,
     PROPOSALS,
-    ROW,
     SURVEY,
     TRUST_INSTITUTIONS,
     TRUST_PREFIX,
-    Column,
-    Contract,
-    Parser,
-    Storage,
     canonical_header,
     contract,
     contract_columns,
     template_csv,
 )
+from queries.contract.labels import LABELS
+from queries.contract.model import ROW, Column, Contract, Parser, Storage
 
 __all__ = [
     "CONTRACTS",
+    "LABELS",
     "NGO",
     "PROPOSALS",
     "ROW",
