@@ -66,8 +66,10 @@ def survey_variables(
     }
 
 
-def overview_sums(responses: pl.DataFrame, institutions: Sequence[str] = ()) -> pl.DataFrame:
-    """The one pass: per (region, wave, stratum, variable) sums of every Overview variable."""
+def overview_variables(
+    responses: pl.DataFrame, institutions: Sequence[str] = ()
+) -> dict[str, pl.Expr]:
+    """Every survey variable the Overview draws (only the frame's column names are read)."""
     variables = survey_variables(responses, institutions)
     chosen = trust_columns(responses, institutions)
     for column in chosen:
@@ -75,7 +77,12 @@ def overview_sums(responses: pl.DataFrame, institutions: Sequence[str] = ()) -> 
     # the government card stays when the institution filter leaves government out of the index
     if "trust_government" in responses.columns and "trust_government" not in chosen:
         variables["trust_government"] = pl.col("trust_government")
-    return variable_sums(responses, variables, carry=_SURVEY_BY)
+    return variables
+
+
+def overview_sums(responses: pl.DataFrame, institutions: Sequence[str] = ()) -> pl.DataFrame:
+    """The one pass: per (region, wave, stratum, variable) sums of every Overview variable."""
+    return variable_sums(responses, overview_variables(responses, institutions), carry=_SURVEY_BY)
 
 
 def _waves(sums: pl.DataFrame) -> pl.DataFrame:
@@ -268,6 +275,18 @@ def overview_numbers(data, filters: Filters, source: str) -> dict[str, object]:
     own, proposals, ngo = _apply(data.responses, data.proposals, data.ngo, filters, source)
     institutions = filters.institutions
     sums = overview_sums(own, institutions) if own.height else pl.DataFrame()
+    return overview_from_sums(sums, proposals, ngo, institutions)
+
+
+def overview_from_sums(
+    sums: pl.DataFrame,
+    proposals: pl.DataFrame,
+    ngo: pl.DataFrame,
+    institutions: Sequence[str] = (),
+) -> dict[str, object]:
+    """``overview_numbers`` from ``overview_sums``-shaped sums (raw rows or the summary store)
+    and the register and NGO frames already cut to the filters."""
+    own = pl.DataFrame()  # with the sums given, the helpers below never read responses
     trend = survey_trend(own, institutions, sums=sums)
     latest = _waves(sums).get_column("wave")[-1] if sums.height else None
     by_region = (

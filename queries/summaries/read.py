@@ -1,0 +1,214 @@
+"""Reading the summary store: the per-stratum sums of any filter selection, in the frame
+``queries.metrics.variable_sums`` makes from raw rows, and the Overview from them.
+
+Filters by source, wave and region pick strata; sex, age group and settlement pick cells (a
+domain: the stratum's ``n_h`` still counts every respondent). Summing the chosen cells per
+stratum in one GROUP BY gives exactly the domain-restricted sums of the raw-row path, so
+``combine`` and the Overview need no raw row. A variable the store does not hold (the composite
+over a non-default set of institutions) is summed from the raw rows of the chosen strata only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+
+import polars as pl
+from sqlalchemy import Connection, Engine, func, select
+
+from queries.metrics import variable_sums
+from queries.metrics.dataset import _age_group, _ngo, _proposals, institution_order
+from queries.metrics.filters import Filters, apply_filters
+from queries.metrics.overview import overview_from_sums, overview_variables
+from queries.schema import summary_cells, summary_strata, summary_variables
+from queries.summaries.cells import (
+    DIMENSIONS,
+    STRATUM_KEYS,
+    STRATUM_SCHEMA,
+    TRUST,
+    variables_for,
+)
+from queries.summaries.store import stored_rows
+from queries.survey.sums import SUM_COLUMNS
+
+SUMS_SCHEMA = {
+    "region": pl.String,
+    "wave": pl.String,
+    "period_start": pl.Date,
+    "stratum": pl.String,
+    "variable": pl.String,
+    **dict.fromkeys(SUM_COLUMNS, pl.Float64),
+    "n": pl.Int64,
+    "n_h": pl.Int64,
+    "N_h": pl.Float64,
+}
+_DOMAIN = {"sexes": "sex", "age_groups": "age_group", "settlements": "settlement"}
+_CARRY = ["region", "wave", "period_start"]
+
+
+def stored_institutions(conn: Connection) -> tuple[str, ...]:
+    """The institutions with a trust score anywhere, in the dashboard's order."""
+    prefix = "institution:"
+    names = conn.execute(
+        select(summary_variables.c.variable)
+        .distinct()
+        .where(summary_variables.c.variable.startswith(prefix))
+    ).scalars()
+    return institution_order([name.removeprefix(prefix) for name in names])
+
+
+def chosen_strata(conn: Connection, filters: Filters, source: str | None) -> pl.DataFrame:
+    """The strata a selection keeps (source, wave, region, period_start, n_h): the raw-row
+    path's own ``apply_filters`` run on the strata table (same rules, same messages)."""
+    rows = conn.execute(select(*(summary_strata.c[c] for c in STRATUM_SCHEMA))).all()
+    strata = pl.DataFrame(rows, schema=STRATUM_SCHEMA, orient="row")
+    whole = dataclasses.replace(filters, sexes=(), age_groups=(), settlements=())
+    kept = apply_filters(strata, whole).drop("in_domain")
+    if source is not None:
+        kept = kept.filter(pl.col("source") == source)
+    return kept
+
+
+def _cell_query(kept: pl.DataFrame, filters: Filters, variables: Sequence[str]):
+    c = summary_cells.c
+    where = [c.variable.in_(list(variables))]
+    for key in STRATUM_KEYS:
+        where.append(c[key].in_(kept.get_column(key).unique().sort().to_list()))
+    for field, column in _DOMAIN.items():
+        chosen = getattr(filters, field)
+        if chosen:  # NULL is never IN (...): an unanswered sex is outside a sex filter
+            where.append(c[column].in_(list(chosen)))
+    keys = [c[k] for k in (*STRATUM_KEYS, "variable")]
+    return (
+        select(*keys, *(func.sum(c[s]).label(s) for s in ("n", *SUM_COLUMNS)))
+        .where(*where)
+        .group_by(*keys)
+    )
+
+
+def _stored_sums(
+    conn: Connection, kept: pl.DataFrame, filters: Filters, names: Mapping[str, str]
+) -> pl.DataFrame:
+    """Per (stratum, variable) sums of the stored variables: ``names`` maps the name asked for
+    to the stored name. Every kept stratum gets a row per variable (zero sums when it has no
+    value), as the raw-row path gives."""
+    schema = {
+        **dict.fromkeys((*STRATUM_KEYS, "stored"), pl.String),
+        "n": pl.Int64,
+        **dict.fromkeys(SUM_COLUMNS, pl.Float64),
+    }
+    rows = conn.execute(_cell_query(kept, filters, sorted(set(names.values())))).all()
+    found = pl.DataFrame(rows, schema=schema, orient="row", strict=False)
+    wanted = pl.DataFrame(
+        {"variable": list(names), "stored": list(names.values())},
+        schema={"variable": pl.String, "stored": pl.String},
+    )
+    return (
+        kept.join(wanted, how="cross")
+        .join(found, on=[*STRATUM_KEYS, "stored"], how="left")
+        .with_columns(pl.col("n", *SUM_COLUMNS).fill_null(0))
+    )
+
+
+def _raw_sums(
+    conn: Connection, kept: pl.DataFrame, filters: Filters, variables: Mapping[str, pl.Expr]
+) -> pl.DataFrame:
+    """Per-stratum sums of variables the store does not hold, from the kept strata's rows."""
+    parts = []
+    for source, wave in kept.select("source", "wave").unique().sort("source", "wave").iter_rows():
+        rows = stored_rows(conn, (source, wave))
+        regions = kept.filter(pl.col("source") == source, pl.col("wave") == wave)
+        rows = rows.filter(pl.col("region").is_in(regions.get_column("region").implode()))
+        parts.append(rows)
+    frame = pl.concat(parts, how="diagonal_relaxed")
+    needed = {c for e in variables.values() for c in e.meta.root_names()}
+    frame = frame.with_columns(
+        *(pl.lit(None, pl.Float64).alias(c) for c in needed if c not in frame.columns),
+        _age_group(pl.col("age")).alias("age_group"),
+        pl.concat_str("source", "wave", "region", separator="|").alias("stratum"),
+    )
+    domain = Filters(
+        sexes=filters.sexes, age_groups=filters.age_groups, settlements=filters.settlements
+    )
+    return variable_sums(apply_filters(frame, domain), variables, carry=["source", *_CARRY])
+
+
+def summary_sums(
+    conn: Connection,
+    filters: Filters,
+    source: str | None,
+    variables: Mapping[str, pl.Expr],
+    *,
+    kept: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """The per-stratum sums of ``variables`` for a filter selection (one source when
+    ``source`` is given), equal to ``variable_sums`` over the filtered raw rows.
+    ``kept``: ``chosen_strata(...)`` when the caller has it."""
+    if kept is None:
+        kept = chosen_strata(conn, filters, source)
+    if kept.is_empty() or not variables:
+        return pl.DataFrame(schema=SUMS_SCHEMA)
+    store = variables_for(stored_institutions(conn)).stored
+    names, raw = {}, {}
+    for name, expr in variables.items():
+        same = next((s for s, e in store.items() if e.meta.eq(expr)), None)
+        if same is None:
+            raw[name] = expr
+        else:
+            names[name] = same
+    parts = []
+    if names:
+        parts.append(_stored_sums(conn, kept, filters, names))
+    if raw:
+        parts.append(_raw_sums(conn, kept, filters, raw))
+    frame = pl.concat(
+        [
+            p.with_columns(
+                pl.concat_str(*STRATUM_KEYS, separator="|").alias("stratum"),
+                pl.lit(None, pl.Float64).alias("N_h"),
+            ).select(list(SUMS_SCHEMA))
+            for p in parts
+        ]
+    )
+    return frame.cast(SUMS_SCHEMA)  # type: ignore[arg-type]
+
+
+def _cut_by_region(frame: pl.DataFrame, filters: Filters) -> pl.DataFrame:
+    """Regions cut the register and NGO data too (as on the raw-row path)."""
+    if not filters.regions or frame.is_empty():
+        return frame
+    return frame.filter(pl.col("region").is_in(list(filters.regions)))
+
+
+def overview_from_summaries(
+    engine: Engine,
+    filters: Filters,
+    source: str,
+    *,
+    proposals: pl.DataFrame | None = None,
+    ngo: pl.DataFrame | None = None,
+) -> dict[str, object]:
+    """``overview_numbers`` for (filters, source) from the summary store: no survey row is read
+    (unless the institutions chosen make a composite the store does not hold). ``proposals``
+    and ``ngo``: the register and NGO frames when the caller has them (read here otherwise)."""
+    with engine.connect() as conn, conn.begin():  # one snapshot for every read below
+        kept = chosen_strata(conn, filters, source)
+        variables = {}
+        if kept.height:  # as on the raw-row path, no rows left: no variable is built
+            institutions = stored_institutions(conn)
+            columns = pl.DataFrame(schema={f"{TRUST}{i}": pl.Float64 for i in institutions})
+            variables = overview_variables(columns, filters.institutions)
+        sums = summary_sums(conn, filters, source, variables, kept=kept)
+    proposals = _proposals(engine) if proposals is None else proposals
+    ngo = _ngo(engine) if ngo is None else ngo
+    if sums.is_empty():
+        sums = pl.DataFrame()
+    return overview_from_sums(
+        sums,
+        _cut_by_region(proposals, filters),
+        _cut_by_region(ngo, filters),
+        filters.institutions,
+    )
+
+
+__all__ = ["DIMENSIONS", "chosen_strata", "overview_from_summaries", "summary_sums"]
