@@ -17,9 +17,11 @@ The SQL form of step 1 is ``queries.survey.sql.sums_select`` (one GROUP BY over 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from statistics import NormalDist
+from typing import Literal
 
+import numpy as np
 import polars as pl
 
 from queries.errors import SenimError
@@ -27,8 +29,10 @@ from queries.survey.sums import SUM_COLUMNS, stratum_sums
 from queries.survey.sums import as_list as _as_list
 
 __all__ = [
+    "CI_METHODS",
     "MIN_N",
     "SUM_COLUMNS",
+    "CiMethod",
     "combine_sums",
     "difference",
     "difference_from_sums",
@@ -36,10 +40,15 @@ __all__ = [
     "stratum_sums",
     "survey_mean",
     "survey_proportion",
+    "t_quantile",
     "z_value",
 ]
 
 MIN_N = 30  # below this many respondents an estimate is suppressed ("too few responses")
+CiMethod = Literal["normal", "t", "logit"]
+# normal: estimate ± z·SE; t: ± t(df)·SE with the design df (R: confint(..., df = degf(design)));
+# logit: shares get R's svyciprop(method = "logit") interval with t(df), other variables get "t"
+CI_METHODS: tuple[CiMethod, ...] = ("normal", "t", "logit")
 
 
 def z_value(level: float) -> float:
@@ -49,14 +58,45 @@ def z_value(level: float) -> float:
     return NormalDist().inv_cdf(0.5 + level / 2)
 
 
-def p_value(z: pl.Expr) -> pl.Expr:
-    """Two-sided normal p-value of a z statistic, 2·(1 − Φ(|z|)), vectorised (null stays null)."""
-    from scipy.stats import norm  # imported here: scipy is slow to import and rarely needed
+def p_value(z: pl.Expr, *, df: pl.Expr | None = None) -> pl.Expr:
+    """Two-sided p-value of a statistic, vectorised (null stays null): normal, 2·(1 − Φ(|z|)),
+    or Student's t with ``df`` degrees of freedom per row when given (null when df < 1)."""
+    from scipy.stats import norm, t  # imported here: scipy is slow to import and rarely needed
 
-    return z.abs().map_batches(
-        lambda s: pl.Series(2 * norm.sf(s.cast(pl.Float64).to_numpy()), nan_to_null=True),
-        return_dtype=pl.Float64,
-    )
+    if df is None:
+        return z.abs().map_batches(
+            lambda s: pl.Series(2 * norm.sf(s.cast(pl.Float64).to_numpy()), nan_to_null=True),
+            return_dtype=pl.Float64,
+        )
+
+    def two_sided(s: pl.Series) -> pl.Series:
+        stat, dof = (s.struct.field(f).cast(pl.Float64).to_numpy() for f in ("z", "df"))
+        with np.errstate(invalid="ignore"):
+            return pl.Series(2 * t.sf(np.abs(stat), np.where(dof >= 1, dof, np.nan)),
+                             nan_to_null=True)  # fmt: skip
+
+    return pl.struct(z.alias("z"), df.alias("df")).map_batches(two_sided, return_dtype=pl.Float64)
+
+
+def t_quantile(level: float, df: pl.Expr) -> pl.Expr:
+    """The two-sided t quantile for ``level`` with ``df`` degrees of freedom per row (R's
+    ``qt(0.5 + level/2, df)``); null when df < 1 (no interval can be given)."""
+    from scipy.stats import t
+
+    z_value(level)  # the same check of the level
+
+    def quantile(s: pl.Series) -> pl.Series:
+        dof = s.cast(pl.Float64).to_numpy()
+        with np.errstate(invalid="ignore"):
+            return pl.Series(t.ppf(0.5 + level / 2, np.where(dof >= 1, dof, np.nan)),
+                             nan_to_null=True)  # fmt: skip
+
+    return df.map_batches(quantile, return_dtype=pl.Float64)
+
+
+def _check_ci(ci: str) -> None:
+    if ci not in CI_METHODS:
+        raise SenimError(f"Unknown interval method {ci!r}; use one of {', '.join(CI_METHODS)}.")
 
 
 def _check_fpc(sums: pl.DataFrame) -> None:
@@ -77,15 +117,37 @@ def _stratum_variance(s1: pl.Expr, s2: pl.Expr) -> pl.Expr:
     return pl.when(n_h > 1).then(fpc * n_h / (n_h - 1) * (s2 - s1 * s1 / n_h)).otherwise(lonely)
 
 
-def _finish(
-    frame: pl.DataFrame, level: float, *, clip: bool, est: str = "estimate"
+def finish(
+    frame: pl.DataFrame,
+    level: float,
+    *,
+    ci: CiMethod = "normal",
+    share: pl.Expr | bool = False,
+    est: str = "estimate",
 ) -> pl.DataFrame:
-    z = z_value(level)
+    """SE and interval from the columns ``est``, ``_var``, ``n`` and ``df``; hides small cells.
+
+    ``share`` (a Boolean per row): the row is a proportion, whose interval stays within [0, 1]
+    and is the logit one when ``ci="logit"``.
+    """
+    _check_ci(ci)
+    share = pl.lit(share) if isinstance(share, bool) else share
     small = pl.col("n") < MIN_N
     se = pl.col("_var").clip(lower_bound=0.0).sqrt()
-    low, high = pl.col(est) - z * se, pl.col(est) + z * se
-    if clip:
-        low, high = low.clip(0.0, 1.0), high.clip(0.0, 1.0)
+    crit = pl.lit(z_value(level)) if ci == "normal" else t_quantile(level, pl.col("df"))
+    low, high = pl.col(est) - crit * se, pl.col(est) + crit * se
+    low = pl.when(share).then(low.clip(0.0, 1.0)).otherwise(low)
+    high = pl.when(share).then(high.clip(0.0, 1.0)).otherwise(high)
+    if ci == "logit":
+        # R: svyciprop(method = "logit") = expit(logit(p) ± t·SE/(p(1-p))), the SE of logit(p)
+        # by the delta method; p = 0 or 1 has SE 0 and the interval shrinks to the point
+        p = pl.col(est)
+        inner = (p > 0) & (p < 1)
+        eta, half = (p / (1 - p)).log(), crit * se / (p * (1 - p))
+        expit = [1 / (1 + (-(eta + sign * half)).exp()) for sign in (-1, 1)]
+        logit = share & p.is_not_null()
+        low = pl.when(logit).then(pl.when(inner).then(expit[0]).otherwise(p)).otherwise(low)
+        high = pl.when(logit).then(pl.when(inner).then(expit[1]).otherwise(p)).otherwise(high)
     hide = small | pl.col(est).is_null()
     return frame.with_columns(
         pl.when(hide).then(None).otherwise(pl.col(est)).alias(est),
@@ -102,12 +164,18 @@ def combine_sums(
     by: str | Sequence[str] | None = None,
     level: float = 0.95,
     proportion: bool = False,
+    ci: CiMethod = "normal",
+    shares: Sequence[str] = (),
 ) -> pl.DataFrame:
     """Estimates from ``stratum_sums`` output (or the same columns from SQL), per ``by`` group.
 
     ``by`` may be coarser than the groups the sums were made for (e.g. sums by wave and region,
     combined by wave): sums add up within a stratum. Rows whose ``by`` value is null are dropped.
+    ``proportion`` marks every variable as a share, ``shares`` the named ones (CI within [0, 1];
+    the logit interval when ``ci="logit"``). ``df`` = respondents minus strata with respondents
+    in the group (R's ``degf()`` of the design, or of its domain subset as ``svyby`` uses).
     """
+    _check_ci(ci)
     by_cols = _as_list(by)
     keys = [*by_cols, "variable"]
     _check_fpc(sums)
@@ -131,25 +199,44 @@ def combine_sums(
             _stratum_variance(s1, s2).alias("_var"),
         )
         .group_by(keys)
-        .agg(pl.col("estimate").first(), pl.col("_var").sum(), pl.col("n").sum())
+        .agg(pl.col("estimate").first(), pl.col("_var").sum(), pl.col("n").sum(), _df())
         .sort(keys)
         .collect()
     )
-    out = _finish(out, level, clip=proportion)
-    return out.select(*keys, "estimate", "se", "ci_low", "ci_high", "n", "suppressed")
+    share = pl.lit(proportion) | pl.col("variable").is_in(list(shares))
+    out = finish(out, level, ci=ci, share=share)
+    return out.select(*keys, "estimate", "se", "ci_low", "ci_high", "n", "df", "suppressed")
 
 
-def _estimate(frame, value, *, binary, weight, strata, fpc, by, domain, level) -> pl.DataFrame:
+def _df() -> pl.Expr:
+    """Design degrees of freedom over per-stratum rows: respondents minus contributing strata."""
+    return (pl.col("n").sum() - (pl.col("n") > 0).sum()).cast(pl.Int64).alias("df")
+
+
+def _estimate(
+    frame, value, *, binary, weight, strata, fpc, by, domain, level, ci, calibrate_to
+) -> pl.DataFrame:
+    if calibrate_to is not None:
+        from queries.survey.calibration import calibrated_estimate  # it builds on this module
+
+        return calibrated_estimate(
+            frame, value, binary=binary, weight=weight, strata=strata, fpc=fpc, by=by,
+            domain=domain, level=level, ci=ci, calibrate_to=calibrate_to,
+        )  # fmt: skip
     sums = stratum_sums(
         frame, value, weight=weight, strata=strata, fpc=fpc, by=by, domain=domain, binary=binary
     )
-    out = combine_sums(sums, by=by, level=level, proportion=binary).drop("variable")
+    out = combine_sums(sums, by=by, level=level, proportion=binary, ci=ci).drop("variable")
     if not _as_list(by) and out.height == 0:  # an empty frame still answers with n = 0
         out = pl.DataFrame(
-            {"estimate": [None], "se": [None], "ci_low": [None], "ci_high": [None], "n": [0]},
+            {"estimate": [None], "se": [None], "ci_low": [None], "ci_high": [None], "n": [0],
+             "df": [0]},
             schema_overrides={c: pl.Float64 for c in ("estimate", "se", "ci_low", "ci_high")},
-        ).with_columns(pl.col("n").cast(pl.Int64), suppressed=pl.lit(True))
+        ).with_columns(pl.col("n", "df").cast(pl.Int64), suppressed=pl.lit(True))  # fmt: skip
     return out
+
+
+Margins = Mapping[str, Mapping[object, float]]
 
 
 def survey_mean(
@@ -162,15 +249,21 @@ def survey_mean(
     by: str | Sequence[str] | None = None,
     domain: str | None = None,
     level: float = 0.95,
+    ci: CiMethod = "normal",
+    calibrate_to: Margins | None = None,
 ) -> pl.DataFrame:
-    """Weighted mean of ``value`` with design-based SE and normal CI, per ``by`` group.
+    """Weighted mean of ``value`` with design-based SE and CI, per ``by`` group.
 
-    Returns the ``by`` columns, ``estimate``, ``se``, ``ci_low``, ``ci_high``, ``n``,
+    ``ci``: "normal" (± z·SE), "t" (± t·SE with the design df, as R's
+    ``confint(svymean(...), df = degf(design))``). ``calibrate_to`` ({column: {level:
+    population}}): rake the weights to those margins first and use calibration-aware SEs (R:
+    ``rake()`` then ``svymean``; see ``queries.survey.calibration``).
+    Returns the ``by`` columns, ``estimate``, ``se``, ``ci_low``, ``ci_high``, ``n``, ``df``,
     ``suppressed``.
     """
     return _estimate(
         frame, value, binary=False, weight=weight, strata=strata, fpc=fpc, by=by,
-        domain=domain, level=level,
+        domain=domain, level=level, ci=ci, calibrate_to=calibrate_to,
     )  # fmt: skip
 
 
@@ -184,11 +277,16 @@ def survey_proportion(
     by: str | Sequence[str] | None = None,
     domain: str | None = None,
     level: float = 0.95,
+    ci: CiMethod = "normal",
+    calibrate_to: Margins | None = None,
 ) -> pl.DataFrame:
-    """Weighted share of yes (1/True/"yes") in ``value``; as ``survey_mean``, CI within [0, 1]."""
+    """Weighted share of yes (1/True/"yes") in ``value``; as ``survey_mean``, CI within [0, 1].
+
+    ``ci="logit"`` is R's ``svyciprop(method = "logit")`` interval with the design df.
+    """
     return _estimate(
         frame, value, binary=True, weight=weight, strata=strata, fpc=fpc, by=by,
-        domain=domain, level=level,
+        domain=domain, level=level, ci=ci, calibrate_to=calibrate_to,
     )  # fmt: skip
 
 
@@ -200,14 +298,18 @@ def difference_from_sums(
     *,
     by: str | Sequence[str] | None = None,
     level: float = 0.95,
+    ci: CiMethod = "normal",
 ) -> pl.DataFrame:
     """The change ``estimate_b - estimate_a`` between two values of column ``between``.
 
     A linearised contrast: per stratum, z = z_b - z_a from the sums of both domains (they are
     disjoint, so Σz² has no cross term). For groups in the same strata this keeps the covariance
     through each stratum's centring; for independent samples (disjoint strata, e.g. two waves)
-    it reduces to var_a + var_b. Two-sided z-test; ``significant`` when p < 1 - level.
+    it reduces to var_a + var_b. Two-sided z-test, or with ``ci="t"``/``"logit"`` a t-test and
+    t interval with ``df`` = respondents of both sides minus the strata they are in (a
+    difference has no logit interval); ``significant`` when p < 1 - level.
     """
+    _check_ci(ci)
     by_cols = _as_list(by)
     keys = [*by_cols, "variable"]
     part = sums.filter(pl.col(between).is_in([a, b]), *(pl.col(c).is_not_null() for c in by_cols))
@@ -238,20 +340,20 @@ def difference_from_sums(
     )
     var = (
         per.group_by([*keys, "stratum"])
-        .agg(pl.col("_s1").sum(), pl.col("_s2").sum(), pl.col("n_h", "N_h").first())
+        .agg(pl.col("_s1", "_s2", "n").sum(), pl.col("n_h", "N_h").first())
         .with_columns(_stratum_variance(pl.col("_s1"), pl.col("_s2")).alias("_var"))
         .group_by(keys)
-        .agg(pl.col("_var").sum())
+        .agg(pl.col("_var").sum(), _df())
     )
     out = est.join(var, on=keys, how="left", nulls_equal=True).sort(keys).collect()
     out = out.with_columns(
         (pl.col("estimate_b") - pl.col("estimate_a")).alias("difference"),
         pl.min_horizontal("n_a", "n_b").alias("n"),
     )
-    out = _finish(out, level, clip=False, est="difference")
+    out = finish(out, level, ci="normal" if ci == "normal" else "t", est="difference")
     hide = pl.col("suppressed")
     z = pl.col("difference") / pl.col("se")
-    p = p_value(z)
+    p = p_value(z) if ci == "normal" else p_value(z, df=pl.col("df"))
     out = out.with_columns(
         pl.when(hide).then(None).otherwise(pl.col("estimate_a")).alias("estimate_a"),
         pl.when(hide).then(None).otherwise(pl.col("estimate_b")).alias("estimate_b"),
@@ -260,7 +362,7 @@ def difference_from_sums(
     ).with_columns((pl.col("p_value") < 1 - level).fill_null(False).alias("significant"))
     return out.select(
         *keys, "estimate_a", "estimate_b", "n_a", "n_b", "difference", "se", "ci_low", "ci_high",
-        "z", "p_value", "significant", "suppressed",
+        "z", "p_value", "df", "significant", "suppressed",
     )  # fmt: skip
 
 
@@ -278,6 +380,7 @@ def difference(
     domain: str | None = None,
     proportion: bool = False,
     level: float = 0.95,
+    ci: CiMethod = "normal",
 ) -> pl.DataFrame:
     """Change in the mean (or share) of ``value`` from ``between == a`` to ``between == b``.
 
@@ -289,4 +392,6 @@ def difference(
         frame, value, weight=weight, strata=strata, fpc=fpc, by=[*by_cols, between],
         domain=domain, binary=proportion,
     )  # fmt: skip
-    return difference_from_sums(sums, between, a, b, by=by_cols, level=level).drop("variable")
+    return difference_from_sums(sums, between, a, b, by=by_cols, level=level, ci=ci).drop(
+        "variable"
+    )
