@@ -11,9 +11,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import streamlit as st
 
-from dashboard import auth
+from dashboard import auth, server_guard
 from dashboard.components.filters import keep_selection
 from dashboard.i18n import LANG_KEY, LANGUAGES, t
+
+server_guard.install()  # uploads and cache clearing only for signed-in roles (issue 13)
 
 LANGUAGE_NAMES = {"kk": "Қазақша", "ru": "Русский", "en": "English"}
 VIEWS = Path(__file__).parent / "views"
@@ -86,6 +88,7 @@ def main() -> None:
     choose_language()
     keep_selection()
     user = auth.current_user()
+    server_guard.note_session(user)  # what this session may do on Streamlit's own endpoints
     st.logo(str(Path(__file__).parent / "logo.svg"), size="large")
     page = st.navigation(page_list(user), position="sidebar" if user else "hidden")
     auth.logout_button()

@@ -38,3 +38,60 @@ def session_minutes() -> int:
         return max(1, int(os.environ.get("SENIM_SESSION_MINUTES", "480")))
     except ValueError:
         return 480
+
+
+# --- upload limits (access hardening, issue 13) ---
+def _positive_int(name: str, default: int) -> int:
+    try:
+        return max(1, int(os.environ.get(name, str(default))))
+    except ValueError:
+        return default
+
+
+def max_upload_rows() -> int:
+    """Most data rows an upload may have (``SENIM_MAX_UPLOAD_ROWS``, default 2,000,000);
+    counted on the raw bytes before any row is parsed."""
+    return _positive_int("SENIM_MAX_UPLOAD_ROWS", 2_000_000)
+
+
+def max_checks() -> int:
+    """Upload checks or loads running at once in one app process (``SENIM_MAX_CHECKS``,
+    default 2); each user may run one at a time."""
+    return _positive_int("SENIM_MAX_CHECKS", 2)
+
+
+# --- end upload limits ---
+
+
+# --- access settings (issue 13: sign-in, sessions, identity provider) ---
+def idle_minutes() -> int:
+    """A session ends after this long without activity (``SENIM_IDLE_MINUTES``, default 60);
+    ``session_minutes()`` is the absolute cap counted from sign-in."""
+    return _positive_int("SENIM_IDLE_MINUTES", 60)
+
+
+def one_time_password_hours() -> int:
+    """How long a one-time password set by an admin stays usable (``SENIM_OTP_HOURS``, 24)."""
+    return _positive_int("SENIM_OTP_HOURS", 24)
+
+
+def oidc_issuers() -> tuple[str, ...]:
+    """Identity-provider issuers whose verified e-mails may sign in (``SENIM_OIDC_ISSUERS``,
+    comma-separated, exact ``iss`` values); empty: no provider sign-in is accepted."""
+    raw = os.environ.get("SENIM_OIDC_ISSUERS", "")
+    return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+
+def cookie_secure() -> bool:
+    """Whether the session cookie carries ``Secure`` (``SENIM_COOKIE_SECURE``, default yes;
+    browsers treat http://localhost and 127.0.0.1 as secure, so local runs keep working)."""
+    return os.environ.get("SENIM_COOKIE_SECURE", "1").strip().lower() not in {"0", "no", "false"}
+
+
+def trust_forwarded_for() -> bool:
+    """Whether the client address for sign-in throttling is the last ``X-Forwarded-For`` hop
+    (``SENIM_TRUST_FORWARDED_FOR``, default no: only behind a proxy that sets it)."""
+    return os.environ.get("SENIM_TRUST_FORWARDED_FOR", "0").strip().lower() in {"1", "yes", "true"}
+
+
+# --- end access settings ---

@@ -1,0 +1,217 @@
+"""A small client that speaks Streamlit's own protocol to a running server (tests and bench/).
+
+What a browser tab does, without a browser: fetch the XSRF cookie (``/_stcore/health``), open
+the websocket ``/_stcore/stream`` (subprotocol ``streamlit, <xsrf token>``), send ``BackMsg``
+protobufs (rerun with widget states, clear cache), read ``ForwardMsg`` protobufs until the script
+run finishes, and PUT files to ``/_stcore/upload_file/<session>/<file>`` as ``st.file_uploader``
+does. Elements of the last run are kept by delta path so a caller can find widgets by label
+and read what was shown (markdown bodies, text, errors).
+
+Written against Streamlit 1.67's protos (``streamlit.proto``); used by tests/test_server_*.py
+and bench/bench_access.py, and meant to be reused by a load generator.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+import requests
+from streamlit.proto.BackMsg_pb2 import BackMsg
+from streamlit.proto.Common_pb2 import FileURLs, UploadedFileInfo
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+from streamlit.proto.WidgetStates_pb2 import WidgetState
+from websockets.sync.client import ClientConnection, connect
+
+XSRF_COOKIE = "_streamlit_xsrf"
+DEFAULT_TIMEOUT = 60.0
+
+
+@dataclass
+class Shown:
+    """One element of the last script run: its proto type name and the proto itself."""
+
+    kind: str
+    proto: object
+
+    @property
+    def label(self) -> str:
+        return str(getattr(self.proto, "label", ""))
+
+    @property
+    def widget_id(self) -> str:
+        return str(getattr(self.proto, "id", ""))
+
+
+@dataclass
+class RunResult:
+    """What one script run sent: elements by delta path, and how the run ended."""
+
+    elements: dict[tuple[int, ...], Shown] = field(default_factory=dict)
+    finished: int | None = None  # ForwardMsg.ScriptFinishedStatus
+    page_not_found: bool = False
+
+    def of_kind(self, kind: str) -> list[Shown]:
+        return [e for _p, e in sorted(self.elements.items()) if e.kind == kind]
+
+    def widget(self, kind: str, label: str) -> Shown:
+        """The widget of ``kind`` whose label is ``label`` (KeyError when absent)."""
+        for shown in self.of_kind(kind):
+            if shown.label == label:
+                return shown
+        labels = [e.label for e in self.of_kind(kind)]
+        raise KeyError(f"no {kind} labelled {label!r}; have {labels}")
+
+    def texts(self) -> list[str]:
+        """Every text-like body shown (markdown, text, alerts, captions, headings)."""
+        out = []
+        for shown in self.elements.values():
+            body = getattr(shown.proto, "body", None)
+            if isinstance(body, str):
+                out.append(body)
+        return out
+
+
+class StreamlitSession:
+    """One browser-tab-like session on a running Streamlit server."""
+
+    def __init__(self, base_url: str, *, timeout: float = DEFAULT_TIMEOUT) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.http = requests.Session()
+        response = self.http.get(f"{self.base_url}/_stcore/health", timeout=timeout)
+        response.raise_for_status()
+        self.xsrf = self.http.cookies.get(XSRF_COOKIE, "")
+        self.session_id = ""
+        self.config = None  # NewSession.config of the last run
+        self.widget_states: dict[str, WidgetState] = {}
+        self._stack = contextlib.ExitStack()
+        self.ws: ClientConnection = self._stack.enter_context(self._connect())
+        self.last = RunResult()
+
+    def _connect(self) -> ClientConnection:
+        parts = urlsplit(self.base_url)
+        scheme = "wss" if parts.scheme == "https" else "ws"
+        cookie = "; ".join(f"{k}={v}" for k, v in self.http.cookies.items())
+        protocols = ["streamlit", self.xsrf] if self.xsrf else ["streamlit"]
+        return connect(
+            f"{scheme}://{parts.netloc}{parts.path}/_stcore/stream",
+            subprotocols=protocols,  # type: ignore[arg-type]
+            additional_headers={"Origin": self.base_url, "Cookie": cookie},
+            max_size=None,
+            open_timeout=self.timeout,
+        )
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self._stack.close()
+        self.http.close()
+
+    def __enter__(self) -> StreamlitSession:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    # --- messages -------------------------------------------------------------------------
+    def send(self, msg: BackMsg) -> None:
+        self.ws.send(msg.SerializeToString())
+
+    def receive(self, timeout: float | None = None) -> ForwardMsg:
+        msg = ForwardMsg()
+        msg.ParseFromString(self.ws.recv(timeout=timeout or self.timeout))
+        return msg
+
+    def run(self, *, query_string: str = "", page_name: str = "") -> RunResult:
+        """Rerun the script with the current widget states; wait until the run finishes."""
+        msg = BackMsg()
+        state = msg.rerun_script
+        state.query_string = query_string
+        state.page_name = page_name
+        state.widget_states.widgets.extend(self.widget_states.values())
+        state.context_info.timezone = "Asia/Almaty"
+        state.context_info.locale = "en-US"
+        state.context_info.url = self.base_url + "/" + page_name
+        self.send(msg)
+        # Trigger values (buttons) count for one run only, as in the browser.
+        for key in [k for k, w in self.widget_states.items() if w.WhichOneof("value") in
+                    ("trigger_value", "json_trigger_value")]:  # fmt: skip
+            del self.widget_states[key]
+        return self.wait_for_run()
+
+    def wait_for_run(self) -> RunResult:
+        """Read ForwardMsgs until ``script_finished``; the elements of that run."""
+        result = RunResult()
+        while True:
+            msg = self.receive()
+            kind = msg.WhichOneof("type")
+            if kind == "new_session":  # each script run starts with one
+                result.elements.clear()
+                if msg.new_session.initialize.session_id:
+                    self.session_id = msg.new_session.initialize.session_id
+                self.config = msg.new_session.config
+            elif kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
+                element = msg.delta.new_element
+                element_kind = element.WhichOneof("type") or ""
+                path = tuple(msg.metadata.delta_path)
+                result.elements[path] = Shown(element_kind, getattr(element, element_kind, None))
+            elif kind == "page_not_found":
+                result.page_not_found = True
+            elif kind == "script_finished":
+                result.finished = msg.script_finished
+                # A rerun requested by the script itself (st.rerun) follows at once.
+                if msg.script_finished != ForwardMsg.FINISHED_EARLY_FOR_RERUN:
+                    self.last = result
+                    return result
+
+    def clear_cache(self) -> None:
+        """The "Clear cache" menu item: empties st.cache_data/resource (when allowed)."""
+        msg = BackMsg()
+        msg.clear_cache = True
+        self.send(msg)
+
+    # --- widgets --------------------------------------------------------------------------
+    def set_text(self, widget_id: str, value: str) -> None:
+        self.widget_states[widget_id] = WidgetState(id=widget_id, string_value=value)
+
+    def click(self, widget_id: str) -> None:
+        self.widget_states[widget_id] = WidgetState(id=widget_id, trigger_value=True)
+
+    def set_file(self, widget_id: str, *, file_id: str, name: str, size: int) -> None:
+        """Point a file_uploader at a file already PUT under ``file_id``."""
+        state = WidgetState(id=widget_id)
+        info = UploadedFileInfo(file_id=file_id, name=name, size=size)
+        info.file_urls.CopyFrom(FileURLs(file_id=file_id, upload_url=self.upload_url(file_id)))
+        state.file_uploader_state_value.uploaded_file_info.append(info)
+        self.widget_states[widget_id] = state
+
+    def sign_in(self, username: str, password: str) -> RunResult:
+        """Fill the local sign-in form by its English labels and submit it (``?lang=en``)."""
+        form = self.run(query_string="lang=en")
+        self.set_text(form.widget("text_input", "User name").widget_id, username)
+        self.set_text(form.widget("text_input", "Password").widget_id, password)
+        self.click(form.widget("button", "Sign in").widget_id)
+        return self.run(query_string="lang=en")
+
+    # --- uploads --------------------------------------------------------------------------
+    def upload_url(self, file_id: str) -> str:
+        return f"{self.base_url}/_stcore/upload_file/{self.session_id}/{file_id}"
+
+    def upload(self, name: str, data: bytes | Iterator[bytes], *, file_id: str | None = None
+               ) -> tuple[int, str]:  # fmt: skip
+        """PUT a file as st.file_uploader does: (HTTP status or 0 when the server hung up
+        before reading the body, file id)."""
+        file_id = file_id or uuid.uuid4().hex
+        try:
+            response = self.http.put(
+                self.upload_url(file_id),
+                files={"file": (name, data, "text/csv")},
+                headers={"X-Xsrftoken": self.xsrf},
+                timeout=self.timeout,
+            )
+        except requests.ConnectionError:
+            return 0, file_id
+        return response.status_code, file_id
