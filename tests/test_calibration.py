@@ -115,3 +115,16 @@ def test_raking_converges_to_1e_10_and_bad_margins_are_clear(apistrat):
         )  # fmt: skip
     with pytest.raises(SenimError, match=r"Respondents with stype='M' have no population margin"):
         survey_mean(apistrat, "api00", calibrate_to={"stype": {"E": 5000, "H": 1194}}, **KW)
+
+
+def test_domain_column_equals_the_by_group_and_weights_default_to_one(apistrat):
+    frame = apistrat.with_columns(award=pl.col("awards") == "Yes")
+    dom = survey_mean(frame, "api00", domain="award", calibrate_to=MARGINS, **KW)
+    by = survey_mean(frame, "api00", by="awards", calibrate_to=MARGINS, **KW)
+    yes = by.filter(pl.col("awards") == "Yes").row(0, named=True)
+    assert close(dom["estimate"][0], yes["estimate"], 1e-12) and close(dom["se"][0], yes["se"])
+    assert dom["n"][0] == yes["n"] == 113 and dom["df"][0] == 110
+    # no weight column: raking starts from 1 and reaches the same raked weights (IPF's fixed
+    # point depends on the start only through its odds ratios, and pw is constant per stype)
+    unweighted = survey_mean(frame, "api00", strata="stype", calibrate_to=MARGINS)
+    assert close(unweighted["estimate"][0], 667.162768117683, 1e-9)
