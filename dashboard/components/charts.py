@@ -265,3 +265,11 @@ def bar_values(
     fig.update_xaxes(title=x_title, tickformat=",")
     fig.update_yaxes(automargin=True)
     return style(fig, title=title, height=max(260, 24 * ordered.height + 110))
+
+
+# --- issue 12 (inference): p-values and coefficient plots -------------------------------------
+def fmt_p(p: float | None) -> str:
+    """A p-value as people read it: three decimals, or "< 0.001"."""
+    if p is None:
+        return "—"
+    return f"< {fmt_number(0.001, 3)}" if p < 0.001 else fmt_number(p, 3)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from dashboard.components.charts import bar_values, scatter_fit, show
+from dashboard.components.charts import bar_values, fmt_p, scatter_fit, show
 from dashboard.components.page import start_page
 from dashboard.components.table import data_table
 from dashboard.components.theme import MONEY_COLOUR
 from dashboard.i18n import fmt_number, region_name, t
-from queries.metrics.ngo import ngo_density, ngo_trust_relation
+from queries.metrics.ngo import Relation, ngo_density, ngo_trust_relation
 from queries.metrics.overview import composite_by_region
 
 
@@ -93,4 +93,49 @@ def render() -> None:
             n=relation.n_regions,
         )
     )
+    robustness(relation)
     st.warning(t("ngo.not_cause"), icon=":material/warning:")
+
+
+def robustness(relation: Relation) -> None:
+    """The line's other readings (OLS, Spearman, leave-one-region-out) and the verdict."""
+    check = relation.robustness
+    if check is None:
+        return
+    st.caption(
+        t(
+            "ngo.robust_caption",
+            ols=fmt_number(check.ols_slope, 3),
+            ols_p=fmt_p(check.ols_p),
+            rho=fmt_number(check.spearman_rho, 2),
+            rho_p=fmt_p(check.spearman_p),
+            slope_low=fmt_number(check.loo_slope_range[0], 3),
+            slope_high=fmt_number(check.loo_slope_range[1], 3),
+            p_low=fmt_p(check.loo_p_range[0]),
+            p_high=fmt_p(check.loo_p_range[1]),
+        )
+    )
+    if check.fragile:
+        st.warning(
+            t("ngo.fragile", flips=check.flips, n=relation.n_regions), icon=":material/warning:"
+        )
+    else:
+        st.caption(t("ngo.robust_stable", n=relation.n_regions))
+    with st.expander(t("ngo.loo_title")):
+        loo = check.loo
+        st.dataframe(
+            pl.DataFrame(
+                {
+                    t("ngo.loo_left_out"): [region_name(r) for r in loo.get_column("left_out")],
+                    t("ngo.loo_slope"): [fmt_number(v, 3) for v in loo.get_column("slope")],
+                    t("ngo.loo_p"): [fmt_p(v) for v in loo.get_column("p_value")],
+                    t("ngo.loo_significant"): [
+                        t("cards.significant") if v else t("cards.not_significant")
+                        for v in loo.get_column("significant")
+                    ],
+                }
+            ),
+            hide_index=True,
+            width="stretch",
+            key="ngo_loo_table",
+        )

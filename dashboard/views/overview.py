@@ -6,7 +6,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard.components.cards import metric_cards, signed
-from dashboard.components.charts import funnel_chart, show, trend_chart
+from dashboard.components.charts import fmt_p, funnel_chart, show, trend_chart
 from dashboard.components.page import start_page
 from dashboard.components.regionmap import region_map
 from dashboard.components.theme import institution_colour
@@ -65,8 +65,17 @@ def render() -> None:
         moved = numbers["moved"]
         if moved.is_empty():
             st.info(t("overview.moved_none"))
+            return
+        # issue 12: only what survives Holm's correction over every region tested is listed
+        first = moved.row(0, named=True)
+        family = {"tested": first["tested"], "before": first["previous_wave"],
+                  "after": first["wave"]}  # fmt: skip
+        significant = moved.filter(pl.col("significant"))
+        if significant.is_empty():
+            st.info(t("overview.moved_no_significant", **family))
         else:
-            st.dataframe(_moved_table(moved), hide_index=True, width="stretch")
+            st.dataframe(_moved_table(significant), hide_index=True, width="stretch")
+        st.caption(t("overview.moved_family", **family))
 
 
 def _moved_table(moved: pl.DataFrame) -> pl.DataFrame:
@@ -75,9 +84,7 @@ def _moved_table(moved: pl.DataFrame) -> pl.DataFrame:
             t("common.region"): [region_name(r) for r in moved.get_column("region")],
             t("overview.moved_now"): [fmt_number(v, 2) for v in moved.get_column("estimate")],
             t("overview.moved_change"): [signed(v, 2) for v in moved.get_column("change")],
-            t("overview.moved_significant"): [
-                t("cards.significant") if s else t("cards.not_significant")
-                for s in moved.get_column("significant")
-            ],
+            t("overview.moved_p_raw"): [fmt_p(v) for v in moved.get_column("p_value")],
+            t("overview.moved_p_adjusted"): [fmt_p(v) for v in moved.get_column("p_adjusted")],
         }
     )

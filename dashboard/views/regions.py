@@ -16,9 +16,10 @@ from dashboard.components.regionmap import region_map
 from dashboard.components.table import data_table, estimate_table
 from dashboard.components.theme import institution_colour
 from dashboard.data import computed
-from dashboard.i18n import institution_name, language, region_name, t
+from dashboard.i18n import fmt_number, institution_name, language, region_name, t
 from queries.metrics.dataset import AGE_GROUPS
-from queries.metrics.overview import INSTITUTION_PREFIX, composite_by_region, overview_numbers
+from queries.metrics.inference import region_standing
+from queries.metrics.overview import INSTITUTION_PREFIX, overview_numbers
 from queries.metrics.trust import COMPOSITE, composite_expr, trust_columns
 
 PROFILE_KEY = "profile_region"
@@ -39,7 +40,8 @@ def render() -> None:
     analyst = auth.has_role(user, "analyst")
     institutions = page.filters.institutions
     latest = page.own.filter(pl.col("wave") == page.latest_wave)
-    by_region = composite_by_region(latest, institutions)
+    standing = region_standing(latest, institutions)
+    by_region = standing.regions
     st.caption(t("regions.wave_note", wave=page.latest_wave, source=t(f"source.{page.source}")))
 
     left, right = st.columns(2, gap="large")
@@ -61,9 +63,17 @@ def render() -> None:
             ),
             "regions_ranking",
         )
-    ranked = by_region.sort("estimate", descending=True, nulls_last=True)
+    ranked = by_region  # in rank order, regions with too few responses last
+    st.caption(
+        t(
+            "regions.standing_caption",
+            national=fmt_number(standing.national, 2),
+            tested=standing.tested,
+            draws=fmt_number(standing.draws),
+        )
+    )
     data_table(
-        estimate_table(ranked, label_column="region", label=region_name),
+        standing_table(ranked),
         key="regions",
         file_name="senim-regions",
         height=420,
@@ -114,9 +124,18 @@ def region_profile(page: PageData, ranked: pl.DataFrame) -> None:
     numbers = computed(
         overview_numbers, page.data.version, replace(page.filters, regions=(code,)), page.source
     )
-    rank = ranked.with_row_index("rank", 1).filter(pl.col("region") == code)
-    if rank.height and not rank.item(0, "suppressed"):
-        st.caption(f"{t('regions.rank')}: {rank.item(0, 'rank')} / {ranked.height}")
+    row = ranked.filter(pl.col("region") == code)
+    if row.height and row.item(0, "rank") is not None:  # never a bare rank: its interval too
+        st.caption(
+            t(
+                "regions.rank_interval",
+                rank=row.item(0, "rank"),
+                low=row.item(0, "rank_low"),
+                high=row.item(0, "rank_high"),
+                ranked=ranked.get_column("rank").is_not_null().sum(),
+                group=t(f"regions.group_{row.item(0, 'group')}"),
+            )
+        )
     metric_cards(numbers["cards"])
     trend = numbers["trend"]
     if trend.is_empty():
@@ -149,6 +168,24 @@ def region_profile(page: PageData, ranked: pl.DataFrame) -> None:
             ),
             "regions_profile_trend",
         )
+
+
+def standing_table(ranked: pl.DataFrame) -> pl.DataFrame:
+    """The estimates table plus each region's rank interval, group and Holm-adjusted p."""
+    shown = pl.col("rank").is_not_null()
+    extra = ranked.select(
+        pl.when(shown)
+        .then(pl.format("{} ({}–{})", "rank", "rank_low", "rank_high"))
+        .alias(t("regions.col_rank")),
+        pl.col("group")
+        .fill_null("none")  # too few responses to test
+        .map_elements(lambda g: t(f"regions.group_{g}"), return_dtype=pl.String)
+        .alias(t("regions.col_group")),
+        pl.col("p_adjusted").round(4).alias(t("regions.col_p_holm")),
+    )
+    table = estimate_table(ranked, label_column="region", label=region_name)
+    return pl.concat([table.select(t("common.col_name")), extra,
+                      table.drop(t("common.col_name"))], how="horizontal")  # fmt: skip
 
 
 def composite_by_group(responses: pl.DataFrame, by: str, institutions) -> pl.DataFrame:

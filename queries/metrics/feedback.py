@@ -13,13 +13,15 @@ FEEDBACK_SHARES = ("got_response",)
 
 def feedback_variables() -> dict[str, pl.Expr]:
     """state_listens (mean 0-10); got_response: share of proposers (submitted_proposal = yes)
-    who got a response; satisfaction: mean response_satisfaction among those who got one."""
+    who got a response; satisfaction: mean response_satisfaction among those who got one.
+
+    "Got one" means received_response = yes: a blank answer is not a yes (``when`` on a null
+    condition takes the ``otherwise`` branch, here null), so a satisfaction score given beside
+    a blank is left out rather than counted as a response's."""
     return {
         "state_listens": pl.col("state_listens"),
         "got_response": pl.when(pl.col("submitted_proposal")).then(pl.col("received_response")),
-        "satisfaction": pl.when(pl.col("received_response").fill_null(True)).then(
-            pl.col("response_satisfaction")
-        ),
+        "satisfaction": pl.when(pl.col("received_response")).then(pl.col("response_satisfaction")),
     }
 
 

@@ -17,6 +17,7 @@ import polars as pl
 from queries.errors import SenimError
 from queries.metrics import combine, variable_sums
 from queries.metrics.filters import Filters, apply_filters
+from queries.metrics.inference import with_holm
 from queries.metrics.ngo import national_density
 from queries.metrics.register import answer_rate_30, funnel
 from queries.metrics.trend import trend_from_sums
@@ -229,26 +230,32 @@ def regions_moved(
     *,
     sums: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """The ``top`` regions whose composite trust changed most (absolute change) between one
-    source's last two waves, with the change's SE, p-value and significance. Regions without an
-    estimate in either wave (too few responses) are left out."""
+    """Composite trust's change per region between one source's last two waves, with the
+    change's SE, raw p-value and Holm-adjusted p (``p_adjusted``, over every region tested:
+    ``tested``); ``significant`` is the adjusted test. The ``top`` rows: significant regions
+    first, then by absolute change. Regions without an estimate in either wave (too few
+    responses) are left out of the list and of the family (issue 12: multiplicity)."""
     columns = ["region", "wave", "previous_wave", "estimate", "change", "change_se",
-               "p_value", "significant", "n"]  # fmt: skip
+               "p_value", "p_adjusted", "significant", "tested", "n"]  # fmt: skip
     if sums is None:
         sums = _composite_sums(responses, institutions) if responses.height else pl.DataFrame()
     sums = sums.filter(pl.col("variable") == "composite_trust") if sums.height else sums
     waves = _waves(sums) if sums.height else pl.DataFrame()
     if waves.height < 2:
-        return pl.DataFrame(schema={c: CARD_COLUMNS.get(c, pl.String) for c in columns})
+        extra = {"p_adjusted": pl.Float64, "tested": pl.Int64}
+        return pl.DataFrame(schema={c: CARD_COLUMNS.get(c) or extra.get(c, pl.String)
+                                    for c in columns})  # fmt: skip
     last, before = waves.get_column("wave")[-1], waves.get_column("wave")[-2]
     sums = sums.filter(pl.col("wave").is_in([before, last]))
     trend = trend_from_sums(sums, waves, by=["region"])
+    family = trend.filter(
+        (pl.col("wave") == last) & (pl.col("previous_wave") == before),
+        pl.col("change").is_not_null(),
+    )
     return (
-        trend.filter(
-            (pl.col("wave") == last) & (pl.col("previous_wave") == before),
-            pl.col("change").is_not_null(),
-        )
-        .sort(pl.col("change").abs(), "region", descending=[True, False])
+        with_holm(family)  # the family: every region tested, not just the rows shown
+        .with_columns(tested=pl.lit(family.get_column("p_value").is_not_null().sum(), pl.Int64))
+        .sort("significant", pl.col("change").abs(), "region", descending=[True, True, False])
         .head(top)
         .select(columns)
     )

@@ -1,0 +1,170 @@
+"""Claims about a family of estimates: Holm's adjustment, rank intervals and the three-way
+grouping of regions against the national figure.
+
+A list that picks the "significant" items out of many (regions that moved, regions above the
+country) tests them all at once; with 20 regions at p < 0.05 about one is flagged by chance
+alone. Holm's step-down method keeps the chance of any false flag in the family below alpha
+(R's ``p.adjust(p, method = "holm")``). A rank is shown with its 95% interval, simulated from the
+estimates' sampling distributions, because adjacent ranks are rarely distinguishable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from queries.metrics import combine, variable_sums
+from queries.metrics.trust import composite_expr, trust_columns
+from queries.survey.design import difference_from_sums
+
+ALPHA = 0.05
+RANK_DRAWS = 10_000
+RANK_SEED = 20_251_201  # fixed: the same data always gives the same rank intervals
+GROUPS = ("above", "same", "below")
+
+
+def holm(p_values: Sequence[float | None] | pl.Series) -> pl.Series:
+    """Holm-adjusted p-values, in the input order; nulls stay null and are not in the family.
+
+    Sorted ascending, the i-th smallest of m becomes max over j <= i of (m - j + 1)·p_(j),
+    capped at 1 (as R's ``p.adjust(method = "holm")``).
+    """
+    series = pl.Series("p_adjusted", p_values, dtype=pl.Float64)
+    values = series.fill_null(np.nan).to_numpy().copy()
+    tested = ~np.isnan(values)
+    m = int(tested.sum())
+    if m:
+        raw = values[tested]
+        order = np.argsort(raw, kind="stable")
+        scaled = (m - np.arange(m)) * raw[order]
+        adjusted = np.empty(m)
+        adjusted[order] = np.minimum(np.maximum.accumulate(scaled), 1.0)
+        values[tested] = adjusted
+    return pl.Series("p_adjusted", values, nan_to_null=True)
+
+
+def with_holm(frame: pl.DataFrame, *, p: str = "p_value", alpha: float = ALPHA) -> pl.DataFrame:
+    """``frame`` with ``p_adjusted`` (Holm over every row with a p-value: the family) and
+    ``significant`` recomputed from it."""
+    adjusted = holm(frame.get_column(p))
+    return frame.with_columns(adjusted, (adjusted < alpha).fill_null(False).alias("significant"))
+
+
+def rank_intervals(
+    frame: pl.DataFrame,
+    *,
+    key: str,
+    level: float = 0.95,
+    draws: int = RANK_DRAWS,
+    seed: int = RANK_SEED,
+) -> pl.DataFrame:
+    """Rank (1 = highest estimate) and its ``level`` interval per ``key``.
+
+    Each draw takes every estimate from its sampling distribution, normal(estimate, se) and
+    independent (regions are separate strata, so separate samples), and ranks them; the
+    interval holds the middle ``level`` of a row's simulated ranks. Rows without an estimate
+    get no rank. Columns: ``key``, ``rank``, ``rank_low``, ``rank_high``.
+    """
+    schema = {key: frame.schema[key], "rank": pl.Int64, "rank_low": pl.Int64,
+              "rank_high": pl.Int64}  # fmt: skip
+    shown = frame.filter(pl.col("estimate").is_not_null() & pl.col("se").is_not_null())
+    if shown.is_empty():
+        return pl.DataFrame(schema=schema)
+    shown = shown.sort(key)  # draws are assigned in this order: reproducible
+    est = shown.get_column("estimate").to_numpy()
+    se = shown.get_column("se").to_numpy()
+    rng = np.random.default_rng(seed)
+    simulated = rng.normal(est, se, size=(draws, len(est)))
+    ranks = (-simulated).argsort(axis=1, kind="stable").argsort(axis=1, kind="stable") + 1
+    tail = (1 - level) / 2
+    low = np.quantile(ranks, tail, axis=0, method="inverted_cdf")
+    high = np.quantile(ranks, 1 - tail, axis=0, method="inverted_cdf")
+    point = shown.select(
+        key, pl.col("estimate").rank("ordinal", descending=True).cast(pl.Int64).alias("rank")
+    )
+    return point.with_columns(
+        pl.Series("rank_low", low.astype(np.int64)), pl.Series("rank_high", high.astype(np.int64))
+    ).cast(schema)
+
+
+def versus_whole(
+    sums: pl.DataFrame, *, by: str, alpha: float = ALPHA, level: float = 0.95
+) -> pl.DataFrame:
+    """Each ``by`` group against all groups pooled, from stratum sums of ONE variable.
+
+    The test is the group against the rest (disjoint domains, the linearised contrast of
+    ``difference_from_sums``): the group equals the whole exactly when it equals the rest.
+    Holm over every group tested; ``group`` is above / same / below (null when too few).
+    Columns: ``by``, ``difference`` (group minus whole), ``p_value``, ``p_adjusted``, ``group``.
+    """
+    groups = sums.get_column(by).drop_nulls().unique().sort().to_list()
+    inside = pl.when(pl.col(by) == pl.col("_focus")).then(pl.lit("in")).otherwise(pl.lit("out"))
+    stacked = pl.concat(
+        [sums.with_columns(pl.lit(g).alias("_focus")).with_columns(inside.alias("_side"))
+         for g in groups]
+    )  # fmt: skip
+    whole = combine(sums, level=level).get_column("estimate")
+    national = whole[0] if len(whole) else None
+    tests = difference_from_sums(stacked, "_side", "out", "in", by="_focus", level=level)
+    tests = tests.select(
+        pl.col("_focus").alias(by),
+        (pl.col("estimate_b") - national).alias("difference"),
+        pl.when(pl.col("suppressed")).then(None).otherwise(pl.col("p_value")).alias("p_value"),
+    )
+    tests = with_holm(tests, alpha=alpha)
+    side = (
+        pl.when(pl.col("p_adjusted").is_null())
+        .then(None)
+        .when(pl.col("significant") & (pl.col("difference") > 0))
+        .then(pl.lit("above"))
+        .when(pl.col("significant") & (pl.col("difference") < 0))
+        .then(pl.lit("below"))
+        .otherwise(pl.lit("same"))
+    )
+    return tests.with_columns(side.alias("group")).drop("significant")
+
+
+@dataclass(frozen=True)
+class Standing:
+    """Composite trust per region with its rank interval and its place against the country."""
+
+    regions: pl.DataFrame  # region, estimate, se, ci_low, ci_high, n, suppressed, rank,
+    # rank_low, rank_high, difference, p_value, p_adjusted, group
+    national: float | None
+    tested: int  # regions in the Holm family
+    draws: int
+    seed: int
+
+
+def region_standing(
+    responses: pl.DataFrame,
+    institutions: Sequence[str] = (),
+    *,
+    alpha: float = ALPHA,
+    draws: int = RANK_DRAWS,
+    seed: int = RANK_SEED,
+) -> Standing:
+    """The Regions page's ranking: composite trust per region (one sample, e.g. one wave of
+    one source), rank intervals and the Holm-corrected grouping against the national figure
+    (all the given regions pooled)."""
+    variables = {"composite_trust": composite_expr(trust_columns(responses, institutions))}
+    sums = variable_sums(responses, variables, by=["region"])
+    estimates = combine(sums, by=["region"]).drop("variable")
+    national = combine(sums).get_column("estimate")
+    ranks = rank_intervals(estimates, key="region", draws=draws, seed=seed)
+    versus = versus_whole(sums, by="region", alpha=alpha)
+    regions = (
+        estimates.join(ranks, on="region", how="left")
+        .join(versus, on="region", how="left")
+        .sort("rank", "region", nulls_last=True)
+    )
+    return Standing(
+        regions=regions,
+        national=national[0] if len(national) else None,
+        tested=versus.get_column("p_adjusted").is_not_null().sum(),
+        draws=draws,
+        seed=seed,
+    )
