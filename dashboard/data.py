@@ -8,12 +8,11 @@ import importlib
 from collections.abc import Callable
 
 import streamlit as st
-from sqlalchemy import Engine
-from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard.i18n import t
 from queries import settings
-from queries.db import data_version, engine_for, init_db
+from queries.db import Engine, data_version, engine_for, init_db
+from queries.errors import DatabaseUnavailable
 from queries.metrics.dataset import Dataset, load_dataset
 
 RETRY_SECONDS = 5
@@ -57,7 +56,7 @@ def dataset() -> Dataset:
         version = data_version(engine())
         with st.spinner(t("common.loading")):
             return _dataset(url, version)
-    except SQLAlchemyError:
+    except DatabaseUnavailable:
         database_unavailable()
         raise  # not reached: database_unavailable stops the run
 
@@ -73,7 +72,7 @@ def database_unavailable() -> None:
 def _retry() -> None:
     try:
         data_version(engine_for(settings.database_url()))
-    except SQLAlchemyError:
+    except DatabaseUnavailable:
         st.caption(t("common.retrying", seconds=RETRY_SECONDS))
         return
     st.rerun(scope="app")

@@ -6,12 +6,24 @@ from functools import cache
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, func, select
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import ExceptionContext, make_url
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from queries import settings
+from queries.errors import DatabaseUnavailable
 from queries.schema import regions, uploads
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+__all__ = [
+    "Engine",
+    "data_version",
+    "engine_for",
+    "init_db",
+    "is_busy",
+    "is_sqlite",
+    "make_engine",
+    "upgrade",
+]
 
 
 def make_engine(url: str | None = None) -> Engine:
@@ -31,8 +43,29 @@ def make_engine(url: str | None = None) -> Engine:
         # pysqlite's own transaction handling defers BEGIN; take it over so that
         # BEGIN IMMEDIATE can reserve the writer lock at the start of a load.
         event.listen(engine, "begin", _sqlite_begin)
-        return engine
-    return create_engine(url, pool_pre_ping=True, pool_recycle=1800)
+    else:
+        engine = create_engine(url, pool_pre_ping=True, pool_recycle=1800)
+    event.listen(engine, "handle_error", _translate_failure)
+    return engine
+
+
+def is_busy(exc: BaseException) -> bool:
+    """A writer holds the database (SQLite's lock): worth trying again in a moment."""
+    text = str(getattr(exc, "orig", exc)).lower()
+    return isinstance(exc, OperationalError) and ("locked" in text or "busy" in text)
+
+
+def _translate_failure(context: ExceptionContext) -> None:
+    """Failures of the database itself become DatabaseUnavailable; a busy writer stays an
+    OperationalError (the ingest and rollback code waits or says "try again"), and errors of
+    the statement (constraints, programming) stay SQLAlchemy's."""
+    exc = context.sqlalchemy_exception
+    if context.is_pre_ping or is_busy(exc):
+        return
+    if context.is_disconnect or isinstance(exc, OperationalError | InterfaceError):
+        raise DatabaseUnavailable(
+            f"The database is unavailable: {context.original_exception}"
+        ) from exc
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

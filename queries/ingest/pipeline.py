@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import polars as pl
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
+from queries import settings
 from queries.access import audit
+from queries.db import is_busy
 from queries.errors import InputFileError
 from queries.export import to_csv_bytes
 from queries.ingest import store
-from queries.ingest.reading import ROW, RawTable, read_table
+from queries.ingest.reading import ROW, RawTable, read_header, read_table
 from queries.ingest.uploads import (
     abandon,
     finish_upload,
@@ -117,7 +119,17 @@ def _file_error(kind: str, message: str) -> IngestReport:
 
 
 def _prepare(kind, content, file_name, source, wave, header_map, max_bytes, say):
-    table = read_table(content, file_name, max_bytes=max_bytes)
+    # --- issue 13: the header alone decides missing/duplicate columns; refuse those before a
+    # single row is parsed, and refuse more rows than the setting allows (access hardening).
+    header = read_header(content, file_name, max_bytes=max_bytes)
+    early = validate(kind, header, source=source, wave=wave, header_map=header_map)
+    # The header-only table has no rows by construction: "no data rows" is not a finding here.
+    header_errors = early.errors.filter((pl.col("row") == 0) & (pl.col("code") != "no_rows"))
+    if not header_errors.is_empty():
+        return header, replace(early, errors=header_errors, error_count=header_errors.height)
+    max_rows = settings.max_upload_rows()
+    table = read_table(content, file_name, max_bytes=max_bytes, max_rows=max_rows)
+    # --- end issue 13
     say(0.04, Stage.READING)
     validation = validate(kind, table, source=source, wave=wave, header_map=header_map)
     say(0.08, Stage.VALIDATING)
@@ -186,10 +198,6 @@ BUSY = (
 )
 
 
-def _is_busy(exc: OperationalError) -> bool:
-    return "locked" in str(exc.orig).lower() or "busy" in str(exc.orig).lower()
-
-
 def ingest_bytes(
     engine: Engine,
     kind: str,
@@ -243,7 +251,7 @@ def ingest_bytes(
             engine, **base, status=UploadStatus.LOADING, rows_read=report.rows_read
         )
     except OperationalError as exc:
-        if not _is_busy(exc):
+        if not is_busy(exc):
             raise
         report.status, report.message = UploadStatus.REJECTED, BUSY
         return report
@@ -253,7 +261,7 @@ def ingest_bytes(
             _audit(engine, uploaded_by, report, file_name, conn=conn)
             say(0.98, Stage.FINISHING)
     except OperationalError as exc:
-        if not _is_busy(exc):
+        if not is_busy(exc):
             abandon(engine, upload_id, UploadStatus.INTERRUPTED, f"The load failed: {exc.orig}")
             raise
         abandon(engine, upload_id, UploadStatus.REJECTED, BUSY)

@@ -13,6 +13,7 @@ from sqlalchemy.exc import OperationalError
 
 from queries.access import audit
 from queries.contract import contract
+from queries.db import is_busy
 from queries.errors import SenimError
 from queries.schema import (
     UPLOAD_KINDS,
@@ -62,7 +63,7 @@ def mark_interrupted(engine: Engine) -> int:
                     .values(status=UploadStatus.INTERRUPTED, message=INTERRUPTED, pid=None)
                 )
     except OperationalError as exc:
-        if "locked" not in str(exc.orig).lower():
+        if not is_busy(exc):
             raise
         return 0
     return len(dead)
@@ -208,7 +209,7 @@ def rollback(engine: Engine, upload_id: int, *, by: str) -> str:
     try:
         return _rollback(engine, upload_id, by)
     except OperationalError as exc:
-        if "locked" not in str(exc.orig).lower():
+        if not is_busy(exc):
             raise
         raise SenimError(
             f"The database is busy with another upload; upload {upload_id} was not rolled back. "
