@@ -1,17 +1,26 @@
 """Who is using the app (UI side): sign-in, the session's user, and server-side role checks.
 
-- ``current_user() -> SessionUser | None``: the signed-in user of this browser session (expired
+- ``current_user() -> SessionUser | None``: the signed-in user of this browser session (ended
   sessions count as signed out); when sign-in is not required, an anonymous ``viewer``.
 - ``require_role(role) -> SessionUser``: checked at the top of a page on every run, server side;
   shows a translated "not allowed" message and stops the page when the user lacks the role.
 - ``login_view()``: the sign-in page; ``logout_button()``: a sidebar button.
-Session state ``"senim_user"`` holds ``{"username", "role", "expires_at" (epoch seconds)}``; tests
-may set it directly to act as a user. With an ``[auth]`` section in secrets, sign-in goes through
-the identity provider (``st.login``) and the role comes from the e-mail's account.
+
+Sessions (issue 13, docs/security.md): signing in opens a server-side session
+(``queries.access.sessions``): absolute end ``SENIM_SESSION_MINUTES`` after sign-in, idle end
+``SENIM_IDLE_MINUTES`` after the last click. Served through ``dashboard/serve.py`` the browser is
+then sent once through ``/senim/session`` which puts the session's token into an HttpOnly,
+Secure, SameSite=Strict cookie; a reload or a new tab resumes the session from that cookie.
+Sign-out and disabling the account revoke the session in the database at once.
+
+Session state ``"senim_user"`` holds ``{"username", "role", "expires_at" (epoch seconds),
+"sid"}``. Tests may set it directly (without ``sid``) to act as a user; ``expires_at`` is then the
+absolute end and ``"last_seen"`` (epoch seconds, optional) the idle clock. With an ``[auth]``
+section in secrets, sign-in goes through the identity provider (``st.login``), and the ID token
+is verified and bound to an account by ``queries.access.oidc``.
 
 On every run the account is looked up again, so disabling a user or changing their role takes
-effect at their next click, not at the end of their session; each run also pushes the expiry
-forward (the session ends after ``settings.session_minutes()`` without activity).
+effect at their next click.
 """
 
 from __future__ import annotations
@@ -19,22 +28,32 @@ from __future__ import annotations
 import contextlib
 import time
 from dataclasses import dataclass
+from urllib.parse import quote, urlencode, urlsplit
 
 import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
+from dashboard import session_routes
 from dashboard.data import engine
 from dashboard.i18n import t
 from queries import settings
 from queries.access import accounts as auth
-from queries.access import audit
+from queries.access import audit, oidc, sessions
 from queries.errors import SenimError
 
 ROLE_ORDER = ("viewer", "analyst", "staff", "admin")
 SESSION_KEY = "senim_user"
 PENDING_KEY = "senim_change_password"  # {"username", "expires_at"} after a one-time password
 EXPIRED_KEY = "senim_session_expired"
+OIDC_REFUSED_KEY = "senim_oidc_refused"  # the reason the provider's identity was refused
 PENDING_SECONDS = 600
+ERROR_KEYS = {
+    "bad_credentials": "auth.error_bad_credentials",
+    "disabled": "auth.error_disabled",
+    "throttled": "access.error_throttled",
+    "expired": "access.error_expired",
+    "reused": "access.password_not_new",
+}
 
 
 @dataclass(frozen=True)
@@ -52,6 +71,17 @@ def has_role(user: SessionUser | None, role: str) -> bool:
     )
 
 
+def client_address() -> str:
+    """The client's address for sign-in throttling: the last ``X-Forwarded-For`` hop behind a
+    trusted proxy (setting), else the websocket peer; "local" on loopback."""
+    if settings.trust_forwarded_for():
+        forwarded = st.context.headers.get("X-Forwarded-For") or ""
+        hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+        if hops:
+            return hops[-1][:200]
+    return st.context.ip_address or "local"
+
+
 def _oidc_configured() -> bool:
     try:
         return "auth" in st.secrets
@@ -63,19 +93,61 @@ def _oidc_signed_in() -> bool:
     return _oidc_configured() and bool(getattr(st.user, "is_logged_in", False))
 
 
-def _start_session(username: str, role: str) -> None:
+def _redirect(url: str) -> None:
+    """Send the browser to ``url`` (the message ``st.login`` uses for its own redirect)."""
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+    from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    if ctx is None:
+        return
+    message = ForwardMsg()
+    message.auth_redirect.url = url
+    ctx.enqueue(message)
+
+
+def _here() -> str:
+    """This page's path and query, to come back to after the cookie hand-off."""
+    path = urlsplit(st.context.url or "/").path or "/"
+    query = urlencode(st.query_params.to_dict())
+    return session_routes.safe_next(f"{path}?{query}" if query else path)
+
+
+def _start_session(username: str, role: str, method: str) -> None:
+    sid, code = sessions.open_session(engine(), username=username, method=method)
     st.session_state[SESSION_KEY] = {
         "username": username,
         "role": role,
+        "sid": sid,
         "expires_at": time.time() + settings.session_minutes() * 60,
     }
     st.session_state.pop(EXPIRED_KEY, None)
+    if session_routes.mounted:  # move the session into the HttpOnly cookie (one round trip)
+        _redirect(f"{session_routes.SESSION_PATH}?code={code}&next={quote(_here(), safe='')}")
 
 
 def _end_session(expired: bool = False) -> None:
-    st.session_state.pop(SESSION_KEY, None)
+    stored = st.session_state.pop(SESSION_KEY, None)
+    if isinstance(stored, dict) and stored.get("sid") is not None:
+        with contextlib.suppress(SQLAlchemyError):
+            sessions.revoke(engine(), session_id=int(stored["sid"]))
     if expired:
         st.session_state[EXPIRED_KEY] = True
+
+
+def _session_alive(stored: dict) -> bool:
+    """Whether the stored session is still open (server-side row, or the test shape)."""
+    if stored.get("sid") is not None:
+        try:
+            return sessions.check(engine(), session_id=int(stored["sid"])) is not None
+        except SQLAlchemyError:
+            return True  # database down: pages show their own notice; keep the session
+    now = time.time()
+    last_seen = float(stored.get("last_seen", now))
+    if float(stored.get("expires_at", 0)) <= now or last_seen + settings.idle_minutes() * 60 <= now:
+        return False
+    stored["last_seen"] = now
+    return True
 
 
 def _checked(stored: dict) -> SessionUser | None:
@@ -86,22 +158,74 @@ def _checked(stored: dict) -> SessionUser | None:
     except SQLAlchemyError:
         account = None  # database down: pages show their own notice; keep the session
     else:
-        if account is not None and account.disabled:
+        if account is None or account.disabled:
             return None
     if account is not None:
         role = account.role
     if role not in ROLE_ORDER:
         return None
-    # Sliding expiry: activity keeps the session alive.
-    stored.update(role=role, expires_at=time.time() + settings.session_minutes() * 60)
+    stored.update(role=role)
     return SessionUser(username, role)
+
+
+def _from_cookie() -> SessionUser | None:
+    """A session carried by the cookie (a reload, a new tab), adopted by this tab."""
+    token = st.context.cookies.get(session_routes.COOKIE)
+    if not token:
+        return None
+    try:
+        found = sessions.resume(engine(), token=token)
+    except SQLAlchemyError:
+        return None
+    if found is None:
+        return None
+    stored = {
+        "username": found.username,
+        "role": None,
+        "sid": found.id,
+        "expires_at": found.expires_at.timestamp(),
+    }
+    user = _checked(stored)
+    if user is not None:
+        st.session_state[SESSION_KEY] = stored
+    return user
+
+
+def _from_provider() -> SessionUser | None:
+    """The identity provider's user, verified and bound (``queries.access.oidc``)."""
+    if st.session_state.get(OIDC_REFUSED_KEY) or not _oidc_signed_in():
+        return None
+    try:
+        identity = oidc.verify_id_token(
+            str(st.user.tokens.get("id") or ""),
+            jwks=oidc.provider_keys(_auth_setting("server_metadata_url")),
+            issuers=settings.oidc_issuers(),
+            audience=_auth_setting("client_id"),
+        )
+        account = oidc.sign_in(engine(), identity, issuers=settings.oidc_issuers())
+    except oidc.OidcError as exc:
+        st.session_state[OIDC_REFUSED_KEY] = exc.reason
+        return None
+    _start_session(account.username, account.role, "oidc")
+    return SessionUser(account.username, account.role)
+
+
+def _auth_setting(name: str) -> str:
+    """A value of the ``[auth]`` secrets (the default provider, else the first named one)."""
+    section = st.secrets["auth"]
+    if name in section:
+        return str(section[name])
+    for value in section.values():
+        if hasattr(value, "get") and value.get(name):
+            return str(value[name])
+    return ""
 
 
 def current_user() -> SessionUser | None:
     """The user of this browser session, or None when signed out."""
     stored = st.session_state.get(SESSION_KEY)
     if isinstance(stored, dict):
-        if float(stored.get("expires_at", 0)) > time.time():
+        if _session_alive(stored):
             user = _checked(stored)
             if user is not None:
                 return user
@@ -110,19 +234,9 @@ def current_user() -> SessionUser | None:
             _end_session(expired=True)
             if _oidc_signed_in():
                 st.logout()  # the provider's cookie outlives our session; end it too
-    if _oidc_signed_in():
-        email = str(st.user.get("email") or "")
-        account = auth.user_for_email(engine(), email)
-        if account is not None:
-            audit.record(
-                engine(),
-                actor=account.username,
-                action="sign_in",
-                target=account.username,
-                detail={"method": "oidc", "email": email},
-            )
-            _start_session(account.username, account.role)
-            return SessionUser(account.username, account.role)
+    user = _from_cookie() or _from_provider()
+    if user is not None:
+        return user
     if not settings.require_login():
         return SessionUser("anonymous", "viewer")
     return None
@@ -143,11 +257,7 @@ def login_view() -> None:
     if st.session_state.get(EXPIRED_KEY):
         st.info(t("auth.session_expired"), icon=":material/timer_off:")
     if _oidc_configured():
-        if getattr(st.user, "is_logged_in", False):
-            st.error(t("auth.unknown_email"))
-            st.button(t("auth.sign_out"), on_click=st.logout)
-        else:
-            st.button(t("auth.sign_in_provider"), on_click=st.login, type="primary")
+        _provider_view()
         return
     pending = st.session_state.get(PENDING_KEY)
     if isinstance(pending, dict) and pending.get("expires_at", 0) > time.time():
@@ -166,9 +276,10 @@ def login_view() -> None:
         st.error(t("auth.fill_both"))
         return
     try:
-        user = auth.authenticate(engine(), username, password)
+        user = auth.authenticate(engine(), username, password, address=client_address())
     except auth.AuthError as exc:
-        st.error(t(f"auth.error_{exc.reason}", minutes=exc.minutes), icon=":material/error:")
+        key = ERROR_KEYS.get(exc.reason, "auth.error_bad_credentials")
+        st.error(t(key, seconds=exc.seconds), icon=":material/error:")
         return
     if user.must_change_password:
         st.session_state[PENDING_KEY] = {
@@ -176,8 +287,22 @@ def login_view() -> None:
             "expires_at": time.time() + PENDING_SECONDS,
         }
         st.rerun()
-    _start_session(user.username, user.role)
+    _start_session(user.username, user.role, "password")
     st.rerun()
+
+
+def _provider_view() -> None:
+    refused = st.session_state.get(OIDC_REFUSED_KEY)
+    if getattr(st.user, "is_logged_in", False) and refused:
+        st.error(t(f"access.oidc_{refused}"), icon=":material/error:")
+        st.button(t("auth.sign_out"), on_click=_provider_sign_out)
+    else:
+        st.button(t("auth.sign_in_provider"), on_click=st.login, type="primary")
+
+
+def _provider_sign_out() -> None:
+    st.session_state.pop(OIDC_REFUSED_KEY, None)
+    st.logout()
 
 
 def _change_password_form(username: str) -> None:
@@ -200,8 +325,11 @@ def _change_password_form(username: str) -> None:
         st.error(t("auth.password_short", n=auth.MIN_PASSWORD))
         return
     try:
-        auth.set_password(engine(), username, first, actor=username)
+        auth.replace_one_time_password(engine(), username, first)
         account = auth.get_user(engine(), username)
+    except auth.AuthError as exc:
+        st.error(t(ERROR_KEYS.get(exc.reason, "auth.error_bad_credentials")))
+        return
     except SenimError as exc:
         st.error(str(exc))
         return
@@ -209,7 +337,7 @@ def _change_password_form(username: str) -> None:
     if account is None or account.disabled:
         st.error(t("auth.error_disabled"))
         return
-    _start_session(username, account.role)
+    _start_session(username, account.role, "password")
     st.rerun()
 
 
@@ -218,11 +346,15 @@ def logout_button() -> None:
     user = current_user()
     if user is None or user.username == "anonymous":
         return
-    st.sidebar.caption(t("auth.signed_in_as", user=user.username, role=t(f"auth.role_{user.role}")))
+    # st.text, not caption: a user name is never rendered as Markdown
+    st.sidebar.text(t("auth.signed_in_as", user=user.username, role=t(f"auth.role_{user.role}")))
     if st.sidebar.button(t("auth.sign_out"), key="logout", icon=":material/logout:"):
         with contextlib.suppress(SQLAlchemyError):  # signing out works with the database down
             audit.record(engine(), actor=user.username, action="sign_out", target=user.username)
-        _end_session()
+        _end_session()  # revokes the server-side session at once
         if _oidc_configured():
             st.logout()
+        elif session_routes.mounted:
+            _redirect(session_routes.SIGNOUT_PATH)  # and drop the cookie from the browser
+            st.stop()
         st.rerun()

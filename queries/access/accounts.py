@@ -1,5 +1,6 @@
-"""Local accounts and roles: argon2 password hashes, a per-account sign-in rate limit kept in
-the database (so it holds across sessions and processes), and the first admin of a new install.
+"""Local accounts and roles: argon2 password hashes (at most ``MAX_CONCURRENT_HASHES`` at a
+time, each costs 64 MiB), sign-in throttled by progressive delays kept in the database
+(``throttle``), one-time passwords that expire, and the first admin of a new install.
 
 Every sign-in (successful or not) and every change to an account goes into the audit log in
 the same transaction as the change itself.
@@ -8,8 +9,8 @@ the same transaction as the change itself.
 from __future__ import annotations
 
 import datetime as dt
-import math
 import secrets
+import threading
 from dataclasses import dataclass
 
 import polars as pl
@@ -17,13 +18,16 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
-from queries.access import audit
+from queries import settings
+from queries.access import audit, sessions, throttle
 from queries.errors import SenimError
 from queries.schema import ROLES, users
 
-MAX_FAILURES = 5
-LOCK_MINUTES = 15
 MIN_PASSWORD = 10
+# argon2 (argon2-cffi defaults) takes 64 MiB per hash: forty sign-ins at once took 2.4 GB. A
+# bounded semaphore makes the 6th concurrent hash wait instead of allocating.
+MAX_CONCURRENT_HASHES = 5
+_hashing = threading.BoundedSemaphore(MAX_CONCURRENT_HASHES)
 _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
 
@@ -40,13 +44,14 @@ class User:
 
 
 class AuthError(SenimError):
-    """Sign-in refused; ``reason`` (bad_credentials, locked, disabled) is what the UI shows,
-    ``minutes`` how long a lock still lasts."""
+    """Sign-in refused; ``reason`` is what the UI shows: bad_credentials (also for unknown
+    names), throttled (``seconds`` to wait; the same for every name), disabled and expired (a
+    one-time password past its time; both only told to someone who typed the right password)."""
 
-    def __init__(self, reason: str, message: str, minutes: int = 0) -> None:
+    def __init__(self, reason: str, message: str, seconds: int = 0) -> None:
         super().__init__(message)
         self.reason = reason
-        self.minutes = minutes
+        self.seconds = seconds
 
 
 def _now() -> dt.datetime:
@@ -111,7 +116,7 @@ def create_user(
     _check_role(role)
     if password is not None:
         _check_password(password)
-    hashed = _hasher.hash(password) if password is not None else None
+    hashed = hash_password(password) if password is not None else None
     with _write(engine) as conn, conn.begin():
         if conn.execute(select(users.c.id).where(users.c.username == username)).first():
             raise SenimError(f"A user named {username!r} already exists.")
@@ -131,6 +136,7 @@ def create_user(
                 disabled=False,
                 password_hash=hashed,
                 must_change_password=must_change_password,
+                password_expires_at=_one_time_end(_now()) if must_change_password else None,
                 failed_attempts=0,
             )
         )
@@ -140,81 +146,106 @@ def create_user(
 
 
 def authenticate(
-    engine: Engine, username: str, password: str, *, now: dt.datetime | None = None
+    engine: Engine,
+    username: str,
+    password: str,
+    *,
+    address: str = "local",
+    now: dt.datetime | None = None,
 ) -> User:
     """The user for a correct password; AuthError otherwise.
 
-    ``MAX_FAILURES`` wrong passwords in a row lock the account for ``LOCK_MINUTES``; the count
-    lives in the database. An unknown user name costs the same hashing work as a known one, and
-    "disabled" is only told to someone who knows the password.
+    Unknown names get the same answer, the same counters and the same hashing work as real ones
+    (no enumeration). Failures start progressive delays (``throttle``) rather than locking the
+    owner out: once a delay has passed, the right password works. ``address`` is the client's
+    (for the per-address counters).
     """
     now = (now or _now()).astimezone(dt.UTC)
     name = username.strip()[:64]
     with engine.connect() as conn:
+        wait = throttle.wait_seconds(conn, name=name, address=address, now=now)
         stored = conn.execute(
             select(users.c.password_hash).where(users.c.username == name)
         ).scalar_one_or_none()
-    # Hash outside the write transaction: argon2 is slow and the lock should be short.
-    correct = _safe_verify(stored or _DUMMY_HASH, password) and stored is not None
+    # Hash outside the write transaction (argon2 is slow and the lock should be short), and not
+    # at all while a delay runs: the same for every name.
+    correct = not wait and verify_password(stored or _DUMMY_HASH, password) and stored is not None
     with _write(engine) as conn, conn.begin():
-        row = (
-            conn.execute(select(users).where(users.c.username == name).with_for_update())
-            .mappings()
-            .first()
-        )
-        refusal = _decide(conn, row, name, correct, now)
+        throttle.hold(conn, name=name, address=address, now=now)
+        # Again under the lock: attempts sent together must not all slip past the same delay.
+        wait = throttle.wait_seconds(conn, name=name, address=address, now=now)
+        if wait:  # refused, not counted (hammering does not lengthen the delay)
+            detail = {"reason": "throttled", "seconds_left": wait, "address": address}
+            audit.record(actor=name, action="sign_in_failed", target=name, detail=detail, conn=conn)
+            refusal = AuthError("throttled", f"Too many attempts; try again in {wait} s.", wait)
+        else:
+            row = (
+                conn.execute(select(users).where(users.c.username == name).with_for_update())
+                .mappings()
+                .first()
+            )
+            refusal = _decide(conn, row, name, correct, address, now)
     if refusal:
         raise refusal
     return User(row["username"], row["role"], row["email"], bool(row["must_change_password"]))
 
 
-def _decide(conn: Connection, row, name: str, correct: bool, now: dt.datetime) -> AuthError | None:
+def _decide(
+    conn: Connection, row, name: str, correct: bool, address: str, now: dt.datetime
+) -> AuthError | None:
     """Update the counters and write the audit row; the refusal to raise after commit, or None."""
 
     def failed(reason: str, **extra) -> None:
-        detail = {"reason": reason, **extra}
+        detail = {"reason": reason, "address": address, **extra}
         audit.record(actor=name, action="sign_in_failed", target=name, detail=detail, conn=conn)
 
-    if row is None or row["password_hash"] is None:
-        failed("unknown user" if row is None else "no local password")
+    if row is None or row["password_hash"] is None or not correct:
+        delay = throttle.record_failure(conn, name=name, address=address, now=now)
+        reason = "wrong password"
+        if row is None or row["password_hash"] is None:
+            reason = "unknown user" if row is None else "no local password"
+        failed(reason, delay_s=delay)
         return AuthError("bad_credentials", "Wrong user name or password.")
-    locked_until = _aware(row["locked_until"])
-    if locked_until and locked_until > now:
-        minutes = max(1, math.ceil((locked_until - now).total_seconds() / 60))
-        failed("locked", minutes_left=minutes)
-        return AuthError(
-            "locked", f"Too many failed attempts; try again in {minutes} min.", minutes
-        )
-    if not correct:
-        failures = row["failed_attempts"] + 1
-        values: dict = {"failed_attempts": failures}
-        if failures >= MAX_FAILURES:
-            values = {
-                "failed_attempts": 0,
-                "locked_until": now + dt.timedelta(minutes=LOCK_MINUTES),
-            }
-        conn.execute(update(users).where(users.c.id == row["id"]).values(**values))
-        failed("wrong password", failures=failures, locked=failures >= MAX_FAILURES)
-        return AuthError("bad_credentials", "Wrong user name or password.")
+    throttle.record_success(conn, name=name, address=address)
     if row["disabled"]:
         failed("disabled")
         return AuthError("disabled", "This account is disabled; ask an administrator.")
+    expires = _aware(row["password_expires_at"])
+    if row["must_change_password"] and expires is not None and expires <= now:
+        failed("one-time password expired")
+        return AuthError("expired", "This one-time password has expired; ask for a new one.")
     conn.execute(
         update(users)
         .where(users.c.id == row["id"])
         .values(failed_attempts=0, locked_until=None, last_login_at=now)
     )
     audit.record(
-        actor=name, action="sign_in", target=name, detail={"method": "password"}, conn=conn
+        actor=name,
+        action="sign_in",
+        target=name,
+        detail={"method": "password", "address": address},
+        conn=conn,
     )
     return None
 
 
-def _safe_verify(hashed: str, password: str) -> bool:
-    try:
-        return _hasher.verify(hashed, password)
-    except (VerificationError, InvalidHashError):
-        return False
+def hash_password(password: str) -> str:
+    """argon2 hash, at most ``MAX_CONCURRENT_HASHES`` at a time in this process."""
+    with _hashing:
+        return _hasher.hash(password)
+
+
+def verify_password(hashed: str, password: str) -> bool:
+    """Whether ``password`` matches ``hashed`` (bounded like ``hash_password``)."""
+    with _hashing:
+        try:
+            return _hasher.verify(hashed, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+
+def _one_time_end(now: dt.datetime) -> dt.datetime:
+    return now + dt.timedelta(hours=settings.one_time_password_hours())
 
 
 def _active_admins(conn: Connection) -> set[str]:
@@ -230,9 +261,13 @@ def _set(
     detail: dict,
     *,
     keeps_admin: bool = True,
+    end_sessions: bool = False,
+    check=None,
     **values,
 ) -> None:
-    """Update one account and log it; refuses to leave the install without an active admin."""
+    """Update one account and log it; refuses to leave the install without an active admin.
+    ``end_sessions`` revokes the user's open sessions in the same transaction; ``check(row)``
+    may raise to refuse the change after the row is locked."""
     with _write(engine) as conn, conn.begin():
         row = (
             conn.execute(select(users).where(users.c.username == username).with_for_update())
@@ -243,12 +278,19 @@ def _set(
             raise SenimError(f"There is no user named {username!r}.")
         if not keeps_admin and _active_admins(conn) == {username}:
             raise SenimError(f"{username!r} is the last active administrator; add another first.")
+        if check is not None:
+            check(row)
         conn.execute(update(users).where(users.c.id == row["id"]).values(**values))
+        if end_sessions:
+            detail = {**detail, "sessions_ended": sessions.revoke_user(conn, username=username)}
+        if action == "user_enabled":
+            throttle.forget_name(conn, name=username)
         audit.record(actor=actor, action=action, target=username, detail=detail, conn=conn)
 
 
 def set_role(engine: Engine, username: str, role: str, *, actor: str = "cli") -> None:
-    """Change a user's role (never the last active admin's away from admin)."""
+    """Change a user's role (never the last active admin's away from admin). Open sessions pick
+    the new role up at their next click (the account is looked up on every run)."""
     _check_role(role)
     previous = get_user(engine, username)
     detail = {"role": role, "previous": previous.role if previous else None}
@@ -256,20 +298,38 @@ def set_role(engine: Engine, username: str, role: str, *, actor: str = "cli") ->
 
 
 def disable(engine: Engine, username: str, *, actor: str = "cli") -> None:
-    """Stop a user from signing in (the account and its history stay)."""
-    _set(engine, username, actor, "user_disabled", {}, keeps_admin=False, disabled=True)
+    """Stop a user from signing in and end their open sessions at once (account and history
+    stay)."""
+    _set(
+        engine,
+        username,
+        actor,
+        "user_disabled",
+        {},
+        keeps_admin=False,
+        end_sessions=True,
+        disabled=True,
+    )
 
 
 def enable(engine: Engine, username: str, *, actor: str = "cli") -> None:
-    """Let a disabled (or locked) user sign in again."""
+    """Let a disabled user sign in again (and forget the delays of their name)."""
     values = {"disabled": False, "failed_attempts": 0, "locked_until": None}
     _set(engine, username, actor, "user_enabled", {}, **values)
 
 
 def set_password(
-    engine: Engine, username: str, password: str, *, actor: str = "cli", must_change: bool = False
+    engine: Engine,
+    username: str,
+    password: str,
+    *,
+    actor: str = "cli",
+    must_change: bool = False,
+    now: dt.datetime | None = None,
 ) -> None:
-    """Set a new password (``must_change``: the user picks their own at next sign-in)."""
+    """Set a new password. ``must_change``: a one-time password, usable for
+    ``settings.one_time_password_hours()``, that the user replaces at sign-in. Set by someone
+    else, it also ends the user's open sessions."""
     _check_password(password)
     _set(
         engine,
@@ -277,29 +337,88 @@ def set_password(
         actor,
         "password_set",
         {"must_change": must_change},
-        password_hash=_hasher.hash(password),
+        end_sessions=actor != username,
+        password_hash=hash_password(password),
         must_change_password=must_change,
+        password_expires_at=_one_time_end(now or _now()) if must_change else None,
         failed_attempts=0,
         locked_until=None,
     )
 
 
-def reset_password(engine: Engine, username: str, *, actor: str = "cli") -> str:
+def reset_password(
+    engine: Engine, username: str, *, actor: str = "cli", now: dt.datetime | None = None
+) -> str:
     """Give the user a random one-time password (returned) that must be changed at sign-in."""
     password = secrets.token_urlsafe(12)
-    set_password(engine, username, password, actor=actor, must_change=True)
+    set_password(engine, username, password, actor=actor, must_change=True, now=now)
     return password
 
 
-def change_password(
-    engine: Engine, username: str, old: str, new: str, *, now: dt.datetime | None = None
+def _not_current(new: str):
+    """A ``check`` for ``_set``: the new password must not be the one stored (so a one-time
+    password cannot be kept as the "new" one)."""
+
+    def check(row) -> None:
+        if row["password_hash"] and verify_password(row["password_hash"], new):
+            raise AuthError("reused", "The new password must differ from the current one.")
+
+    return check
+
+
+def replace_one_time_password(
+    engine: Engine, username: str, new: str, *, now: dt.datetime | None = None
 ) -> None:
-    """The user's own change: the current password is checked like a sign-in (same rate limit)."""
+    """Right after signing in with a one-time password: the user's own, different password
+    (refused when the one-time password has expired meanwhile or no change is pending)."""
+    _check_password(new)
+    now = now or _now()
+    hashed = hash_password(new)
+
+    def check(row) -> None:
+        expires = _aware(row["password_expires_at"])
+        if not row["must_change_password"] or (expires is not None and expires <= now):
+            raise AuthError("expired", "This one-time password has expired; ask for a new one.")
+        _not_current(new)(row)
+
+    _set(
+        engine,
+        username,
+        username,
+        "password_set",
+        {"must_change": False, "replaced_one_time": True},
+        check=check,
+        password_hash=hashed,
+        must_change_password=False,
+        password_expires_at=None,
+    )
+
+
+def change_password(
+    engine: Engine,
+    username: str,
+    old: str,
+    new: str,
+    *,
+    address: str = "local",
+    now: dt.datetime | None = None,
+) -> None:
+    """The user's own change: the current password is checked like a sign-in (same throttle)."""
     _check_password(new)
     if old == new:
         raise SenimError("The new password must differ from the current one.")
-    authenticate(engine, username, old, now=now)
-    set_password(engine, username, new, actor=username)
+    authenticate(engine, username, old, address=address, now=now)
+    _set(
+        engine,
+        username,
+        username,
+        "password_set",
+        {"must_change": False},
+        check=_not_current(new),
+        password_hash=hash_password(new),
+        must_change_password=False,
+        password_expires_at=None,
+    )
 
 
 def get_user(engine: Engine, username: str) -> User | None:
@@ -315,21 +434,6 @@ def get_user(engine: Engine, username: str) -> User | None:
         bool(row["must_change_password"]),
         bool(row["disabled"]),
     )
-
-
-def user_for_email(engine: Engine, email: str) -> User | None:
-    """The enabled account with this e-mail (identity-provider sign-in maps roles this way)."""
-    if not email or not email.strip():
-        return None
-    with engine.connect() as conn:
-        row = (
-            conn.execute(select(users).where(func.lower(users.c.email) == email.strip().lower()))
-            .mappings()
-            .first()
-        )
-    if row is None or row["disabled"]:
-        return None
-    return User(row["username"], row["role"], row["email"])
 
 
 USER_COLUMNS = {

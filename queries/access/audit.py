@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 
 import polars as pl
 from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from queries.schema import audit_log
+
+_LOG = logging.getLogger("senim.audit")
 
 EVENT_COLUMNS = {
     "id": pl.Int64,
@@ -109,3 +113,19 @@ def list_events(
 def _aware(value: dt.datetime) -> dt.datetime:
     # UTC components: SQLite stores the wall-clock text and compares it as text.
     return value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def record_best_effort(
+    engine: Engine, *, actor: str, action: str, target: str = "", detail: dict | None = None
+) -> None:
+    """``record`` for events that happen *because* the database is struggling (busy, a load
+    that failed): never raises; a lost event is logged to stderr instead."""
+    try:
+        record(engine, actor=actor, action=action, target=target, detail=detail)
+    except SQLAlchemyError as exc:
+        _LOG.error("audit event %s %s %s not stored: %s", action, actor, target, exc)
+
+
+def record_download(engine: Engine, *, actor: str, what: str, rows: int) -> None:
+    """A table or file downloaded from the app (who, which table/file, how many rows)."""
+    record(engine, actor=actor, action="download", target=what[:200], detail={"rows": int(rows)})
