@@ -186,14 +186,14 @@ def test_overview_numbers_is_one_consistent_bundle():
         ngo=ngo(),
     )
     numbers = overview_numbers(data, Filters(), "ptc")
-    assert numbers["latest_wave"] == "W2"
+    assert numbers.latest_wave == "W2"
     expected = headline_cards(data.responses, data.proposals, data.ngo, Filters(), source="ptc")
-    assert_frame_equal(numbers["cards"], expected)  # same numbers, up to summation order
-    by_region = numbers["by_region"].sort("region")
+    assert_frame_equal(numbers.cards, expected)  # same numbers, up to summation order
+    by_region = numbers.by_region.sort("region")
     assert by_region["estimate"].to_list() == pytest.approx([5.0, 7.0, 4.9])
-    assert numbers["moved"]["region"].to_list() == ["KZ-75", "KZ-79", "KZ-71"]
-    assert numbers["funnel"]["count"].to_list() == [7, 5, 0, 0]
-    institutions = numbers["trend"].filter(pl.col("variable") == "institution:government")
+    assert numbers.moved["region"].to_list() == ["KZ-75", "KZ-79", "KZ-71"]
+    assert numbers.funnel["count"].to_list() == [7, 5, 0, 0]
+    institutions = numbers.trend.filter(pl.col("variable") == "institution:government")
     assert institutions.sort("period_start")["estimate"].to_list() == pytest.approx([5, 16.9 / 3])
 
 

@@ -23,15 +23,15 @@ def render() -> None:
     except SenimError as exc:
         st.warning(str(exc))
         return
-    if numbers["latest_wave"] is None:
+    if numbers.latest_wave is None:
         st.info(t("filters.no_data"), icon=":material/filter_alt_off:")
         return
     st.caption(t("overview.cards_source", source=t(f"source.{page.source}")))
-    metric_cards(numbers["cards"])
+    metric_cards(numbers.cards)
 
     left, right = st.columns([3, 2], gap="large")
     with left:
-        trend = numbers["trend"]
+        trend = numbers.trend
         by_institution = trend.filter(pl.col("variable").str.starts_with(INSTITUTION_PREFIX))
         by_institution = by_institution.with_columns(
             pl.col("variable").str.strip_prefix(INSTITUTION_PREFIX)
@@ -50,19 +50,19 @@ def render() -> None:
     with right:
         show(
             region_map(
-                numbers["by_region"],
+                numbers.by_region,
                 value_title=t("charts.trust_short"),
-                title=t("overview.map_title", wave=numbers["latest_wave"]),
+                title=t("overview.map_title", wave=numbers.latest_wave),
             ),
             "overview_map",
         )
 
     left, right = st.columns([2, 3], gap="large")
     with left:
-        show(funnel_chart(numbers["funnel"], title=t("overview.funnel_title")), "overview_funnel")
+        show(funnel_chart(numbers.funnel, title=t("overview.funnel_title")), "overview_funnel")
     with right:
         st.markdown(f"**{t('overview.moved_title')}**")
-        moved = numbers["moved"]
+        moved = numbers.moved
         if moved.is_empty():
             st.info(t("overview.moved_none"))
             return

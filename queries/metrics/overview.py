@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import polars as pl
 
@@ -273,7 +274,19 @@ def composite_by_region(
     return combine(sums, by=["region"]).drop("variable")
 
 
-def overview_numbers(data, filters: Filters, source: str) -> dict[str, object]:
+@dataclass(frozen=True)
+class OverviewNumbers:
+    """Everything the Overview page draws."""
+
+    trend: pl.DataFrame  # per variable and wave: estimate, CI, change since the previous wave
+    cards: pl.DataFrame  # the six headline cards (``headline_cards``)
+    latest_wave: str | None  # None: no survey response under the filters
+    by_region: pl.DataFrame  # composite trust per region in the latest wave (the map)
+    funnel: pl.DataFrame  # the proposals funnel
+    moved: pl.DataFrame  # the regions that moved (``regions_moved``)
+
+
+def overview_numbers(data, filters: Filters, source: str) -> OverviewNumbers:
     """Everything the Overview page draws, for one filter selection and compared source.
 
     A pure function of (dataset, filters, source): the dashboard caches it per data version.
@@ -290,7 +303,7 @@ def overview_from_sums(
     proposals: pl.DataFrame,
     ngo: pl.DataFrame,
     institutions: Sequence[str] = (),
-) -> dict[str, object]:
+) -> OverviewNumbers:
     """``overview_numbers`` from ``overview_sums``-shaped sums (raw rows or the summary store)
     and the register and NGO frames already cut to the filters."""
     own = pl.DataFrame()  # with the sums given, the helpers below never read responses
@@ -301,11 +314,11 @@ def overview_from_sums(
         if latest is not None
         else pl.DataFrame()
     )
-    return {
-        "trend": trend,
-        "cards": headline_cards(own, proposals, ngo, institutions=institutions, trend=trend),
-        "latest_wave": latest,
-        "by_region": by_region,
-        "funnel": funnel(proposals),
-        "moved": regions_moved(own, sums=sums),
-    }
+    return OverviewNumbers(
+        trend=trend,
+        cards=headline_cards(own, proposals, ngo, institutions=institutions, trend=trend),
+        latest_wave=latest,
+        by_region=by_region,
+        funnel=funnel(proposals),
+        moved=regions_moved(own, sums=sums),
+    )
