@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import polars as pl
+from scipy import sparse
 
 from queries.errors import SenimError
 from queries.survey.design import CiMethod, finish
@@ -28,6 +29,7 @@ __all__ = ["RAKE_TOL", "calibrated_estimate", "calibrated_weights", "rake_residu
 RAKE_TOL = 1e-10  # IPF stops when every margin holds to this relative error
 _SWEEPS = 10  # R's svyrecvar backfits the raking margins exactly ten times
 _W = "_senim_calibrated_weight"
+_BATCH = 16  # domains residualised together (a respondents × 16 matrix)
 
 
 def calibrated_weights(
@@ -45,23 +47,51 @@ def calibrated_weights(
     return rake(work, margins, weight=out, tol=RAKE_TOL, max_iter=1000).frame
 
 
+def _one_hot(codes: np.ndarray) -> sparse.csr_matrix:
+    """Respondents × categories indicator matrix of integer codes 0..k-1."""
+    n = len(codes)
+    return sparse.csr_matrix((np.ones(n), (np.arange(n), codes)), shape=(n, codes.max() + 1))
+
+
 def rake_residuals(z: np.ndarray, w: np.ndarray, margins: Sequence[np.ndarray]) -> np.ndarray:
     """z with the raking margins projected out, as R's ``svyrecvar`` does for ``rake()``.
 
-    ``margins``: per margin, integer category codes 0..k-1 of every respondent. Columns of a
-    2-D ``z`` are treated separately.
+    ``margins``: per margin, integer category codes 0..k-1 of every respondent. Each column of
+    a 2-D ``z`` (one per domain) is treated separately. R's sweeps e ← e − ave(e, margin) on
+    e = z/w leave e = e₀ − Σ_m a_m[category in m]; they are run here on the small a_m (category
+    means of e₀ and margin-by-margin cross counts), the same arithmetic without n-sized passes.
     """
-    z = np.array(z, dtype=float, copy=True)
+    z = np.asarray(z, dtype=float)
+    e = z.reshape(len(z), -1) / w[:, None]
+    hots = [_one_hot(codes) for codes in margins]
+    counts = [np.bincount(codes).astype(float)[:, None] for codes in margins]
+    base = [(hot.T @ e) / n for hot, n in zip(hots, counts, strict=True)]
+    # cross[m][q][c, d]: share of category c of margin m that is in category d of margin q
+    cross = [[(hm.T @ hq).toarray() / n for hq in hots] for hm, n in zip(hots, counts, strict=True)]
+    shift = [np.zeros_like(b) for b in base]
     for _ in range(_SWEEPS):
-        for codes in margins:
-            count = np.bincount(codes).astype(float)
-            e = z / w
-            if e.ndim == 1:
-                z -= w * (np.bincount(codes, weights=e) / count)[codes]
-            else:
-                for j in range(e.shape[1]):
-                    z[:, j] -= w * (np.bincount(codes, weights=e[:, j]) / count)[codes]
-    return z
+        for m in range(len(margins)):
+            others = sum(cross[m][q] @ shift[q] for q in range(len(margins)) if q != m)
+            shift[m] = shift[m] + (base[m] - others - shift[m])
+    for codes, a in zip(margins, shift, strict=True):
+        e = e - a[codes]
+    return (w[:, None] * e).reshape(z.shape)
+
+
+def column_variances(z: np.ndarray, strata: np.ndarray, pop: np.ndarray | None) -> np.ndarray:
+    """The stratified variance (as ``stratified_variance``) of each column of ``z`` separately."""
+    hot_t = _one_hot(strata).T.tocsr()
+    n_h = np.bincount(strata).astype(float)[:, None]
+    s1, s2 = hot_t @ z, hot_t @ (z * z)
+    f = np.zeros_like(n_h)
+    if pop is not None:
+        big_n = np.zeros(len(n_h))
+        big_n[strata] = pop
+        f = np.nan_to_num(n_h / big_n[:, None])  # no fpc (NaN) counts as an infinite stratum
+    with np.errstate(divide="ignore", invalid="ignore"):
+        many = (1 - f) * n_h / (n_h - 1) * (s2 - s1 * s1 / n_h)
+    lonely = (1 - f) * s1 * s1  # lonely.psu = "adjust": centred on 0
+    return np.where(n_h > 1, many, lonely).sum(axis=0)
 
 
 def stratified_variance(
@@ -143,27 +173,39 @@ def calibrated_estimate(
     y = np.nan_to_num(y)
     strata_codes, pop = _strata_pop(work, strata, fpc)
     margin_codes = [_codes(work, col) for col in calibrate_to]
-    keys = (
-        work.select(by_cols).unique().drop_nulls().sort(by_cols).iter_rows(named=True)
-        if by_cols
-        else [{}]
-    )
+    if by_cols:
+        keys = work.select(by_cols).unique().drop_nulls().sort(by_cols)
+        group = (
+            work.select(by_cols)
+            .with_row_index("_row")
+            .join(keys.with_row_index("_group"), on=by_cols, how="left")
+            .sort("_row")
+            .get_column("_group")
+            .fill_null(-1)
+            .to_numpy()
+        )
+        key_rows = list(keys.iter_rows(named=True))
+    else:
+        group, key_rows = np.zeros(work.height, dtype=np.int64), [{}]
     rows = []
-    for key in keys:
-        mask = inside.copy()
-        for col, level_value in key.items():
-            mask &= (work.get_column(col) == level_value).fill_null(False).to_numpy()
-        wd = np.where(mask, w, 0.0)
-        total = wd.sum()
-        n = int(mask.sum())
-        df = n - len(np.unique(strata_codes[mask]))
-        if total <= 0:
-            rows.append({**key, "estimate": None, "_var": None, "n": n, "df": df})
-            continue
-        est = float((wd * y).sum() / total)
-        z = rake_residuals(wd * (y - est) / total, w, margin_codes)
-        var = stratified_variance(z, strata_codes, pop)
-        rows.append({**key, "estimate": est, "_var": var, "n": n, "df": df})
+    for start in range(0, len(key_rows), _BATCH):  # batches of domains bound the memory used
+        ids = np.arange(start, min(start + _BATCH, len(key_rows)))
+        mask = inside[:, None] & (group[:, None] == ids[None, :])
+        wd = np.where(mask, w[:, None], 0.0)
+        total = wd.sum(axis=0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            est = (wd * y[:, None]).sum(axis=0) / total
+            z = np.nan_to_num(wd * (y[:, None] - est) / total)
+        var = column_variances(rake_residuals(z, w, margin_codes), strata_codes, pop)
+        strata_in = _one_hot(strata_codes).T.tocsr() @ mask.astype(float) > 0
+        for j, i in enumerate(ids):
+            n = int(mask[:, j].sum())
+            shown = total[j] > 0
+            rows.append({
+                **key_rows[i], "estimate": float(est[j]) if shown else None,
+                "_var": float(var[j]) if shown else None, "n": n,
+                "df": n - int(strata_in[:, j].sum()),
+            })  # fmt: skip
     schema = {
         **{c: work.schema[c] for c in by_cols},
         "estimate": pl.Float64,
