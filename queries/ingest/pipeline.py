@@ -73,7 +73,7 @@ class IngestReport:
             )
         )
         file_wide = self.errors.filter(pl.col("row") == 0).get_column("message").to_list()
-        frame = self.table.frame
+        frame = _clear_of(self.table.frame, ("row", "reason"))
         if file_wide:
             rows = frame.with_columns(reason=pl.lit("; ".join(file_wide)))
         else:
@@ -97,6 +97,19 @@ class IngestReport:
             "error_count": self.error_count,
             "errors": self.errors.select("row", "column", "value", "message").to_dicts(),
         }
+
+
+def _clear_of(frame: pl.DataFrame, names: tuple[str, ...]) -> pl.DataFrame:
+    """The file's own columns called like ours (``row``, ``reason``) renamed "<name> (in file)",
+    so they stay data next to the real row number and reasons (issue 13, finding 10)."""
+    renames: dict[str, str] = {}
+    for name in names:
+        if name in frame.columns:
+            new = f"{name} (in file)"
+            while new in frame.columns or new in renames.values():
+                new += "'"
+            renames[name] = new
+    return frame.rename(renames)
 
 
 def _file_error(kind: str, message: str) -> IngestReport:

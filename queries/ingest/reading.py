@@ -23,6 +23,7 @@ from queries.errors import InputFileError
 
 MAX_COLUMNS = 500
 MAX_LINE_BYTES = 1_000_000
+HEAD_BYTES = 2 * MAX_LINE_BYTES + 4_096  # an optional sep= line, then the header line
 DELIMITERS = (",", ";", "\t")
 DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
 SHOWN_ROWS = 10
@@ -220,8 +221,7 @@ def _layout(text: str) -> tuple[str, str]:
     return text, _delimiter(first)
 
 
-def read_table(content: bytes, file_name: str, *, max_bytes: int | None = None) -> RawTable:
-    """Read an uploaded file as a table of strings, or raise InputFileError saying why not."""
+def _check_size(content, file_name: str, max_bytes: int | None) -> bytes:
     if not isinstance(content, bytes | bytearray | memoryview):
         raise _reject(file_name, "no file content was given.")
     content = bytes(content)
@@ -232,7 +232,68 @@ def read_table(content: bytes, file_name: str, *, max_bytes: int | None = None) 
         )
     if not content.strip(b" \t\r\n\xef\xbb\xbf"):
         raise _reject(file_name, "the file is empty.")
+    return content
+
+
+def _check_row_count(content: bytes, file_name: str, max_rows: int | None) -> None:
+    """Refuse a file with more lines than ``max_rows`` data rows (+ header, ``sep=`` line and a
+    few blank lines) before parsing: counting newlines costs one pass over the bytes, parsing
+    them costs gigabytes. Quoted line breaks count too, so the cap is slightly conservative."""
+    if max_rows is None:
+        return
+    lines = content.count(b"\n") + content.count(b"\r") * (b"\n" not in content)
+    if lines > max_rows + 10:
+        raise _reject(
+            file_name,
+            f"the file has about {lines - 1:,} rows; at most {max_rows:,} can be loaded at once. "
+            "Split it into smaller files.",
+        )
+
+
+def read_header(content: bytes, file_name: str, *, max_bytes: int | None = None) -> RawTable:
+    """The file's header only (a table with no rows), read from its first bytes: enough to
+    refuse missing or duplicate columns before a single row is parsed (issue 13: a 199 MB file
+    with one short column used to cost gigabytes before that answer)."""
+    content = _check_size(content, file_name, max_bytes)
+    _check_binary(content[:HEAD_BYTES], file_name)
+    head = content[:HEAD_BYTES]
+    if len(content) > HEAD_BYTES:
+        # Cut at a line end so no UTF-8 character is split and the header line is whole.
+        cut = max(head.rfind(b"\n"), head.rfind(b"\r"))
+        if cut < 0:
+            raise _reject(
+                file_name,
+                f"line 1 is longer than {MAX_LINE_BYTES:,} bytes; is this really a table?",
+            )
+        head = head[: cut + 1]
+    text, encoding = _decode(head, file_name)
+    text, delimiter = _layout(text)
+    header_line = text.split("\n", 1)[0].rstrip("\r")
+    if not header_line.strip():
+        raise _reject(file_name, "the file has no header row.")
+    raw_headers = _split_header(header_line, delimiter)
+    if len(raw_headers) > MAX_COLUMNS:
+        raise _reject(
+            file_name,
+            f"the header has {len(raw_headers):,} columns; at most {MAX_COLUMNS} are allowed.",
+        )
+    names = _normalise_headers(raw_headers, file_name)
+    frame = pl.DataFrame(schema={ROW: pl.Int64, **dict.fromkeys(names, pl.String)})
+    headers = [h.strip() for h in raw_headers]
+    return RawTable(frame, headers, encoding, delimiter, delimiter != ",", file_name)
+
+
+def read_table(
+    content: bytes,
+    file_name: str,
+    *,
+    max_bytes: int | None = None,
+    max_rows: int | None = None,
+) -> RawTable:
+    """Read an uploaded file as a table of strings, or raise InputFileError saying why not."""
+    content = _check_size(content, file_name, max_bytes)
     _check_binary(content, file_name)
+    _check_row_count(content, file_name, max_rows)
     _check_lines(content, file_name)
     text, encoding = _decode(content, file_name)
     text, delimiter = _layout(text)
