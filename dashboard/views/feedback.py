@@ -8,26 +8,23 @@ import streamlit as st
 from dashboard.components.charts import bar_ci, funnel_chart, histogram, show
 from dashboard.components.page import start_page
 from dashboard.components.table import data_table
+from dashboard.data import computed
 from dashboard.i18n import fmt_date, fmt_number, has_key, region_name, t
 from queries.metrics.feedback import feedback_survey
-from queries.metrics.register import answer_rate_30, backlog, funnel, time_to
+from queries.metrics.register import register_numbers
 
 
 def render() -> None:
     page = start_page("feedback.title", "feedback.subtitle")
-    proposals = page.region_filter(page.data.proposals)
-    if page.filters.sources:
-        proposals = proposals.filter(pl.col("source").is_in(list(page.filters.sources)))
-    if proposals.is_empty():
+    register = computed(register_numbers, page.data.version, page.filters)
+    if register is None:
         st.info(t("feedback.no_register"))
         return
-    as_of = proposals.get_column("submitted_on").max()
-    times = time_to(proposals)
-    rate = answer_rate_30(proposals, as_of)
-    backlog_all = backlog(proposals, as_of)
+    rate = register.answer_rate_30
+    times = register.times
 
     cols = st.columns(4)
-    cols[0].metric(t("feedback.received"), fmt_number(proposals.height), border=True)
+    cols[0].metric(t("feedback.received"), fmt_number(register.received), border=True)
     cols[1].metric(
         t("feedback.answer_rate_30"),
         f"{fmt_number((rate.item(0, 'rate') or 0) * 100)}%",
@@ -42,23 +39,22 @@ def render() -> None:
     )
     cols[3].metric(
         t("feedback.backlog_90"),
-        fmt_number(backlog_all.item(0, "open_over_90_days")),
-        help=t("feedback.backlog_help", n=fmt_number(backlog_all.item(0, "open"))),
+        fmt_number(register.backlog.item(0, "open_over_90_days")),
+        help=t("feedback.backlog_help", n=fmt_number(register.backlog.item(0, "open"))),
         border=True,
     )
-    st.caption(t("feedback.as_of", date=fmt_date(as_of)))
+    st.caption(t("feedback.as_of", date=fmt_date(register.as_of)))
     f = page.filters
     if f.sexes or f.age_groups or f.settlements:
         st.caption(f":material/info: {t('feedback.register_not_split')}")
 
     left, right = st.columns(2, gap="large")
     with left:
-        show(funnel_chart(funnel(proposals), title=t("feedback.funnel_title")), "fb_funnel")
+        show(funnel_chart(register.funnel, title=t("feedback.funnel_title")), "fb_funnel")
     with right:
-        days = proposals.select((pl.col("answered_on") - pl.col("submitted_on")).dt.total_days())
         show(
             histogram(
-                days.to_series(),
+                register.days_to_answer,
                 title=t("feedback.days_title"),
                 x_title=t("feedback.days_axis"),
                 cutoff=30,
@@ -104,9 +100,9 @@ def render() -> None:
     st.subheader(t("feedback.backlog_title"))
     left, right = st.columns(2, gap="large")
     with left:
-        _backlog_table(proposals, as_of, "region", t("common.region"), region_name)
+        _backlog_table(register.backlog_by_region, "region", t("common.region"), region_name)
     with right:
-        _backlog_table(proposals, as_of, "topic", t("feedback.topic"), topic_name)
+        _backlog_table(register.backlog_by_topic, "topic", t("feedback.topic"), topic_name)
 
 
 def topic_name(topic: str) -> str:
@@ -115,9 +111,8 @@ def topic_name(topic: str) -> str:
     return t(key) if has_key(key) else topic.replace("_", " ").capitalize()
 
 
-def _backlog_table(proposals: pl.DataFrame, as_of, by: str, title: str, label) -> None:
+def _backlog_table(rows: pl.DataFrame, by: str, title: str, label) -> None:
     """Unanswered proposals per ``by`` value, largest backlog first, with downloads."""
-    rows = backlog(proposals, as_of, by=by).sort("open", descending=True)
     table = pl.DataFrame(
         {
             title: [

@@ -20,7 +20,7 @@ from queries.metrics import combine, variable_sums
 from queries.metrics.filters import Filters, apply_filters
 from queries.metrics.inference import with_holm
 from queries.metrics.ngo import national_density
-from queries.metrics.register import answer_rate_30, funnel
+from queries.metrics.register import answer_rate_30, funnel, register_rows
 from queries.metrics.trend import trend_from_sums
 from queries.metrics.trust import composite_expr, trust_columns
 
@@ -173,15 +173,13 @@ def _apply(
     filters: Filters | None,
     source: str | None,
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """The analyst's filters on the three frames; regions cut the register and NGO data too."""
+    """The analyst's filters on the three frames; regions (and sources) cut the register, regions
+    the NGO data."""
     if filters is not None:
         responses = apply_filters(responses, filters)
-        if filters.regions:
-            regions = list(filters.regions)
-            if not proposals.is_empty():
-                proposals = proposals.filter(pl.col("region").is_in(regions))
-            if not ngo.is_empty():
-                ngo = ngo.filter(pl.col("region").is_in(regions))
+        proposals = register_rows(proposals, filters)  # the same cut as the Feedback page
+        if filters.regions and not ngo.is_empty():
+            ngo = ngo.filter(pl.col("region").is_in(list(filters.regions)))
     if source is not None and not responses.is_empty():
         responses = responses.filter(pl.col("source") == source)
     return responses, proposals, ngo

@@ -9,13 +9,21 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import polars as pl
 
 from queries.metrics import as_list
+from queries.metrics.filters import Filters
+from queries.vocab import ProposalStatus
 
 STAGES = ("received", "answered", "accepted", "implemented")
-_ANSWERED = ("answered", "accepted", "implemented", "rejected")
+_ANSWERED = (
+    ProposalStatus.ANSWERED,
+    ProposalStatus.ACCEPTED,
+    ProposalStatus.IMPLEMENTED,
+    ProposalStatus.REJECTED,
+)
 
 
 def _as_of(proposals: pl.DataFrame, as_of: dt.date | None) -> pl.DataFrame:
@@ -52,11 +60,15 @@ def funnel(
     )
 
 
+def days_to(event: str) -> pl.Expr:
+    """Days from submission to ``event`` (answered_on or implemented_on); null if not yet."""
+    return (pl.col(event) - pl.col("submitted_on")).dt.total_days()
+
+
 def time_to(proposals: pl.DataFrame, *, by: str | Sequence[str] | None = None) -> pl.DataFrame:
     """Median and 90th-percentile days from submission to answer and to implementation."""
     by_cols = as_list(by)
-    answer = (pl.col("answered_on") - pl.col("submitted_on")).dt.total_days()
-    implement = (pl.col("implemented_on") - pl.col("submitted_on")).dt.total_days()
+    answer, implement = days_to("answered_on"), days_to("implemented_on")
     aggs = []
     for name, days in (("answer", answer), ("implement", implement)):
         aggs += [
@@ -103,10 +115,58 @@ def answer_rate_30(
     frame = proposals.filter(pl.col("submitted_on") <= as_of - dt.timedelta(days=30))
     if since is not None:
         frame = frame.filter(pl.col("submitted_on") >= since)
-    days = (pl.col("answered_on") - pl.col("submitted_on")).dt.total_days()
-    quick = (days <= 30) & (pl.col("answered_on") <= as_of)
+    quick = (days_to("answered_on") <= 30) & (pl.col("answered_on") <= as_of)
     aggs = [quick.fill_null(False).sum().cast(pl.Int64).alias("answered"),
             pl.len().cast(pl.Int64).alias("n")]  # fmt: skip
     out = frame.select(aggs) if not by_cols else frame.group_by(by_cols).agg(aggs).sort(by_cols)
     rate = pl.when(pl.col("n") > 0).then(pl.col("answered") / pl.col("n"))
     return out.with_columns(rate.alias("rate"))
+
+
+def register_rows(proposals: pl.DataFrame, filters: Filters | None) -> pl.DataFrame:
+    """The register under the analyst's filters: the chosen regions (national rows only when no
+    region is chosen) and the chosen sources. Sex, age group and settlement do not exist in the
+    register. Every page that shows register numbers cuts it here, so they agree."""
+    if filters is None or proposals.is_empty():
+        return proposals
+    if filters.regions:
+        proposals = proposals.filter(pl.col("region").is_in(list(filters.regions)))
+    if filters.sources:
+        proposals = proposals.filter(pl.col("source").is_in(list(filters.sources)))
+    return proposals
+
+
+@dataclass(frozen=True)
+class RegisterNumbers:
+    """What the Feedback page shows of the register, on ``as_of`` (the latest submission)."""
+
+    as_of: dt.date
+    received: int
+    answer_rate_30: pl.DataFrame  # answered, n, rate
+    times: pl.DataFrame  # time_to(): median and p90 days to answer and to implement
+    backlog: pl.DataFrame  # open, open_over_30_days, open_over_90_days
+    funnel: pl.DataFrame
+    days_to_answer: pl.Series  # per answered proposal (the histogram)
+    backlog_by_region: pl.DataFrame
+    backlog_by_topic: pl.DataFrame
+
+
+def register_numbers(data, filters: Filters) -> RegisterNumbers | None:
+    """The register side of the feedback loop for one filter selection (None: no proposal)."""
+    proposals = register_rows(data.proposals, filters)
+    if proposals.is_empty():
+        return None
+    as_of = proposals.get_column("submitted_on").max()
+    open_by = {by: backlog(proposals, as_of, by=by).sort("open", descending=True)
+               for by in ("region", "topic")}  # fmt: skip
+    return RegisterNumbers(
+        as_of=as_of,
+        received=proposals.height,
+        answer_rate_30=answer_rate_30(proposals, as_of),
+        times=time_to(proposals),
+        backlog=backlog(proposals, as_of),
+        funnel=funnel(proposals),
+        days_to_answer=proposals.select(days_to("answered_on")).to_series().drop_nulls(),
+        backlog_by_region=open_by["region"],
+        backlog_by_topic=open_by["topic"],
+    )
