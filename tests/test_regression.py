@@ -126,3 +126,17 @@ def test_small_models_and_bad_predictors_are_refused(apistrat):
         survey_regression(apistrat, "api00", ["meals"], family="quasibinomial", **KW)
     with pytest.raises(SenimError, match="Unknown model family"):
         survey_regression(apistrat, "api00", ["meals"], family="poisson", **KW)
+
+
+def test_unweighted_unstratified_se_is_the_hc0_sandwich_times_n_over_n_minus_1(apistrat):
+    # One stratum, weights 1: the scores sum to 0 at the least-squares fit, so the design
+    # variance is n/(n-1) times White's HC0 covariance (statsmodels OLS, cov_type="HC0").
+    out = survey_regression(apistrat, "api00", ["ell", "meals", "stype"])
+    x = sm.add_constant(np.column_stack([
+        apistrat["ell"].to_numpy(), apistrat["meals"].to_numpy(),
+        (apistrat["stype"] == "H").to_numpy(), (apistrat["stype"] == "M").to_numpy(),
+    ]).astype(float))  # fmt: skip
+    fit = sm.OLS(apistrat["api00"].to_numpy().astype(float), x).fit(cov_type="HC0")
+    np.testing.assert_allclose(out["estimate"].to_numpy(), fit.params, rtol=1e-10)
+    np.testing.assert_allclose(out["se"].to_numpy(), fit.bse * math.sqrt(200 / 199), rtol=1e-10)
+    assert out["df"][0] == 200 - 1 - 5 + 1

@@ -24,7 +24,14 @@ from queries.survey.design import CiMethod, finish
 from queries.survey.raking import rake
 from queries.survey.sums import as_list, check_weights, value_expr
 
-__all__ = ["RAKE_TOL", "calibrated_estimate", "calibrated_weights", "rake_residuals"]
+__all__ = [
+    "RAKE_TOL",
+    "calibrated_estimate",
+    "calibrated_weights",
+    "category_codes",
+    "column_variances",
+    "rake_residuals",
+]
 
 RAKE_TOL = 1e-10  # IPF stops when every margin holds to this relative error
 _SWEEPS = 10  # R's svyrecvar backfits the raking margins exactly ten times
@@ -72,14 +79,17 @@ def rake_residuals(z: np.ndarray, w: np.ndarray, margins: Sequence[np.ndarray]) 
     for _ in range(_SWEEPS):
         for m in range(len(margins)):
             others = sum(cross[m][q] @ shift[q] for q in range(len(margins)) if q != m)
-            shift[m] = shift[m] + (base[m] - others - shift[m])
+            shift[m] = base[m] - others  # the category means of e after this sweep
     for codes, a in zip(margins, shift, strict=True):
         e = e - a[codes]
     return (w[:, None] * e).reshape(z.shape)
 
 
 def column_variances(z: np.ndarray, strata: np.ndarray, pop: np.ndarray | None) -> np.ndarray:
-    """The stratified variance (as ``stratified_variance``) of each column of ``z`` separately."""
+    """Per column of ``z`` (or for a 1-D ``z``), Σ_h (1 − n_h/N_h) n_h/(n_h − 1) Σ_i (z_hi − z̄_h)²
+    over strata codes 0..H-1: one respondent = one PSU, a lonely stratum centred on 0 (R's
+    ``lonely.psu = "adjust"``); ``pop`` = N_h per respondent, or None (no fpc)."""
+    z = z.reshape(len(z), -1)
     hot_t = _one_hot(strata).T.tocsr()
     n_h = np.bincount(strata).astype(float)[:, None]
     s1, s2 = hot_t @ z, hot_t @ (z * z)
@@ -94,37 +104,17 @@ def column_variances(z: np.ndarray, strata: np.ndarray, pop: np.ndarray | None) 
     return np.where(n_h > 1, many, lonely).sum(axis=0)
 
 
-def stratified_variance(
-    z: np.ndarray, strata: np.ndarray, pop: np.ndarray | None
-) -> np.ndarray | float:
-    """Σ_h (1 − n_h/N_h) n_h/(n_h − 1) Σ_i (z_hi − z̄_h)(z_hi − z̄_h)' over strata codes 0..H-1.
-
-    One respondent = one PSU; a lonely stratum is centred on 0 (R's ``lonely.psu = "adjust"``).
-    ``pop``: N_h per respondent, or None (no fpc). A 1-D ``z`` gives a number, 2-D a matrix.
-    """
-    z2 = z.reshape(len(z), -1)
-    total = np.zeros((z2.shape[1], z2.shape[1]))
-    for h in np.unique(strata):
-        rows = strata == h
-        zh = z2[rows]
-        n_h = len(zh)
-        f = 0.0 if pop is None or np.isnan(pop[rows][0]) else n_h / pop[rows][0]
-        if n_h > 1:
-            c = zh - zh.mean(axis=0)
-            total += (1 - f) * n_h / (n_h - 1) * (c.T @ c)
-        else:
-            total += (1 - f) * (zh.T @ zh)
-    return float(total[0, 0]) if z.ndim == 1 else total
-
-
-def _codes(frame: pl.DataFrame, column: str) -> np.ndarray:
-    return frame.get_column(column).cast(pl.String).rank("dense").to_numpy().astype(int) - 1
+def category_codes(frame: pl.DataFrame, column: str) -> np.ndarray:
+    """Integer codes 0..k-1 of a column's values (a missing value is a category of its own, as
+    a missing stratum is in ``stratum_sums``)."""
+    text = frame.get_column(column).cast(pl.String).fill_null("\x00missing")
+    return text.rank("dense").to_numpy().astype(int) - 1
 
 
 def _strata_pop(
     frame: pl.DataFrame, strata: str | None, fpc: str | None
 ) -> tuple[np.ndarray, np.ndarray | None]:
-    codes = _codes(frame, strata) if strata else np.zeros(frame.height, dtype=int)
+    codes = category_codes(frame, strata) if strata else np.zeros(frame.height, dtype=int)
     if fpc is None:
         return codes, None
     pop = frame.get_column(fpc).cast(pl.Float64).to_numpy()
@@ -172,7 +162,7 @@ def calibrated_estimate(
         inside &= work.get_column(domain).fill_null(False).to_numpy().astype(bool)
     y = np.nan_to_num(y)
     strata_codes, pop = _strata_pop(work, strata, fpc)
-    margin_codes = [_codes(work, col) for col in calibrate_to]
+    margin_codes = [category_codes(work, col) for col in calibrate_to]
     if by_cols:
         keys = work.select(by_cols).unique().drop_nulls().sort(by_cols)
         group = (

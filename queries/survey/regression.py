@@ -4,8 +4,8 @@ Coefficients: weighted least squares (``family="gaussian"``) or logit-link IRLS 
 survey weights (``family="quasibinomial"``, the same point estimates as a weighted logistic
 regression). Variance: the linearised sandwich of ``svyglm`` (``svy.varcoef``): the per-
 respondent estimating functions u_i = w_i x_i (y_i − μ_i), times the inverse weighted
-information (X'WVX)⁻¹, go through the stratified variance of ``queries.survey.design`` (one
-respondent = one PSU, fpc, lonely strata centred on 0). Rows with a missing outcome or
+information (X'WVX)⁻¹, go through the stratified variance (one respondent = one PSU, fpc,
+lonely strata centred on 0; only its diagonal, the SEs, is needed). Rows with a missing outcome or
 predictor leave the model but keep their stratum's n_h, as R's row subset of a design does.
 Intervals and p-values use t with the model's residual degrees of freedom, design df minus
 coefficients plus one (``svyglm``'s ``df.residual``, used by ``summary`` and ``confint``).
@@ -20,7 +20,7 @@ import numpy as np
 import polars as pl
 
 from queries.errors import SenimError
-from queries.survey.calibration import stratified_variance
+from queries.survey.calibration import category_codes, column_variances
 from queries.survey.design import z_value
 from queries.survey.sums import check_weights, value_expr
 
@@ -137,11 +137,9 @@ def survey_regression(
     names, cols = _design_matrix(frame, predictors)
     y_col = value_expr(frame, outcome, binary=family == "quasibinomial")
     w_col = pl.col(weight).cast(pl.Float64) if weight else pl.lit(1.0)
-    h_col = pl.col(strata).cast(pl.String) if strata else pl.lit("all")
     data = frame.select(
         y_col.alias("_y"),
         w_col.alias("_w"),
-        h_col.alias("_h"),
         (pl.col(fpc).cast(pl.Float64) if fpc else pl.lit(None, pl.Float64)).alias("_N"),
         *(c.alias(f"_x{i}") for i, c in enumerate(cols)),
     )
@@ -154,7 +152,7 @@ def survey_regression(
             f"Only {n} respondents answered the outcome and every predictor; a model needs at "
             f"least {min_n}."
         )
-    strata_codes = data.get_column("_h").rank("dense").to_numpy().astype(int) - 1
+    strata_codes = category_codes(frame, strata) if strata else np.zeros(frame.height, dtype=int)
     pop = data.get_column("_N").to_numpy() if fpc else None
     if pop is not None and np.any(pop < np.bincount(strata_codes)[strata_codes]):
         raise SenimError("A stratum's population size (fpc) is smaller than its respondents.")
@@ -170,8 +168,7 @@ def survey_regression(
     a_inv = np.linalg.inv(x.T @ (a[:, None] * x))
     scores = np.zeros((len(complete), len(beta)))  # dropped rows: zero, in their stratum
     scores[complete] = u[:, None] * x @ a_inv
-    cov = stratified_variance(scores, strata_codes, pop)
-    se = np.sqrt(np.diag(cov))
+    se = np.sqrt(column_variances(scores, strata_codes, pop))
     df = n - len(np.unique(strata_codes[complete])) - len(beta) + 1
     if df < 1:
         raise SenimError(f"Too few respondents for {len(beta)} coefficients in these strata.")
