@@ -11,7 +11,12 @@ from sqlalchemy.exc import OperationalError
 
 from queries.errors import SenimError
 
-COMMAND_MODULES = ("queries.cli.data", "queries.cli.users", "queries.cli.setup")
+COMMAND_MODULES = (
+    "queries.cli.data",
+    "queries.cli.users",
+    "queries.cli.setup",
+    "queries.cli.summaries",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,55 @@
+"""`summaries rebuild|check`: the summary store recomputed from the raw survey rows, or checked
+against them (exit code 1 when something differs)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from queries.cli.common import add_db_option, engine_from
+from queries.ingest.uploads import lock
+from queries.summaries.rebuild import check, rebuild
+from queries.vocab import UploadKind
+
+SHOWN = 20  # differences printed; the count says how many there are
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("summaries", help="rebuild or check the survey summary store")
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    p = actions.add_parser("rebuild", help="recompute every wave's summaries from its rows")
+    add_db_option(p)
+    p.set_defaults(handler=_rebuild)
+    p = actions.add_parser("check", help="recompute and compare; exit code 1 on a difference")
+    add_db_option(p)
+    p.set_defaults(handler=_check)
+
+
+def _say(done: int, total: int, wave: tuple[str, str]) -> None:
+    print(f"  {done}/{total}  {wave[0]} / {wave[1]}", file=sys.stderr, flush=True)
+
+
+def _rebuild(args) -> int:
+    engine = engine_from(args)
+    # one transaction under the survey writer lock: no upload interleaves, readers see the old
+    # summaries until the new ones are complete
+    with engine.connect().execution_options(immediate=True) as conn, conn.begin():
+        lock(conn, UploadKind.SURVEY)
+        waves = rebuild(conn, progress=_say)
+    print(f"Summaries rebuilt for {waves} wave(s).")
+    return 0
+
+
+def _check(args) -> int:
+    engine = engine_from(args)
+    with engine.connect() as conn, conn.begin():  # one snapshot of rows and summaries
+        found = check(conn, progress=_say)
+    if not found:
+        print("Summaries match the stored rows.")
+        return 0
+    print(f"{len(found)} difference(s) between the summaries and the stored rows:")
+    for line in found[:SHOWN]:
+        print(f"  {line}")
+    if len(found) > SHOWN:
+        print(f"  ... and {len(found) - SHOWN} more; run `summaries rebuild` to fix them")
+    return 1
