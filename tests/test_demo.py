@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import Engine, func, insert, select
 
 from queries import schema
+from queries.contract import contract
 from queries.demo import (
     AS_OF,
     generate_ngo,
@@ -33,30 +34,13 @@ from queries.demo.survey import (
 )
 from queries.errors import SenimError
 from queries.reference.regions import reference_regions
+from queries.vocab import UploadKind
 
 TRUST_COLUMNS = [
     f"trust_{i}"
     for i in ("government", "parliament", "akimat", "courts", "police", "ngos", "media")
 ]
-# The data contract (/work/shared/spec/data-contract.md), written out independently here.
-SURVEY_COLUMNS = {
-    "respondent_id",
-    "source",
-    "wave",
-    "interview_date",
-    "region",
-    "settlement",
-    "sex",
-    "age",
-    "weight",
-    *TRUST_COLUMNS,
-    "state_listens",
-    "participated_consultation",
-    "submitted_proposal",
-    "received_response",
-    "response_satisfaction",
-    "ngo_involvement",
-}
+SURVEY_COLUMNS = {c.name for c in contract(UploadKind.SURVEY).columns}
 YES = {"yes", "y", "1", "true", "иә", "да"}
 NO = {"no", "n", "0", "false", "жоқ", "нет"}
 MISSING_CODES = {"DK", "NA", "-1", "98", "99", "не знаю", "білмеймін"}
@@ -266,16 +250,7 @@ def test_built_in_shifts_are_there(decoded) -> None:
 
 def test_ngo_rows_follow_the_contract_and_relate_to_trust() -> None:
     ngo = generate_ngo(2025)
-    assert ngo.columns == [
-        "region",
-        "period",
-        "registered_ngos",
-        "active_ngos",
-        "grants_count",
-        "grants_kzt",
-        "volunteers",
-        "beneficiaries",
-    ]
+    assert ngo.columns == [c.name for c in contract(UploadKind.NGO).columns]
     numbers = ngo.with_columns(
         pl.col("region").replace_strict(region_lookup()).alias("code"),
         pl.exclude("region", "period").cast(pl.Int64),
@@ -302,16 +277,7 @@ def test_ngo_rows_follow_the_contract_and_relate_to_trust() -> None:
 
 def test_proposals_follow_the_contract_date_rules() -> None:
     raw = generate_proposals(2025, AS_OF)
-    assert raw.columns == [
-        "proposal_id",
-        "source",
-        "region",
-        "topic",
-        "submitted_on",
-        "status",
-        "answered_on",
-        "implemented_on",
-    ]
+    assert raw.columns == [c.name for c in contract(UploadKind.PROPOSALS).columns]
     assert 5_000 <= raw.height <= 15_000
     assert set(raw["source"]) == {"kurultai", "public_trust_council", "eotinish", "other"}
     assert raw.select("source", "proposal_id").n_unique() == raw.height

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
+from queries.contract import NGO
 from queries.demo.common import STREAM_NGO, region_names, regions, rng_for
 
 NGO_YEARS = tuple(range(2019, 2026))
@@ -13,16 +14,7 @@ NGO_YEARS = tuple(range(2019, 2026))
 DENSITY_BASE = 26.0
 DENSITY_PER_TRUST = 8.0
 
-NGO_COLUMNS = (
-    "region",
-    "period",
-    "registered_ngos",
-    "active_ngos",
-    "grants_count",
-    "grants_kzt",
-    "volunteers",
-    "beneficiaries",
-)
+NGO_COLUMNS = tuple(c.name for c in NGO.columns)
 
 
 def generate_ngo(seed: int) -> pl.DataFrame:

@@ -12,6 +12,7 @@ import datetime as dt
 import numpy as np
 import polars as pl
 
+from queries.contract import PROPOSALS
 from queries.demo.common import AS_OF, STREAM_PROPOSALS, region_names, regions, rng_for
 
 START = dt.date(2019, 1, 1)
@@ -36,16 +37,7 @@ NATIONAL_SHARE = 0.12  # proposals addressed to the country, not one region: bla
 OUTCOMES = ("rejected", "answered", "accepted", "implemented")
 OUTCOME_SHARES = (0.22, 0.38, 0.25, 0.15)
 STUCK_SHARE = 0.02  # never answered: stays in_review however old
-PROPOSAL_COLUMNS = (
-    "proposal_id",
-    "source",
-    "region",
-    "topic",
-    "submitted_on",
-    "status",
-    "answered_on",
-    "implemented_on",
-)
+PROPOSAL_COLUMNS = tuple(c.name for c in PROPOSALS.columns)
 
 
 def generate_proposals(seed: int, as_of: dt.date = AS_OF) -> pl.DataFrame:

@@ -16,6 +16,7 @@ import datetime as dt
 import numpy as np
 import polars as pl
 
+from queries.contract import SURVEY, TRUST_INSTITUTIONS
 from queries.demo.common import (
     STREAM_SURVEY,
     apportion,
@@ -36,7 +37,7 @@ WAVES: dict[str, tuple[str, ...]] = {
 SOURCE_SHARE = {"public_trust_council": 0.55, "kurultai": 0.45}
 ID_PREFIX = {"public_trust_council": "PTC", "kurultai": "KUR"}
 
-TRUST_ITEMS = ("government", "parliament", "akimat", "courts", "police", "ngos", "media")
+TRUST_ITEMS = TRUST_INSTITUTIONS
 TRUST_BASE = {
     "government": 5.5,
     "parliament": 5.0,
@@ -313,24 +314,7 @@ def generate_survey_frame(responses: int, seed: int) -> pl.DataFrame:
     )
 
 
-FILE_COLUMNS = (
-    "respondent_id",
-    "source",
-    "wave",
-    "interview_date",
-    "region",
-    "settlement",
-    "sex",
-    "age",
-    "weight",
-    *(f"trust_{item}" for item in TRUST_ITEMS),
-    "state_listens",
-    "participated_consultation",
-    "submitted_proposal",
-    "received_response",
-    "response_satisfaction",
-    "ngo_involvement",
-)
+FILE_COLUMNS = tuple(c.name for c in SURVEY.columns)
 
 
 def generate_survey(responses: int, seed: int) -> dict[tuple[str, str], pl.DataFrame]:
