@@ -25,6 +25,7 @@ PAGES = (
     ("regions", ":material/map:", "viewer"),
     ("feedback", ":material/forum:", "viewer"),
     ("ngo", ":material/diversity_3:", "viewer"),
+    ("drivers", ":material/insights:", "viewer"),  # issue 12: what drives trust
     ("methodology", ":material/menu_book:", "viewer"),
     ("upload", ":material/upload_file:", "staff"),
     ("history", ":material/history:", "staff"),

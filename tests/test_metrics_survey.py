@@ -100,7 +100,8 @@ def test_trend_change_its_se_and_significance():
     first, second = out.row(0, named=True), out.row(1, named=True)
     se1 = by_hand_se(np.tile(W1["trust_government"], 10), np.tile(W1["weight"], 10))
     assert first["se"] == pytest.approx(se1)
-    assert first["ci_low"] == pytest.approx(34 / 6 - 1.959964 * se1, rel=1e-6)
+    # t interval with the design df, 40 respondents - 1 stratum (R: qt(0.975, 39)); issue 12
+    assert first["ci_low"] == pytest.approx(34 / 6 - 2.0226909 * se1, rel=1e-6)
     assert second["estimate"] == 7 and second["se"] == pytest.approx(0)
     assert second["previous_wave"] == "W1"
     assert second["change"] == pytest.approx(7 - 34 / 6)

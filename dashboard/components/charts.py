@@ -273,3 +273,38 @@ def fmt_p(p: float | None) -> str:
     if p is None:
         return "—"
     return f"< {fmt_number(0.001, 3)}" if p < 0.001 else fmt_number(p, 3)
+
+
+def coefficient_plot(terms: pl.DataFrame, *, label, title: str, x_title: str) -> go.Figure:
+    """Regression coefficients as dots with their CI, a line at zero; the terms that are
+    significant (the frame's ``significant``) in colour, the others grey. First row on top."""
+    ordered = terms.reverse()  # plotly draws the first row at the bottom
+    names = [label(key) for key in ordered.get_column("key").to_list()]
+    colours = ["#0072B2" if s else "#999999" for s in ordered.get_column("significant")]
+    est = ordered.get_column("estimate")
+    fig = go.Figure(
+        go.Scatter(
+            x=est.to_list(),
+            y=names,
+            mode="markers",
+            marker={"color": colours, "size": 10},
+            error_x={
+                "type": "data",
+                "symmetric": False,
+                "array": (ordered.get_column("ci_high") - est).to_list(),
+                "arrayminus": (est - ordered.get_column("ci_low")).to_list(),
+                "color": "#666666",
+            },
+            customdata=list(
+                zip(ordered.get_column("ci_low"), ordered.get_column("ci_high"), strict=True)
+            ),
+            hovertemplate=(
+                f"%{{y}}: %{{x:+.2f}}<br>{t('charts.ci')}: "
+                "%{customdata[0]:.2f}…%{customdata[1]:.2f}<extra></extra>"
+            ),
+        )
+    )
+    fig.add_vline(x=0, line={"color": "#333333", "width": 1})
+    fig.update_xaxes(title=x_title)
+    fig.update_yaxes(automargin=True)
+    return style(fig, title=title, height=max(280, 30 * len(names) + 110))

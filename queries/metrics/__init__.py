@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 
 import polars as pl
 
-from queries.survey.design import combine_sums, stratum_sums
+from queries.survey.design import CiMethod, combine_sums, stratum_sums
 from queries.survey.sums import as_list, check_weights
 
 __all__ = ["as_list", "combine", "estimate", "variable_sums"]
@@ -55,16 +55,23 @@ def variable_sums(
     )
 
 
+# The dashboard's intervals (issue 12): t with the design df for means (R's
+# confint(svymean(...), df = degf(design))) and the logit interval for the ``shares`` (R's
+# svyciprop(method = "logit")); every card, band, error bar, table and export comes from here.
+DASHBOARD_CI: CiMethod = "logit"
+
+
 def combine(
-    sums: pl.DataFrame, *, by: Sequence[str] = (), shares: Sequence[str] = (), level: float = 0.95
+    sums: pl.DataFrame,
+    *,
+    by: Sequence[str] = (),
+    shares: Sequence[str] = (),
+    level: float = 0.95,
+    ci: CiMethod = DASHBOARD_CI,
 ) -> pl.DataFrame:
-    """Estimates per (by, variable); the CIs of the ``shares`` variables are kept within [0, 1]."""
-    out = combine_sums(sums, by=list(by) or None, level=level)
-    is_share = pl.col("variable").is_in(list(shares))
-    return out.with_columns(
-        pl.when(is_share).then(pl.col("ci_low").clip(0.0, 1.0)).otherwise(pl.col("ci_low")),
-        pl.when(is_share).then(pl.col("ci_high").clip(0.0, 1.0)).otherwise(pl.col("ci_high")),
-    )
+    """Estimates per (by, variable); the ``shares`` variables' CIs stay within [0, 1] (the
+    logit interval with the default ``ci``, cut to [0, 1] with ``ci="normal"``)."""
+    return combine_sums(sums, by=list(by) or None, level=level, ci=ci, shares=list(shares))
 
 
 def estimate(

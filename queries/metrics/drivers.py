@@ -1,0 +1,182 @@
+"""What drives trust (the OECD Trust Survey's core analysis): a design-based regression of trust
+in government, or of the composite index, on how people experience the state.
+
+Predictors, each a column built here so that its coefficient reads plainly:
+- ``state_listens``: "the state listens to people like me", per point on 0-10;
+- ``got_response``: received a response to a proposal (yes = 1; no, blank or no proposal = 0:
+  a blank is not a yes, as in the satisfaction indicator);
+- ``satisfaction``: satisfaction with that response minus the scale's midpoint 5, and 0 for
+  those without one, so ``got_response`` is the gap for a middling (5/10) response and
+  ``satisfaction`` the change per point above or below it;
+- ``participated`` (took part in a consultation) and ``ngo`` (NGO member or volunteer), yes = 1;
+- sex (against women), age group (against 18-29), settlement (against rural).
+Rows outside the filters' subgroup or with any answer missing leave the model but stay in their
+stratum (R's ``svyglm`` on a subset of the design). The coefficients are associations holding
+the other predictors equal, not causes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import polars as pl
+
+from queries.errors import SenimError
+from queries.metrics.inference import with_holm
+from queries.metrics.trust import composite_expr, trust_columns
+from queries.survey.regression import INTERCEPT, MIN_MODEL_N, survey_regression
+
+OUTCOMES = ("trust_government", "composite_trust")
+NUMERIC = ("state_listens", "got_response", "satisfaction", "participated", "ngo")
+CATEGORIES = ("sex", "age_group", "settlement")  # against their first level, as R's factors
+PER_POINT = ("state_listens", "satisfaction")  # the others compare with a reference group
+MIDPOINT = 5.0
+TERM_SCHEMA = {
+    "key": pl.String,
+    "kind": pl.String,
+    "reference": pl.String,
+    **{c: pl.Float64 for c in ("estimate", "se", "ci_low", "ci_high", "p", "p_adjusted")},
+    "significant": pl.Boolean,
+}
+
+
+@dataclass(frozen=True)
+class Drivers:
+    """One model's coefficients, ready to draw; ``reason`` says why there is none."""
+
+    outcome: str
+    terms: pl.DataFrame  # key, kind (per_point | versus), reference, estimate, se, ci_low,
+    # ci_high, p, p_adjusted (Holm over the terms), significant (adjusted); no intercept
+    n: int  # respondents in the model (complete answers, in the subgroup)
+    df: int | None  # residual degrees of freedom of the t intervals
+    dropped: tuple[str, ...]  # predictors left out: one value only under the filters
+    reason: str | None  # None | "too_few" | "collinear"
+    min_n: int = MIN_MODEL_N
+
+    @property
+    def fitted(self) -> bool:
+        return self.reason is None
+
+
+def driver_frame(
+    responses: pl.DataFrame, *, outcome: str, institutions: Sequence[str] = ()
+) -> pl.DataFrame:
+    """The model's columns: ``y``, the predictors, ``weight``, ``stratum``; every model column
+    null on rows outside the subgroup or with something missing (so levels come from the
+    respondents in the model only)."""
+    if outcome not in OUTCOMES:
+        raise SenimError(f"Unknown outcome {outcome!r}; choose one of {', '.join(OUTCOMES)}.")
+    y = (
+        pl.col("trust_government")
+        if outcome == "trust_government"
+        else composite_expr(trust_columns(responses, institutions))
+    )
+    got = pl.col("received_response").fill_null(False)
+    columns = {
+        "y": y.cast(pl.Float64),
+        "state_listens": pl.col("state_listens").cast(pl.Float64),
+        "got_response": got.cast(pl.Float64),
+        "satisfaction": pl.when(got)
+        .then(pl.col("response_satisfaction").cast(pl.Float64) - MIDPOINT)
+        .otherwise(0.0),
+        "participated": pl.col("participated_consultation").cast(pl.Float64),
+        "ngo": pl.col("ngo_involvement").cast(pl.Float64),
+        **{name: pl.col(name).cast(pl.String) for name in CATEGORIES},
+    }
+    inside = pl.col("in_domain") if "in_domain" in responses.columns else pl.lit(True)
+    keep = inside & pl.all_horizontal(*(c.is_not_null() for c in columns.values()))
+    return responses.select(
+        *(pl.when(keep).then(expr).otherwise(None).alias(name) for name, expr in columns.items()),
+        "weight",
+        "stratum",
+    )
+
+
+def _varying(frame: pl.DataFrame) -> tuple[list[str], tuple[str, ...], dict[str, str]]:
+    """Predictors with at least two values among the respondents in the model, those left
+    out, and each category's reference (its first level, sorted: R's factor default)."""
+    used, dropped, references = [], [], {}
+    for name in (*NUMERIC, *CATEGORIES):
+        values = frame.get_column(name).drop_nulls().unique().sort()
+        (used if len(values) > 1 else dropped).append(name)
+        if name in CATEGORIES and len(values) > 1:
+            references[name] = _key(values[0])
+    return used, tuple(dropped), references
+
+
+def _key(text: str) -> str:
+    return text.replace("-", "_").replace("+", "_plus")
+
+
+def _term_key(term: str) -> tuple[str, str | None]:
+    """R's term name (``sexmale``, ``age_group30-44``) as a translation-friendly key, and the
+    category it belongs to (None for the numeric predictors)."""
+    if term in NUMERIC:
+        return term, None
+    for name in CATEGORIES:
+        if term.startswith(name):
+            return f"{name}_{_key(term.removeprefix(name))}", name
+    return term, None
+
+
+def trust_drivers(
+    responses: pl.DataFrame,
+    *,
+    outcome: str = "trust_government",
+    institutions: Sequence[str] = (),
+    min_n: int = MIN_MODEL_N,
+    level: float = 0.95,
+) -> Drivers:
+    """The drivers model (linear, design-based: ``survey_regression``) on one sample, e.g. the
+    latest wave of one source under the analyst's filters. No model below ``min_n``
+    respondents with complete answers: ``reason="too_few"`` and their number instead."""
+    frame = driver_frame(responses, outcome=outcome, institutions=institutions)
+    n = frame.get_column("y").is_not_null().sum()
+    used, dropped, references = _varying(frame)
+    empty = pl.DataFrame(schema=TERM_SCHEMA)
+    if n < min_n:
+        return Drivers(outcome, empty, n, None, dropped, "too_few", min_n)
+    try:
+        fit = survey_regression(
+            frame, "y", used, weight="weight", strata="stratum", level=level, min_n=min_n
+        )
+    except SenimError:  # a predictor is a combination of others under these filters
+        return Drivers(outcome, empty, n, None, dropped, "collinear", min_n)
+    terms = fit.filter(pl.col("term") != INTERCEPT)
+    keys = [_term_key(term) for term in terms.get_column("term")]
+    terms = terms.with_columns(
+        pl.Series("key", [key for key, _ in keys], dtype=pl.String),
+        # yes/no predictors compare with "no" (named by the predictor), categories with
+        # their first level; per-point predictors have no reference group
+        pl.Series(
+            "reference",
+            [None if key in PER_POINT else references.get(cat, key) for key, cat in keys],
+            dtype=pl.String,
+        ),
+        pl.Series("kind", ["per_point" if k in PER_POINT else "versus" for k, _ in keys]),
+    )
+    # the reading picks the "significant" drivers out of every term: Holm over the family
+    terms = with_holm(terms, p="p", alpha=1 - level)
+    return Drivers(
+        outcome=outcome,
+        terms=terms.select(empty.columns),
+        n=int(fit.item(0, "n")),
+        df=int(fit.item(0, "df")),
+        dropped=dropped,
+        reason=None,
+        min_n=min_n,
+    )
+
+
+def drivers_numbers(data, filters, source: str, outcome: str) -> Drivers:
+    """The Drivers page's model: the latest wave of ``source`` under ``filters`` (a pure
+    function of the dataset and plain values, so the dashboard caches it per data version)."""
+    from queries.metrics.filters import apply_filters
+
+    own = apply_filters(data.responses, filters).filter(pl.col("source") == source)
+    if own.is_empty():
+        return Drivers(outcome, pl.DataFrame(schema=TERM_SCHEMA), 0, None, (), "too_few")
+    wave = own.sort("period_start").get_column("wave").last()
+    latest = own.filter(pl.col("wave") == wave)
+    return trust_drivers(latest, outcome=outcome, institutions=filters.institutions)
