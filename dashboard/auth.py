@@ -75,11 +75,12 @@ def client_address() -> str:
     """The client's address for sign-in throttling: the last ``X-Forwarded-For`` hop behind a
     trusted proxy (setting), else the websocket peer; "local" on loopback."""
     if settings.trust_forwarded_for():
-        forwarded = st.context.headers.get("X-Forwarded-For") or ""
-        hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+        forwarded = st.context.headers.get("X-Forwarded-For")
+        hops = [hop.strip() for hop in str(forwarded or "").split(",") if hop.strip()]
         if hops:
             return hops[-1][:200]
-    return st.context.ip_address or "local"
+    address = st.context.ip_address
+    return address if isinstance(address, str) and address else "local"
 
 
 def _oidc_configured() -> bool:
@@ -168,9 +169,15 @@ def _checked(stored: dict) -> SessionUser | None:
     return SessionUser(username, role)
 
 
+def _cookie_token() -> str:
+    """The session cookie sent with this tab's websocket (HttpOnly: never seen by scripts)."""
+    value = st.context.cookies.get(session_routes.COOKIE)
+    return value if isinstance(value, str) else ""  # AppTest has no real cookies
+
+
 def _from_cookie() -> SessionUser | None:
     """A session carried by the cookie (a reload, a new tab), adopted by this tab."""
-    token = st.context.cookies.get(session_routes.COOKIE)
+    token = _cookie_token()
     if not token:
         return None
     try:

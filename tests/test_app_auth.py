@@ -1,4 +1,6 @@
-"""Sign-in, roles and the admin pages through AppTest, on both databases with real accounts."""
+"""Sign-in, roles and the admin pages through AppTest, on both databases with real accounts;
+sessions (server-side, resumed from the cookie), delays, one-time passwords and the identity
+provider's verified sign-in (issue 13)."""
 
 from __future__ import annotations
 
@@ -11,8 +13,12 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard.i18n import translate
 from queries.access import accounts as auth
+from queries.access import sessions
 from queries.access.audit import list_events, record
 from queries.db import make_engine
+from tests.access_helpers import CLIENT, ISSUER, FakeProvider, fast_hashing  # noqa: F401
+
+pytestmark = pytest.mark.usefixtures("fast_hashing")
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 60
@@ -81,6 +87,10 @@ def test_the_login_page_signs_a_real_user_in(accounts):
     assert before + 30 * 60 <= session["expires_at"] <= time.time() + 30 * 60
     assert at.markdown[0].value == "signed in: leader viewer"
     assert list_events(accounts, action="sign_in").item(0, "target") == "leader"
+    # A server-side session backs the tab; its end is fixed at sign-in (no sliding).
+    assert sessions.check(accounts, session_id=session["sid"]).username == "leader"
+    at.run()
+    assert at.session_state["senim_user"]["expires_at"] == session["expires_at"]
 
 
 @pytest.mark.parametrize("lang", ["kk", "ru", "en"])
@@ -92,12 +102,21 @@ def test_a_wrong_password_shows_the_message_and_signs_nobody_in(accounts, lang):
     assert list_events(accounts, action="sign_in_failed").item(0, "target") == "leader"
 
 
-def test_locked_and_disabled_accounts_say_so(accounts):
-    for _ in range(auth.MAX_FAILURES):
-        with pytest.raises(auth.AuthError):
-            auth.authenticate(accounts, "leader", "guess-guess")
+def throttled_messages(lang: str = "en") -> set[str]:
+    return {translate("access.error_throttled", lang, seconds=n) for n in range(1, 31)}
+
+
+def test_delayed_and_disabled_accounts_say_so_alike_for_unknown_names(accounts):
+    for name in ("leader", "ghost"):
+        for _ in range(5):
+            with pytest.raises(auth.AuthError):
+                auth.authenticate(accounts, name, "guess-guess", address="local")
+    # The right password waits out the delay; an unknown name gets the very same answer.
     at = sign_in(app("login"), "leader", "leader-password")
-    assert at.error[0].value == translate("auth.error_locked", "en", minutes=15)
+    assert at.error[0].value in throttled_messages()
+    assert "senim_user" not in at.session_state
+    at = sign_in(app("login"), "ghost", "leader-password")
+    assert at.error[0].value in throttled_messages()
     auth.create_user(accounts, "gone", "gone-password", role="viewer")
     auth.disable(accounts, "gone", actor="boss")
     at = sign_in(app("login"), "gone", "gone-password")
@@ -112,6 +131,11 @@ def test_a_one_time_password_must_be_replaced_before_the_app_opens(accounts):
     at = sign_in(app("login"), "leader", one_time)
     assert not at.exception and "senim_user" not in at.session_state
     assert at.info[0].value == translate("auth.must_change", "en")
+    at.text_input(key="new_password").input(one_time)
+    at.text_input(key="repeat_password").input(one_time)
+    at.button[0].click().run()
+    assert at.error[0].value == translate("access.password_not_new", "en")
+    assert "senim_user" not in at.session_state
     at.text_input(key="new_password").input("my-own-password")
     at.text_input(key="repeat_password").input("my-own-passwort")
     at.button[0].click().run()
@@ -130,6 +154,41 @@ def test_an_expired_session_signs_out(accounts):
     at.run()
     assert "senim_user" not in at.session_state
     assert at.info[0].value == translate("auth.session_expired", "kk")  # the default language
+
+
+def test_an_idle_session_signs_out(accounts, monkeypatch):
+    monkeypatch.setenv("SENIM_IDLE_MINUTES", "60")
+    at = AppTest.from_function(run_script, args=("login",), default_timeout=TIMEOUT)
+    idle = time.time() - 61 * 60
+    at.session_state["senim_user"] = {
+        "username": "leader", "role": "viewer", "expires_at": FAR, "last_seen": idle,
+    }  # fmt: skip
+    at.run()
+    assert "senim_user" not in at.session_state
+
+
+def test_a_reload_resumes_the_session_from_the_cookie_until_sign_out(accounts, monkeypatch):
+    from dashboard import auth as ui_auth
+
+    session_id, code = sessions.open_session(accounts, username="leader", method="password")
+    token, _ = sessions.redeem_handoff(accounts, code=code)
+    monkeypatch.setattr(ui_auth, "_cookie_token", lambda: token)
+    at = app("login")  # a new tab: empty session state, only the cookie
+    assert at.markdown[0].value == "signed in: leader viewer"
+    assert at.session_state["senim_user"]["sid"] == session_id
+    sessions.revoke(accounts, session_id=session_id)  # signed out in another tab
+    at.run()
+    assert "senim_user" not in at.session_state
+    assert app("login").title[0].value == translate("auth.sign_in_title", "en")
+
+
+def test_disabling_ends_an_open_tab_at_once(accounts):
+    at = sign_in(app("login"), "leader", "leader-password")
+    sid = at.session_state["senim_user"]["sid"]
+    auth.disable(accounts, "leader", actor="boss")
+    assert sessions.check(accounts, session_id=sid) is None
+    at.run()
+    assert "senim_user" not in at.session_state
 
 
 def test_disabling_or_demoting_takes_effect_at_the_next_run(accounts):
@@ -209,37 +268,76 @@ def test_admin_reads_and_filters_the_audit_log(accounts):
     assert at.info[0].value == translate("audit.none", "en")
 
 
+@pytest.fixture(scope="module")
+def provider() -> FakeProvider:
+    return FakeProvider()
+
+
+@pytest.fixture
+def idp(accounts, provider, monkeypatch) -> FakeProvider:
+    """The fake provider allowed by the setting, its keys served instead of the network's."""
+    from queries.access import oidc
+
+    monkeypatch.setenv("SENIM_OIDC_ISSUERS", ISSUER)
+    monkeypatch.setattr(oidc, "provider_keys", lambda url: provider.jwks)
+    return provider
+
+
 def oidc_app(user: dict) -> AppTest:
     at = AppTest.from_function(run_script, args=("login",), default_timeout=TIMEOUT)
     at.session_state["lang"] = "en"
     at.secrets["auth"] = {
         "redirect_uri": "http://localhost:8501/oauth2callback",
         "cookie_secret": "test-cookie-secret",
-        "client_id": "senim",
+        "client_id": CLIENT,
         "client_secret": "secret",
         "server_metadata_url": "https://idp.example/.well-known/openid-configuration",
+        "expose_tokens": "id",
     }
     at.user = user
     return at.run()
 
 
-def test_identity_provider_sign_in_takes_the_role_from_the_email(accounts):
-    at = oidc_app({"is_logged_in": True, "email": "BOSS@gov.kz", "name": "Boss"})
+def provider_user(idp: FakeProvider, **claims) -> dict:
+    """What st.user holds after the provider's callback: the claims and the raw ID token."""
+    token = idp.token(**claims)
+    return {"is_logged_in": True, **claims, "tokens": {"id": token}}
+
+
+def test_identity_provider_sign_in_needs_a_verified_bound_identity(accounts, idp):
+    at = oidc_app(provider_user(idp, sub="b-1", email="boss@gov.kz", email_verified=True))
     assert not at.exception
     assert at.markdown[0].value == "signed in: boss admin"
     event = list_events(accounts, action="sign_in").row(0, named=True)
     assert (event["actor"], '"method": "oidc"' in event["detail"]) == ("boss", True)
+    assert list_events(accounts, action="identity_bound").item(0, "target") == "boss"
 
 
-def test_identity_provider_user_without_an_account_is_not_let_in(accounts):
-    at = oidc_app({"is_logged_in": True, "email": "stranger@example.com"})
+def test_the_reviewed_takeover_is_refused(accounts, idp, provider):
+    # BOSS@gov.kz, email_verified false: was mapped to the admin before.
+    claims = {"sub": "x-9", "email": "BOSS@gov.kz", "email_verified": False}
+    at = oidc_app(provider_user(idp, **claims))
     assert not at.exception and "senim_user" not in at.session_state
-    assert at.error[0].value == translate("auth.unknown_email", "en")
-    auth.disable(accounts, "leader", actor="boss")
+    assert at.error[0].value == translate("access.oidc_unverified_email", "en")
+    # Verified but from an issuer that is not allowed (a claim in st.user is not enough).
+    foreign = provider_user(idp, iss="https://evil.example/", **{**claims, "email_verified": True})
+    at = oidc_app(foreign)
+    assert at.error[0].value == translate("access.oidc_foreign_issuer", "en")
+    # A forged st.user without a valid token.
+    at = oidc_app({"is_logged_in": True, "email": "boss@gov.kz", "email_verified": True})
+    assert at.error[0].value == translate("access.oidc_invalid_token", "en")
+    assert list_events(accounts, action="sign_in").is_empty()
+
+
+def test_identity_provider_user_without_an_account_is_not_let_in(accounts, idp):
+    claims = {"sub": "s-1", "email": "stranger@example.com", "email_verified": True}
+    at = oidc_app(provider_user(idp, **claims))
+    assert not at.exception and "senim_user" not in at.session_state
+    assert at.error[0].value == translate("access.oidc_no_account", "en")
     auth.create_user(accounts, "gone", None, role="staff", email="gone@gov.kz")
     auth.disable(accounts, "gone", actor="boss")
-    at = oidc_app({"is_logged_in": True, "email": "gone@gov.kz"})
-    assert at.error[0].value == translate("auth.unknown_email", "en")
+    at = oidc_app(provider_user(idp, sub="g-1", email="gone@gov.kz", email_verified=True))
+    assert at.error[0].value == translate("access.oidc_disabled", "en")
 
 
 def test_identity_provider_signed_out_sees_only_the_provider_button(accounts):
