@@ -31,7 +31,8 @@ TRUST_ITEM = re.compile(r"trust_[a-z][a-z0-9_]{0,39}")
 SEPARATORS = re.compile(r"[\s\-_.]+")
 
 
-def _region(*, required: bool, description: str, example: str) -> Column:
+def _region(description: str, example: str, *, required: bool, key: bool = False) -> Column:
+    """The region column, alike in every kind (its meaning and example differ)."""
     return Column(
         "region",
         Parser.REGION,
@@ -40,6 +41,7 @@ def _region(*, required: bool, description: str, example: str) -> Column:
         example,
         ("регион", "область", "облыс", "oblast", "аймақ"),
         required=required,
+        key=key,
     )
 
 
@@ -90,7 +92,7 @@ SURVEY = Contract(
             "2025-08-14",
             ("date", "дата", "күні", "дата интервью"),
         ),
-        _region(required=True, description="region name (kk/ru/en) or ISO code", example="Алматы"),
+        _region("region name (kk/ru/en) or ISO code", "Алматы", required=True),
         Column(
             "settlement",
             Parser.CHOICE,
@@ -194,16 +196,7 @@ NGO = Contract(
     UploadKind.NGO,
     "ngo_activity",
     (
-        Column(
-            "region",
-            Parser.REGION,
-            String(8),
-            "region name (kk/ru/en) or ISO code",
-            "Абай облысы",
-            ("регион", "область", "облыс"),
-            required=True,
-            key=True,
-        ),
+        _region("region name (kk/ru/en) or ISO code", "Абай облысы", required=True, key=True),
         Column(
             "period",
             Parser.PERIOD,
@@ -250,14 +243,7 @@ PROPOSALS = Contract(
             key=True,
             choices=PROPOSAL_SOURCE_NAMES,
         ),
-        Column(
-            "region",
-            Parser.REGION,
-            String(8),
-            "region name or code; blank = national",
-            "ВКО",
-            ("регион", "область", "облыс"),
-        ),
+        _region("region name or code; blank = national", "ВКО", required=False),
         Column(
             "topic",
             Parser.TEXT,
