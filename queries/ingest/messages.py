@@ -17,6 +17,12 @@ TEMPLATES: dict[str, str] = {
     "missing_value": "Required value is blank.",
     "unknown_region": "Unknown region '{value}'; did you mean {suggestion}?",
     "unknown_region_no_hint": "Unknown region '{value}'.",
+    # region-reform (queries/reference/regions.py, reform.py)
+    "ambiguous_region": "Region '{value}' fits several units: {candidates}; write which one.",
+    "region_before_reform": (
+        "{unit} did not exist before {reform_date}: this period is on the old boundaries, "
+        "where it was part of {parent}."
+    ),
     "bad_choice": "'{value}' is not one of: {allowed}.",
     "bad_integer": "'{value}' is not a whole number.",
     "bad_number": "'{value}' is not a number.",

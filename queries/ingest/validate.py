@@ -26,7 +26,8 @@ from queries.ingest.messages import (
     empty_errors,
 )
 from queries.ingest.reading import ROW, RawTable
-from queries.reference.regions import region_label, resolve_column, suggest_region
+from queries.reference.reform import before_reform_errors, period_end
+from queries.reference.regions import region_hint, resolve_column
 from queries.vocab import ProposalStatus, UploadKind
 
 ANSWERED_STATUSES = (
@@ -110,13 +111,16 @@ def _region(frame: pl.DataFrame, errors: ErrorCollector, column: Column) -> pl.S
     if unknown.any():
         hints = {}
         for value in raw.filter(unknown).unique(maintain_order=True).head(MAX_SUGGESTIONS):
-            code = suggest_region(value)
-            suggestion = f"{code} ({region_label(code)})" if code else ""
-            hints[value] = json.dumps({"suggestion": suggestion, "suggested_code": code or ""})
+            hints[value] = json.dumps(region_hint(value), ensure_ascii=False)
         params = raw.replace_strict(hints, default="{}", return_dtype=pl.String)
-        has_hint = params.str.contains('"KZ-')
+        # region-spelling: several units fit -> refused naming them (queries/reference/regions)
+        ambiguous = params.str.contains('"candidates": "KZ-')
+        has_hint = params.str.contains('"suggested_code": "KZ-') & ~ambiguous
+        errors.add(unknown & ambiguous, column.name, raw, "ambiguous_region", params)
         errors.add(unknown & has_hint, column.name, raw, "unknown_region", params)
-        errors.add(unknown & ~has_hint, column.name, raw, "unknown_region_no_hint", params)
+        errors.add(
+            unknown & ~has_hint & ~ambiguous, column.name, raw, "unknown_region_no_hint", params
+        )
     return codes
 
 
@@ -235,20 +239,29 @@ def _duplicates(
     errors.add(dup, column, frame.get_column(value or column), "duplicate_in_file", params)
 
 
+# region-reform: a pre-2022 row cannot name Abai, Jetisu or Ulytau (queries/reference/reform)
+def _reform_rule(out: dict[str, pl.Series], frame, errors: ErrorCollector, ends) -> None:
+    bad, params = before_reform_errors(out["region"], ends)
+    errors.add(bad, "region", _col(frame, "region"), "region_before_reform", params)
+
+
 def _survey_rules(out: dict[str, pl.Series], frame: pl.DataFrame, errors: ErrorCollector) -> None:
     out["period_start"] = v.wave_start(out["wave"]).rename("period_start")
+    _reform_rule(out, frame, errors, period_end(out["wave"]))  # region-reform
     orphan = out["received_response"].is_not_null() & ~out["submitted_proposal"].fill_null(False)
     raw = _col(frame, "received_response")
     errors.add(orphan, "received_response", raw, "received_without_proposal")
 
 
 def _ngo_rules(out: dict[str, pl.Series], frame: pl.DataFrame, errors: ErrorCollector) -> None:
+    _reform_rule(out, frame, errors, period_end(out["period"]))  # region-reform
     over = out["active_ngos"] > out["registered_ngos"]
     params = _params(registered=out["registered_ngos"])
     errors.add(over, "active_ngos", _col(frame, "active_ngos"), "active_over_registered", params)
 
 
 def _proposal_rules(out: dict[str, pl.Series], frame: pl.DataFrame, errors: ErrorCollector) -> None:
+    _reform_rule(out, frame, errors, out["submitted_on"])  # region-reform
     status = out["status"]
     errors.add(
         status.is_in(ANSWERED_STATUSES)

@@ -1,171 +1,50 @@
 """The 20 first-level units of Kazakhstan (17 regions, 3 cities since 2022) and a resolver that
-maps the spellings ministry staff type (kk/ru/en, Latin Kazakh, old names, abbreviations, KATO and
-ISO codes) to the ISO 3166-2 code."""
+maps the spellings ministry staff type (kk/ru/en, every Latin Kazakh alphabet, Russian adjective
+forms, old names, abbreviations, KATO and ISO codes) to the ISO 3166-2 code.
+
+Spellings are compared by their transliteration key (queries/reference/spelling.py): each name
+below is ONE key, whatever alphabet or habit it is written in. A spelling resolves only when it
+fits exactly one unit; when several units stay plausible ("Қазақстан облысы") it is refused and
+the candidates are named. Fuzzy distance only suggests ("did you mean ..."), it never decides.
+The conventions that decide the remaining cases are in docs/data-contract.md."""
 
 from __future__ import annotations
 
-import re
-import unicodedata
+from collections import defaultdict
+from dataclasses import dataclass
 from functools import cache
 
 import polars as pl
 from rapidfuzz import fuzz, process
 
+from queries.reference.spelling import Key, Marker, spelling_key
 from queries.settings import DATA_DIR
 
 REGIONS_CSV = DATA_DIR / "regions.csv"
-
-# Words that only say "this is a region" or "this is a city"; dropped before matching.
-REGION_WORDS = frozenset(
-    [
-        "обл",
-        "область",
-        "облысы",
-        "облысының",
-        "oblysy",
-        "oblys",
-        "oblast",
-        "oblast'",
-        "области",
-        "облась",
-        "регион",
-        "региона",
-        "аймагы",
-        "region",
-        "province",
-    ]
-)
-CITY_WORDS = frozenset(
-    [
-        "г",
-        "гор",
-        "город",
-        "каласы",
-        "кала",
-        "к",
-        "k",
-        "city",
-        "qalasy",
-        "kalasy",
-        "shahary",
-        "шахары",
-    ]
-)
-# Kazakh letters and Latin-Kazakh diacritics folded to their closest Russian/ASCII letter, so
-# "Ақтөбе", "Актобе" and "Aqtöbe" meet.
-FOLD = str.maketrans(
-    {
-        "ә": "а",
-        "ғ": "г",
-        "қ": "к",
-        "ң": "н",
-        "ө": "о",
-        "ұ": "у",
-        "ү": "у",
-        "һ": "х",
-        "і": "и",
-        "ё": "е",
-        "ı": "i",
-        "ǵ": "g",
-        "ń": "n",
-        "ý": "y",
-        "ú": "u",
-        "ö": "o",
-        "q": "k",
-    }
-)
-
-# Names not in the reference table: Russian adjectives, old names, abbreviations, transliterations.
+# Names that are not a spelling of the reference names: old names, Russian forms built on a
+# different stem, abbreviations. Spellings of these (Latin, cases ...) come from the key.
 ALIASES: dict[str, tuple[str, ...]] = {
-    "KZ-10": ("абайская", "abay", "semey region", "семипалатинская", "semipalatinsk region"),
-    "KZ-11": (
-        "акмолинская",
-        "akmolinskaya",
-        "akmola",
-        "кокшетауская",
-        "кокчетавская",
-        "целиноградская",
-    ),
-    "KZ-15": ("актюбинская", "aktyubinsk", "aktobe", "aktyubinskaya"),
-    "KZ-19": ("алматинская", "almatinskaya", "алма атинская", "талдыкорганская"),
-    "KZ-23": ("атырауская", "atyrau", "гурьевская"),
-    "KZ-27": (
-        "зко",
-        "wko",
-        "zko",
-        "уральская",
-        "западно казахстанская",
-        "батыс казакстан",
-        "west kazakhstan",
-        "uralsk region",
-        "zapadno kazakhstanskaya",
-    ),
-    "KZ-31": ("жамбылская", "zhambyl", "jambyl", "джамбулская", "таразская"),
-    "KZ-33": ("жетису", "zhetisu", "jetisu", "zhetysu", "жетысу"),
-    "KZ-35": ("карагандинская", "karaganda", "karagandy", "qaragandy"),
-    "KZ-39": ("костанайская", "кустанайская", "kostanay", "kostanai", "kustanai"),
-    "KZ-43": ("кызылординская", "kyzylorda", "kzyl orda", "кзыл ординская"),
-    "KZ-47": (
-        "мангистауская",
-        "мангыстауская",
-        "мангистау",
-        "мангышлакская",
-        "mangistau",
-        "mangystau",
-        "mangyshlak",
-    ),
-    "KZ-55": ("павлодарская", "pavlodar"),
-    "KZ-59": (
-        "ско",
-        "nko",
-        "sko",
-        "северо казахстанская",
-        "солтустик казакстан",
-        "north kazakhstan",
-        "soltustik kazakstan",
-        "severo kazakhstanskaya",
-    ),
-    "KZ-61": (
-        "туркестанская",
-        "туркестан",
-        "turkestan",
-        "юко",
-        "yuko",
-        "uko",
-        "южно казахстанская",
-        "south kazakhstan",
-        "онтустик казакстан",
-        "ontustik kazakstan",
-        "чимкентская",
-    ),
-    "KZ-62": ("улытауская", "ulytau", "жезказганская", "zhezkazgan region"),
-    "KZ-63": (
-        "вко",
-        "eko",
-        "vko",
-        "восточно казахстанская",
-        "шыгыс казакстан",
-        "east kazakhstan",
-        "shygys kazakstan",
-        "vostochno kazakhstanskaya",
-    ),
-    "KZ-71": (
-        "нур султан",
-        "nur sultan",
-        "nursultan",
-        "нурсултан",
-        "целиноград",
-        "tselinograd",
-        "акмолинск",
-        "astana city",
-    ),
-    "KZ-75": ("алма ата", "alma ata", "almaty city", "алматы каласы"),
-    "KZ-79": ("чимкент", "chimkent", "shymkent city"),
-}
-# "Алматы" alone is the city; with a region word it is Almaty Region.
-AMBIGUOUS_WITH_REGION_WORD = {"алматы": "KZ-19", "almaty": "KZ-19"}
-# "Акмола" alone (or with a region word) is Akmola Region; "г. Акмола" is Astana's 1992-98 name.
-AMBIGUOUS_WITH_CITY_WORD = {"акмола": "KZ-71", "akmola": "KZ-71"}
+    "KZ-10": ("Семипалатинская область", "Semey region"),
+    "KZ-11": ("Кокшетауская область", "Кокчетавская область", "Целиноградская область"),
+    "KZ-15": ("Актюбинская область", "Aktyubinsk region"),
+    "KZ-19": ("Талдыкорганская область",),
+    "KZ-23": ("Гурьевская область",),
+    "KZ-27": ("ЗКО", "WKO", "Уральская область", "Uralsk region"),
+    "KZ-31": ("Джамбулская область", "Таразская область"),
+    "KZ-39": ("Кустанайская область",),
+    "KZ-43": ("Кзыл-Ординская область",),
+    "KZ-47": ("Мангышлакская область",),
+    "KZ-59": ("СКО", "NKO"),
+    "KZ-61": ("ЮКО", "UKO", "Южно-Казахстанская область", "Оңтүстік Қазақстан облысы",
+              "South Kazakhstan Region", "Чимкентская область", "Туркестан"),
+    "KZ-62": ("Жезказганская область", "Zhezkazgan region"),
+    "KZ-63": ("ВКО", "EKO"),
+    "KZ-71": ("Нур-Султан", "Целиноград", "Акмолинск", "г. Акмола"),
+    "KZ-79": ("Чимкент",),
+}  # fmt: skip
+# A bare name shared by a city and a region is the city ("Алматы", "Чимкент"), except these:
+# since 1998 "Акмола" names only the region (the city was Akmola in 1992-98: "г. Акмола").
+BARE_NAME_IS_REGION = frozenset(["akmol"])
 # ISO 3166-2:KZ letter codes used until 2020 (still in older spreadsheets).
 OLD_ISO = {
     "ALA": "KZ-75",
@@ -187,8 +66,7 @@ OLD_ISO = {
     "AST": "KZ-71",
     "SHY": "KZ-79",
 }
-# Russian adjective forms ("Карагандинский регион", "в Карагандинской области") -> "-ская".
-ADJECTIVE_ENDING = re.compile(r"(скии|скои|скую|ского|скому|ском)$")
+MIN_SUGGESTION_SCORE = 70
 
 
 @cache
@@ -198,78 +76,151 @@ def reference_regions() -> pl.DataFrame:
     return frame.rename({"population_2024": "population"})
 
 
-def _words(text: str) -> list[str]:
-    text = unicodedata.normalize("NFC", text).lower().translate(FOLD)
-    text = "".join(
-        ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch)
-    )
-    return [word for word in re.split(r"[\s.,;:()/\\'\"«»_-]+", text) if word]
+@dataclass(frozen=True)
+class Resolution:
+    """What a spelling names: one ``code``, or the ``candidates`` it leaves open (ambiguous
+    when there are two or more), or neither (no unit)."""
+
+    code: str | None = None
+    candidates: tuple[str, ...] = ()
+
+    @property
+    def ambiguous(self) -> bool:
+        return self.code is None and len(self.candidates) > 1
 
 
-def normalise(text: str) -> tuple[str, bool]:
-    """The matching key of a region spelling, and whether it carried a region word."""
-    key, has_region_word, _ = _parts(text)
-    return key, has_region_word
+@dataclass(frozen=True)
+class _Names:
+    """Every name's key: the whole key to units, and each unit's per-word stems."""
+
+    by_key: dict[str, frozenset[str]]
+    stems: tuple[tuple[str, frozenset[str]], ...]  # (code, stems of one of its names)
+    kind: dict[str, str]
 
 
-def _parts(text: str) -> tuple[str, bool, bool]:
-    words = _words(text)
-    has_region_word = any(word in REGION_WORDS for word in words)
-    has_city_word = any(word in CITY_WORDS for word in words)
-    core = [w for w in words if w not in REGION_WORDS and w not in CITY_WORDS]
-    return " ".join(core), has_region_word, has_city_word
+def unit_names(code: str) -> tuple[str, ...]:
+    """The names of a unit the resolver knows: the four reference names and the aliases."""
+    row = reference_regions().filter(pl.col("code") == code).row(0, named=True)
+    names = (row["name_en"], row["name_kk"], row["name_ru"], row["name_kk_latn"])
+    return (*names, *ALIASES.get(code, ()))
 
 
 @cache
-def _lookup() -> dict[str, str]:
+def _names() -> _Names:
+    by_key: dict[str, set[str]] = defaultdict(set)
+    stems = []
+    kind = dict(reference_regions().select("code", "kind").iter_rows())
+    for code in kind:
+        for name in unit_names(code):
+            key = spelling_key(name)
+            by_key[key.joined].add(code)
+            stems.append((code, frozenset(key.stems)))
+    frozen = {joined: frozenset(codes) for joined, codes in by_key.items()}
+    return _Names(frozen, tuple(stems), kind)
+
+
+@cache
+def _codes() -> dict[str, str]:
+    """Codes typed instead of names: ISO (KZ-75, kz75, KZ 75), old ISO letters, KATO."""
     table: dict[str, str] = {}
-    for row in reference_regions().iter_rows(named=True):
-        code = row["code"]
-        names = [row["name_en"], row["name_kk"], row["name_ru"], row["name_kk_latn"]]
-        for name in [*names, *ALIASES.get(code, ())]:
-            key, _ = normalise(name)
-            # A city's name wins over a region's plain core ("алматы" = the city).
-            if key and (key not in table or row["kind"] == "city"):
-                table[key] = code
-        table[code.lower()] = code
+    for code, kato in reference_regions().select("code", "kato").iter_rows():
         table[code.lower().replace("-", "")] = code
-        table[str(row["kato"])] = code
+        table[str(kato)] = code
     for letters, code in OLD_ISO.items():
         table["kz" + letters.lower()] = code
     return table
 
 
-def resolve_region(text: object) -> str | None:
-    """The ISO code for a region spelling, or None when it names no unit."""
+def _by_code(raw: str) -> str | None:
+    if raw.isdigit():  # KATO: the 2-digit unit code or the full 9 digits
+        return _codes().get(raw[:2]) if len(raw) in (2, 9) else None
+    compact = "".join(raw.lower().split()).replace("-", "")
+    return _codes().get(compact) if compact.startswith("kz") else None
+
+
+def _decide(key: Key, codes: frozenset[str]) -> Resolution:
+    """One unit among those sharing a key, by the region/city words, or the candidates."""
+    if len(codes) == 1:
+        return Resolution(next(iter(codes)))
+    kind = _names().kind
+    if key.marker is Marker.NONE:
+        wanted = "region" if key.joined in BARE_NAME_IS_REGION else "city"
+    else:
+        wanted = "region" if key.marker is Marker.REGION else "city"
+    fitting = sorted(c for c in codes if kind[c] == wanted)
+    if len(fitting) == 1:
+        return Resolution(fitting[0])
+    return Resolution(None, tuple(sorted(codes)))
+
+
+def _partial(key: Key) -> tuple[str, ...]:
+    """Units one of whose names contains every word given ("Қазақстан" is in four)."""
+    given = frozenset(key.stems)
+    return tuple(sorted({code for code, stems in _names().stems if given < stems}))
+
+
+@cache
+def _resolve_text(raw: str) -> Resolution:
+    by_code = _by_code(raw)
+    if by_code:
+        return Resolution(by_code)
+    key = spelling_key(raw)
+    if len(key.joined) < 2:
+        return Resolution()
+    codes = _names().by_key.get(key.joined)
+    if codes:
+        return _decide(key, codes)
+    return Resolution(None, _partial(key))
+
+
+def resolution(text: object) -> Resolution:
+    """What ``text`` names (see ``Resolution``); non-text and over-long text name nothing."""
     if not isinstance(text, str) or not text.strip() or len(text) > 200:
-        return None
-    raw = text.strip()
-    if raw.isdigit() and len(raw) in (2, 9):  # KATO: 2-digit unit code or the full 9 digits
-        return _lookup().get(raw[:2])
-    key, has_region_word, has_city_word = _parts(raw)
-    if has_region_word and key in AMBIGUOUS_WITH_REGION_WORD:
-        return AMBIGUOUS_WITH_REGION_WORD[key]
-    if has_city_word and not has_region_word and key in AMBIGUOUS_WITH_CITY_WORD:
-        return AMBIGUOUS_WITH_CITY_WORD[key]
-    lookup = _lookup()
-    for candidate in (key, key.replace(" ", ""), ADJECTIVE_ENDING.sub("ская", key)):
-        if candidate in lookup:
-            return lookup[candidate]
-    return None
+        return Resolution()
+    return _resolve_text(text.strip())
+
+
+def resolve_region(text: object) -> str | None:
+    """The ISO code for a region spelling, or None when it names no unit or several."""
+    return resolution(text).code
+
+
+def region_candidates(text: object) -> tuple[str, ...]:
+    """The units an ambiguous spelling fits (two or more), else ()."""
+    found = resolution(text)
+    return found.candidates if found.ambiguous else ()
 
 
 def suggest_region(text: object) -> str | None:
-    """The code of the closest known spelling (for "did you mean ..." messages), or None."""
-    if not isinstance(text, str) or not text.strip():
+    """The code of the closest known spelling (for "did you mean ..." messages), or None.
+    An ambiguous spelling gets no single suggestion: its candidates are named instead."""
+    found = resolution(text)
+    if found.code or found.ambiguous:
+        return found.code
+    if len(found.candidates) == 1:
+        return found.candidates[0]
+    if not isinstance(text, str):
         return None
-    exact = resolve_region(text)
-    if exact:
-        return exact
-    key, _ = normalise(text[:200])
-    if not key:
+    key = spelling_key(text[:200])
+    if len(key.joined) < 3:
         return None
-    match = process.extractOne(key, list(_lookup()), scorer=fuzz.WRatio)
-    return _lookup()[match[0]] if match and match[1] >= 70 else None
+    names = _names().by_key
+    match = process.extractOne(key.joined, list(names), scorer=fuzz.ratio)
+    if not match or match[1] < MIN_SUGGESTION_SCORE:
+        return None
+    return _decide(key, names[match[0]]).code
+
+
+def region_hint(text: object) -> dict[str, str]:
+    """Message parameters for a spelling that did not resolve: the ``candidates`` when it is
+    ambiguous, else the ``suggestion`` (code and English name) when there is one."""
+    candidates = region_candidates(text)
+    code = None if candidates else suggest_region(text)
+    return {
+        "suggestion": f"{code} ({region_label(code)})" if code else "",
+        "suggested_code": code or "",
+        "candidates": ", ".join(f"{c} ({region_label(c)})" for c in candidates),
+    }
 
 
 def resolve_column(values: pl.Series) -> pl.Series:
