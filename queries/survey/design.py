@@ -158,6 +158,18 @@ def finish(
     ).drop("_var")
 
 
+def _linearised(group: list[str]) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
+    """The ratio estimate of each ``group`` and, per stratum row, Σz and Σz² of its linearised
+    variable z = w(y - r)/Σw — the one Taylor step every estimate and contrast shares."""
+    total_w = pl.col("sw").sum().over(group)
+    ratio = pl.col("swy").sum().over(group) / total_w
+    s1 = (pl.col("swy") - ratio * pl.col("sw")) / total_w
+    s2 = (
+        pl.col("sw2y2") - 2 * ratio * pl.col("sw2y") + ratio * ratio * pl.col("sw2")
+    ) / total_w.pow(2)
+    return pl.when(total_w > 0).then(ratio), s1, s2
+
+
 def combine_sums(
     sums: pl.DataFrame,
     *,
@@ -187,15 +199,10 @@ def combine_sums(
     )
     if not by_cols and per.collect_schema().get("variable") is None:
         raise SenimError("The sums frame has no 'variable' column.")
-    total_w = pl.col("sw").sum().over(keys)
-    ratio = pl.col("swy").sum().over(keys) / total_w
-    s1 = (pl.col("swy") - ratio * pl.col("sw")) / total_w
-    s2 = (
-        pl.col("sw2y2") - 2 * ratio * pl.col("sw2y") + ratio * ratio * pl.col("sw2")
-    ) / total_w.pow(2)
+    ratio, s1, s2 = _linearised(keys)
     out = (
         per.with_columns(
-            pl.when(total_w > 0).then(ratio).otherwise(None).alias("estimate"),
+            ratio.alias("estimate"),
             _stratum_variance(s1, s2).alias("_var"),
         )
         .group_by(keys)
@@ -320,13 +327,7 @@ def difference_from_sums(
         .group_by([*keys, "_side", "stratum"])
         .agg(*(pl.col(c).sum() for c in (*SUM_COLUMNS, "n")), pl.col("n_h", "N_h").first())
     )
-    grp = [*keys, "_side"]
-    total_w = pl.col("sw").sum().over(grp)
-    ratio = pl.col("swy").sum().over(grp) / total_w
-    s1 = (pl.col("swy") - ratio * pl.col("sw")) / total_w
-    s2 = (
-        pl.col("sw2y2") - 2 * ratio * pl.col("sw2y") + ratio * ratio * pl.col("sw2")
-    ) / total_w.pow(2)
+    ratio, s1, s2 = _linearised([*keys, "_side"])
     sign = pl.when(pl.col("_side") == "b").then(1.0).otherwise(-1.0)
     per = per.with_columns(ratio.alias("_r"), (sign * s1).alias("_s1"), s2.alias("_s2"))
     est = per.group_by(keys).agg(
