@@ -362,6 +362,7 @@ def logout_button() -> None:
         if _oidc_configured():
             st.logout()
         elif session_routes.mounted:
-            _redirect(session_routes.SIGNOUT_PATH)  # and drop the cookie from the browser
+            # ...and drop the cookie from the browser, back to this page's sign-in form
+            _redirect(f"{session_routes.SIGNOUT_PATH}?next={quote(_here(), safe='')}")
             st.stop()
         st.rerun()

@@ -5,7 +5,8 @@ the sign-in form runs, cannot set cookies). Mounted by ``dashboard/serve.py`` th
   (``queries.access.sessions``), sets ``senim_session`` (HttpOnly; Secure; SameSite=Strict;
   Path=/; Max-Age = what is left of the session) and sends the browser back to ``next`` (a path
   of this site only).
-- ``GET /senim/signout``: revokes the cookie's session server-side, deletes the cookie, back to /.
+- ``GET /senim/signout?next=/path``: revokes the cookie's session server-side, deletes the
+  cookie, back to ``next`` (the sign-in page in the user's language).
 
 Every later page load and new tab opens a websocket that carries the cookie; ``dashboard.auth``
 reads it from ``st.context.cookies`` and resumes the server-side session.
@@ -75,7 +76,8 @@ async def _signout(request: Request) -> Response:
     if token:
         with contextlib.suppress(Exception):  # signing out must work with the database down
             await run_in_threadpool(lambda: sessions.revoke(_engine(), token=token))
-    response = _no_store(RedirectResponse("/", status_code=303))
+    target = safe_next(request.query_params.get("next"))
+    response = _no_store(RedirectResponse(target, status_code=303))
     response.delete_cookie(
         COOKIE, path="/", secure=settings.cookie_secure(), httponly=True, samesite="strict"
     )

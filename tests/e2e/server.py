@@ -53,9 +53,13 @@ def wait_healthy(url: str, process: subprocess.Popen, deadline_s: float = 90) ->
 
 @contextlib.contextmanager
 def serve_app(
-    database_url: str, *, log_name: str = "streamlit.log", env: dict[str, str] | None = None
+    database_url: str,
+    *,
+    log_name: str = "streamlit.log",
+    env: dict[str, str] | None = None,
+    script: str = "app.py",  # access tests: "serve.py" (st.App with the session-cookie routes)
 ) -> Iterator[tuple[str, subprocess.Popen]]:
-    """Serve dashboard/app.py on a free loopback port against ``database_url``."""
+    """Serve dashboard/<script> on a free loopback port against ``database_url``."""
     port = free_port()
     full_env = {**os.environ, "SENIM_DATABASE_URL": database_url, **(env or {})}
     ARTIFACTS.mkdir(exist_ok=True)
@@ -66,7 +70,7 @@ def serve_app(
                 "-m",
                 "streamlit",
                 "run",
-                str(ROOT / "dashboard" / "app.py"),
+                str(ROOT / "dashboard" / script),
                 "--server.port",
                 str(port),
                 "--server.headless",
