@@ -33,6 +33,7 @@ from queries.demo.survey import (
     wave_period,
 )
 from queries.errors import SenimError
+from queries.reference.reform import REFORM_DATE
 from queries.reference.regions import reference_regions
 from queries.vocab import UploadKind
 
@@ -165,9 +166,10 @@ def test_survey_values_are_valid_and_regions_all_covered(decoded) -> None:
         start, end = wave_period(wave)
         assert start <= first and last <= end, (source, wave)
         assert abs(mean_weight - 1) < 0.01
-        assert n_regions == 20
+        # waves ending before the 2022 reform are on the 17 old units, later ones on 20
+        assert n_regions == (17 if end < REFORM_DATE else 20), (source, wave)
     cells = decoded.group_by("source", "wave", "region_code").len()
-    assert cells.height == by_wave.height * 20
+    assert cells.height == by_wave["regions"].sum()  # every unit of its vintage in every wave
     assert cells["len"].min() >= 30
     # Bigger regions get bigger samples.
     per_region = decoded.group_by("region_code").len()
@@ -255,7 +257,8 @@ def test_ngo_rows_follow_the_contract_and_relate_to_trust() -> None:
         pl.col("region").replace_strict(region_lookup()).alias("code"),
         pl.exclude("region", "period").cast(pl.Int64),
     )
-    assert numbers.height == 20 * 7
+    # 2019-2021 reported on the 17 pre-reform units, 2022-2025 on today's 20
+    assert numbers.height == 17 * 3 + 20 * 4
     assert numbers.select("code", "period").n_unique() == numbers.height
     assert set(numbers["period"]) == {str(y) for y in range(2019, 2026)}
     assert (numbers["active_ngos"] <= numbers["registered_ngos"]).all()
@@ -348,7 +351,8 @@ def test_load_demo_loads_every_file_then_refuses(engine: Engine, tmp_path: Path)
     assert len(summary["files"]) == 30
     assert len(summary["upload_ids"]) == 30
     proposals_rows = generate_proposals(5, AS_OF).height
-    assert summary["rows_loaded"] == {"survey": 6_000, "ngo": 140, "proposals": proposals_rows}
+    ngo_rows = 17 * 3 + 20 * 4  # 2019-2021 on the old units
+    assert summary["rows_loaded"] == {"survey": 6_000, "ngo": ngo_rows, "proposals": proposals_rows}
     assert stored_counts(engine) == summary["rows_loaded"]
     with engine.connect() as conn:
         uploads = conn.execute(

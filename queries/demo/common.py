@@ -7,6 +7,7 @@ import datetime as dt
 import numpy as np
 import polars as pl
 
+from queries.reference.reform import REFORM_DATE, SPLIT_FROM
 from queries.reference.regions import reference_regions
 
 # The fixed "as of" date: nothing in the demo lies after it, so output never depends on today.
@@ -66,6 +67,19 @@ def region_names(region_index: np.ndarray, rng: np.random.Generator) -> pl.Serie
     variants = pl.concat([table.get_column(c) for c in NAME_COLUMNS])  # variant-major
     which = rng.choice(len(NAME_COLUMNS), size=len(region_index), p=NAME_SHARES)
     return variants.gather(which * table.height + region_index)
+
+
+def old_units(region_index: np.ndarray, before_reform: np.ndarray) -> np.ndarray:
+    """Region positions as coded at the time: before the 2022 reform a respondent living in
+    today's Jetisu (Abai, Ulytau) was coded in Almaty Region (East Kazakhstan, Karaganda)."""
+    codes = regions().get_column("code").to_list()
+    parent = np.array([codes.index(SPLIT_FROM.get(code, code)) for code in codes])
+    return np.where(before_reform, parent[region_index], region_index)
+
+
+def before_reform(days: np.ndarray) -> np.ndarray:
+    """Whether each date (numpy datetime64[D]) lies before the 2022 reform."""
+    return days < np.datetime64(REFORM_DATE.isoformat())
 
 
 def apportion(total: int, weights: np.ndarray) -> np.ndarray:

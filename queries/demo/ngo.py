@@ -6,7 +6,8 @@ import numpy as np
 import polars as pl
 
 from queries.contract import NGO
-from queries.demo.common import STREAM_NGO, region_names, regions, rng_for
+from queries.demo.common import STREAM_NGO, old_units, region_names, regions, rng_for
+from queries.reference.reform import REFORM_DATE
 
 NGO_YEARS = tuple(range(2019, 2026))
 # NGOs per 10,000 residents: 15-40, tied to regional trust so density-vs-trust shows a
@@ -50,16 +51,29 @@ def generate_ngo(seed: int) -> pl.DataFrame:
     volunteers = np.rint(active * ratio(12, 40)).astype(np.int64)
     beneficiaries = np.rint(volunteers * ratio(3, 12)).astype(np.int64)
 
-    frame = pl.DataFrame(
-        {
-            "region": region_names(region, rng),
-            "period": pl.Series([str(NGO_YEARS[i]) for i in year_index]),
-            "registered_ngos": registered,
-            "active_ngos": active,
-            "grants_count": grants,
-            "grants_kzt": grants_kzt.astype(np.int64),
-            "volunteers": volunteers,
-            "beneficiaries": beneficiaries,
-        }
+    # Years before the 2022 reform are reported on the 17 old units: a new region's numbers
+    # are part of the region it was split off.
+    unit = old_units(region, np.array(NGO_YEARS)[year_index] < REFORM_DATE.year)
+    counts = (
+        pl.DataFrame(
+            {
+                "unit": unit,
+                "year_index": year_index,
+                "registered_ngos": registered,
+                "active_ngos": active,
+                "grants_count": grants,
+                "grants_kzt": grants_kzt.astype(np.int64),
+                "volunteers": volunteers,
+                "beneficiaries": beneficiaries,
+            }
+        )
+        .group_by("unit", "year_index", maintain_order=True)
+        .sum()
+    )
+    frame = counts.with_columns(
+        region=region_names(counts.get_column("unit").to_numpy(), rng),
+        period=pl.col("year_index").replace_strict(
+            {i: str(year) for i, year in enumerate(NGO_YEARS)}, return_dtype=pl.String
+        ),
     )
     return frame.with_columns(pl.exclude("region", "period").cast(pl.String)).select(NGO_COLUMNS)

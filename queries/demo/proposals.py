@@ -13,7 +13,15 @@ import numpy as np
 import polars as pl
 
 from queries.contract import PROPOSALS
-from queries.demo.common import AS_OF, STREAM_PROPOSALS, region_names, regions, rng_for
+from queries.demo.common import (
+    AS_OF,
+    STREAM_PROPOSALS,
+    before_reform,
+    old_units,
+    region_names,
+    regions,
+    rng_for,
+)
 
 START = dt.date(2019, 1, 1)
 PROPOSAL_SOURCES = ("eotinish", "kurultai", "public_trust_council", "other")
@@ -92,7 +100,9 @@ def generate_proposals(seed: int, as_of: dt.date = AS_OF) -> pl.DataFrame:
         )
         return pl.when(pl.col(column) >= 0).then(text).alias(f"{column}_on")
 
-    names = region_names(region, rng)
+    # proposals submitted before the 2022 reform name the old, larger units
+    day = np.datetime64(START.isoformat()) + submitted.astype("timedelta64[D]")
+    names = region_names(old_units(region, before_reform(day)), rng)
     frame = base.with_columns(
         as_text("submitted"),
         as_text("answered"),

@@ -20,8 +20,10 @@ from queries.contract import SURVEY, TRUST_INSTITUTIONS
 from queries.demo.common import (
     STREAM_SURVEY,
     apportion,
+    before_reform,
     logistic,
     logit,
+    old_units,
     region_names,
     regions,
     rng_for,
@@ -272,6 +274,7 @@ def generate_survey_frame(responses: int, seed: int) -> pl.DataFrame:
     ).to_series()
     span = (waves.get_column("end") - waves.get_column("start")).dt.total_days().to_numpy() + 1
     start = waves.get_column("start").to_numpy().astype("datetime64[D]")
+    end = waves.get_column("end").to_numpy().astype("datetime64[D]")
     day = start[sw] + np.floor(rng.random(n) * span[sw]).astype("timedelta64[D]")
     shown = rng.random((3, n)) >= 0.01  # a few blank sex / age / settlement
     source = waves.get_column("source").gather(sw)
@@ -287,7 +290,8 @@ def generate_survey_frame(responses: int, seed: int) -> pl.DataFrame:
             "shown_sex": shown[0],
             "shown_age": shown[1],
             "shown_settlement": shown[2],
-            "region": region_names(region, rng),
+            # waves ending before the 2022 reform are coded on the 17 old units
+            "region": region_names(old_units(region, before_reform(end[sw])), rng),
         }
     )
     yes_no = [
