@@ -141,3 +141,41 @@ def test_an_unknown_role_is_refused_by_the_parser(db_url, capsys, monkeypatch):
         run(db_url, capsys, monkeypatch, "add", "x", "--role", "king", stdin="long-enough-pw\n")
     assert stop.value.code == 2
     assert "invalid choice: 'king'" in capsys.readouterr().err
+
+
+def os_account() -> str:
+    import os
+    import pwd
+
+    return pwd.getpwuid(os.getuid()).pw_name
+
+
+def test_the_actor_is_the_real_os_account_whatever_the_environment_says(db_url, tmp_path):
+    """$USER/$LOGNAME can be set by the caller; the audit log takes the process's user id."""
+    import os
+
+    from tests.uploads_helpers import survey_csv, survey_rows
+
+    env = {**os.environ, "USER": "boss", "LOGNAME": "boss", "USERNAME": "boss"}
+
+    def cli(*args, stdin=None):
+        return subprocess.run(
+            [sys.executable, "-m", "queries", *args, "--db", db_url],
+            cwd=ROOT, input=stdin, capture_output=True, text=True, timeout=120, env=env,
+        )  # fmt: skip
+
+    added = cli("users", "add", "aida", "--role", "viewer", stdin="aida-password-1\n")
+    assert added.returncode == 0, added.stderr
+    data = tmp_path / "wave.csv"
+    data.write_bytes(survey_csv(survey_rows(5)))
+    assert cli("ingest", "--kind", "survey", str(data)).returncode == 0
+    # No option names another actor any more.
+    refused = cli("ingest", "--kind", "survey", "--by", "boss", str(data))
+    assert refused.returncode == 2 and "--by" in refused.stderr
+    assert cli("rollback", "1", "--by", "boss").returncode == 2
+    engine = make_engine(db_url)
+    try:
+        actors = set(list_events(engine).get_column("actor"))
+    finally:
+        engine.dispose()
+    assert actors == {f"cli:{os_account()}"}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import os
 
 import polars as pl
 from sqlalchemy import Connection, Engine, insert, select
@@ -129,3 +130,15 @@ def record_best_effort(
 def record_download(engine: Engine, *, actor: str, what: str, rows: int) -> None:
     """A table or file downloaded from the app (who, which table/file, how many rows)."""
     record(engine, actor=actor, action="download", target=what[:200], detail={"rows": int(rows)})
+
+
+def os_actor() -> str:
+    """The actor of a command-line change: ``cli:`` + the operating-system account running it,
+    from the process's user id (not from $USER/$LOGNAME, which the caller can set to anything)."""
+    try:
+        import pwd
+
+        return f"cli:{pwd.getpwuid(os.getuid()).pw_name}"
+    except (ImportError, KeyError, OSError):  # no pwd module (Windows) or uid not in passwd
+        uid = getattr(os, "getuid", lambda: None)()
+        return f"cli:uid {uid}" if uid is not None else "cli"

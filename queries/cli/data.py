@@ -12,6 +12,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from queries import schema
+from queries.access.audit import os_actor
 from queries.cli.common import add_db_option, engine_from
 from queries.contract import docs, template_csv
 from queries.errors import SenimError
@@ -44,7 +45,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--wave", help="survey wave for the whole file, e.g. 2025-Q3")
     p.add_argument("--keep-valid", action="store_true", help="load the valid rows, reject others")
     p.add_argument("--rejected", metavar="FILE", help="write rejected rows (CSV) to FILE")
-    p.add_argument("--by", default="cli", help="who uploads (for the upload log)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("file", metavar="FILE")
     p.set_defaults(handler=_ingest)
@@ -62,7 +62,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("rollback", help="remove one upload's rows whole")
     add_db_option(p)
     p.add_argument("upload_id", type=int, metavar="UPLOAD_ID")
-    p.add_argument("--by", default="cli")
     p.set_defaults(handler=_rollback)
 
     p = sub.add_parser("status", help="row counts per table and the last upload time")
@@ -106,7 +105,7 @@ def _ingest(args) -> int:
         source=args.source,
         wave=args.wave,
         keep_valid=args.keep_valid,
-        uploaded_by=args.by,
+        uploaded_by=os_actor(),  # the real OS account; no --by (issue 13)
         progress=_failpoint(),
     )
     if args.rejected and report.rows_rejected:
@@ -153,7 +152,7 @@ def _uploads(args) -> int:
 
 
 def _rollback(args) -> int:
-    print(rollback(engine_from(args), args.upload_id, by=args.by))
+    print(rollback(engine_from(args), args.upload_id, by=os_actor()))
     return 0
 
 

@@ -1,5 +1,6 @@
 """`users`: local accounts — add (password from a prompt or stdin), list, set-role, disable,
-enable, reset-password. Every change is written to the audit log as ``cli:<OS user>``."""
+enable, reset-password. Every change is written to the audit log as ``cli:<OS account>``, taken
+from the process's user id: there is no option to name another actor."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import json
 import sys
 
 from queries.access import accounts as auth
+from queries.access.audit import os_actor
 from queries.cli.common import add_db_option, engine_from
 from queries.errors import SenimError
 from queries.schema import ROLES
@@ -39,10 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _actor() -> str:
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):  # no user name in a bare container
-        return "cli"
+    return os_actor()  # the real OS account (not $USER), issue 13
 
 
 def _read_password() -> str:
