@@ -11,6 +11,7 @@ from sqlalchemy import Boolean, Engine, Float, Integer, select
 
 from queries.contract import NGO, PROPOSALS, SURVEY, TRUST_INSTITUTIONS, Contract, Parser, Storage
 from queries.db import data_version
+from queries.reference.reform import with_population
 from queries.reference.regions import reference_regions
 from queries.schema import ngo_activity, proposals, responses, survey_waves, trust_scores
 
@@ -220,11 +221,9 @@ def _proposals(engine: Engine) -> pl.DataFrame:
 
 
 def _ngo(engine: Engine) -> pl.DataFrame:
-    population = reference_regions().select(pl.col("code").alias("region"), "population")
-    return (
-        _stored(engine, NGO)
-        .with_columns(year=pl.col("period").str.slice(0, 4).cast(pl.Int32))
-        .join(population, on="region", how="left")
+    # region-reform: a pre-2022 period gets its old unit's population (sum of today's units)
+    return with_population(
+        _stored(engine, NGO).with_columns(year=pl.col("period").str.slice(0, 4).cast(pl.Int32))
     )
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from queries.reference.regions import reference_regions
+from queries.reference.reform import with_population
 
 PER = 10_000
 
@@ -16,9 +16,8 @@ def _prepared(ngo: pl.DataFrame) -> pl.DataFrame:
     """Dataset.ngo as is; a validated upload (no year or population) made alike."""
     if "year" not in ngo.columns:
         ngo = ngo.with_columns(year=pl.col("period").str.slice(0, 4).cast(pl.Int32))
-    if "population" not in ngo.columns:
-        population = reference_regions().select(pl.col("code").alias("region"), "population")
-        ngo = ngo.join(population, on="region", how="left")
+    if "population" not in ngo.columns:  # region-reform: old units' population before 2022
+        ngo = with_population(ngo)
     return ngo
 
 

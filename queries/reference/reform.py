@@ -18,6 +18,8 @@ from enum import StrEnum
 
 import polars as pl
 
+from queries.reference.regions import reference_regions, region_label
+
 REFORM_DATE = dt.date(2022, 6, 8)
 # new region -> the region it was split off
 SPLIT_FROM = {"KZ-10": "KZ-63", "KZ-33": "KZ-19", "KZ-62": "KZ-35"}
@@ -75,8 +77,6 @@ def before_reform(ends: pl.Series) -> pl.Series:
 def before_reform_errors(codes: pl.Series, ends: pl.Series) -> tuple[pl.Series, pl.Series]:
     """Rows of a pre-reform period that name a region created by the reform, and per-row
     message parameters (the unit, the region it was part of, the reform date) as JSON."""
-    from queries.reference.regions import region_label  # regions imports nothing from here
-
     mask = before_reform(ends) & codes.is_in(list(SPLIT_FROM)).fill_null(False)
     params = {
         new: json.dumps(
@@ -126,3 +126,29 @@ def old_unit(code: str) -> str:
 def old_units_expr(column: str = "region") -> pl.Expr:
     """``old_unit`` as a polars expression: today's codes to the 17 old units' codes."""
     return pl.col(column).replace(SPLIT_FROM)
+
+
+def population_reference() -> pl.DataFrame:
+    """``region``, ``before_2022``, ``population``: today's 20 units (False) and the 17
+    pre-reform units (True), whose populations are the sums of today's units inside them."""
+    today = reference_regions().select(pl.col("code").alias("region"), "population")
+    old = (
+        today.with_columns(old_units_expr())
+        .group_by("region", maintain_order=True)
+        .agg(pl.col("population").sum())
+    )
+    return pl.concat(
+        [
+            today.with_columns(before_2022=pl.lit(False)),
+            old.with_columns(before_2022=pl.lit(True)),
+        ]
+    ).select("region", "before_2022", "population")
+
+
+def with_population(frame: pl.DataFrame, *, period: str = "period") -> pl.DataFrame:
+    """``frame`` (rows keyed by ``region`` and a ``period`` label) with the ``population`` of
+    the unit as it was in that period: a 2021 "KZ-19" is Almaty Region with today's Jetisu."""
+    before = before_reform(period_end(frame.get_column(period).cast(pl.String)))
+    keyed = frame.with_columns(before.alias("_before"))
+    reference = population_reference().rename({"before_2022": "_before"})
+    return keyed.join(reference, on=["region", "_before"], how="left").drop("_before")
