@@ -216,9 +216,11 @@ def scatter_fit(points: pl.DataFrame, *, title: str, x_title: str, y_title: str)
             y=ordered.get_column("y").to_list(),
             mode="markers",
             marker={"size": 10, "color": "#0072B2"},
-            error_y={
+            error_y={  # each region's own 95% CI (t interval, from queries)
                 "type": "data",
-                "array": (ordered.get_column("y_se") * 1.96).to_list(),
+                "symmetric": False,
+                "array": (ordered.get_column("y_high") - ordered.get_column("y")).to_list(),
+                "arrayminus": (ordered.get_column("y") - ordered.get_column("y_low")).to_list(),
                 "color": rgba("#0072B2", 0.4),
             },
             text=[region_name(r) for r in ordered.get_column("region").to_list()],

@@ -17,10 +17,14 @@ SECTIONS = (
     "feedback_survey",
     "register",
     "ngo",
+    "ngo_robust",
     "weights",
-    "ci",
+    "intervals",  # replaces "ci" (± 1.96 SE): t and logit intervals as R (issue 12)
     "small_sample",
     "change",
+    "multiplicity",
+    "ranks",
+    "drivers",
     "sources",
 )
 

@@ -136,12 +136,12 @@ def region_profile(page: PageData, ranked: pl.DataFrame) -> None:
                 group=t(f"regions.group_{row.item(0, 'group')}"),
             )
         )
-    metric_cards(numbers["cards"])
-    trend = numbers["trend"]
+    metric_cards(numbers.cards)
+    trend = numbers.trend
     if trend.is_empty():
         return
     latest = trend.filter(
-        (pl.col("wave") == numbers["latest_wave"])
+        (pl.col("wave") == numbers.latest_wave)
         & pl.col("variable").str.starts_with(INSTITUTION_PREFIX)
     ).with_columns(pl.col("variable").str.strip_prefix(INSTITUTION_PREFIX))
     left, right = st.columns(2, gap="large")
@@ -177,12 +177,12 @@ def standing_table(ranked: pl.DataFrame) -> pl.DataFrame:
         pl.when(shown)
         .then(pl.format("{} ({}–{})", "rank", "rank_low", "rank_high"))
         .alias(t("regions.col_rank")),
-        pl.col("group")
-        .fill_null("none")  # too few responses to test
-        .map_elements(lambda g: t(f"regions.group_{g}"), return_dtype=pl.String)
-        .alias(t("regions.col_group")),
         pl.col("p_adjusted").round(4).alias(t("regions.col_p_holm")),
     )
+    # translated here, in the script's thread (polars UDFs run where the language is unknown);
+    # a null group: too few responses to test
+    groups = [t(f"regions.group_{g or 'none'}") for g in ranked.get_column("group")]
+    extra = extra.insert_column(1, pl.Series(t("regions.col_group"), groups, dtype=pl.String))
     table = estimate_table(ranked, label_column="region", label=region_name)
     return pl.concat([table.select(t("common.col_name")), extra,
                       table.drop(t("common.col_name"))], how="horizontal")  # fmt: skip

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from queries.reference.reform import with_population
+from queries.survey.design import z_value
 
 PER = 10_000
 
@@ -95,7 +96,7 @@ class Relation:
     r_squared: float
     p_value: float
     n_regions: int
-    points: pl.DataFrame  # region, x (density), y (trust), y_se, fitted
+    points: pl.DataFrame  # region, x (density), y (trust), y_se, y_low, y_high, fitted
     robustness: Robustness | None = None  # None with fewer than 4 regions (no leave-one-out)
 
 
@@ -154,9 +155,22 @@ def ngo_trust_relation(
     """
     import numpy as np
 
+    if "ci_low" not in trust_by_region.columns:  # a bare (region, estimate, se) frame
+        z = z_value(0.95)
+        trust_by_region = trust_by_region.with_columns(
+            ci_low=pl.col("estimate") - z * pl.col("se"),
+            ci_high=pl.col("estimate") + z * pl.col("se"),
+        )
     points = (
         trust_by_region.filter(pl.col("estimate").is_not_null() & (pl.col("se") > 0))
-        .select("region", pl.col("estimate").alias("y"), pl.col("se").alias("y_se"))
+        .select(
+            "region",
+            pl.col("estimate").alias("y"),
+            pl.col("se").alias("y_se"),
+            # the region's own interval (t, as every estimate) for the error bars
+            pl.col("ci_low").alias("y_low"),
+            pl.col("ci_high").alias("y_high"),
+        )
         .join(density.select("region", pl.col(x).alias("x")), on="region", how="inner")
         .drop_nulls()
         .sort("region")
