@@ -12,19 +12,25 @@ import polars as pl
 
 from dashboard.components.theme import TRUST_SCALE, style
 from dashboard.i18n import fmt_number, region_name, t
-from queries.reference.geo import boundaries
+from queries.reference.geo import boundaries, boundaries_of
+from queries.reference.reform import Vintage, vintage_of
 from queries.reference.regions import reference_regions
 
 NO_DATA = "#dddddd"  # regions with too few responses
 
 
-def region_map(frame: pl.DataFrame, *, value_title: str, title: str) -> go.Figure:
-    """The 20 units coloured by ``estimate`` (suppressed ones grey), offline base map."""
+def region_map(
+    frame: pl.DataFrame, *, value_title: str, title: str, wave: str | None = None
+) -> go.Figure:
+    """The units coloured by ``estimate`` (suppressed ones grey), offline base map: today's 20,
+    or the 17 old units when ``wave`` lies before the 2022 reform (region-reform)."""
+    vintage = (vintage_of(wave) if wave else None) or Vintage.SINCE_2022
+    geojson = boundaries_of(vintage)
     shown = frame.filter(~pl.col("suppressed") & pl.col("estimate").is_not_null())
-    codes = [feature["id"] for feature in boundaries()["features"]]
+    codes = [feature["id"] for feature in geojson["features"]]
     fig = go.Figure(
         go.Choroplethmap(
-            geojson=boundaries(),
+            geojson=geojson,
             locations=codes,
             z=[0] * len(codes),
             showscale=False,
@@ -36,7 +42,7 @@ def region_map(frame: pl.DataFrame, *, value_title: str, title: str) -> go.Figur
     names = [region_name(c) for c in shown.get_column("region").to_list()]
     fig.add_trace(
         go.Choroplethmap(
-            geojson=boundaries(),
+            geojson=geojson,
             locations=shown.get_column("region").to_list(),
             z=shown.get_column("estimate").to_list(),
             coloraxis="coloraxis",
@@ -78,6 +84,8 @@ def region_map(frame: pl.DataFrame, *, value_title: str, title: str) -> go.Figur
     fig = style(fig, title=title, height=440)
     fig.update_layout(margin_b=70)
     notes = [*textwrap.wrap(t("charts.map_grey"), 34), t("charts.map_credit")]
+    if vintage is Vintage.BEFORE_2022:  # region-reform
+        notes = [*textwrap.wrap(t("reform.old_map_note"), 34), *notes]
     fig.add_annotation(
         text="<br>".join(notes),
         xref="paper",

@@ -53,6 +53,7 @@ def render() -> None:
                 numbers.by_region,
                 value_title=t("charts.trust_short"),
                 title=t("overview.map_title", wave=numbers.latest_wave),
+                wave=numbers.latest_wave,  # region-reform: a pre-2022 wave draws the old units
             ),
             "overview_map",
         )

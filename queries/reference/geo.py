@@ -1,11 +1,13 @@
 """Boundaries of the 20 units for the map (data/kz_adm1_2024.geojson, geoBoundaries-style
-ADM1 with KATO codes), keyed by our ISO code and lightened for the browser."""
+ADM1 with KATO codes), keyed by our ISO code and lightened for the browser; and the 17 units
+before the 2022 reform, each old unit the union of today's polygons inside it."""
 
 from __future__ import annotations
 
 import json
 from functools import cache
 
+from queries.reference.reform import Vintage, old_unit
 from queries.reference.regions import reference_regions
 from queries.settings import DATA_DIR
 
@@ -52,3 +54,36 @@ def boundaries() -> dict:
             }
         )
     return {"type": "FeatureCollection", "features": features}
+
+
+def _polygons(geometry: dict) -> list:
+    """The polygons of a Polygon or MultiPolygon geometry (MultiPolygon coordinates)."""
+    coords = geometry["coordinates"]
+    return [coords] if geometry["type"] == "Polygon" else list(coords)
+
+
+@cache
+def old_boundaries() -> dict:
+    """The 17 units before 8 June 2022, ``id`` = the code pre-reform data use (KZ-19 is Almaty
+    Region with today's Jetisu). Union as a MultiPolygon of today's polygons: no geometry
+    library is needed, and the shared border inside shows only as a thin line."""
+    merged: dict[str, list] = {}
+    for feature in boundaries()["features"]:
+        merged.setdefault(old_unit(feature["id"]), []).extend(_polygons(feature["geometry"]))
+    features = [
+        {
+            "type": "Feature",
+            "id": code,
+            "properties": {"code": code},
+            "geometry": {"type": "MultiPolygon", "coordinates": polygons}
+            if len(polygons) > 1
+            else {"type": "Polygon", "coordinates": polygons[0]},
+        }
+        for code, polygons in merged.items()
+    ]
+    return {"type": "FeatureCollection", "features": features}
+
+
+def boundaries_of(vintage: Vintage) -> dict:
+    """The map's units for data of ``vintage``: 17 old ones before the reform, else 20."""
+    return old_boundaries() if vintage is Vintage.BEFORE_2022 else boundaries()

@@ -1,0 +1,161 @@
+"""The 2022 reform of the regions: boundary vintages, pre-reform files naming new regions
+refused, comparable units, old-unit population and the 17-unit map."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import polars as pl
+import pytest
+
+from queries.ingest.reading import read_table
+from queries.ingest.validate import validate
+from queries.reference.geo import boundaries, old_boundaries
+from queries.reference.reform import (
+    COMPARABLE_UNITS,
+    Vintage,
+    comparable_expr,
+    comparable_members,
+    comparable_region,
+    crosses_reform,
+    period_end,
+    population_reference,
+    vintage_of,
+    with_population,
+)
+from queries.reference.regions import reference_regions
+
+NEW = {"KZ-10": "KZ-63", "KZ-33": "KZ-19", "KZ-62": "KZ-35"}  # new region -> split off
+
+
+@pytest.mark.parametrize(
+    ("label", "vintage"),
+    [
+        ("2021", Vintage.BEFORE_2022),
+        ("2021-Q4", Vintage.BEFORE_2022),
+        ("2022-03", Vintage.BEFORE_2022),
+        ("2022-05", Vintage.BEFORE_2022),  # ends 31 May, before 8 June
+        ("2022-06", Vintage.SINCE_2022),  # reaches the reform day
+        ("2022-Q2", Vintage.SINCE_2022),
+        ("2022", Vintage.SINCE_2022),  # an annual report of 2022 is on the new units
+        ("2025-Q3", Vintage.SINCE_2022),
+        ("nonsense", None),
+    ],
+)
+def test_vintage_from_the_period(label, vintage):
+    assert vintage_of(label) == vintage
+
+
+def test_period_end_of_each_label_form():
+    ends = period_end(pl.Series(["2021", "2022-Q1", "2024-02", "2023-13", None])).to_list()
+    assert ends == [dt.date(2021, 12, 31), dt.date(2022, 3, 31), dt.date(2024, 2, 29), None, None]
+
+
+def survey_csv(wave: str, regions: list[str]) -> bytes:
+    rows = "".join(f"R{i},kurultai,{wave},{r},5\n" for i, r in enumerate(regions))
+    return f"respondent_id,source,wave,region,trust_government\n{rows}".encode()
+
+
+def errors_of(v) -> list[tuple[int, str, str]]:
+    return [(r["row"], r["column"], r["code"]) for r in v.errors.iter_rows(named=True)]
+
+
+def test_pre_reform_survey_naming_jetisu_is_refused_with_a_clear_message():
+    names = ["Жетісу облысы", "Алматинская обл.", "Абай облысы", "Ulytau region", "ВКО"]
+    v = validate("survey", read_table(survey_csv("2021-Q2", names), "s.csv"))
+    assert errors_of(v) == [
+        (1, "region", "region_before_reform"),
+        (3, "region", "region_before_reform"),
+        (4, "region", "region_before_reform"),
+    ]
+    first = v.errors.row(0, named=True)
+    assert "KZ-33 (Jetisu Region)" in first["message"]
+    assert "KZ-19 (Almaty Region)" in first["message"]
+    assert "2022-06-08" in first["message"]
+    assert json.loads(first["params"])["parent"] == "KZ-19 (Almaty Region)"
+    # the old names mean the old, larger units and pass
+    assert v.clean.get_column("region").to_list() == ["KZ-19", "KZ-63"]
+
+
+def test_the_same_names_after_the_reform_pass():
+    names = ["Жетісу облысы", "Алматинская обл.", "Абай облысы", "Ulytau region"]
+    v = validate("survey", read_table(survey_csv("2022-Q3", names), "s.csv"))
+    assert v.ok
+    assert v.clean.get_column("region").to_list() == ["KZ-33", "KZ-19", "KZ-10", "KZ-62"]
+
+
+def test_pre_reform_ngo_period_and_proposal_naming_a_new_region_are_refused():
+    ngo = b"region,period,registered_ngos\nJetisu,2021,10\nJetisu,2023,12\nKZ-62,2022-Q1,5\n"
+    v = validate("ngo", read_table(ngo, "n.csv"))
+    refused = (("region", "region_before_reform"),)
+    assert errors_of(v) == [(1, *refused[0]), (3, *refused[0])]
+    proposals = (
+        "proposal_id,source,region,topic,submitted_on,status\n"
+        "P1,kurultai,Абай облысы,roads,2022-06-07,received\n"
+        "P2,kurultai,Абай облысы,roads,2022-06-08,received\n"
+    ).encode()
+    v = validate("proposals", read_table(proposals, "p.csv"))
+    assert errors_of(v) == [(1, "region", "region_before_reform")]
+
+
+def test_comparable_units_merge_each_parent_with_its_new_region():
+    for new, parent in NEW.items():
+        assert comparable_region(new) == comparable_region(parent)
+        assert comparable_members(new) == tuple(sorted((new, parent)))
+    assert len({comparable_region(c) for c in NEW}) == 3 == len(COMPARABLE_UNITS)
+    assert comparable_region("KZ-75") == "KZ-75" and comparable_members("KZ-75") == ("KZ-75",)
+    frame = pl.DataFrame({"region": ["KZ-33", "KZ-19", "KZ-10", "KZ-71"]})
+    mapped = frame.select(comparable_expr()).to_series().to_list()
+    assert mapped[0] == mapped[1] != mapped[2] and mapped[3] == "KZ-71"
+
+
+def test_crosses_reform():
+    assert crosses_reform(["2021-Q4", "2025-Q3"])
+    assert not crosses_reform(["2022-Q3", "2025-Q3"])
+    assert not crosses_reform(["2019", "2021"])
+
+
+def test_old_units_population_is_the_sum_of_todays_units():
+    today = dict(reference_regions().select("code", "population").iter_rows())
+    old = population_reference().filter(pl.col("before_2022"))
+    assert old.height == 17
+    assert old.get_column("population").sum() == sum(today.values())
+    by_code = dict(old.select("region", "population").iter_rows())
+    for new, parent in NEW.items():
+        assert new not in by_code
+        assert by_code[parent] == today[parent] + today[new]
+    rows = pl.DataFrame({"region": ["KZ-19", "KZ-19", "KZ-75"], "period": ["2021", "2023", "2021"]})
+    population = with_population(rows).get_column("population").to_list()
+    assert population == [today["KZ-19"] + today["KZ-33"], today["KZ-19"], today["KZ-75"]]
+
+
+def test_old_boundary_map_has_17_units_made_of_todays_polygons():
+    old = old_boundaries()["features"]
+    today = {f["id"]: f["geometry"] for f in boundaries()["features"]}
+    assert len(old) == 17 and len(today) == 20
+    ids = {f["id"] for f in old}
+    assert ids == set(today) - set(NEW)
+
+    def polygons(geometry):
+        coords = geometry["coordinates"]
+        return [coords] if geometry["type"] == "Polygon" else coords
+
+    for feature in old:
+        members = [feature["id"], *(new for new, parent in NEW.items() if parent == feature["id"])]
+        expected = [p for code in members for p in polygons(today[code])]
+        got = sorted(json.dumps(p) for p in polygons(feature["geometry"]))
+        assert got == sorted(json.dumps(p) for p in expected), feature["id"]
+
+
+def test_the_map_of_a_pre_reform_wave_draws_the_old_units():
+    from dashboard.components.regionmap import region_map
+
+    frame = pl.DataFrame(
+        {"region": ["KZ-19", "KZ-63"], "estimate": [6.0, 5.0], "ci_low": [5.5, 4.5],
+         "ci_high": [6.5, 5.5], "n": [100, 90], "suppressed": [False, False]}
+    )  # fmt: skip
+    old = region_map(frame, value_title="t", title="t", wave="2021-Q2")
+    new = region_map(frame, value_title="t", title="t", wave="2025-Q2")
+    assert len(old.data[0].locations) == 17 and len(old.data[0].geojson["features"]) == 17
+    assert len(new.data[0].locations) == 20
