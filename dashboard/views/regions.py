@@ -48,7 +48,10 @@ def render() -> None:
     with left:
         show(
             region_map(
-                by_region, value_title=t("charts.trust_short"), title=t("regions.map_title")
+                by_region,
+                value_title=t("charts.trust_short"),
+                title=t("regions.map_title"),
+                wave=page.latest_wave,  # region-reform: a pre-2022 wave draws the old units
             ),
             "regions_map",
         )
