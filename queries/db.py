@@ -102,9 +102,25 @@ def upgrade(engine: Engine) -> None:
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+    with engine.connect() as connection:
+        # SQLite alters a table by copying it; its foreign keys are switched off for that (they
+        # cannot be inside a transaction) and checked once before the commit, as SQLite's own
+        # ALTER TABLE procedure does.
+        raw = connection.connection.driver_connection if is_sqlite(engine) else None
+        if raw is not None:
+            raw.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with connection.begin():
+                config.attributes["connection"] = connection
+                command.upgrade(config, "head")
+                if (
+                    raw is not None
+                    and connection.exec_driver_sql("PRAGMA foreign_key_check").first()
+                ):
+                    raise DatabaseUnavailable("The schema upgrade would break foreign keys.")
+        finally:
+            if raw is not None:
+                raw.execute("PRAGMA foreign_keys=ON")
 
 
 def init_db(engine: Engine) -> None:

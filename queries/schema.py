@@ -28,7 +28,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from queries.contract import NGO, PROPOSALS, SURVEY, Contract, Parser, Storage
+from queries.contract import NGO, POPULATION, PROPOSALS, SURVEY, Contract, Parser, Storage
 from queries.vocab import (
     ProposalSource,
     ProposalStatus,
@@ -168,7 +168,17 @@ proposals = Table(
     CheckConstraint(f"status IN {PROPOSAL_STATUSES}", name="status"),
 )
 
-# What an upload replaced (ngo_activity) or updated (proposals), so a rollback restores it.
+# Residents per region, sex and age group and year: the margins survey weights are calibrated to.
+population = Table(
+    "population",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("upload_id", Integer, ForeignKey("uploads.id"), nullable=False),
+    *contract_columns(POPULATION),
+    UniqueConstraint(*POPULATION.key, name="uq_population_region"),
+)
+
+# What an upload replaced (NGO, population rows) or updated (proposals), so a rollback restores it.
 row_history = Table(
     "row_history",
     metadata,

@@ -14,6 +14,7 @@ class UploadKind(StrEnum):
     SURVEY = "survey"
     NGO = "ngo"
     PROPOSALS = "proposals"
+    POPULATION = "population"
 
 
 class UploadStatus(StrEnum):

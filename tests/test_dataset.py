@@ -92,8 +92,8 @@ def test_proposals_and_ngo_frames(engine):
         schema_overrides={"region": pl.String, "implemented_on": pl.Date},
     )
     with engine.begin() as conn:
-        store.upsert_ngo(conn, ngo_upload, ngo)
-        store.upsert_proposals(conn, proposals_upload, register)
+        store.upsert_kind(conn, ngo_upload, ngo, "ngo")
+        store.upsert_kind(conn, proposals_upload, register, "proposals")
     data = load_dataset(engine)
     row = data.ngo.row(0, named=True)
     assert (row["region"], row["year"], row["registered_ngos"], row["grants_kzt"]) == (

@@ -11,9 +11,9 @@ from dashboard.i18n import LANGUAGES, catalogue, fmt_number, translate
 from dashboard.views.audit import ACTIONS as AUDIT_ACTIONS
 from queries.contract import CONTRACTS, TRUST_INSTITUTIONS
 from queries.contract.model import label_name
+from queries.contract.vocabulary import AGE_GROUPS
 from queries.demo.proposals import TOPICS as DEMO_TOPICS
 from queries.ingest.messages import TEMPLATES
-from queries.metrics.dataset import AGE_GROUPS
 from queries.vocab import ProposalSource, Role, SurveySource, UploadKind, UploadStatus
 
 DASHBOARD = Path(__file__).resolve().parents[1] / "dashboard"

@@ -123,7 +123,7 @@ def test_upsert_counts_new_updated_unchanged_and_keeps_previous_values(engine):
         )
 
     with engine.begin() as conn:
-        counts = store.upsert_ngo(
+        counts = store.upsert_kind(
             conn,
             first,
             ngo(
@@ -132,10 +132,11 @@ def test_upsert_counts_new_updated_unchanged_and_keeps_previous_values(engine):
                     ("KZ-71", "2024", 20, 5, None, None, None, None),
                 ]
             ),
+            "ngo",
         )
     assert counts == (2, 0, 0)
     with engine.begin() as conn:
-        counts = store.upsert_ngo(
+        counts = store.upsert_kind(
             conn,
             second,
             ngo(
@@ -145,6 +146,7 @@ def test_upsert_counts_new_updated_unchanged_and_keeps_previous_values(engine):
                     ("KZ-71", "2025", 30, None, None, None, None, None),
                 ]
             ),
+            "ngo",
         )
     assert counts == (1, 1, 1)  # nulls compare equal: the KZ-71 2024 row is unchanged
     with engine.connect() as conn:

@@ -8,7 +8,8 @@ import polars as pl
 import streamlit as st
 
 from dashboard.i18n import institution_name, language, region_name, t, translate
-from queries.metrics.dataset import AGE_GROUPS, Dataset
+from queries.contract.vocabulary import AGE_GROUPS
+from queries.metrics.dataset import Dataset
 from queries.metrics.filters import Filters
 
 SEXES = ("female", "male")

@@ -4,6 +4,7 @@ for its vocabularies (vocabulary). Everything else reads these; nothing here rea
 from queries.contract.columns import (
     CONTRACTS,
     NGO,
+    POPULATION,
     PROPOSALS,
     SURVEY,
     TRUST_INSTITUTIONS,
@@ -20,6 +21,7 @@ __all__ = [
     "CONTRACTS",
     "LABELS",
     "NGO",
+    "POPULATION",
     "PROPOSALS",
     "ROW",
     "SURVEY",

@@ -15,10 +15,13 @@ from sqlalchemy import Boolean, Date, Float, Integer, SmallInteger, String, Text
 
 from queries.contract.model import Column, Contract, Parser, Storage
 from queries.contract.vocabulary import (
+    AGE_GROUP,
+    AGE_GROUPS,
     PERIOD_PATTERN,
     PROPOSAL_SOURCE_NAMES,
     SETTLEMENT,
     SEX,
+    SEX_OR_TOTAL,
     STATUS_NAMES,
     SURVEY_SOURCE,
     WAVE_PATTERN,
@@ -292,7 +295,59 @@ PROPOSALS = Contract(
     ),
 )
 
-CONTRACTS: dict[UploadKind, Contract] = {c.kind: c for c in (SURVEY, NGO, PROPOSALS)}
+POPULATION = Contract(
+    UploadKind.POPULATION,
+    "population",
+    (
+        _region("region name (kk/ru/en) or ISO code", "Алматы", required=True, key=True),
+        Column(
+            "sex",
+            Parser.CHOICE,
+            String(8),
+            "male / female, or total (both)",
+            "total",
+            ("пол", "жынысы", "gender"),
+            required=True,
+            key=True,
+            choices=SEX_OR_TOTAL,
+        ),
+        Column(
+            "age_group",
+            Parser.CHOICE,
+            String(8),
+            ", ".join(AGE_GROUPS) + ", or total (all ages)",
+            "18-29",
+            ("возрастная группа", "жас тобы", "age"),
+            required=True,
+            key=True,
+            choices=AGE_GROUP,
+        ),
+        Column(
+            "year",
+            Parser.INTEGER,
+            SmallInteger(),
+            "the year the count is for (1 January)",
+            "2024",
+            ("год", "жыл"),
+            required=True,
+            key=True,
+            low=1990,
+            high=2100,
+        ),
+        Column(
+            "count",
+            Parser.INTEGER,
+            Integer(),
+            "residents, integer >= 0 (the national statistics bureau's figure)",
+            "124500",
+            ("численность", "саны", "population"),
+            required=True,
+            low=0,
+        ),
+    ),
+)
+
+CONTRACTS: dict[UploadKind, Contract] = {c.kind: c for c in (SURVEY, NGO, PROPOSALS, POPULATION)}
 WAVE_PATTERNS = {Parser.WAVE: WAVE_PATTERN, Parser.PERIOD: PERIOD_PATTERN}
 
 

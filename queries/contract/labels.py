@@ -60,4 +60,7 @@ LABELS: dict[str, dict[str, str]] = {
     "status": _l("Мәртебе", "Статус", "Status"),
     "answered_on": _l("Жауап берілген күні", "Дата ответа", "Answered on"),
     "implemented_on": _l("Іске асырылған күні", "Дата реализации", "Implemented on"),
+    "age_group": _l("Жас тобы", "Возрастная группа", "Age group"),
+    "year": _l("Жыл", "Год", "Year"),
+    "count": _l("Тұрғындар саны", "Численность населения", "Residents"),
 }

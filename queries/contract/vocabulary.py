@@ -63,6 +63,27 @@ SURVEY_SOURCE = {
     "национальный совет общественного доверия": "public_trust_council",
     "ұлттық қоғамдық сенім кеңесі": "public_trust_council",
 }
+# Age groups the survey is analysed by (and population margins are given in), youngest first.
+AGE_GROUPS = ("under_18", "18-29", "30-44", "45-59", "60+")
+TOTAL = "total"  # a population margin over every sex or every age group
+AGE_GROUP = {
+    **{g: g for g in AGE_GROUPS},
+    **{g.replace("-", "–"): g for g in AGE_GROUPS},
+    "under 18": "under_18",
+    "<18": "under_18",
+    "до 18": "under_18",
+    "18 жасқа дейін": "under_18",
+    "60 and over": "60+",
+    "60 и старше": "60+",
+    "60 және одан жоғары": "60+",
+    TOTAL: TOTAL,
+    "all": TOTAL,
+    "всего": TOTAL,
+    "все": TOTAL,
+    "барлығы": TOTAL,
+}
+SEX_OR_TOTAL = {**SEX, "total": TOTAL, "all": TOTAL, "всего": TOTAL, "оба пола": TOTAL,
+                "барлығы": TOTAL}  # fmt: skip
 WAVE_PATTERN = r"^\d{4}(-Q[1-4]|-(0[1-9]|1[0-2]))?$"
 PERIOD_PATTERN = r"^\d{4}(-Q[1-4])?$"
 # Names staff use for the proposals register's vocabularies (matched lower-case).

@@ -267,6 +267,7 @@ def ingest_bytes(
         if not is_busy(exc):
             raise
         report.status, report.message = UploadStatus.REJECTED, BUSY
+        _audit_trouble(engine, uploaded_by, "upload_busy", None, file_name, BUSY)  # issue 13
         return report
     try:
         with engine.connect().execution_options(immediate=True) as conn, conn.begin():
@@ -276,14 +277,19 @@ def ingest_bytes(
     except OperationalError as exc:
         if not is_busy(exc):
             abandon(engine, upload_id, UploadStatus.INTERRUPTED, f"The load failed: {exc.orig}")
+            _audit_trouble(
+                engine, uploaded_by, "upload_interrupted", upload_id, file_name, exc.orig
+            )
             raise
         abandon(engine, upload_id, UploadStatus.REJECTED, BUSY)
+        _audit_trouble(engine, uploaded_by, "upload_busy", upload_id, file_name, BUSY)
         report.status, report.upload_id, report.message = UploadStatus.REJECTED, upload_id, BUSY
         report.rows_loaded = report.rows_new = report.rows_updated = report.rows_unchanged = 0
         return report
     except BaseException as exc:
         # e.g. a thread of the web app: the process lives on, so mark the row here
         abandon(engine, upload_id, UploadStatus.INTERRUPTED, f"The load failed: {exc}")
+        _audit_trouble(engine, uploaded_by, "upload_interrupted", upload_id, file_name, exc)
         raise
     say(1.0, Stage.COMMITTING)
     return report
@@ -300,6 +306,13 @@ def _unchanged(engine: Engine, base: dict) -> IngestReport | None:
     message = _same_message(same)
     upload_id = start_upload(
         engine, **base, status=UploadStatus.UNCHANGED, message=message, pid=None
+    )
+    audit.record(  # issue 13: identical re-uploads are logged too
+        engine,
+        actor=base["uploaded_by"],
+        action="upload_unchanged",
+        target=f"upload {upload_id}",
+        detail={"kind": base["kind"], "file_name": base["file_name"], "same_as": same},
     )
     return IngestReport(
         status=UploadStatus.UNCHANGED, kind=base["kind"], upload_id=upload_id, message=message
@@ -364,9 +377,7 @@ def _store_rows(conn, kind: str, upload_id: int, clean: pl.DataFrame, say) -> tu
     """Write the valid rows; (new, updated, unchanged) — survey rows are always new."""
     if kind == UploadKind.SURVEY:
         return store.insert_survey(conn, upload_id, clean, say), 0, 0
-    if kind == UploadKind.NGO:
-        return store.upsert_ngo(conn, upload_id, clean)
-    return store.upsert_proposals(conn, upload_id, clean)
+    return store.upsert_kind(conn, upload_id, clean, kind)
 
 
 def _finished_unchanged(conn, upload_id: int, report: IngestReport, same: int) -> IngestReport:
@@ -447,3 +458,15 @@ def _audit(engine, actor, report: IngestReport, file_name: str, conn=None) -> No
         audit.record(actor=actor, action="upload", target=target, detail=detail, conn=conn)
     else:
         audit.record(engine, actor=actor, action="upload", target=target, detail=detail)
+
+
+# --- audit of refusals and failures (issue 13) ---
+def _audit_trouble(engine, actor, action: str, upload_id, file_name: str, why) -> None:
+    """A busy-database refusal or an interrupted load: logged best effort (the database may be
+    the very thing that is failing)."""
+    target = f"upload {upload_id}" if upload_id is not None else file_name[:200]
+    detail = {"file_name": file_name, "reason": str(why)[:500]}
+    audit.record_best_effort(engine, actor=actor, action=action, target=target, detail=detail)
+
+
+# --- end audit of refusals and failures ---

@@ -11,13 +11,12 @@ from collections.abc import Callable
 import polars as pl
 from sqlalchemy import Connection, Table, func, insert, select
 
-from queries.contract import NGO, PROPOSALS, TRUST_PREFIX
+from queries.contract import TRUST_PREFIX, contract
 from queries.ingest.messages import render
 from queries.ingest.reading import ROW
 from queries.ingest.validate import ERROR_SCHEMA, Validation, empty_errors
 from queries.schema import (
-    ngo_activity,
-    proposals,
+    metadata,
     responses,
     row_history,
     survey_waves,
@@ -249,11 +248,11 @@ def upsert_rows(
     return new.height, changed.height, joined.height - new.height - changed.height
 
 
-def upsert_ngo(conn: Connection, upload_id: int, clean: pl.DataFrame) -> tuple[int, int, int]:
-    """NGO activity: a re-uploaded (region, period) replaces the stored row."""
-    return upsert_rows(conn, ngo_activity, upload_id, clean, NGO.key, NGO.values)
-
-
-def upsert_proposals(conn: Connection, upload_id: int, clean: pl.DataFrame) -> tuple[int, int, int]:
-    """Proposals register: a re-uploaded proposal updates its status and dates."""
-    return upsert_rows(conn, proposals, upload_id, clean, PROPOSALS.key, PROPOSALS.values)
+def upsert_kind(
+    conn: Connection, upload_id: int, clean: pl.DataFrame, kind: str
+) -> tuple[int, int, int]:
+    """NGO activity, proposals, population: a re-uploaded natural key (the contract's) replaces
+    the stored row, remembering the previous values for a rollback."""
+    spec = contract(kind)
+    table = metadata.tables[spec.table]
+    return upsert_rows(conn, table, upload_id, clean, spec.key, spec.values)

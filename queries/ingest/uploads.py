@@ -12,22 +12,19 @@ from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, up
 from sqlalchemy.exc import OperationalError
 
 from queries.access import audit
-from queries.contract import contract
+from queries.contract import Parser, contract
 from queries.db import is_busy
 from queries.errors import SenimError
 from queries.schema import (
     UPLOAD_KINDS,
-    ngo_activity,
-    proposals,
+    metadata,
     responses,
     row_history,
     survey_waves,
     trust_scores,
     uploads,
 )
-from queries.vocab import DONE_STATUSES, UploadKind, UploadStatus
-
-TABLE_OF = {UploadKind.NGO: ngo_activity, UploadKind.PROPOSALS: proposals}
+from queries.vocab import DONE_STATUSES, UploadStatus
 
 
 def now() -> dt.datetime:
@@ -62,6 +59,14 @@ def mark_interrupted(engine: Engine) -> int:
                     .where(uploads.c.id.in_(dead), uploads.c.status == UploadStatus.LOADING)
                     .values(status=UploadStatus.INTERRUPTED, message=INTERRUPTED, pid=None)
                 )
+                for upload_id in dead:  # issue 13: interrupted loads are in the audit log
+                    audit.record(
+                        actor="system",
+                        action="upload_interrupted",
+                        target=f"upload {upload_id}",
+                        detail={"reason": INTERRUPTED},
+                        conn=conn,
+                    )
     except OperationalError as exc:
         if not is_busy(exc):
             raise
@@ -148,9 +153,11 @@ def list_uploads(engine: Engine) -> pl.DataFrame:
 
 
 def _restore(conn: Connection, kind: str, upload_id: int) -> int:
-    """Undo an NGO / proposals upload from its row_history: delete the rows it inserted, put
-    back the values it replaced. Refused when a later upload changed one of those rows."""
-    table, keys = TABLE_OF[kind], contract(kind).key
+    """Undo an upload of a keyed kind (NGO, proposals, population) from its row_history: delete
+    the rows it inserted, put back the values it replaced. Refused when a later upload changed
+    one of those rows."""
+    spec = contract(kind)
+    table, keys = metadata.tables[spec.table], spec.key
     entries = conn.execute(
         select(row_history.c.row_key, row_history.c.previous).where(
             row_history.c.upload_id == upload_id
@@ -164,9 +171,9 @@ def _restore(conn: Connection, kind: str, upload_id: int) -> int:
     )
     current = pl.DataFrame(
         conn.execute(select(table.c.id, table.c.upload_id, *(table.c[k] for k in keys))).all(),
-        schema={"id": pl.Int64, "upload_id": pl.Int64, **dict.fromkeys(keys, pl.String)},
+        schema={"id": pl.Int64, "upload_id": pl.Int64, **{k: spec.column(k).dtype for k in keys}},
         orient="row",
-    )
+    ).with_columns(pl.col(keys).cast(pl.String))  # as the history's JSON keys
     rows = history.join(current, on=list(keys), how="left").sort("_entry")
     later = rows.filter(pl.col("upload_id").is_not_null() & (pl.col("upload_id") != upload_id))
     if later.height:
@@ -175,6 +182,7 @@ def _restore(conn: Connection, kind: str, upload_id: int) -> int:
             f"Upload {upload_id} cannot be rolled back: upload {first['upload_id']} changed the "
             f"same row ({', '.join(str(first[k]) for k in keys)}) later; roll that back first."
         )
+    dates = [c.name for c in spec.columns if c.parser is Parser.DATE]
     inserted, replaced = [], []
     for entry, row_id in rows.select("_entry", "id").iter_rows():
         previous = entries[entry].previous
@@ -184,7 +192,7 @@ def _restore(conn: Connection, kind: str, upload_id: int) -> int:
             inserted.append(row_id)
         else:
             values = dict(previous)
-            for name in ("submitted_on", "answered_on", "implemented_on"):
+            for name in dates:
                 if values.get(name):
                     values[name] = dt.date.fromisoformat(values[name])
             replaced.append({"_id": row_id, **{f"_{n}": v for n, v in values.items()}})

@@ -284,7 +284,8 @@ def _proposal_rules(out: dict[str, pl.Series], frame: pl.DataFrame, errors: Erro
         errors.add(before, later, out[later].cast(pl.String), "date_before", params)
 
 
-# Rules across columns, per kind (the single-column rules come from the contract).
+# Rules across columns, per kind (the single-column rules come from the contract; population
+# rows have none).
 RULES = {
     UploadKind.SURVEY: _survey_rules,
     UploadKind.NGO: _ngo_rules,
@@ -338,7 +339,8 @@ def _parse(kind, frame, table, errors, given: dict[str, str | None]) -> pl.DataF
             long_done = True
             for item in items:
                 out[item] = _parse_column(frame, replace(column, name=item), table, errors, None)
-    RULES[spec.kind](out, frame, errors)
+    if spec.kind in RULES:
+        RULES[spec.kind](out, frame, errors)
     clean = pl.DataFrame(out).select(list(spec.clean_schema(items)))
     key = list(spec.key)
     shown = next(c for c in key if c not in given)  # the key column a person recognises

@@ -3,26 +3,41 @@
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import polars as pl
 from sqlalchemy import Boolean, Engine, Float, Integer, select
 
-from queries.contract import NGO, PROPOSALS, SURVEY, TRUST_INSTITUTIONS, Contract, Parser, Storage
+from queries.contract import (
+    NGO,
+    POPULATION,
+    PROPOSALS,
+    SURVEY,
+    TRUST_INSTITUTIONS,
+    Contract,
+    Parser,
+    Storage,
+)
 from queries.db import data_version
 from queries.reference.reform import with_population
 from queries.reference.regions import reference_regions
-from queries.schema import ngo_activity, proposals, responses, survey_waves, trust_scores
+from queries.schema import (
+    ngo_activity,
+    population,
+    proposals,
+    responses,
+    survey_waves,
+    trust_scores,
+)
 
-AGE_GROUPS = ["under_18", "18-29", "30-44", "45-59", "60+"]
 # The stored survey answers the metrics read (all but the respondent's id and interview date).
 ANALYSED = tuple(
     c
     for c in SURVEY.columns
     if c.storage is Storage.ROW and c.parser not in (Parser.TEXT, Parser.DATE)
 )
-TABLES = {NGO.kind: ngo_activity, PROPOSALS.kind: proposals}
+TABLES = {NGO.kind: ngo_activity, PROPOSALS.kind: proposals, POPULATION.kind: population}
 
 
 @dataclass(frozen=True)
@@ -35,6 +50,8 @@ class Dataset:
     regions: pl.DataFrame
     institutions: tuple[str, ...]
     version: str
+    # residents per region, sex, age group and year (uploaded margins; may be empty)
+    population: pl.DataFrame = field(default_factory=pl.DataFrame)
 
     # Computed once per loaded dataset (cached_property writes to the instance dict directly,
     # which a frozen dataclass allows): every page run asks for them.
@@ -232,5 +249,11 @@ def load_dataset(engine: Engine) -> Dataset:
     version = data_version(engine)
     frame, institutions = _responses(engine)
     return Dataset(
-        frame, _proposals(engine), _ngo(engine), reference_regions(), institutions, version
+        frame,
+        _proposals(engine),
+        _ngo(engine),
+        reference_regions(),
+        institutions,
+        version,
+        population=_stored(engine, POPULATION),
     )
