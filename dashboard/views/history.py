@@ -1,5 +1,7 @@
 """Upload history (staff): every upload with its counts, status, who and when; roll one back
-after an explicit confirmation. UI only: ``list_uploads`` and ``rollback`` do the work."""
+after an explicit confirmation. UI only: ``list_uploads`` and ``rollback`` do the work.
+File names, user names and messages are the users' text: shown in the table or escaped, never
+as Markdown (issue 13, finding 8)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard import auth
+from dashboard.components.plain import escape_markdown
 from dashboard.components.table import data_table
 from dashboard.data import engine
 from dashboard.i18n import fmt_date, t
@@ -55,7 +58,7 @@ def render() -> None:
     notice = st.session_state.pop(NOTICE_KEY, None)
     if notice is not None:
         st.success(t("history.rolled_back", id=notice["id"]))
-        st.caption(notice["summary"])
+        st.caption(escape_markdown(notice["summary"]))
     uploads = list_uploads(engine())
     if uploads.is_empty():
         st.info(t("history.empty"))
@@ -88,7 +91,7 @@ def _rollback_form(uploads: pl.DataFrame, username: str) -> None:
         try:
             summary = rollback(engine(), int(chosen), by=username)
         except SenimError as exc:
-            st.error(t("history.refused", reason=str(exc)))
+            st.error(t("history.refused", reason=escape_markdown(exc)))
             return
         # The confirmation is for one upload only; the notice survives the rerun that
         # refreshes the table (and, through the data version, every chart).

@@ -2,8 +2,11 @@
 validate, read the problems, then load (all or nothing) or load only the valid rows.
 
 UI only: reading and validating the file is ``queries.ingest.pipeline.check_bytes``; loading is
-``ingest_bytes``. A check is kept in the session per file, settings and data version, so clicking
-a button does not validate a large file again."""
+``ingest_bytes``. A check's small summary (counts, errors, ten preview rows; never the parsed
+table) is kept in the session per file, settings and data version, so clicking a button does not
+validate a large file again. A check or load holds one of the process's slots
+(``server_guard.check_slot``): one per user, ``SENIM_MAX_CHECKS`` in all. File names, headers and
+messages quoting them are escaped before they reach Markdown."""
 
 from __future__ import annotations
 
@@ -13,20 +16,20 @@ import json
 import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
-from dashboard import auth
-from dashboard.components.upload_report import error_report
+from dashboard import auth, server_guard
+from dashboard.components.plain import escape_markdown
+from dashboard.components.upload_report import CheckSummary, error_report, summarise
 from dashboard.data import engine
 from dashboard.i18n import fmt_number, t
 from queries import settings
+from queries.contract import contract_columns, template_csv
 from queries.db import data_version
 from queries.errors import SenimError
-from queries.ingest.contract import contract_columns, template_csv
-from queries.ingest.pipeline import IngestReport, check_bytes, ingest_bytes
-from queries.ingest.reading import ROW
+from queries.ingest.pipeline import check_bytes, ingest_bytes
 from queries.schema import SURVEY_SOURCES, UPLOAD_KINDS
 
 IGNORE = "__ignore__"
-CHECKS_KEY = "upload_checks"  # {token: IngestReport} of the file on screen
+CHECKS_KEY = "upload_checks"  # {token: CheckSummary} of the file on screen
 DONE_KEY = "upload_done"
 MAX_MAPPED_HEADERS = 50
 DELIMITER_KEYS = {
@@ -80,12 +83,16 @@ def render() -> None:
         return
     content = file.getvalue()
     if len(content) > limit_mb * 1_000_000:
-        st.error(t("upload.too_large", name=file.name, size=_megabytes(len(content)), mb=limit_mb))
+        name = escape_markdown(file.name)
+        st.error(t("upload.too_large", name=name, size=_megabytes(len(content)), mb=limit_mb))
         return
     try:
         _upload_steps(kind, content, file.name, source, wave, user.username)
     except SQLAlchemyError:
         st.error(t("upload.db_error"), icon=":material/cloud_off:")
+    except server_guard.Busy as busy:
+        st.warning(t("security.busy_mine" if busy.mine else "security.busy_all"),
+                   icon=":material/hourglass_top:")  # fmt: skip
 
 
 def _source_and_wave(kind: str) -> tuple[str | None, str | None]:
@@ -115,18 +122,23 @@ def _upload_steps(kind, content: bytes, name: str, source, wave, username: str) 
     if done and done["token"] == file_token:
         _result(done)  # this very file was just loaded: say so instead of checking it again
         return
-    base = _check(kind, content, name, source, wave, {}, digest)
-    if base.table is None:  # not a table at all (binary, empty, ...): one clear sentence
-        st.error(t("upload.unreadable", reason=base.message), icon=":material/block:")
+    base = _check(kind, content, name, source, wave, {}, digest, username)
+    if not base.readable:  # not a table at all (binary, empty, ...): one clear sentence
+        reason = escape_markdown(base.message)
+        st.error(t("upload.unreadable", reason=reason), icon=":material/block:")
         return
     _preview(base)
     header_map = _map_headers(kind, base)
-    report = _check(kind, content, name, source, wave, header_map, digest) if header_map else base
+    report = (
+        _check(kind, content, name, source, wave, header_map, digest, username)
+        if header_map
+        else base
+    )
     if report.status == "valid":
         st.success(t("upload.valid", rows=fmt_number(report.rows_read)))
     else:
         error_report(report, key="upload_errors")
-    file_wide = (report.errors.get_column("row") == 0).any()
+    file_wide = report.file_wide
     left, right = st.columns(2)
     load_all = left.button(
         t("upload.load"), type="primary", disabled=report.status != "valid", key="upload_load"
@@ -148,31 +160,39 @@ def _upload_steps(kind, content: bytes, name: str, source, wave, username: str) 
             st.rerun()  # the page then shows the outcome alone
 
 
-def _check(kind, content, name, source, wave, header_map: dict, digest: str) -> IngestReport:
-    """``check_bytes`` once per file, settings and data version (kept in the session)."""
+def _check(
+    kind, content, name, source, wave, header_map: dict, digest: str, username: str
+) -> CheckSummary:
+    """``check_bytes`` once per file, settings and data version (its summary kept in the
+    session); one check per user and a few per process at a time (``server_guard.Busy``)."""
     version = data_version(engine())
     token = json.dumps([digest, kind, source, wave, sorted(header_map.items()), version])
     checks: dict = st.session_state.setdefault(CHECKS_KEY, {})
     if token in checks:
         return checks[token]
-    bar = st.progress(0.0, text=t("upload.validating"))
+    with server_guard.check_slot(username):
+        bar = st.progress(0.0, text=t("upload.validating"))
 
-    def progress(_fraction: float, stage: str) -> None:
-        step = CHECK_STAGES.index(stage) + 1 if stage in CHECK_STAGES else 1
-        bar.progress(step / (len(CHECK_STAGES) + 1), text=_stage(stage))
+        def progress(_fraction: float, stage: str) -> None:
+            step = CHECK_STAGES.index(stage) + 1 if stage in CHECK_STAGES else 1
+            bar.progress(step / (len(CHECK_STAGES) + 1), text=_stage(stage))
 
-    report = check_bytes(
-        engine(),
-        kind,
-        content,
-        name,
-        source=source,
-        wave=wave,
-        header_map=header_map or None,
-        max_bytes=settings.max_upload_mb() * 1_000_000,
-        progress=progress,
-    )
-    bar.empty()
+        try:
+            report = summarise(
+                check_bytes(
+                    engine(),
+                    kind,
+                    content,
+                    name,
+                    source=source,
+                    wave=wave,
+                    header_map=header_map or None,
+                    max_bytes=settings.max_upload_mb() * 1_000_000,
+                    progress=progress,
+                )
+            )
+        finally:
+            bar.empty()
     # Keep only this file's checks (one without and one with a header map) to bound memory.
     kept = {k: v for k, v in checks.items() if json.loads(k)[0] == digest}
     kept[token] = report
@@ -185,31 +205,33 @@ def _stage(stage: str) -> str:
     return t(key) if key else t("upload.loading")
 
 
-def _preview(report: IngestReport) -> None:
-    table = report.table
-    st.subheader(t("upload.preview", rows=fmt_number(table.frame.height)))
-    delimiter = t(DELIMITER_KEYS.get(table.delimiter, "upload.delim_other"))
-    st.caption(t("upload.detected", encoding=table.encoding, delimiter=delimiter))
-    st.dataframe(
-        table.frame.drop(ROW).head(10), hide_index=True, width="stretch", key="upload_preview"
-    )
+def _preview(report: CheckSummary) -> None:
+    if report.preview is None:  # refused from its header alone: there are no rows to show
+        return
+    st.subheader(t("upload.preview", rows=fmt_number(report.rows_read)))
+    delimiter = t(DELIMITER_KEYS.get(report.delimiter, "upload.delim_other"))
+    st.caption(t("upload.detected", encoding=report.encoding, delimiter=delimiter))
+    st.dataframe(report.preview, hide_index=True, width="stretch", key="upload_preview")
 
 
-def _map_headers(kind: str, report: IngestReport) -> dict[str, str]:
+def _map_headers(kind: str, report: CheckSummary) -> dict[str, str]:
     """Selectboxes for the headers the contract does not know -> ``header_map``."""
-    unknown = list(report.validation.unknown_columns) if report.validation else []
+    unknown = list(report.unknown_columns)
     if not unknown:
         return {}
     st.subheader(t("upload.map_title"))
     st.caption(t("upload.map_caption"))
-    names = [IGNORE] + [spec.name for spec in contract_columns(kind)]
+    columns = {spec.name: spec for spec in contract_columns(kind)}
+    names = [IGNORE, *columns]
     header_map: dict[str, str] = {}
     for header in unknown[:MAX_MAPPED_HEADERS]:
         target = st.selectbox(
-            header,
+            escape_markdown(header),  # a header is the file's text: never Markdown
             names,
             key=f"map_{kind}_{header}",
-            format_func=lambda n: t("upload.ignore") if n == IGNORE else n,
+            format_func=lambda n: (
+                t("upload.ignore") if n == IGNORE else f"{n} — {t(columns[n].label_key)}"
+            ),
         )
         if target != IGNORE:
             header_map[header] = target
@@ -222,22 +244,23 @@ def _load(kind, content, name, options: dict, *, keep_valid: bool, username: str
     """Run the load with a progress bar; the outcome for ``_result`` (None: it did not run)."""
     bar = st.progress(0.0, text=t("upload.loading"))
     try:
-        report = ingest_bytes(
-            engine(),
-            kind,
-            content,
-            name,
-            keep_valid=keep_valid,
-            uploaded_by=username,
-            max_bytes=settings.max_upload_mb() * 1_000_000,
-            progress=lambda f, stage: bar.progress(max(0.0, min(1.0, f)), text=_stage(stage)),
-            **options,
-        )
+        with server_guard.check_slot(username):
+            report = ingest_bytes(
+                engine(),
+                kind,
+                content,
+                name,
+                keep_valid=keep_valid,
+                uploaded_by=username,
+                max_bytes=settings.max_upload_mb() * 1_000_000,
+                progress=lambda f, stage: bar.progress(max(0.0, min(1.0, f)), text=_stage(stage)),
+                **options,
+            )
     except SenimError as exc:
-        bar.empty()
-        st.error(t("upload.failed", reason=str(exc)))
+        st.error(t("upload.failed", reason=escape_markdown(exc)))
         return None
-    bar.empty()
+    finally:
+        bar.empty()
     return {
         "status": report.status,
         "upload_id": report.upload_id,
@@ -263,7 +286,7 @@ def _result(done: dict) -> None:
     else:
         st.error(t("upload.done_rejected"))
         if done["message"]:
-            st.caption(done["message"])
+            st.caption(escape_markdown(done["message"]))
     if done["rejected_csv"]:
         st.download_button(
             t("upload.rejected_csv"),
