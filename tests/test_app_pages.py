@@ -63,7 +63,7 @@ def pages_for(role: str | None) -> list[tuple[str, str, str]]:
     return [tuple(text.value.split("|")) for text in at.text]
 
 
-ANALYSIS = ["", "regions", "feedback", "ngo", "methodology"]  # the Overview is the root
+ANALYSIS = ["", "regions", "feedback", "ngo", "drivers", "methodology"]  # Overview = the root
 
 
 def test_each_role_gets_its_own_pages():
@@ -81,8 +81,8 @@ def test_signed_out_every_address_is_the_sign_in_page():
     assert [p for p in pages if p[2] == "visible"] == [("", "Sign in", "visible")]
     hidden = {path for path, title, shown in pages if shown == "hidden" and title == "Sign in"}
     # A shared link to any page keeps its address through sign-in, so it opens after it.
-    assert hidden == {"regions", "feedback", "ngo", "methodology", "upload", "history", "users",
-                      "audit"}  # fmt: skip
+    assert hidden == {"regions", "feedback", "ngo", "drivers", "methodology", "upload", "history",
+                      "users", "audit"}  # fmt: skip
 
 
 def entry_point(params: dict | None = None, user: dict | None = None) -> AppTest:
