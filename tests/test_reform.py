@@ -159,3 +159,83 @@ def test_the_map_of_a_pre_reform_wave_draws_the_old_units():
     new = region_map(frame, value_title="t", title="t", wave="2025-Q2")
     assert len(old.data[0].locations) == 17 and len(old.data[0].geojson["features"]) == 17
     assert len(new.data[0].locations) == 20
+
+
+def reform_responses() -> pl.DataFrame:
+    """Hand-made waves: 2021-Q4 on the old units (KZ-19 = Almaty Region with today's Jetisu),
+    2025-Q2 on today's (KZ-19 and KZ-33 apart). Astana (KZ-71), untouched by the reform, in both.
+
+    2021-Q4  KZ-19: 20 answers of 4 and 20 of 6, weight 1  -> 5.0
+    2025-Q2  KZ-19: 20 answers of 6 and 20 of 8, weight 1  -> 7.0 (today's Almaty Region only)
+             KZ-33: 40 answers of 8, weight 2              -> 8.0
+    Almaty Region on its pre-2022 boundaries in 2025: (20*6 + 20*8 + 40*2*8) / (40 + 80) = 920/120
+    so the 2021 -> 2025 change is 920/120 - 5 = 2.6667 (not 7.0 - 5.0 = 2.0).
+    """
+    cells = [  # wave, start, region, score, weight, count
+        ("2021-Q4", dt.date(2021, 10, 1), "KZ-19", 4.0, 1.0, 20),
+        ("2021-Q4", dt.date(2021, 10, 1), "KZ-19", 6.0, 1.0, 20),
+        ("2021-Q4", dt.date(2021, 10, 1), "KZ-71", 5.0, 1.0, 40),
+        ("2025-Q2", dt.date(2025, 4, 1), "KZ-19", 6.0, 1.0, 20),
+        ("2025-Q2", dt.date(2025, 4, 1), "KZ-19", 8.0, 1.0, 20),
+        ("2025-Q2", dt.date(2025, 4, 1), "KZ-33", 8.0, 2.0, 40),
+        ("2025-Q2", dt.date(2025, 4, 1), "KZ-71", 6.0, 1.0, 40),
+    ]
+    rows = [
+        {"source": "kurultai", "wave": w, "period_start": s, "region": r, "score": x, "weight": wt}
+        for w, s, r, x, wt, count in cells
+        for _ in range(count)
+    ]
+    frame = pl.DataFrame(rows)
+    return frame.with_columns(stratum=pl.concat_str("source", "wave", "region", separator="|"))
+
+
+def test_change_2021_to_2025_for_almaty_region_is_on_merged_units():
+    from queries.metrics.trend import metric_trend
+
+    trend = metric_trend(reform_responses(), {"score": pl.col("score")}, by="region")
+    assert set(trend.get_column("region")) == {"KZ-19+33", "KZ-71"}  # Jetisu is inside
+    almaty = trend.filter(pl.col("region") == "KZ-19+33").sort("period_start")
+    assert almaty.get_column("estimate").to_list() == pytest.approx([5.0, 920 / 120])
+    assert almaty.item(1, "change") == pytest.approx(920 / 120 - 5.0)
+    astana = trend.filter(pl.col("region") == "KZ-71").sort("period_start")
+    assert astana.item(1, "change") == pytest.approx(1.0)  # unaffected units keep their code
+
+
+def test_within_one_vintage_regions_keep_their_own_units():
+    from queries.metrics.trend import metric_trend
+
+    after = reform_responses().filter(pl.col("wave") == "2025-Q2")
+    trend = metric_trend(after, {"score": pl.col("score")}, by="region")
+    by_region = dict(trend.select("region", "estimate").iter_rows())
+    assert by_region == pytest.approx({"KZ-19": 7.0, "KZ-33": 8.0, "KZ-71": 6.0})
+
+
+def test_a_region_chosen_across_the_reform_is_shown_as_its_comparable_unit():
+    from types import SimpleNamespace
+
+    from queries.metrics.filters import Filters
+    from queries.metrics.overview import overview_numbers
+
+    responses = reform_responses().with_columns(
+        trust_government=pl.col("score"),
+        state_listens=pl.col("score"),
+        participated_consultation=pl.lit(False),
+    )
+    proposals = pl.DataFrame(
+        schema={"proposal_id": pl.String, "source": pl.String, "region": pl.String,
+                "submitted_on": pl.Date, "answered_on": pl.Date, "status": pl.String,
+                "implemented_on": pl.Date, "topic": pl.String}
+    )  # fmt: skip
+    data = SimpleNamespace(responses=responses, proposals=proposals, ngo=pl.DataFrame())
+    for chosen in ("KZ-33", "KZ-19"):  # Jetisu did not exist in 2021: both mean the old unit
+        numbers = overview_numbers(data, Filters(regions=(chosen,)), "kurultai")
+        assert numbers.comparable_units == ("KZ-19+33",)
+        series = numbers.trend.filter(pl.col("variable") == "trust_government")
+        series = series.sort("period_start")
+        assert series.get_column("estimate").to_list() == pytest.approx([5.0, 920 / 120])
+    # within one vintage, today's Almaty Region alone
+    later = Filters(regions=("KZ-19",), wave_from="2025-Q2")
+    numbers = overview_numbers(data, later, "kurultai")
+    assert numbers.comparable_units == ()
+    series = numbers.trend.filter(pl.col("variable") == "trust_government")
+    assert series.get_column("estimate").to_list() == pytest.approx([7.0])

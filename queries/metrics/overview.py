@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import polars as pl
 
@@ -23,6 +23,7 @@ from queries.metrics.ngo import national_density
 from queries.metrics.register import answer_rate_30, funnel, register_rows
 from queries.metrics.trend import trend_from_sums
 from queries.metrics.trust import composite_expr, trust_columns
+from queries.reference.reform import comparable_selection
 
 CARDS = (
     "composite_trust",
@@ -282,6 +283,9 @@ class OverviewNumbers:
     by_region: pl.DataFrame  # composite trust per region in the latest wave (the map)
     funnel: pl.DataFrame  # the proposals funnel
     moved: pl.DataFrame  # the regions that moved (``regions_moved``)
+    # region-reform: comparable units (KZ-19+33 ...) the region filter was widened to, because
+    # the waves compared lie on both sides of the 2022 reform; () when it was not
+    comparable_units: tuple[str, ...] = ()
 
 
 def overview_numbers(data, filters: Filters, source: str) -> OverviewNumbers:
@@ -290,10 +294,26 @@ def overview_numbers(data, filters: Filters, source: str) -> OverviewNumbers:
     A pure function of (dataset, filters, source): the dashboard caches it per data version.
     One pass over the responses feeds the cards, the trend, the map and the regions moved.
     """
+    filters, comparable = _comparable(data.responses, filters, source)  # region-reform
     own, proposals, ngo = _apply(data.responses, data.proposals, data.ngo, filters, source)
     institutions = filters.institutions
     sums = overview_sums(own, institutions) if own.height else pl.DataFrame()
-    return overview_from_sums(sums, proposals, ngo, institutions)
+    numbers = overview_from_sums(sums, proposals, ngo, institutions)
+    return replace(numbers, comparable_units=comparable)
+
+
+def _comparable(responses: pl.DataFrame, filters: Filters, source: str | None):
+    """region-reform: regions chosen over waves on both sides of 2022 widened to comparable
+    units (queries/reference/reform.py), and those units; unchanged within one vintage."""
+    if not filters.regions or responses.is_empty():
+        return filters, ()
+    waves = responses.select("source", "wave", "period_start").unique()
+    span = Filters(sources=filters.sources, wave_from=filters.wave_from, wave_to=filters.wave_to)
+    waves = apply_filters(waves, span)
+    if source is not None:
+        waves = waves.filter(pl.col("source") == source)
+    regions, units = comparable_selection(filters.regions, waves.get_column("wave").to_list())
+    return replace(filters, regions=regions), units
 
 
 def overview_from_sums(

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 import polars as pl
 
 from queries.metrics import as_list, combine, variable_sums
+from queries.reference.reform import on_comparable_units
 from queries.survey.design import difference_from_sums, p_value, z_value
 
 
@@ -25,6 +26,8 @@ def trend_from_sums(
     add; if some stratum spans two waves the linearised contrast is used instead.
     """
     keys = [*by, "variable"]
+    if "region" in by:  # region-reform: regions across 2022 are compared on comparable units
+        sums = on_comparable_units(sums)
     est = combine(sums, by=[*by, "wave"], shares=shares, level=level)
     order = waves.select("wave", "period_start").unique("wave")
     est = est.join(order, on="wave", how="left").sort([*keys, "period_start", "wave"])

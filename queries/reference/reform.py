@@ -152,3 +152,32 @@ def with_population(frame: pl.DataFrame, *, period: str = "period") -> pl.DataFr
     keyed = frame.with_columns(before.alias("_before"))
     reference = population_reference().rename({"before_2022": "_before"})
     return keyed.join(reference, on=["region", "_before"], how="left").drop("_before")
+
+
+def on_comparable_units(
+    frame: pl.DataFrame, *, wave: str = "wave", region: str = "region"
+) -> pl.DataFrame:
+    """``frame`` with ``region`` on comparable units when its waves lie on both sides of the
+    reform (a comparison across 2022), else unchanged (one vintage keeps its own units)."""
+    if frame.is_empty() or not crosses_reform(frame.get_column(wave).unique().to_list()):
+        return frame
+    return frame.with_columns(comparable_expr(region))
+
+
+def is_reformed(code: str) -> bool:
+    """Whether the reform changed ``code``'s boundaries (the three parents and new regions)."""
+    return comparable_region(code) != code
+
+
+def comparable_selection(
+    regions: Iterable[str], wave_labels: Iterable[str]
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """A region selection over waves on both sides of the reform, widened to whole comparable
+    units (Jetisu -> Almaty Region + Jetisu: in pre-2022 waves they are one "KZ-19"), and the
+    comparable units that widening stands for (for the label); unchanged within one vintage."""
+    chosen = tuple(regions)
+    if not any(is_reformed(code) for code in chosen) or not crosses_reform(wave_labels):
+        return chosen, ()
+    widened = sorted({member for code in chosen for member in comparable_members(code)})
+    units = sorted({comparable_region(code) for code in chosen if is_reformed(code)})
+    return tuple(widened), tuple(units)
