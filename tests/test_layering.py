@@ -61,8 +61,6 @@ SQL_UPPER = re.compile(
 KNOWN: frozenset[tuple[str, str]] = frozenset(
     {
         ("dashboard/auth.py", "imports sqlalchemy.exc"),
-        ("dashboard/views/upload.py", "imports sqlalchemy.exc"),
-        ("dashboard/views/methodology.py", "imports sqlalchemy.exc"),
     }
 )
 

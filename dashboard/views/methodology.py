@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import polars as pl
 import streamlit as st
-from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard.data import database_unavailable, engine
 from dashboard.i18n import fmt_date, t
+from queries.errors import DatabaseUnavailable
 from queries.ingest.uploads import list_uploads
 
 SECTIONS = (
@@ -33,7 +33,7 @@ def render() -> None:
     st.title(t("methodology.title"))
     try:
         loaded = list_uploads(engine()).filter(pl.col("status") == "loaded")
-    except SQLAlchemyError:
+    except DatabaseUnavailable:
         database_unavailable()
         return
     if loaded.height:
