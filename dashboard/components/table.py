@@ -1,14 +1,66 @@
-"""A table exactly as shown, with CSV and Excel downloads of the same rows (formulas inert)."""
+"""A table exactly as shown, with CSV and Excel downloads of the same rows (formulas inert).
+
+Downloads (issue 13, findings 4 and 7): Streamlit's own grid download is off
+(``client.disableDataExport``); every download goes through ``download`` here: the formula-safe
+exporter (``queries.export``), offered from the analyst role up, each one written to the audit
+log (who, which file, how many rows)."""
 
 from __future__ import annotations
+
+import contextlib
 
 import polars as pl
 import streamlit as st
 
+from dashboard import auth
+from dashboard.data import engine
 from dashboard.i18n import t
+from queries.access import audit
+from queries.errors import SenimError
 from queries.export import to_csv_bytes, to_xlsx_bytes
+from queries.vocab import Role
 
 ROW_PX = 35  # Streamlit's data grid row height
+DOWNLOAD_ROLE = Role.ANALYST
+CSV = "text/csv"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def may_download() -> bool:
+    """Whether this session's user may download tables (analyst or higher)."""
+    return auth.has_role(auth.current_user(), DOWNLOAD_ROLE)
+
+
+def _audited(file_name: str, rows: int) -> None:
+    user = auth.current_user()
+    with contextlib.suppress(SenimError):  # a download never fails because the log cannot write
+        audit.record_download(
+            engine(), actor=user.username if user else "", what=file_name, rows=rows
+        )
+
+
+def download(
+    label: str,
+    data: bytes,
+    file_name: str,
+    mime: str,
+    *,
+    key: str,
+    rows: int,
+    icon: str,
+    container=st,
+) -> None:
+    """A download button whose click is written to the audit log (``rows``: what it holds)."""
+    container.download_button(
+        label,
+        data,
+        file_name,
+        mime,
+        key=key,
+        icon=icon,
+        on_click=_audited,
+        args=(file_name, rows),
+    )
 
 
 def data_table(
@@ -35,24 +87,29 @@ def data_table(
             if dtype.is_numeric()
         },
     )
-    if not allow_export:
+    if not allow_export or not may_download():  # viewers see the table, not the files
         return
     left, right = st.columns(2)
-    left.download_button(
+    rows = frame.height
+    download(
         t("common.download_csv"),
         to_csv_bytes(frame),
         f"{file_name}.csv",
-        "text/csv",
+        CSV,
         key=f"{key}_csv",
+        rows=rows,
         icon=":material/download:",
+        container=left,
     )
-    right.download_button(
+    download(
         t("common.download_xlsx"),
         to_xlsx_bytes(frame, file_name),
         f"{file_name}.xlsx",
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        XLSX,
         key=f"{key}_xlsx",
+        rows=rows,
         icon=":material/table_view:",
+        container=right,
     )
 
 

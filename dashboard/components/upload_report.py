@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import polars as pl
 import streamlit as st
 
+from dashboard.components.table import CSV, download
 from dashboard.i18n import fmt_number, has_key, t
 from queries.export import to_csv_bytes
 from queries.ingest.pipeline import IngestReport
@@ -110,11 +111,12 @@ def error_report(report: CheckSummary, *, key: str) -> None:
     st.dataframe(table.head(SHOWN_ROWS), hide_index=True, width="stretch", key=f"{key}_table")
     if count > SHOWN_ROWS:
         st.caption(t("upload.more_problems", n=fmt_number(count - min(SHOWN_ROWS, table.height))))
-    st.download_button(
+    download(
         t("upload.errors_csv"),
         to_csv_bytes(table),
         "senim-upload-errors.csv",
-        "text/csv",
+        CSV,
         key=f"{key}_csv",
+        rows=table.height,
         icon=":material/download:",
     )

@@ -14,17 +14,17 @@ import hashlib
 import json
 
 import streamlit as st
-from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard import auth, server_guard
 from dashboard.components.plain import escape_markdown
+from dashboard.components.table import CSV, download
 from dashboard.components.upload_report import CheckSummary, error_report, summarise
 from dashboard.data import engine
 from dashboard.i18n import fmt_number, t
 from queries import settings
 from queries.contract import contract_columns, template_csv
 from queries.db import data_version
-from queries.errors import SenimError
+from queries.errors import DatabaseUnavailable, SenimError
 from queries.ingest.pipeline import check_bytes, ingest_bytes
 from queries.schema import SURVEY_SOURCES, UPLOAD_KINDS
 
@@ -88,7 +88,7 @@ def render() -> None:
         return
     try:
         _upload_steps(kind, content, file.name, source, wave, user.username)
-    except SQLAlchemyError:
+    except DatabaseUnavailable:
         st.error(t("upload.db_error"), icon=":material/cloud_off:")
     except server_guard.Busy as busy:
         st.warning(t("security.busy_mine" if busy.mine else "security.busy_all"),
@@ -288,12 +288,13 @@ def _result(done: dict) -> None:
         if done["message"]:
             st.caption(escape_markdown(done["message"]))
     if done["rejected_csv"]:
-        st.download_button(
+        download(
             t("upload.rejected_csv"),
             done["rejected_csv"],
             "senim-rejected-rows.csv",
-            "text/csv",
+            CSV,
             key="upload_rejected",
+            rows=done["rejected"],
             icon=":material/download:",
         )
     st.caption(t("upload.next_file"))
