@@ -239,3 +239,40 @@ def test_a_region_chosen_across_the_reform_is_shown_as_its_comparable_unit():
     assert numbers.comparable_units == ()
     series = numbers.trend.filter(pl.col("variable") == "trust_government")
     assert series.get_column("estimate").to_list() == pytest.approx([7.0])
+
+
+@pytest.mark.parametrize(
+    ("lang", "label"),
+    [
+        ("en", "Almaty Region, pre-2022 boundaries"),
+        ("ru", "Алматинская область, в границах до 2022 г."),
+        ("kk", "Алматы облысы, 2022 жылға дейінгі шекарада"),
+    ],
+)
+def test_comparable_unit_is_labelled_in_three_languages(lang, label):
+    from dashboard.i18n import region_name
+
+    assert region_name(comparable_region("KZ-33"), lang) == label
+    assert region_name("KZ-19", lang) != label  # today's Almaty Region keeps its own name
+
+
+def test_trend_chart_marks_the_reform_between_the_waves_it_falls_between():
+    from dashboard.components.charts import trend_chart
+    from dashboard.i18n import translate
+
+    trend = pl.DataFrame(
+        {"wave": ["2021-Q2", "2021-Q4", "2022-Q4", "2025-Q2"], "variable": "composite_trust",
+         "period_start": [dt.date(2021, 4, 1), dt.date(2021, 10, 1), dt.date(2022, 10, 1),
+                          dt.date(2025, 4, 1)],
+         "estimate": [5.0, 5.1, 5.3, 5.6], "ci_low": [4.5] * 4, "ci_high": [6.0] * 4, "n": [90] * 4}
+    )  # fmt: skip
+    kwargs = {"series": "variable", "label": str, "colour": lambda _: "#000000",
+              "y_title": "y", "title": "t"}  # fmt: skip
+    marked = trend_chart(trend, reform_break=True, **kwargs)
+    shapes = marked.layout.shapes
+    assert len(shapes) == 1 and shapes[0].x0 == shapes[0].x1 == 1.5  # between waves 1 and 2
+    texts = [a.text for a in marked.layout.annotations]
+    assert translate("reform.break_label", "kk") in texts  # the session language (kk default)
+    assert not trend_chart(trend, **kwargs).layout.shapes
+    after = trend.filter(pl.col("period_start") > dt.date(2022, 6, 8))
+    assert not trend_chart(after, reform_break=True, **kwargs).layout.shapes  # no break to mark

@@ -15,6 +15,7 @@ from dashboard.components.theme import (
     style,
 )
 from dashboard.i18n import fmt_number, region_name, t
+from queries.reference.reform import before_reform, period_end
 
 
 def show(fig: go.Figure, key: str) -> None:
@@ -31,8 +32,10 @@ def trend_chart(
     y_title: str,
     title: str,
     percent: bool = False,
+    reform_break: bool = False,
 ) -> go.Figure:
-    """Lines over waves (x in time order) with 95% CI bands; suppressed points are gaps."""
+    """Lines over waves (x in time order) with 95% CI bands; suppressed points are gaps.
+    ``reform_break``: mark where the 2022 regional reform falls between two waves."""
     fig = go.Figure()
     scale = 100 if percent else 1
     order = trend.select("wave", "period_start").unique().sort("period_start")
@@ -88,9 +91,31 @@ def trend_chart(
         showlegend=len(fig.data) > 2,
         legend={"orientation": "v", "x": 1.01, "y": 1, "yanchor": "top", "xanchor": "left"},
     )
+    if reform_break:  # region-reform
+        _mark_reform(fig, order.get_column("wave").to_list())
     if trend.is_empty() or trend.get_column("estimate").is_null().all():
         empty_note(fig)
     return fig
+
+
+def _mark_reform(fig: go.Figure, waves: list[str]) -> None:
+    """A dashed line between the last wave before the 2022 reform and the first after it."""
+    before = before_reform(period_end(pl.Series(waves, dtype=pl.String))).to_list()
+    if not any(before) or all(before):
+        return
+    x = before.index(False) - 0.5  # category axis: wave i sits at i
+    line = {"color": "#D55E00", "dash": "dash", "width": 1.5}
+    fig.add_shape(type="line", xref="x", yref="paper", x0=x, x1=x, y0=0, y1=1, line=line)
+    fig.add_annotation(
+        x=x,
+        y=1,
+        xref="x",
+        yref="paper",
+        text=t("reform.break_label"),
+        showarrow=False,
+        yanchor="bottom",
+        font={"size": 11, "color": "#D55E00"},
+    )
 
 
 def empty_note(fig: go.Figure) -> None:

@@ -21,6 +21,7 @@ from pathlib import Path
 import streamlit as st
 
 from queries.contract import LABELS
+from queries.reference.reform import COMPARABLE_UNITS
 from queries.reference.regions import reference_regions
 
 LANGUAGES = ("kk", "ru", "en")
@@ -96,6 +97,8 @@ def region_name(code: str | None, lang: str | None = None) -> str:
     if code is None:
         return t("common.national")
     names = _region_names().get(code)
+    if names is None and code in COMPARABLE_UNITS:  # region-reform: "..., pre-2022 boundaries"
+        return translate(f"reform.old_{code[3:5]}", lang or language())
     return names[lang or language()] if names else code
 
 

@@ -27,6 +27,9 @@ def render() -> None:
         st.info(t("filters.no_data"), icon=":material/filter_alt_off:")
         return
     st.caption(t("overview.cards_source", source=t(f"source.{page.source}")))
+    if numbers.comparable_units:  # region-reform: the chosen region spans the 2022 reform
+        units = ", ".join(region_name(u) for u in numbers.comparable_units)
+        st.caption(t("reform.comparable_note", units=units))
     metric_cards(numbers.cards)
 
     left, right = st.columns([3, 2], gap="large")
@@ -44,6 +47,7 @@ def render() -> None:
                 colour=institution_colour,
                 y_title=t("charts.trust_axis"),
                 title=t("overview.trend_title"),
+                reform_break=bool(numbers.comparable_units),  # region-reform
             ),
             "overview_trend",
         )

@@ -139,6 +139,9 @@ def region_profile(page: PageData, ranked: pl.DataFrame) -> None:
                 group=t(f"regions.group_{row.item(0, 'group')}"),
             )
         )
+    if numbers.comparable_units:  # region-reform: the profile spans the 2022 reform
+        units = ", ".join(region_name(u) for u in numbers.comparable_units)
+        st.caption(t("reform.comparable_note", units=units))
     metric_cards(numbers.cards)
     trend = numbers.trend
     if trend.is_empty():
@@ -168,6 +171,7 @@ def region_profile(page: PageData, ranked: pl.DataFrame) -> None:
                 colour=lambda _: institution_colour(COMPOSITE),
                 y_title=t("charts.trust_axis"),
                 title=t("regions.profile_trend"),
+                reform_break=bool(numbers.comparable_units),  # region-reform
             ),
             "regions_profile_trend",
         )
