@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,7 @@ from queries.db import init_db, make_engine
 from tests.pgserver import TempPostgres
 
 FIXTURES = Path(__file__).parent / "fixtures"
+DEMO_RESPONSES = 12_000  # enough for every region and wave to pass the n >= 30 suppression
 
 
 @pytest.fixture(scope="session")
@@ -57,19 +59,49 @@ def new_postgres_url(admin_url: str, template: str) -> str:
     return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
 
 
+def sqlite_url(path: Path) -> str:
+    return f"sqlite:///{path}"
+
+
+def copy_database(url: str, path: Path) -> str:
+    """A copy of a SQLite database at ``path``, through SQLite's backup API (complete even if
+    a write-ahead log is pending); returns the copy's URL. Tests that write get their own."""
+    source = sqlite3.connect(make_url(url).database)
+    target = sqlite3.connect(path)
+    try:
+        source.backup(target)
+    finally:
+        target.close()
+        source.close()
+    return sqlite_url(path)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> str:
+    """An initialised, empty SQLite database (schema and regions), copied for each test: the
+    SQLite counterpart of ``postgres_template``."""
+    url = sqlite_url(tmp_path_factory.mktemp("template") / "senim.db")
+    engine = make_engine(url)
+    init_db(engine)
+    engine.dispose()
+    return url
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request, tmp_path: Path) -> str:
     """A fresh, initialised database URL: a SQLite file, then a PostgreSQL database."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'senim.db'}"
-        engine = make_engine(url)
-        init_db(engine)
-        engine.dispose()
-        return url
+        return copy_database(request.getfixturevalue("sqlite_template"), tmp_path / "senim.db")
     return new_postgres_url(
         request.getfixturevalue("postgres_admin_url"),
         request.getfixturevalue("postgres_template"),
     )
+
+
+@pytest.fixture
+def sqlite_db_url(sqlite_template: str, tmp_path: Path) -> str:
+    """A fresh, initialised SQLite database of this test's own (for SQLite-only tests)."""
+    return copy_database(sqlite_template, tmp_path / "senim.db")
 
 
 @pytest.fixture
@@ -80,13 +112,27 @@ def engine(db_url: str) -> Iterator[Engine]:
 
 
 def demo_database(tmp_path_factory, responses: int, name: str = "demo") -> str:
-    """A SQLite file with the demo data of ``responses`` survey responses; returns its URL."""
+    """A SQLite file with the demo data of ``responses`` survey responses; returns its URL.
+    Builds a new one: prefer the ``demo_template`` / ``demo_url`` fixtures, built once."""
     from queries.demo import load_demo
 
     folder = tmp_path_factory.mktemp(name)
-    url = f"sqlite:///{folder / 'senim.db'}"
+    url = sqlite_url(folder / "senim.db")
     engine = make_engine(url)
     init_db(engine)
     load_demo(engine, responses=responses, folder=folder / "files")
     engine.dispose()
     return url
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory) -> str:
+    """The demo database, built once per test session (per worker): never write to it; a test
+    reads a copy (``demo_url``), so tests stay independent of each other's uploads."""
+    return demo_database(tmp_path_factory, DEMO_RESPONSES, "demo-template")
+
+
+@pytest.fixture
+def demo_url(demo_template: str, tmp_path: Path) -> str:
+    """This test's own copy of the demo database (a SQLite URL)."""
+    return copy_database(demo_template, tmp_path / "demo.db")

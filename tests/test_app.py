@@ -4,59 +4,31 @@ role checks on the server side."""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import polars as pl
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from dashboard.components.cards import _value
 from dashboard.i18n import LANGUAGES, translate
-from queries.db import engine_for, make_engine
+from queries.db import make_engine
 from queries.metrics.dataset import load_dataset
-from queries.metrics.filters import Filters, apply_filters
-from queries.metrics.overview import headline_cards
-from tests.conftest import demo_database
+from queries.metrics.filters import Filters
+from tests.apptest_helpers import (
+    ROOT,
+    TIMEOUT,
+    card_values,
+    expected_cards,
+    formatted,
+    use_database,
+    view,
+)
 
-ROOT = Path(__file__).resolve().parents[1]
-TIMEOUT = 120
 PAGES = ("overview", "regions", "feedback", "ngo", "methodology")
-
-
-def run_view(name: str) -> None:
-    """The script AppTest runs: one view, as app.py would run it."""
-    import importlib
-    import os
-    import sys
-
-    sys.path.insert(0, os.getcwd())
-    importlib.import_module(f"dashboard.views.{name}").render()
-
-
-@pytest.fixture(scope="module")
-def demo_url(tmp_path_factory) -> str:
-    return demo_database(tmp_path_factory, 12_000, "app")
 
 
 @pytest.fixture(autouse=True)
 def environment(demo_url, monkeypatch):
-    monkeypatch.setenv("SENIM_DATABASE_URL", demo_url)
-    monkeypatch.setenv("SENIM_REQUIRE_LOGIN", "0")
-    monkeypatch.chdir(ROOT)
-    st.cache_resource.clear()
-    st.cache_data.clear()
-
-
-def view(name: str, lang: str = "en", user: dict | None = None, params: dict | None = None):
-    at = AppTest.from_function(run_view, args=(name,), default_timeout=TIMEOUT)
-    at.session_state["lang"] = lang
-    if user:
-        at.session_state["senim_user"] = {**user, "expires_at": 4_102_444_800}
-    for key, value in (params or {}).items():
-        at.query_params[key] = value
-    return at.run()
+    """Each test reads (or writes) its own copy of the session's demo database."""
+    use_database(monkeypatch, demo_url, require_login=False)
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
@@ -65,36 +37,6 @@ def test_every_page_runs_in_every_language(name, lang):
     at = view(name, lang)
     assert not at.exception, at.exception
     assert at.title[0].value == translate(f"{name}.title", lang)
-
-
-def expected_cards(demo_url: str, filters: Filters) -> pl.DataFrame:
-    data = load_dataset(engine_for(demo_url))
-    responses = apply_filters(data.responses, filters).filter(
-        pl.col("source") == "public_trust_council"
-    )
-    proposals, ngo = data.proposals, data.ngo
-    if filters.regions:
-        proposals = proposals.filter(pl.col("region").is_in(list(filters.regions)))
-        ngo = ngo.filter(pl.col("region").is_in(list(filters.regions)))
-    return headline_cards(responses, proposals, ngo)
-
-
-def card_values(at) -> list[str]:
-    return [metric.value for metric in at.metric]
-
-
-def formatted(cards: pl.DataFrame) -> list[str]:
-    import dashboard.i18n as i18n
-
-    original = i18n.language
-    i18n.language = lambda: "en"
-    try:
-        return [
-            _value(c["kind"], None if c["suppressed"] else c["estimate"])
-            for c in cards.iter_rows(named=True)
-        ]
-    finally:
-        i18n.language = original
 
 
 def test_overview_cards_equal_the_queries_values(demo_url):
@@ -192,5 +134,10 @@ def test_database_unavailable_shows_a_retry_notice(monkeypatch):
     assert at.error[0].value == translate("common.db_unavailable", "en")
 
 
-def test_environment_is_restored():
-    assert os.environ["SENIM_REQUIRE_LOGIN"] == "0"
+def test_the_entry_point_opens_the_overview_when_sign_in_is_not_required(monkeypatch):
+    monkeypatch.setenv("SENIM_REQUIRE_LOGIN", "0")
+    at = AppTest.from_file(str(ROOT / "dashboard" / "app.py"), default_timeout=TIMEOUT).run()
+    assert not at.exception
+    assert at.title[0].value == translate("overview.title", "kk")
+    assert "senim_user" not in at.session_state  # nobody signed in, yet the data is shown
+    assert len(at.metric) == 6

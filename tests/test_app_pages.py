@@ -4,39 +4,30 @@ Feedback and NGO pages following the filters, and the Methodology page with the 
 
 from __future__ import annotations
 
-from dataclasses import replace
-from pathlib import Path
-
 import polars as pl
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from dashboard.i18n import translate
 from queries.db import engine_for
 from queries.metrics.dataset import load_dataset
 from queries.metrics.filters import Filters
-from queries.metrics.overview import overview_numbers
-from tests.conftest import demo_database
-from tests.test_app import card_values, formatted, view
-
-ROOT = Path(__file__).resolve().parents[1]
-TIMEOUT = 120
-FAR = 4_102_444_800  # 2100-01-01
-
-
-@pytest.fixture(scope="module")
-def demo_url(tmp_path_factory) -> str:
-    return demo_database(tmp_path_factory, 12_000, "pages")
+from tests.apptest_helpers import (
+    FAR,
+    ROOT,
+    TIMEOUT,
+    card_values,
+    expected_cards,
+    formatted,
+    use_database,
+    view,
+)
 
 
 @pytest.fixture(autouse=True)
 def environment(demo_url, monkeypatch):
-    monkeypatch.setenv("SENIM_DATABASE_URL", demo_url)
-    monkeypatch.setenv("SENIM_REQUIRE_LOGIN", "0")
-    monkeypatch.chdir(ROOT)
-    st.cache_resource.clear()
-    st.cache_data.clear()
+    """Each test reads its own copy of the session's demo database."""
+    use_database(monkeypatch, demo_url, require_login=False)
 
 
 def list_pages(role: str | None) -> None:
@@ -110,20 +101,18 @@ def test_an_unknown_language_in_the_link_gives_a_notice_and_kazakh():
     assert any("lang" in w.value for w in at.warning)
 
 
+@pytest.mark.slow
 def test_the_region_profile_shows_that_regions_cards(demo_url):
     at = view("regions")
     assert not at.exception
     at.run()  # a plain rerun sends the profile's value back: its label must still match
     assert not at.exception
-    data = load_dataset(engine_for(demo_url))
-    source = "public_trust_council"
     at.selectbox(key="profile_region").set_value("Shymkent").run()
     assert not at.exception
-    expected = overview_numbers(data, replace(Filters(), regions=("KZ-79",)), source)["cards"]
     shown = card_values(at)
-    assert shown == formatted(expected)
+    assert shown == formatted(expected_cards(demo_url, Filters(regions=("KZ-79",))))
     at.selectbox(key="profile_region").set_value("Almaty").run()
-    other = overview_numbers(data, Filters(regions=("KZ-75",)), source)["cards"]
+    other = expected_cards(demo_url, Filters(regions=("KZ-75",)))
     assert card_values(at) == formatted(other) != shown
 
 

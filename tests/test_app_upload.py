@@ -3,48 +3,29 @@ the database is read back to see what was (or was not) stored."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-import streamlit as st
 from sqlalchemy import func, select
 from streamlit.runtime.memory_media_file_storage import MemoryFile, MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest, app_test
 
 from dashboard.i18n import catalogue, translate
 from dashboard.views.upload import STAGE_KEYS
-from queries.db import init_db, make_engine
-from queries.ingest.contract import template_csv
+from queries.contract import template_csv
+from queries.db import make_engine
 from queries.schema import responses, uploads
+from queries.vocab import Stage
+from tests.apptest_helpers import use_database, view
 from tests.uploads_helpers import SURVEY_HEADER, survey_csv, survey_rows
 
-ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 60
 STAFF = {"username": "staff1", "role": "staff"}
 
 
-def run_view(name: str) -> None:
-    """The script AppTest runs: one view, as app.py runs it."""
-    import importlib
-    import os
-    import sys
-
-    sys.path.insert(0, os.getcwd())
-    importlib.import_module(f"dashboard.views.{name}").render()
-
-
 @pytest.fixture
-def db_file(tmp_path, monkeypatch) -> str:
-    url = f"sqlite:///{tmp_path / 'senim.db'}"
-    engine = make_engine(url)
-    init_db(engine)
-    engine.dispose()
-    monkeypatch.setenv("SENIM_DATABASE_URL", url)
-    monkeypatch.setenv("SENIM_REQUIRE_LOGIN", "1")
-    monkeypatch.chdir(ROOT)
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    return url
+def db_file(sqlite_db_url, monkeypatch) -> str:
+    """A fresh, initialised SQLite database of this test's own, the app pointed at it."""
+    use_database(monkeypatch, sqlite_db_url, require_login=True)
+    return sqlite_db_url
 
 
 class RecordingStorage(MemoryMediaFileStorage):
@@ -69,11 +50,7 @@ def downloaded(at: AppTest, key: str) -> MemoryFile:
 
 
 def page(name: str = "upload", user: dict | None = STAFF, lang: str = "en") -> AppTest:
-    at = AppTest.from_function(run_view, args=(name,), default_timeout=TIMEOUT)
-    at.session_state["lang"] = lang
-    if user:
-        at.session_state["senim_user"] = {**user, "expires_at": 4_102_444_800}
-    return at.run()
+    return view(name, lang, user, timeout=TIMEOUT)
 
 
 def count(url: str, table=responses) -> int:
@@ -249,6 +226,7 @@ def test_a_file_that_is_not_a_table_gets_a_message_not_a_traceback(db_file):
 
 
 def test_every_progress_stage_has_a_label_in_three_languages():
+    assert set(STAGE_KEYS) == set(Stage)  # a stage the pipeline reports without a label shows
     for key in STAGE_KEYS.values():
         assert set(catalogue()[key]) == {"kk", "ru", "en"}
 
