@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.uploads_helpers import survey_csv, survey_rows
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -23,6 +25,7 @@ def cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow
 def test_ingest_json_status_and_exit_codes(db_url, tmp_path):
     good = tmp_path / "good.csv"
     good.write_bytes(survey_csv(survey_rows(31)))
@@ -95,6 +98,7 @@ def test_errors_are_one_line_without_traceback(tmp_path):
     assert "Traceback" not in down.stderr
 
 
+@pytest.mark.slow
 def test_template_and_demo(tmp_path):
     template = cli("export-template", "--kind", "proposals")
     assert template.stdout.lstrip("\ufeff").startswith("proposal_id,source,region,topic")

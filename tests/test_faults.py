@@ -32,6 +32,7 @@ def snapshot(engine) -> dict[str, int]:
     return counts
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kill_at", [0.05, 0.3, 0.7, 0.97])
 def test_killed_ingest_leaves_the_database_as_before(engine, db_url, tmp_path, kill_at):
     ingest_bytes(engine, "survey", survey_csv(survey_rows(50, wave="2024-Q4")), "base.csv")

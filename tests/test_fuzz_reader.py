@@ -4,6 +4,7 @@ raises on a table the reader accepted, and the region resolver returns a known c
 from __future__ import annotations
 
 import polars as pl
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -80,6 +81,7 @@ def read_or_refuse(content: bytes) -> pl.DataFrame | None:
 
 
 @SETTINGS
+@pytest.mark.slow
 @given(st.binary(max_size=4000))
 def test_any_bytes(content):
     read_or_refuse(content)
@@ -135,6 +137,7 @@ def test_official_names_survive_case_and_padding(code, language, pad, case):
     assert resolve_region(pad + case(name) + pad) == code
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(
     st.lists(st.tuples(NUMBERS, NUMBERS, NUMBERS), min_size=1, max_size=6),

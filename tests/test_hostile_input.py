@@ -75,6 +75,7 @@ def test_sql_and_markup_in_every_field_are_data(engine):
     assert stored == {evil, "<script>alert(1)</script>"}
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
 @given(st.binary(max_size=3000))
 def test_the_reader_raises_only_its_own_error_on_any_bytes(content):
