@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 import polars as pl
 from rapidfuzz import fuzz, process
@@ -159,7 +159,7 @@ def _partial(key: Key) -> tuple[str, ...]:
     return tuple(sorted({code for code, stems in _names().stems if given < stems}))
 
 
-@cache
+@lru_cache(maxsize=65_536)  # bounded: files may carry any number of distinct junk values
 def _resolve_text(raw: str) -> Resolution:
     by_code = _by_code(raw)
     if by_code:
