@@ -19,7 +19,12 @@ from sqlalchemy import Connection, Engine, func, select
 from queries.metrics import variable_sums
 from queries.metrics.dataset import _age_group, _ngo, _proposals, institution_order
 from queries.metrics.filters import Filters, apply_filters
-from queries.metrics.overview import overview_from_sums, overview_variables
+from queries.metrics.overview import (  # _comparable: the raw-row path's reform rule
+    OverviewNumbers,
+    _comparable,
+    overview_from_sums,
+    overview_variables,
+)
 from queries.schema import summary_cells, summary_strata, summary_variables
 from queries.summaries.cells import (
     DIMENSIONS,
@@ -57,11 +62,19 @@ def stored_institutions(conn: Connection) -> tuple[str, ...]:
     return institution_order([name.removeprefix(prefix) for name in names])
 
 
-def chosen_strata(conn: Connection, filters: Filters, source: str | None) -> pl.DataFrame:
-    """The strata a selection keeps (source, wave, region, period_start, n_h): the raw-row
-    path's own ``apply_filters`` run on the strata table (same rules, same messages)."""
+def all_strata(conn: Connection) -> pl.DataFrame:
+    """Every stratum summarised: source, wave, region, period_start, n_h (a few thousand)."""
     rows = conn.execute(select(*(summary_strata.c[c] for c in STRATUM_SCHEMA))).all()
-    strata = pl.DataFrame(rows, schema=STRATUM_SCHEMA, orient="row")
+    return pl.DataFrame(rows, schema=STRATUM_SCHEMA, orient="row")
+
+
+def chosen_strata(
+    conn: Connection, filters: Filters, source: str | None, *, strata: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """The strata a selection keeps (source, wave, region, period_start, n_h): the raw-row
+    path's own ``apply_filters`` run on the strata table (same rules, same messages).
+    ``strata``: ``all_strata(conn)`` when the caller has it."""
+    strata = all_strata(conn) if strata is None else strata
     whole = dataclasses.replace(filters, sexes=(), age_groups=(), settlements=())
     kept = apply_filters(strata, whole).drop("in_domain")
     if source is not None:
@@ -187,12 +200,15 @@ def overview_from_summaries(
     *,
     proposals: pl.DataFrame | None = None,
     ngo: pl.DataFrame | None = None,
-) -> dict[str, object]:
+) -> OverviewNumbers:
     """``overview_numbers`` for (filters, source) from the summary store: no survey row is read
     (unless the institutions chosen make a composite the store does not hold). ``proposals``
     and ``ngo``: the register and NGO frames when the caller has them (read here otherwise)."""
     with engine.connect() as conn, conn.begin():  # one snapshot for every read below
-        kept = chosen_strata(conn, filters, source)
+        strata = all_strata(conn)
+        # region-reform: a region filter over both vintages widens to the comparable unit
+        filters, comparable = _comparable(strata, filters, source)
+        kept = chosen_strata(conn, filters, source, strata=strata)
         variables = {}
         if kept.height:  # as on the raw-row path, no rows left: no variable is built
             institutions = stored_institutions(conn)
@@ -203,12 +219,13 @@ def overview_from_summaries(
     ngo = _ngo(engine) if ngo is None else ngo
     if sums.is_empty():
         sums = pl.DataFrame()
-    return overview_from_sums(
+    numbers = overview_from_sums(
         sums,
         _cut_by_region(proposals, filters),
         _cut_by_region(ngo, filters),
         filters.institutions,
     )
+    return dataclasses.replace(numbers, comparable_units=comparable)
 
 
 __all__ = ["DIMENSIONS", "chosen_strata", "overview_from_summaries", "summary_sums"]

@@ -4,10 +4,11 @@ deleted and written again, from a frame already in memory (an upload) or from th
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable
 
 import polars as pl
-from sqlalchemy import Connection, Table, delete, func, insert, select
+from sqlalchemy import Connection, Table, delete, func, select
 
 from queries.schema import (
     responses,
@@ -82,9 +83,21 @@ def _delete(conn: Connection, waves: Iterable[Wave]) -> None:
 
 
 def _insert(conn: Connection, table: Table, frame: pl.DataFrame) -> None:
-    # tens of thousands of rows per wave at most: a plain executemany is quick enough
-    for offset in range(0, frame.height, 50_000):
-        conn.execute(insert(table), frame.slice(offset, 50_000).to_dicts())
+    """Bulk insert at the driver (a wave has up to ~50k cell rows; SQLAlchemy's per-row
+    parameter handling would cost more than the sums). Mirrors ``ingest.store.bulk_insert``,
+    which sits in a higher layer: COPY on PostgreSQL, executemany on SQLite."""
+    columns = frame.columns
+    frame = frame.with_columns(pl.col(pl.Date).cast(pl.String))
+    if conn.dialect.name == "postgresql":
+        buffer = io.BytesIO()
+        frame.write_csv(buffer, include_header=False)  # floats written to round-trip exactly
+        cursor = conn.connection.driver_connection.cursor()
+        with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN (FORMAT csv)") as c:
+            c.write(buffer.getvalue())
+        return
+    marks = ", ".join("?" for _ in columns)
+    statement = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})"
+    conn.exec_driver_sql(statement, frame.rows())
 
 
 def write_sums(conn: Connection, waves: Iterable[Wave], rows: pl.DataFrame) -> None:
