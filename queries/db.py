@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from functools import cache
 from pathlib import Path
 
@@ -38,6 +40,7 @@ def make_engine(url: str | None = None) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            _create_private(Path(parsed.database))
         engine = create_engine(url, connect_args={"timeout": 60})
         event.listen(engine, "connect", _sqlite_pragmas)
         # pysqlite's own transaction handling defers BEGIN; take it over so that
@@ -66,6 +69,14 @@ def _translate_failure(context: ExceptionContext) -> None:
         raise DatabaseUnavailable(
             f"The database is unavailable: {context.original_exception}"
         ) from exc
+
+
+def _create_private(path: Path) -> None:
+    """Create a new SQLite file readable by its owner only (0600, whatever the umask): it holds
+    password hashes and the audit log. SQLite gives its -wal/-shm files the same mode. An
+    existing file is left as it is (deploy.md says how to fix one)."""
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

@@ -14,6 +14,7 @@ and bench/bench_access.py, and meant to be reused by a load generator.
 from __future__ import annotations
 
 import contextlib
+import ssl
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -78,11 +79,16 @@ class RunResult:
 class StreamlitSession:
     """One browser-tab-like session on a running Streamlit server."""
 
-    def __init__(self, base_url: str, *, timeout: float = DEFAULT_TIMEOUT) -> None:
+    def __init__(
+        self, base_url: str, *, timeout: float = DEFAULT_TIMEOUT, verify: bool = True
+    ) -> None:
+        """``verify=False``: accept any TLS certificate (a test proxy's self-signed one)."""
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
+        self.verify = verify
         self.http = requests.Session()
-        response = self.http.get(f"{self.base_url}/_stcore/health", timeout=timeout)
+        # Per request: a Session's verify=False loses against REQUESTS_CA_BUNDLE.
+        response = self.http.get(f"{self.base_url}/_stcore/health", timeout=timeout, verify=verify)
         response.raise_for_status()
         self.xsrf = self.http.cookies.get(XSRF_COOKIE, "")
         self.session_id = ""
@@ -97,8 +103,14 @@ class StreamlitSession:
         scheme = "wss" if parts.scheme == "https" else "ws"
         cookie = "; ".join(f"{k}={v}" for k, v in self.http.cookies.items())
         protocols = ["streamlit", self.xsrf] if self.xsrf else ["streamlit"]
+        tls = None
+        if scheme == "wss":
+            tls = ssl.create_default_context()
+            if not self.verify:
+                tls.check_hostname, tls.verify_mode = False, ssl.CERT_NONE
         return connect(
             f"{scheme}://{parts.netloc}{parts.path}/_stcore/stream",
+            ssl=tls,
             subprotocols=protocols,  # type: ignore[arg-type]
             additional_headers={"Origin": self.base_url, "Cookie": cookie},
             max_size=None,
@@ -211,6 +223,7 @@ class StreamlitSession:
                 files={"file": (name, data, "text/csv")},
                 headers={"X-Xsrftoken": self.xsrf},
                 timeout=self.timeout,
+                verify=self.verify,
             )
         except requests.ConnectionError:
             return 0, file_id
