@@ -1,14 +1,16 @@
-# Senim: `make run` serves the app on demo data; `make test` runs every test.
+# Senim: `make run` serves the app on demo data; `make test` runs every test;
+# `make test-fast` is the quick loop (no browser, SQLite only, no slow tests).
 PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
 
-.PHONY: run test lint format bench bench-load clean-db help
+.PHONY: run test test-fast lint format bench bench-load clean-db help
 
 help:
 	@echo "make run   - install, create the database with demo data, serve on http://localhost:$(PORT)"
 	@echo "make test  - install test tools, lint, run every test (SQLite, PostgreSQL, browser)"
+	@echo "make test-fast - the quick loop: no browser, SQLite only, no tests marked slow"
 	@echo "make bench - print the benchmark figures (ingest, metrics, page update)"
 
 $(VENV)/.installed: requirements.txt
@@ -31,6 +33,12 @@ test: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS)
+
+# Deselects browser (e2e) and slow tests and every test that needs PostgreSQL (--sqlite-only,
+# tests/conftest.py); two workers, as on the 2-core build machine.
+test-fast: $(VENV)/.installed-dev
+	$(PY) -m pytest -p no:cacheprovider -q -n 2 --sqlite-only -m "not e2e and not slow" \
+		--ignore=tests/e2e $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .

@@ -19,6 +19,35 @@ FIXTURES = Path(__file__).parent / "fixtures"
 DEMO_RESPONSES = 12_000  # enough for every region and wave to pass the n >= 30 suppression
 
 
+POSTGRES_FIXTURES = frozenset({"postgres_server", "postgres_admin_url", "postgres_template"})
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--sqlite-only",
+        action="store_true",
+        help="deselect every test that needs PostgreSQL (the quick loop: make test-fast)",
+    )
+
+
+def needs_postgres(item: pytest.Item) -> bool:
+    """Whether a collected test runs on PostgreSQL: the ``db_url`` case, or a PostgreSQL
+    fixture among the ones it requests (directly or through other fixtures)."""
+    callspec = getattr(item, "callspec", None)
+    if callspec is not None and callspec.params.get("db_url") == "postgresql":
+        return True
+    return bool(POSTGRES_FIXTURES & set(getattr(item, "fixturenames", ())))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not config.getoption("--sqlite-only"):
+        return
+    dropped = [item for item in items if needs_postgres(item)]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [item for item in items if not needs_postgres(item)]
+
+
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[TempPostgres | None]:
     if os.environ.get("SENIM_TEST_POSTGRES_URL"):
