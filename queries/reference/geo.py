@@ -1,6 +1,7 @@
-"""Boundaries of the 20 units for the map (data/kz_adm1_2024.geojson, geoBoundaries-style
-ADM1 with KATO codes), keyed by our ISO code and lightened for the browser; and the 17 units
-before the 2022 reform, each old unit the union of today's polygons inside it."""
+"""Boundaries of the 20 units for the map (data/kz_adm1_display.geojson: geokz's ADM1 with
+KATO codes, simplified once for display by queries.reference.simplify), keyed by our ISO
+code; and the 17 units before the 2022 reform, each old unit the union of today's polygons
+inside it."""
 
 from __future__ import annotations
 
@@ -11,23 +12,10 @@ from queries.reference.reform import Vintage, old_unit
 from queries.reference.regions import reference_regions
 from queries.settings import DATA_DIR
 
-BOUNDARIES = DATA_DIR / "kz_adm1_2024.geojson"
-DECIMALS = 2  # ~1 km: plenty for a national map, and small enough to send on every rerun
-STEP = 0.04  # degrees between kept boundary points (~3-4 km)
-
-
-def _round(coords):
-    if isinstance(coords[0], (int, float)):
-        return [round(coords[0], DECIMALS), round(coords[1], DECIMALS)]
-    rounded = [_round(c) for c in coords]
-    if rounded and isinstance(rounded[0][0], float):  # a ring: keep points ~3 km apart
-        ring = [rounded[0]]
-        for point in rounded[1:-1]:
-            if abs(point[0] - ring[-1][0]) + abs(point[1] - ring[-1][1]) >= STEP:
-                ring.append(point)
-        ring.append(rounded[-1])
-        return ring if len(ring) >= 4 else rounded
-    return rounded
+# --- display boundaries (scale helper, issue 11): the file simplified once, topology kept
+# (python -m queries.reference.simplify); nothing is thinned here, so neighbours still meet.
+BOUNDARIES = DATA_DIR / "kz_adm1_display.geojson"
+# --- end display boundaries
 
 
 @cache
@@ -47,10 +35,7 @@ def boundaries() -> dict:
                 "type": "Feature",
                 "id": code,
                 "properties": {"code": code},
-                "geometry": {
-                    "type": geometry["type"],
-                    "coordinates": _round(geometry["coordinates"]),
-                },
+                "geometry": {"type": geometry["type"], "coordinates": geometry["coordinates"]},
             }
         )
     return {"type": "FeatureCollection", "features": features}
