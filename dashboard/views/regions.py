@@ -17,7 +17,7 @@ from dashboard.components.table import data_table, estimate_table
 from dashboard.components.theme import institution_colour
 from dashboard.data import computed
 from dashboard.i18n import fmt_number, institution_name, language, region_name, t
-from queries.metrics.dataset import AGE_GROUPS
+from queries.contract.vocabulary import AGE_GROUPS
 from queries.metrics.inference import region_standing
 from queries.metrics.overview import INSTITUTION_PREFIX, overview_numbers
 from queries.metrics.trust import COMPOSITE, composite_expr, trust_columns
@@ -67,14 +67,15 @@ def render() -> None:
             "regions_ranking",
         )
     ranked = by_region  # in rank order, regions with too few responses last
-    st.caption(
-        t(
-            "regions.standing_caption",
-            national=fmt_number(standing.national, 2),
-            tested=standing.tested,
-            draws=fmt_number(standing.draws),
+    if standing.tested:  # else every region has too few responses: nothing to rank or test
+        st.caption(
+            t(
+                "regions.standing_caption",
+                national=fmt_number(standing.national, 2),
+                tested=standing.tested,
+                draws=fmt_number(standing.draws),
+            )
         )
-    )
     data_table(
         standing_table(ranked),
         key="regions",
