@@ -96,8 +96,9 @@ def tree_at(commit: str) -> Path:
     target = BENCH_DIR / f"tree-{commit}"
     if not (target / "dashboard" / "app.py").exists():
         target.mkdir(parents=True, exist_ok=True)
-        archive = subprocess.run(["git", "-C", str(ROOT), "archive", commit], check=True,
-                                 capture_output=True).stdout  # fmt: skip
+        archive = subprocess.run(
+            ["git", "-C", str(ROOT), "archive", commit], check=True, capture_output=True
+        ).stdout
         import io
 
         with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
@@ -111,18 +112,39 @@ def run_variant(variant: str, tree: Path, args) -> Outcome:
     for stale in BENCH_DIR.glob(f"access-{variant}.db*"):
         stale.unlink()
     url = f"sqlite:///{db}"
-    subprocess.run([sys.executable, "-c", MAKE_DB, url, str(args.sign_ins), PASSWORD],
-                   cwd=tree, check=True)  # fmt: skip
+    subprocess.run(
+        [sys.executable, "-c", MAKE_DB, url, str(args.sign_ins), PASSWORD], cwd=tree, check=True
+    )
     port = free_port()
-    env = {**os.environ, "SENIM_DATABASE_URL": url, "SENIM_REQUIRE_LOGIN": "1",
-           "SENIM_MAX_UPLOAD_MB": str(args.upload_mb), "PYTHONPATH": str(tree)}  # fmt: skip
+    env = {
+        **os.environ,
+        "SENIM_DATABASE_URL": url,
+        "SENIM_REQUIRE_LOGIN": "1",
+        "SENIM_MAX_UPLOAD_MB": str(args.upload_mb),
+        "PYTHONPATH": str(tree),
+    }
     log = (BENCH_DIR / f"access-{variant}.log").open("w")
     server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(tree / "dashboard" / "app.py"),
-         "--server.port", str(port), "--server.headless", "true",
-         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-        cwd=tree, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(tree / "dashboard" / "app.py"),
+            "--server.port",
+            str(port),
+            "--server.headless",
+            "true",
+            "--server.address",
+            "127.0.0.1",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=tree,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(base, server)
@@ -138,8 +160,9 @@ def run_variant(variant: str, tree: Path, args) -> Outcome:
         server.terminate()
         server.wait(timeout=30)
         log.close()
-    return Outcome(variant, baseline, upload_peak, accepted, held, upload_s, signin_peak, ok,
-                   signin_s)  # fmt: skip
+    return Outcome(
+        variant, baseline, upload_peak, accepted, held, upload_s, signin_peak, ok, signin_s
+    )
 
 
 def _uploads(base: str, sampler: RssSampler, args) -> tuple[float, int, float, float]:
@@ -183,17 +206,26 @@ def main() -> None:
     parser.add_argument("--sign-ins", type=int, default=40)
     args = parser.parse_args()
     variants = {"before": tree_at(args.before), "after": ROOT}
-    outcomes = [run_variant(name, tree, args) for name, tree in variants.items()
-                if args.only in (None, name)]  # fmt: skip
-    print(f"\n{args.clients} signed-out clients x {args.upload_mb} MB uploads, then "
-          f"{args.sign_ins} sign-ins at once; server RSS in MB")  # fmt: skip
-    print("| variant | idle | uploads: peak | accepted | held 5 s later | s | sign-ins: peak"
-          " | signed in | s |")  # fmt: skip
+    outcomes = [
+        run_variant(name, tree, args)
+        for name, tree in variants.items()
+        if args.only in (None, name)
+    ]
+    print(
+        f"\n{args.clients} signed-out clients x {args.upload_mb} MB uploads, then "
+        f"{args.sign_ins} sign-ins at once; server RSS in MB"
+    )
+    print(
+        "| variant | idle | uploads: peak | accepted | held 5 s later | s | sign-ins: peak"
+        " | signed in | s |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     for o in outcomes:
-        print(f"| {o.variant} | {o.baseline_mb:.0f} | {o.upload_peak_mb:.0f} | "
-              f"{o.uploads_accepted}/{args.clients} | {o.held_mb:.0f} | {o.upload_s:.1f} | "
-              f"{o.signin_peak_mb:.0f} | {o.sign_ins_ok}/{args.sign_ins} | {o.signin_s:.1f} |")  # fmt: skip
+        print(
+            f"| {o.variant} | {o.baseline_mb:.0f} | {o.upload_peak_mb:.0f} | "
+            f"{o.uploads_accepted}/{args.clients} | {o.held_mb:.0f} | {o.upload_s:.1f} | "
+            f"{o.signin_peak_mb:.0f} | {o.sign_ins_ok}/{args.sign_ins} | {o.signin_s:.1f} |"
+        )
 
 
 if __name__ == "__main__":
