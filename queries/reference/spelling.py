@@ -116,7 +116,8 @@ def word_skeletons(text: str) -> list[str]:
         word = _latin_skeleton(word.translate(CYRILLIC_SKELETON))
         # separators only now: the 2017 apostrophes above are letters, not punctuation
         for part in SEPARATORS.split(word):
-            part = DOUBLED.sub(r"\1", part).replace("ng", "n")  # ң written "ng" or "n"
+            # ң written "ng" or "n"; Russian дж is the j of Latin "Dzhambul"/"Jambyl"
+            part = DOUBLED.sub(r"\1", part).replace("ng", "n").replace("dJ", "J")
             if part:
                 out.append(DOUBLED.sub(r"\1", part))
     return out
