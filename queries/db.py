@@ -66,9 +66,7 @@ def _translate_failure(context: ExceptionContext) -> None:
     if context.is_pre_ping or is_busy(exc):
         return
     if context.is_disconnect or isinstance(exc, OperationalError | InterfaceError):
-        raise DatabaseUnavailable(
-            f"The database is unavailable: {context.original_exception}"
-        ) from exc
+        raise DatabaseUnavailable(f"database unavailable: {context.original_exception}") from exc
 
 
 def _create_private(path: Path) -> None:
