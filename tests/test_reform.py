@@ -276,3 +276,12 @@ def test_trend_chart_marks_the_reform_between_the_waves_it_falls_between():
     assert not trend_chart(trend, **kwargs).layout.shapes
     after = trend.filter(pl.col("period_start") > dt.date(2022, 6, 8))
     assert not trend_chart(after, reform_break=True, **kwargs).layout.shapes  # no break to mark
+
+
+def test_regions_that_moved_across_the_reform_are_comparable_units():
+    from queries.metrics.overview import regions_moved
+
+    responses = reform_responses().with_columns(trust_government=pl.col("score"))
+    moved = regions_moved(responses)
+    changes = dict(moved.select("region", "change").iter_rows())
+    assert changes == pytest.approx({"KZ-19+33": 920 / 120 - 5.0, "KZ-71": 1.0})
