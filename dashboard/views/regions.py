@@ -19,8 +19,8 @@ from dashboard.data import computed
 from dashboard.i18n import fmt_number, institution_name, language, region_name, t
 from queries.contract.vocabulary import AGE_GROUPS
 from queries.metrics.inference import region_standing
-from queries.metrics.overview import INSTITUTION_PREFIX, overview_numbers
-from queries.metrics.trust import COMPOSITE, composite_expr, trust_columns
+from queries.metrics.overview import INSTITUTION_PREFIX, composite_by_group, overview_numbers
+from queries.metrics.trust import COMPOSITE
 
 PROFILE_KEY = "profile_region"
 CROSS_TABS = (  # column, label prefix, order on the chart (top first)
@@ -194,11 +194,3 @@ def standing_table(ranked: pl.DataFrame) -> pl.DataFrame:
     table = estimate_table(ranked, label_column="region", label=region_name)
     return pl.concat([table.select(t("common.col_name")), extra,
                       table.drop(t("common.col_name"))], how="horizontal")  # fmt: skip
-
-
-def composite_by_group(responses: pl.DataFrame, by: str, institutions) -> pl.DataFrame:
-    """Composite trust per value of ``by`` (respondents with no value left out)."""
-    from queries.metrics import estimate
-
-    variables = {"composite": composite_expr(trust_columns(responses, institutions))}
-    return estimate(responses, variables, by=by).filter(pl.col(by).is_not_null())

@@ -273,6 +273,16 @@ def composite_by_region(
     return combine(sums, by=["region"]).drop("variable")
 
 
+def composite_by_group(
+    responses: pl.DataFrame, by: str, institutions: Sequence[str] = ()
+) -> pl.DataFrame:
+    """Composite trust per value of ``by`` (sex, age group, ...), each a domain; respondents
+    with no value left out (the Regions page's cross-tabs)."""
+    variables = {"composite": composite_expr(trust_columns(responses, institutions))}
+    sums = variable_sums(responses, variables, by=[by])
+    return combine(sums, by=[by]).filter(pl.col(by).is_not_null())
+
+
 @dataclass(frozen=True)
 class OverviewNumbers:
     """Everything the Overview page draws."""
