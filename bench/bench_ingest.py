@@ -1,78 +1,236 @@
-"""Ingest speed: a 1,000,000-row survey CSV (contract format, demo generator) into a fresh SQLite
-file and into PostgreSQL (SENIM_BENCH_POSTGRES_URL, or a throwaway local server when installed).
-Prints rows/second, seconds per stage (the time up to each progress report is charged to the
-stage it names), the time load_dataset takes to read the rows back, and peak memory.
-Usage: python bench/bench_ingest.py [ROWS]"""
+"""Ingest speed, previous design beside today's: a survey CSV of ROWS rows (contract format, demo
+generator, default 1,000,000) loaded, validated, stored and summarised into a fresh SQLite file
+and a fresh PostgreSQL database (SENIM_BENCH_POSTGRES_URL, a superuser URL, or a throwaway local
+server when PostgreSQL is installed). Each load runs in its own process so its peak memory is its
+own. Prints seconds per stage (the time up to each progress report is charged to the stage it
+names; "finishing" is the summary store, the upload log and the audit row), total, rows/second
+and peak RSS, and the previous/new ratio.
+
+The previous design is bench/legacy_ingest.py on the schema before migration 0006.
+Usage: python bench/bench_ingest.py [ROWS] [--only sqlite|postgresql]"""
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
-from bench.common import peak_rss_mb
-from queries.db import init_db, make_engine
-from queries.demo.survey import generate_survey_frame
-from queries.ingest.pipeline import ingest_bytes
-from queries.metrics.dataset import load_dataset
+from bench.common import peak_rss_mb  # noqa: E402
+
+DESIGNS = ("previous", "new")
+STAGES = ("reading", "validating", "checking", "responses", "trust scores", "finishing")
 
 
-def run(url: str, content: bytes, rows: int) -> None:
+def valid_survey_csv(rows: int, path: Path) -> None:
+    """A demo survey file of exactly ``rows`` rows that passes validation: the generator's rows
+    that today's rules refuse (if any) are dropped, and more are generated to make up for them."""
+    import polars as pl
+
+    from queries.db import init_db, make_engine
+    from queries.demo.survey import generate_survey_frame
+    from queries.ingest.pipeline import check_bytes
+
+    frame = generate_survey_frame(int(rows * 1.1) + 100, seed=7)
+    frame.write_csv(path)
+    engine = make_engine(f"sqlite:///{path.with_suffix('.check.db')}")
+    init_db(engine)
+    report = check_bytes(engine, "survey", path.read_bytes(), path.name)
+    engine.dispose()
+    bad = report.errors.get_column("row").unique().implode()
+    frame = frame.with_row_index("_line", offset=1).filter(~pl.col("_line").is_in(bad))
+    if frame.height < rows:
+        raise SystemExit(f"only {frame.height:,} valid demo rows; the validator refuses many")
+    frame.head(rows).drop("_line").write_csv(path)
+
+
+def one_load(design: str, url: str, file: Path) -> dict:
+    """Load ``file`` into the fresh database ``url`` with one design (in this process)."""
+    from queries.db import init_db, make_engine
+    from queries.ingest import store
+    from queries.ingest.pipeline import ingest_bytes
+
     engine = make_engine(url)
     init_db(engine)
+    if design == "previous":
+        from bench import legacy_ingest
+
+        _downgrade(engine, legacy_ingest.SCHEMA_BEFORE)
+        store.insert_survey = legacy_ingest.insert_survey
+    content = file.read_bytes()
     stages: dict[str, float] = {}
-    last = [time.perf_counter(), "start"]
+    peaks: dict[str, float] = {}
+    last = [time.perf_counter()]
 
     def progress(fraction: float, stage: str) -> None:
         now = time.perf_counter()
         stages[stage] = stages.get(stage, 0.0) + now - last[0]
-        last[:] = [now, stage]
+        peaks[stage] = peak_rss_mb()  # the peak so far: which stage raised it
+        last[0] = now
 
-    started = time.perf_counter()
-    report = ingest_bytes(engine, "survey", content, "bench.csv", progress=progress)
+    server_cpu = _server_cpu() if engine.dialect.name == "postgresql" else lambda: 0.0
+    started, cpu, server = time.perf_counter(), time.process_time(), server_cpu()
+    report = ingest_bytes(engine, "survey", content, file.name, progress=progress)
     total = time.perf_counter() - started
-    assert report.status == "loaded" and report.rows_loaded == rows, report.message
-    print(
-        f"  {engine.dialect.name:<10} {rows:,} rows in {total:.1f} s = {rows / total:,.0f} rows/s"
-    )
-    print("    " + ", ".join(f"{k} {v:.1f}s" for k, v in stages.items()))
-    started = time.perf_counter()
-    data = load_dataset(engine)
-    seconds = time.perf_counter() - started
-    print(f"    load_dataset: {data.responses.height:,} wide rows in {seconds:.1f} s")
+    if report.status != "loaded":
+        raise SystemExit(f"{design}: {report.status}: {report.message}")
     engine.dispose()
+    return {
+        "rows": report.rows_loaded,
+        "stages": stages,
+        "total": total,
+        "cpu": time.process_time() - cpu,
+        "server_cpu": server_cpu() - server,
+        "peak_mb": peak_rss_mb(),
+        "peaks": peaks,
+    }
+
+
+def _server_cpu():
+    """CPU seconds used so far by the local PostgreSQL server (the postmaster, its finished
+    children and its live ones), read from /proc: under a loaded machine, CPU time says more
+    than wall time. Zero when the server is not a local TempPostgres (BENCH_PG_DATA unset)."""
+    data = os.environ.get("BENCH_PG_DATA")
+    if not data:
+        return lambda: 0.0
+    postmaster = int((Path(data) / "postmaster.pid").read_text().split()[0])
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def fields(pid: int) -> list[str]:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+    def total() -> float:
+        main = fields(postmaster)
+        seconds = sum(int(x) for x in main[11:15])  # utime stime cutime cstime
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    stat = fields(int(entry.name))
+                except OSError:
+                    continue
+                if int(stat[1]) == postmaster:
+                    seconds += int(stat[11]) + int(stat[12])
+        return seconds / tick
+
+    return total
+
+
+def _downgrade(engine, revision: str) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    from queries.db import MIGRATIONS_DIR
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
+
+
+def _child(design: str, url: str, file: Path) -> dict:
+    command = [sys.executable, __file__, "--run", design, url, str(file)]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+    if done.returncode:
+        raise SystemExit(f"{design} load failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _postgres_databases(admin_url: str, names: list[str]) -> list[str]:
+    """Fresh, empty databases on the server of ``admin_url``; their URLs."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        for name in names:
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}")
+            conn.exec_driver_sql(f"CREATE DATABASE {name}")
+    admin.dispose()
+    base = make_url(admin_url)
+    return [base.set(database=name).render_as_string(hide_password=False) for name in names]
+
+
+def print_side_by_side(backend: str, results: dict[str, dict]) -> None:
+    old, new = results["previous"], results["new"]
+    print(f"\n{backend}: {new['rows']:,} rows        previous      new    previous/new")
+    for stage in STAGES:
+        a, b = old["stages"].get(stage, 0.0), new["stages"].get(stage, 0.0)
+        print(f"  {stage:<22} {a:>8.1f} s {b:>8.1f} s {a / b if b else float('nan'):>8.1f}x")
+    a, b = old["stages"].get("committing", 0.0), new["stages"].get("committing", 0.0)
+    print(f"  {'commit':<22} {a:>8.1f} s {b:>8.1f} s")
+    print(f"  {'total':<22} {old['total']:>8.1f} s {new['total']:>8.1f} s "
+          f"{old['total'] / new['total']:>8.1f}x")  # fmt: skip
+    print(f"  {'rows/second':<22} {old['rows'] / old['total']:>10,.0f} "
+          f"{new['rows'] / new['total']:>10,.0f}")  # fmt: skip
+    print(f"  {'CPU, this process':<22} {old['cpu']:>8.1f} s {new['cpu']:>8.1f} s")
+    if old["server_cpu"] or new["server_cpu"]:
+        print(f"  {'CPU, database server':<22} {old['server_cpu']:>8.1f} s "
+              f"{new['server_cpu']:>8.1f} s")  # fmt: skip
+    print(f"  {'peak RSS':<22} {old['peak_mb']:>7,.0f} MB {new['peak_mb']:>7,.0f} MB")
+    for design in DESIGNS:
+        raised = ", ".join(f"{k} {v:,.0f}" for k, v in results[design]["peaks"].items())
+        print(f"    {design} peak RSS (MB) by the end of: {raised}")
 
 
 def main() -> None:
-    rows = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
-    started = time.perf_counter()
-    frame = generate_survey_frame(rows, seed=7)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("rows", nargs="?", type=int, default=1_000_000)
+    parser.add_argument("--only", choices=("sqlite", "postgresql"))
+    parser.add_argument("--run", nargs=3, metavar=("DESIGN", "URL", "FILE"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.run:
+        design, url, file = args.run
+        print(json.dumps(one_load(design, url, Path(file))))
+        return
     with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "survey.csv"
-        frame.write_csv(path)
-        del frame
-        content = path.read_bytes()
+        started = time.perf_counter()
+        file = Path(folder) / "survey.csv"
+        valid_survey_csv(args.rows, file)
         print(
-            f"survey file: {rows:,} rows, {len(content) / 1e6:,.0f} MB "
-            f"(generated in {time.perf_counter() - started:.1f} s)"
+            f"survey file: {args.rows:,} rows, {file.stat().st_size / 1e6:,.0f} MB "
+            f"(made in {time.perf_counter() - started:.1f} s); load average "
+            f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (figures taken under that load)"
         )
-        run(f"sqlite:///{Path(folder) / 'bench.db'}", content, rows)
-        if os.environ.get("SENIM_BENCH_POSTGRES_URL"):
-            run(os.environ["SENIM_BENCH_POSTGRES_URL"], content, rows)
-        elif shutil.which("pg_ctl") or list(Path("/usr/lib/postgresql").glob("*/bin/initdb")):
-            from tests.pgserver import TempPostgres
+        if args.only != "postgresql":
+            urls = {d: f"sqlite:///{Path(folder) / f'{d}.db'}" for d in DESIGNS}
+            print_side_by_side("sqlite", {d: _child(d, urls[d], file) for d in DESIGNS})
+        if args.only != "sqlite":
+            _run_postgres(file)
+    print(f"\nload average now {os.getloadavg()[0]:.1f}")
 
-            server = TempPostgres()
-            try:
-                run(server.start(), content, rows)
-            finally:
-                server.stop()
-    print(f"peak memory (RSS) of the process: {peak_rss_mb():,.0f} MB")
+
+def _run_postgres(file: Path) -> None:
+    names = [f"bench_ingest_{d}" for d in DESIGNS]
+    if os.environ.get("SENIM_BENCH_POSTGRES_URL"):
+        _postgres_side_by_side(os.environ["SENIM_BENCH_POSTGRES_URL"], names, file)
+        return
+    if not (shutil.which("pg_ctl") or list(Path("/usr/lib/postgresql").glob("*/bin/initdb"))):
+        print("\npostgresql: not installed here (set SENIM_BENCH_POSTGRES_URL)")
+        return
+    from tests.pgserver import TempPostgres
+
+    server = TempPostgres()
+    try:
+        url = server.start()
+        os.environ["BENCH_PG_DATA"] = str(server.dir / "data")  # for the children's CPU figure
+        _postgres_side_by_side(url, names, file)
+    finally:
+        server.stop()
+
+
+def _postgres_side_by_side(admin_url: str, names: list[str], file: Path) -> None:
+    urls = _postgres_databases(admin_url, names)
+    results = {d: _child(d, u, file) for d, u in zip(DESIGNS, urls, strict=True)}
+    print_side_by_side("postgresql", results)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,6 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
-    ForeignKeyConstraint,
     Index,
     Integer,
     MetaData,
@@ -145,7 +144,8 @@ trust_scores = Table(
     Column("response_id", Integer, primary_key=True),
     Column("institution", String(64), primary_key=True),  # e.g. government (from trust_government)
     Column("score", SmallInteger, nullable=False),
-    ForeignKeyConstraint(["response_id"], ["responses.id"], ondelete="CASCADE"),
+    # ingest speed (issue 11, migration 0006): response_id refers to responses.id, but not as a
+    # per-row foreign key; the load checks each batch once and the rollback deletes scores first
     CheckConstraint("score BETWEEN 0 AND 10", name="score_range"),
 )
 

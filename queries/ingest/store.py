@@ -1,17 +1,25 @@
 """Writing validated rows inside the caller's transaction: survey responses (bulk: executemany on
 SQLite, COPY on PostgreSQL), and NGO / proposal rows that replace or update earlier ones while
-keeping what they replaced in ``row_history`` so a rollback restores it exactly."""
+keeping what they replaced in ``row_history`` so a rollback restores it exactly.
+
+Survey loads convert the frame chunk by chunk (never a second whole copy of it) and write the
+long trust scores set-based: on SQLite from a wide temporary table (one bound row per respondent
+instead of one per score), on PostgreSQL by COPY; the scores' reference to their responses is
+checked once per load instead of row by row (migration 0006)."""
 
 from __future__ import annotations
 
 import io
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import polars as pl
 from sqlalchemy import Connection, Table, func, insert, select
 
 from queries.contract import TRUST_PREFIX, contract
+from queries.contract.columns import TRUST_ITEM
+from queries.errors import SenimError
 from queries.ingest.messages import render
 from queries.ingest.reading import ROW
 from queries.ingest.validate import ERROR_SCHEMA, Validation, empty_errors
@@ -26,6 +34,9 @@ from queries.vocab import Stage
 
 Progress = Callable[[float, str], None]
 CHUNK = 100_000
+# SQLite page cache during a survey load (KiB): the default 2 MiB spills dirty pages to the WAL
+# over and over inside one big transaction. Only the cache: durability pragmas are untouched.
+SQLITE_LOAD_CACHE_KIB = 131_072
 # The responses table in schema order: derived, so a new column cannot be forgotten here.
 RESPONSE_COLUMNS = tuple(column.name for column in responses.columns)
 
@@ -39,26 +50,41 @@ def bulk_insert(conn: Connection, table: Table, frame: pl.DataFrame, progress=No
     if frame.is_empty():
         return
     columns = frame.columns
-    frame = frame.with_columns(pl.col(pl.Date).cast(pl.String))
     if _is_postgres(conn):
-        cursor = conn.connection.driver_connection.cursor()
-        sql = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN (FORMAT csv)"
-        with cursor.copy(sql) as copy:
-            for offset in range(0, frame.height, CHUNK):
-                buffer = io.BytesIO()
-                frame.slice(offset, CHUNK).write_csv(buffer, include_header=False)
-                copy.write(buffer.getvalue())
-                if progress:
-                    progress(min(1.0, (offset + CHUNK) / frame.height))
+        _copy(conn, table.name, columns, _chunks(frame, _dates_as_text, progress))
         return
     sql = (
         f"INSERT INTO {table.name} ({', '.join(columns)}) "
         f"VALUES ({', '.join('?' for _ in columns)})"
     )
+    for chunk in _chunks(frame, _dates_as_text, progress):
+        conn.exec_driver_sql(sql, chunk.rows())
+
+
+def _dates_as_text(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.with_columns(pl.col(pl.Date).cast(pl.String))
+
+
+def _chunks(
+    frame: pl.DataFrame, convert: Callable[[pl.DataFrame], pl.DataFrame], progress=None
+) -> Iterator[pl.DataFrame]:
+    """``convert`` applied CHUNK rows at a time (so no converted copy of the whole frame is
+    held); progress is reported when the caller asks for the next chunk, i.e. once the previous
+    one is written."""
     for offset in range(0, frame.height, CHUNK):
-        conn.exec_driver_sql(sql, frame.slice(offset, CHUNK).rows())
+        yield convert(frame.slice(offset, CHUNK))
         if progress:
             progress(min(1.0, (offset + CHUNK) / frame.height))
+
+
+def _copy(conn: Connection, table: str, columns, chunks: Iterator[pl.DataFrame]) -> None:
+    """PostgreSQL COPY of frames (CSV), in the caller's transaction."""
+    cursor = conn.connection.driver_connection.cursor()
+    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT csv)") as copy:
+        for chunk in chunks:
+            buffer = io.BytesIO()
+            chunk.write_csv(buffer, include_header=False)
+            copy.write(buffer.getvalue())
 
 
 def wave_ids(conn: Connection, clean: pl.DataFrame) -> pl.DataFrame:
@@ -135,22 +161,58 @@ def database_duplicates(
 def insert_survey(
     conn: Connection, upload_id: int, clean: pl.DataFrame, progress: Progress | None = None
 ) -> int:
-    """Insert survey responses and their trust scores; returns the number of responses."""
+    """Insert survey responses and their trust scores; returns the number of responses.
+    Response ids follow the stored ones (the caller holds the writer lock)."""
     first_id = int(conn.execute(select(func.coalesce(func.max(responses.c.id), 0))).scalar()) + 1
-    rows = clean.join(wave_ids(conn, clean), on=["source", "wave"], how="left").with_columns(
+    # the wave id through a join of the two key columns only: ``rows`` shares clean's columns
+    waves = clean.select("source", "wave").join(
+        wave_ids(conn, clean), on=["source", "wave"], how="left", maintain_order="left"
+    )
+    rows = clean.with_columns(
+        wave_id=waves.get_column("wave_id"),
         id=pl.int_range(first_id, first_id + clean.height, dtype=pl.Int64),
         upload_id=pl.lit(upload_id, dtype=pl.Int64),
     )
-    bulk_insert(
-        conn,
-        responses,
-        rows.select(RESPONSE_COLUMNS),
-        (lambda f: progress(0.1 + 0.4 * f, Stage.RESPONSES)) if progress else None,
-    )
-    trust_cols = [c for c in rows.columns if c.startswith(TRUST_PREFIX)]
-    scores = (
-        rows.select("id", *trust_cols)
-        .unpivot(index="id", variable_name="institution", value_name="score")
+    items = sorted(c for c in rows.columns if c.startswith(TRUST_PREFIX))
+    with _sqlite_load_cache(conn):
+        bulk_insert(
+            conn,
+            responses,
+            rows.select(RESPONSE_COLUMNS),
+            (lambda f: progress(0.1 + 0.4 * f, Stage.RESPONSES)) if progress else None,
+        )
+        insert_scores(
+            conn,
+            rows.select("id", *items),
+            (lambda f: progress(0.5 + 0.45 * f, Stage.TRUST_SCORES)) if progress else None,
+        )
+    check_response_block(conn, first_id=first_id, count=clean.height)
+    # summary store (issue 11): the touched waves' sums, in this same transaction
+    from queries.summaries.store import after_survey_insert  # late: summaries read metrics
+
+    after_survey_insert(conn, clean)
+    return clean.height
+
+
+@contextmanager
+def _sqlite_load_cache(conn: Connection) -> Iterator[None]:
+    """A larger SQLite page cache for one load, put back afterwards (pooled connections keep
+    their pragmas)."""
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    before = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+    conn.exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_LOAD_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        conn.exec_driver_sql(f"PRAGMA cache_size = {int(before)}")
+
+
+def _long_scores(wide: pl.DataFrame) -> pl.DataFrame:
+    """(id, trust_<item>...) -> one (response_id, institution, score) row per non-null score."""
+    return (
+        wide.unpivot(index="id", variable_name="institution", value_name="score")
         .drop_nulls("score")
         .select(
             pl.col("id").alias("response_id"),
@@ -159,17 +221,66 @@ def insert_survey(
         )
         .sort("response_id", "institution")
     )
-    bulk_insert(
-        conn,
-        trust_scores,
-        scores,
-        (lambda f: progress(0.5 + 0.45 * f, Stage.TRUST_SCORES)) if progress else None,
-    )
-    # summary store (issue 11): the touched waves' sums, in this same transaction
-    from queries.summaries.store import after_survey_insert  # late: summaries read metrics
 
-    after_survey_insert(conn, clean)
-    return clean.height
+
+SCORE_STAGE = "ingest_stage_scores"  # a TEMP table: private to the connection, gone at close
+
+
+def insert_scores(conn: Connection, wide: pl.DataFrame, progress=None) -> None:
+    """Write the long ``trust_scores`` rows of a wide frame (``id`` and ``trust_<item>``
+    columns, items sorted): PostgreSQL COPYs the long rows chunk by chunk; SQLite binds one wide
+    row per respondent into a temporary table and unpivots each chunk in one INSERT ... SELECT,
+    in (response_id, institution) order."""
+    items = wide.columns[1:]
+    if wide.is_empty() or not items:
+        return
+    if _is_postgres(conn):
+        _copy(conn, trust_scores.name, TRUST_COLUMNS, _chunks(wide, _long_scores, progress))
+        return
+    for item in items:  # they become SQL names and literals below: only [a-z0-9_] may pass
+        if not TRUST_ITEM.fullmatch(item):
+            raise ValueError(f"not a trust item column: {item!r}")
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{SCORE_STAGE}")
+    columns = ", ".join(f"{item} INTEGER" for item in items)
+    conn.exec_driver_sql(f"CREATE TEMP TABLE {SCORE_STAGE} (id INTEGER PRIMARY KEY, {columns})")
+    fill = f"INSERT INTO temp.{SCORE_STAGE} VALUES (?, {', '.join('?' for _ in items)})"
+    names = " UNION ALL ".join(
+        f"SELECT {k} AS k, '{item.removeprefix(TRUST_PREFIX)}' AS institution"
+        for k, item in enumerate(items)
+    )
+    score = " ".join(f"WHEN {k} THEN s.{item}" for k, item in enumerate(items))
+    # CROSS JOIN keeps the stage as the outer loop: rows come out by (id, institution)
+    unpivot = (
+        f"INSERT INTO {trust_scores.name} ({', '.join(TRUST_COLUMNS)}) "
+        "SELECT id, institution, score FROM ("
+        f"SELECT s.id AS id, i.institution AS institution, CASE i.k {score} END AS score "
+        f"FROM temp.{SCORE_STAGE} AS s CROSS JOIN ({names}) AS i) WHERE score IS NOT NULL"
+    )
+    for chunk in _chunks(wide, lambda frame: frame, progress):
+        conn.exec_driver_sql(fill, chunk.rows())
+        conn.exec_driver_sql(unpivot)
+        conn.exec_driver_sql(f"DELETE FROM temp.{SCORE_STAGE}")
+    conn.exec_driver_sql(f"DROP TABLE temp.{SCORE_STAGE}")
+
+
+TRUST_COLUMNS = ("response_id", "institution", "score")
+
+
+def check_response_block(conn: Connection, *, first_id: int, count: int) -> None:
+    """Once per load, what the per-row foreign key from trust_scores checked (migration 0006):
+    the load's scores refer to ids first_id .. first_id + count - 1, all of which must now be
+    responses."""
+    if count == 0:
+        return
+    last_id = first_id + count - 1
+    found = conn.execute(
+        select(func.count()).select_from(responses).where(responses.c.id.between(first_id, last_id))
+    ).scalar_one()
+    if found != count:
+        raise SenimError(
+            f"Responses {first_id}..{last_id} should all be stored, {found:,} of {count:,} are: "
+            "the load was stopped so no trust score refers to a missing response."
+        )
 
 
 def _stored(conn: Connection, table: Table, keys: tuple[str, ...], values: tuple[str, ...]):
