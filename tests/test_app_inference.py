@@ -55,6 +55,14 @@ def test_regions_show_rank_intervals_and_groups_never_a_bare_rank(demo_url):
     assert profile in captions  # the profile opens on the best-measured region: rank 1
 
 
+def test_one_region_alone_has_no_group_but_says_why():
+    at = view("regions", params={"region": "KZ-75"})  # nothing left to compare it with
+    assert not at.exception, at.exception
+    captions = [c.value for c in at.caption]
+    assert not any("regions." in c for c in captions)  # no untranslated key
+    assert any(translate("regions.group_none", "en") in c for c in captions)
+
+
 def test_the_overview_lists_only_what_survives_holm(demo_url):
     at = view("overview")
     assert not at.exception, at.exception

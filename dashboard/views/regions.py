@@ -137,7 +137,7 @@ def region_profile(page: PageData, ranked: pl.DataFrame) -> None:
                 low=row.item(0, "rank_low"),
                 high=row.item(0, "rank_high"),
                 ranked=ranked.get_column("rank").is_not_null().sum(),
-                group=t(f"regions.group_{row.item(0, 'group')}"),
+                group=t(f"regions.group_{row.item(0, 'group') or 'none'}"),  # none: untested
             )
         )
     if numbers.comparable_units:  # region-reform: the profile spans the 2022 reform
