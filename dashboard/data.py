@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 
+import polars as pl
 import streamlit as st
 
 from dashboard.i18n import t
@@ -14,6 +15,9 @@ from queries import settings
 from queries.db import Engine, data_version, engine_for, init_db
 from queries.errors import DatabaseUnavailable
 from queries.metrics.dataset import Dataset, load_dataset
+from queries.metrics.filters import Filters
+from queries.metrics.overview import OverviewNumbers, overview_numbers
+from queries.summaries.read import Catalog, catalog, overview_from_summaries, register_frames
 
 RETRY_SECONDS = 5
 
@@ -47,6 +51,48 @@ def computed(function: Callable[..., object], version: str, *args: object) -> ob
     hashable values such as a Filters): a filter change seen before costs nothing."""
     name = f"{function.__module__}.{function.__qualname__}"
     return _computed(name, settings.database_url(), version, args)
+
+
+# --- summary store (issue 11): the Overview reads summaries, never the survey rows ---------
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _catalog(url: str, version: str) -> Catalog:
+    return catalog(engine_for(url))
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _register(url: str, version: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    return register_frames(engine_for(url))
+
+
+@st.cache_data(max_entries=500, show_spinner=False)
+def _overview(url: str, version: str, filters: Filters, source: str) -> OverviewNumbers:
+    proposals, ngo = _register(url, version)
+    engine = engine_for(url)
+    return overview_from_summaries(engine, filters, source, proposals=proposals, ngo=ngo)
+
+
+def summary_catalog() -> Catalog:
+    """The filters' options from the summary store; the retrying notice when the database is
+    down (as ``dataset``)."""
+    url = settings.database_url()
+    try:
+        return _catalog(url, data_version(engine()))
+    except DatabaseUnavailable:
+        database_unavailable()
+        raise  # not reached: database_unavailable stops the run
+
+
+def overview(version: str, filters: Filters, source: str) -> OverviewNumbers:
+    """The Overview's numbers per (data version, filters, source) from the summary store; from
+    the survey rows while the store is incomplete (a database upgraded from before it, until
+    ``python -m queries summaries rebuild``)."""
+    url = settings.database_url()
+    if not _catalog(url, version).complete:
+        return computed(overview_numbers, version, filters, source)
+    return _overview(url, version, filters, source)
+
+
+# --- end summary store ------------------------------------------------------------------
 
 
 def dataset() -> Dataset:

@@ -6,6 +6,7 @@ of every stored variable and every Overview number equal those computed from the
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import math
 import random
 
@@ -24,6 +25,7 @@ from queries.metrics.overview import OverviewNumbers, overview_numbers
 from queries.summaries.cells import variables_for
 from queries.summaries.read import overview_from_summaries, summary_sums
 from queries.summaries.rebuild import check
+from tests.uploads_helpers import NGO_HEADER, PROPOSALS_HEADER
 
 SOURCES = ("public_trust_council", "kurultai")
 # 2021-Q4 lies before the 2022 reform: its regions are the 17 old units (no Abai, KZ-10), and a
@@ -117,7 +119,36 @@ def loaded(engine):
     load(engine, later, "later.csv")
     gone = load(engine, survey_file(98, source=SOURCES[0], wave="2024-Q4", n=80, start=7000), "x")
     rollback(engine, gone, by="test")
+    register = ingest_bytes(engine, "proposals", register_file(5), "proposals.csv")
+    ngo = ingest_bytes(engine, "ngo", ngo_file(), "ngo.csv")
+    assert (register.status, ngo.status) == ("loaded", "loaded"), (register.errors, ngo.errors)
     return engine
+
+
+def register_file(seed: int, n: int = 200) -> bytes:
+    """Proposals of every source over two years, some answered (the 30-day card, the funnel)."""
+    rng = random.Random(seed)
+    lines = [PROPOSALS_HEADER]
+    for i in range(n):
+        submitted = dt.date(2024, 1, 1) + dt.timedelta(days=rng.randint(0, 700))
+        answered = submitted + dt.timedelta(days=rng.randint(1, 60))
+        status = rng.choice(("received", "answered"))
+        lines.append(
+            f"P{i},{rng.choice(('kurultai', 'public_trust_council', 'eotinish'))},"
+            f"{rng.choice(REGIONS)},roads,{submitted},{status},"
+            f"{answered if status == 'answered' else ''},"
+        )
+    return ("\n".join(lines) + "\n").encode()
+
+
+def ngo_file() -> bytes:
+    """Every region's NGO counts in two years (the density card)."""
+    rows = [
+        f"{r},{year},{100 + i},{50 + i},3,1000"
+        for i, r in enumerate(REGIONS)
+        for year in (2024, 2025)
+    ]
+    return ("\n".join([NGO_HEADER, *rows]) + "\n").encode()
 
 
 def filters_strategy() -> st.SearchStrategy[Filters]:

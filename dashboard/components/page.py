@@ -10,16 +10,17 @@ import polars as pl
 import streamlit as st
 
 from dashboard.components.filters import describe, primary_source, sidebar_filters
-from dashboard.data import dataset
+from dashboard.data import dataset, summary_catalog
 from dashboard.i18n import t
 from queries.errors import SenimError
 from queries.metrics.dataset import Dataset
 from queries.metrics.filters import Filters, apply_filters
+from queries.summaries.read import Catalog
 
 
 @dataclass(frozen=True)
 class PageData:
-    data: Dataset
+    data: Dataset | Catalog  # a Catalog on pages that read only summaries
     filters: Filters
     source: str  # the survey source whose waves are compared
 
@@ -47,10 +48,14 @@ class PageData:
         return frame.filter(pl.col("region").is_in(list(self.filters.regions)))
 
 
-def start_page(title_key: str, caption_key: str | None = None, *, lazy: bool = False) -> PageData:
+def start_page(
+    title_key: str, caption_key: str | None = None, *, lazy: bool = False, summaries: bool = False
+) -> PageData:
     """Load data, draw filters and title; unless ``lazy``, apply the filters now (stopping with a
-    notice when nothing is left)."""
-    data = dataset()
+    notice when nothing is left). ``summaries``: a page that reads only the summary store gets
+    the filters' options from it and never loads the survey rows (``page.data`` is then a
+    ``Catalog``: no ``responses``)."""
+    data = summary_catalog() if summaries else dataset()
     filters = sidebar_filters(data)
     st.title(t(title_key))
     if caption_key:

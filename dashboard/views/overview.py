@@ -10,16 +10,16 @@ from dashboard.components.charts import fmt_p, funnel_chart, show, trend_chart
 from dashboard.components.page import start_page
 from dashboard.components.regionmap import region_map
 from dashboard.components.theme import institution_colour
-from dashboard.data import computed
+from dashboard.data import overview
 from dashboard.i18n import fmt_number, institution_name, region_name, t
 from queries.errors import SenimError
-from queries.metrics.overview import INSTITUTION_PREFIX, overview_numbers
+from queries.metrics.overview import INSTITUTION_PREFIX
 
 
 def render() -> None:
-    page = start_page("overview.title", "overview.subtitle", lazy=True)
+    page = start_page("overview.title", "overview.subtitle", lazy=True, summaries=True)
     try:
-        numbers = computed(overview_numbers, page.data.version, page.filters, page.source)
+        numbers = overview(page.data.version, page.filters, page.source)  # summaries only
     except SenimError as exc:
         st.warning(str(exc))
         return

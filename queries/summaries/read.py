@@ -12,20 +12,24 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import polars as pl
 from sqlalchemy import Connection, Engine, func, select
 
+from queries.db import data_version
 from queries.metrics import variable_sums
 from queries.metrics.dataset import _age_group, _ngo, _proposals, institution_order
 from queries.metrics.filters import Filters, apply_filters
-from queries.metrics.overview import (  # _comparable: the raw-row path's reform rule
+from queries.metrics.overview import (  # the raw-row path's own rules
     OverviewNumbers,
+    _apply,
     _comparable,
     overview_from_sums,
     overview_variables,
 )
-from queries.schema import summary_cells, summary_strata, summary_variables
+from queries.reference.regions import reference_regions
+from queries.schema import responses, summary_cells, summary_strata, summary_variables
 from queries.summaries.cells import (
     DIMENSIONS,
     STRATUM_KEYS,
@@ -186,13 +190,6 @@ def summary_sums(
     return frame.cast(SUMS_SCHEMA)  # type: ignore[arg-type]
 
 
-def _cut_by_region(frame: pl.DataFrame, filters: Filters) -> pl.DataFrame:
-    """Regions cut the register and NGO data too (as on the raw-row path)."""
-    if not filters.regions or frame.is_empty():
-        return frame
-    return frame.filter(pl.col("region").is_in(list(filters.regions)))
-
-
 def overview_from_summaries(
     engine: Engine,
     filters: Filters,
@@ -215,17 +212,65 @@ def overview_from_summaries(
             columns = pl.DataFrame(schema={f"{TRUST}{i}": pl.Float64 for i in institutions})
             variables = overview_variables(columns, filters.institutions)
         sums = summary_sums(conn, filters, source, variables, kept=kept)
-    proposals = _proposals(engine) if proposals is None else proposals
-    ngo = _ngo(engine) if ngo is None else ngo
+    if proposals is None or ngo is None:
+        proposals, ngo = register_frames(engine)
     if sums.is_empty():
         sums = pl.DataFrame()
-    numbers = overview_from_sums(
-        sums,
-        _cut_by_region(proposals, filters),
-        _cut_by_region(ngo, filters),
-        filters.institutions,
-    )
+    # the register and NGO rows cut exactly as on the raw-row path (its own _apply, given
+    # the strata in place of the responses: the same columns but the cell dimensions)
+    probe = strata.with_columns(pl.lit(None, pl.String).alias(c) for c in DIMENSIONS)
+    _, proposals, ngo = _apply(probe, proposals, ngo, filters, source)
+    numbers = overview_from_sums(sums, proposals, ngo, filters.institutions)
     return dataclasses.replace(numbers, comparable_units=comparable)
 
 
-__all__ = ["DIMENSIONS", "chosen_strata", "overview_from_summaries", "summary_sums"]
+__all__ = [
+    "DIMENSIONS",
+    "Catalog",
+    "catalog",
+    "chosen_strata",
+    "overview_from_summaries",
+    "register_frames",
+    "summary_sums",
+]
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """What the sidebar filters offer, read from the summary store (no survey row): the same
+    attributes as a ``Dataset`` has for them, so the filters take either."""
+
+    waves: pl.DataFrame  # source, wave, period_start, in time order
+    sources: tuple[str, ...]
+    regions: pl.DataFrame  # the reference regions
+    institutions: tuple[str, ...]
+    version: str
+    complete: bool  # every stored response is summarised (False: run `summaries rebuild`)
+
+
+def catalog(engine: Engine) -> Catalog:
+    """The filters' options and whether the store covers every stored response (a database
+    upgraded from before the store has rows but no summaries until a rebuild)."""
+    version = data_version(engine)
+    with engine.connect() as conn, conn.begin():
+        strata = all_strata(conn)
+        institutions = stored_institutions(conn)
+        stored = conn.execute(select(func.count()).select_from(responses)).scalar_one()
+    waves = (
+        strata.select("source", "wave", "period_start")
+        .unique()
+        .sort("period_start", "wave", "source")
+    )
+    return Catalog(
+        waves=waves,
+        sources=tuple(sorted(waves.get_column("source").unique().to_list())),
+        regions=reference_regions(),
+        institutions=institutions,
+        version=version,
+        complete=int(strata.get_column("n_h").sum()) == int(stored),
+    )
+
+
+def register_frames(engine: Engine) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The proposals register and the NGO rows as the Overview reads them (small tables)."""
+    return _proposals(engine), _ngo(engine)
