@@ -11,7 +11,9 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from dashboard.components.cards import _value
-from queries.db import engine_for
+from queries import settings
+from queries.access.accounts import create_user, get_user, set_role
+from queries.db import engine_for, make_engine
 from queries.metrics.dataset import load_dataset
 from queries.metrics.filters import Filters
 from queries.metrics.overview import overview_numbers
@@ -44,6 +46,21 @@ def use_database(monkeypatch: pytest.MonkeyPatch, url: str, *, require_login: bo
     st.cache_data.clear()
 
 
+def ensure_account(user: dict) -> None:
+    """Make ``user``'s account exist with its role in the configured database: the app looks
+    the user of every session up again on each run, so a session alone no longer signs in.
+    The account has no password (identity-provider only): nothing slow to hash."""
+    engine = make_engine(settings.database_url())
+    try:
+        account = get_user(engine, user["username"])
+        if account is None:
+            create_user(engine, user["username"], None, role=user["role"])
+        elif account.role != user["role"]:
+            set_role(engine, user["username"], user["role"])
+    finally:
+        engine.dispose()
+
+
 def view(
     name: str,
     lang: str = "en",
@@ -56,6 +73,7 @@ def view(
     at = AppTest.from_function(run_view, args=(name,), default_timeout=timeout)
     at.session_state["lang"] = lang
     if user:
+        ensure_account(user)
         at.session_state["senim_user"] = {**user, "expires_at": FAR}
     for key, value in (params or {}).items():
         at.query_params[key] = value

@@ -13,9 +13,11 @@ from queries.db import make_engine
 from queries.metrics.dataset import load_dataset
 from queries.metrics.filters import Filters
 from tests.apptest_helpers import (
+    FAR,
     ROOT,
     TIMEOUT,
     card_values,
+    ensure_account,
     expected_cards,
     formatted,
     use_database,
@@ -117,11 +119,9 @@ def test_the_entry_point_asks_for_sign_in_when_required(monkeypatch):
     assert not at.exception
     assert at.title[0].value == translate("auth.sign_in_title", "kk")
     assert len(at.metric) == 0  # no data before sign-in
-    at.session_state["senim_user"] = {
-        "username": "a",
-        "role": "viewer",
-        "expires_at": 4_102_444_800,
-    }
+    viewer = {"username": "a", "role": "viewer"}
+    ensure_account(viewer)
+    at.session_state["senim_user"] = {**viewer, "expires_at": FAR}
     at.run()
     assert at.title[0].value == translate("overview.title", "kk")
     assert len(at.metric) == 6

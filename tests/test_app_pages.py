@@ -17,6 +17,7 @@ from tests.apptest_helpers import (
     ROOT,
     TIMEOUT,
     card_values,
+    ensure_account,
     expected_cards,
     formatted,
     use_database,
@@ -81,6 +82,7 @@ def entry_point(params: dict | None = None, user: dict | None = None) -> AppTest
     for key, value in (params or {}).items():
         at.query_params[key] = value
     if user:
+        ensure_account(user)
         at.session_state["senim_user"] = {**user, "expires_at": FAR}
     return at.run()
 
