@@ -42,6 +42,8 @@ def test_regions_show_rank_intervals_and_groups_never_a_bare_rank(demo_url):
     bounds = ranked.select("rank", "rank_low", "rank_high").rows()
     expected = [f"{r} ({lo}–{hi})" for r, lo, hi in bounds]
     assert shown == expected
+    p_raw = table[translate("regions.col_p_raw", "en")].tolist()[: ranked.height]
+    assert p_raw == pytest.approx(ranked["p_value"].round(4).to_list())
     groups = table[translate("regions.col_group", "en")].tolist()[: ranked.height]
     assert groups == [translate(f"regions.group_{g}", "en") for g in ranked["group"]]
     captions = [c.value for c in at.caption]

@@ -179,12 +179,13 @@ def region_profile(page: PageData, ranked: pl.DataFrame) -> None:
 
 
 def standing_table(ranked: pl.DataFrame) -> pl.DataFrame:
-    """The estimates table plus each region's rank interval, group and Holm-adjusted p."""
+    """The estimates table plus each region's rank interval, group, raw and Holm p."""
     shown = pl.col("rank").is_not_null()
     extra = ranked.select(
         pl.when(shown)
         .then(pl.format("{} ({}–{})", "rank", "rank_low", "rank_high"))
         .alias(t("regions.col_rank")),
+        pl.col("p_value").round(4).alias(t("regions.col_p_raw")),
         pl.col("p_adjusted").round(4).alias(t("regions.col_p_holm")),
     )
     # translated here, in the script's thread (polars UDFs run where the language is unknown);
