@@ -18,6 +18,7 @@ from dashboard.i18n import LANG_KEY, LANGUAGES, t
 server_guard.install()  # uploads and cache clearing only for signed-in roles (issue 13)
 
 LANGUAGE_NAMES = {"kk": "Қазақша", "ru": "Русский", "en": "English"}
+LOGO = Path(__file__).parent / "logo.svg"
 # (view module, icon, lowest role); url path = module name. Order = order in the menu.
 PAGES = (
     ("overview", ":material/dashboard:", "viewer"),
@@ -80,12 +81,14 @@ def page_list(user: auth.SessionUser | None) -> list[st.Page]:
 
 def main() -> None:
     """One run of the app: language, the user's pages, the chosen page."""
-    st.set_page_config(page_title="Senim", page_icon=":material/handshake:", layout="wide")
+    # A local icon: a :material/...: page icon makes browsers fetch it from fonts.gstatic.com,
+    # which the deployment's CSP (docs/deploy.md) blocks and an offline site cannot reach.
+    st.set_page_config(page_title="Senim", page_icon=str(LOGO), layout="wide")
     choose_language()
     keep_selection()
     user = auth.current_user()
     server_guard.note_session(user)  # what this session may do on Streamlit's own endpoints
-    st.logo(str(Path(__file__).parent / "logo.svg"), size="large")
+    st.logo(str(LOGO), size="large")
     page = st.navigation(page_list(user), position="sidebar" if user else "hidden")
     auth.logout_button()
     page.run()

@@ -27,6 +27,7 @@ from tests.streamlit_ws import StreamlitSession
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "docs" / "deploy.md"
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+VIEWER = ("viewer1", "viewer-password-1")
 UPLOAD_MB = 2  # the app's SENIM_MAX_UPLOAD_MB in this test; the proxy's limit is one more
 
 
@@ -65,9 +66,14 @@ def proxied(tmp_path_factory) -> Iterator[tuple[str, str]]:
          "-subj", "/CN=127.0.0.1", "-keyout", str(tmp / "key.pem"), "-out", str(tmp / "cert.pem")],
         check=True, capture_output=True,
     )  # fmt: skip
+    from queries.access.accounts import create_user
+    from queries.demo import load_demo
+
     url = f"sqlite:///{tmp / 'senim.db'}"
     engine = make_engine(url)
     init_db(engine)
+    load_demo(engine, responses=1_500, folder=tmp / "demo")
+    create_user(engine, *VIEWER, role="viewer")
     engine.dispose()
     env = {"SENIM_MAX_UPLOAD_MB": str(UPLOAD_MB), "SENIM_REQUIRE_LOGIN": "1"}
     with serve_app(url, log_name="streamlit-proxy.log", env=env) as (app_url, _process):
@@ -178,3 +184,30 @@ def test_documented_block_is_the_one_tested():
     conf = documented_config()
     assert re.search(r"location = /_stcore/metrics \{ return 404; \}", conf)
     assert "proxy_request_buffering off;" in conf
+
+
+def test_the_app_runs_in_a_browser_under_the_documented_csp(proxied):
+    """The CSP must not break Streamlit's or plotly's bundles: Chromium signs in through the
+    proxy and opens the Overview (charts) with no Content-Security-Policy violation reported."""
+    from tests.e2e.server import chromium, prepare, wait_for_app
+
+    proxy_url, _ = proxied
+    violations: list[str] = []
+    with chromium() as browser:
+        context = browser.new_context(ignore_https_errors=True, locale="en-US")
+        page = context.new_page()
+        page.on("console", lambda msg: violations.append(msg.text)
+                if "Content Security Policy" in msg.text else None)  # fmt: skip
+        prepare(page)
+        page.goto(f"{proxy_url}/?lang=en")
+        wait_for_app(page)
+        try:
+            page.get_by_label("User name").fill(VIEWER[0])
+            page.get_by_role("textbox", name="Password").fill(VIEWER[1])
+            page.get_by_role("button", name="Sign in").click()
+            page.locator('[data-testid="stPlotlyChart"]').first.wait_for(timeout=60_000)
+            wait_for_app(page)
+        finally:
+            page.screenshot(path=str(ROOT / "test-artifacts" / "proxy-csp.png"))
+            context.close()
+    assert not violations, violations
