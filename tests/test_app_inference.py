@@ -5,12 +5,13 @@ page draws the model or says why not, the Methodology page has the new sections.
 
 from __future__ import annotations
 
+import json
 import re
 
 import polars as pl
 import pytest
 
-from dashboard.i18n import LANGUAGES, translate
+from dashboard.i18n import LANGUAGES, region_name, translate
 from queries.db import engine_for
 from queries.metrics.dataset import load_dataset
 from queries.metrics.drivers import drivers_numbers
@@ -46,6 +47,11 @@ def test_regions_show_rank_intervals_and_groups_never_a_bare_rank(demo_url):
     assert p_raw == pytest.approx(ranked["p_value"].round(4).to_list())
     groups = table[translate("regions.col_group", "en")].tolist()[: ranked.height]
     assert groups == [translate(f"regions.group_{g}", "en") for g in ranked["group"]]
+    ranking = json.loads(at.get("plotly_chart")[1].proto.spec)["data"][0]  # map, then ranking
+    by_name = dict(zip(ranking["y"], ranking["marker"]["color"], strict=True))
+    expected_colours = {"above": "#0072B2", "same": "#999999", "below": "#D55E00"}
+    for code, group in ranked.select("region", "group").rows():
+        assert by_name[region_name(code, "en")] == expected_colours[group]
     captions = [c.value for c in at.caption]
     assert not any(re.search(r"\d+ / \d+", c) for c in captions)  # the old "Rank k / 20"
     first = ranked.row(0, named=True)
@@ -79,8 +85,6 @@ def test_the_overview_lists_only_what_survives_holm(demo_url):
         notice = translate("overview.moved_no_significant", "en", **family)
         assert notice in [i.value for i in at.info]
     else:
-        from dashboard.i18n import region_name
-
         table = at.dataframe[0].value
         names = table[translate("common.region", "en")].tolist()
         assert names == [region_name(r, "en") for r in significant["region"]]

@@ -145,9 +145,12 @@ def bar_ci(
     colour: str = "#0072B2",
     height: int | None = None,
     order: list | None = None,
+    colours: dict[str, str] | None = None,
 ) -> go.Figure:
     """Horizontal dots with 95% CI error bars, one per category, suppressed ones marked.
-    Largest on top, or in ``order`` (top first) for ordered categories such as age groups."""
+    Largest on top, or in ``order`` (top first) for ordered categories such as age groups.
+    ``colours``: a colour per value of the frame's ``group`` column (e.g. above / same / below
+    the country), instead of one ``colour`` for all."""
     scale = 100 if percent else 1
     shown = frame.filter(~pl.col("suppressed"))
     if order is None:
@@ -160,12 +163,15 @@ def bar_ci(
     hidden = frame.filter(pl.col("suppressed"))
     names = [label(v) for v in shown.get_column(category).to_list()]
     est = shown.get_column("estimate") * scale
+    dots = colour
+    if colours is not None:
+        dots = [colours.get(g, colour) for g in shown.get_column("group").fill_null("")]
     fig = go.Figure(
         go.Scatter(
             x=est.to_list(),
             y=names,
             mode="markers",
-            marker={"color": colour, "size": 10},
+            marker={"color": dots, "size": 10},
             error_x={
                 "type": "data",
                 "symmetric": False,

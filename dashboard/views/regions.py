@@ -23,6 +23,8 @@ from queries.metrics.overview import INSTITUTION_PREFIX, composite_by_group, ove
 from queries.metrics.trust import COMPOSITE
 
 PROFILE_KEY = "profile_region"
+# against the national figure (Okabe-Ito, as the rest of the app): above, not distinguishable, below
+GROUP_COLOURS = {"above": "#0072B2", "same": "#999999", "below": "#D55E00"}
 CROSS_TABS = (  # column, label prefix, order on the chart (top first)
     ("sex", "filters.sex_", list(SEXES)),
     ("age_group", "filters.age_", AGE_GROUPS),
@@ -63,9 +65,11 @@ def render() -> None:
                 label=region_name,
                 title=t("regions.ranking_title"),
                 x_title=t("charts.trust_short"),
+                colours=GROUP_COLOURS,
             ),
             "regions_ranking",
         )
+        st.caption(t("regions.group_colours"))
     ranked = by_region  # in rank order, regions with too few responses last
     if standing.tested:  # else every region has too few responses: nothing to rank or test
         st.caption(
