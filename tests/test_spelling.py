@@ -238,6 +238,9 @@ def test_fuzzy_and_partial_matches_only_suggest(text, code):
         ("Целиноградская", "KZ-11"),
         ("Чимкент", "KZ-79"),
         ("Чимкентская обл.", "KZ-61"),
+        ("Alma-Ata oblysy", "KZ-19"),  # a city's old name with a region word: its region
+        ("Semipalatinsk region", "KZ-10"),
+        ("Pavlodar облась", "KZ-55"),  # a misspelt region word is still one
     ],
 )
 def test_conventions_that_decide_a_shared_name(text, code):

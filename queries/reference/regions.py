@@ -24,7 +24,7 @@ REGIONS_CSV = DATA_DIR / "regions.csv"
 # Names that are not a spelling of the reference names: old names, Russian forms built on a
 # different stem, abbreviations. Spellings of these (Latin, cases ...) come from the key.
 ALIASES: dict[str, tuple[str, ...]] = {
-    "KZ-10": ("Семипалатинская область", "Semey region"),
+    "KZ-10": ("Семипалатинская область", "Semipalatinsk region", "Semey region"),
     "KZ-11": ("Кокшетауская область", "Кокчетавская область", "Целиноградская область"),
     "KZ-15": ("Актюбинская область", "Aktyubinsk region"),
     "KZ-19": ("Талдыкорганская область",),

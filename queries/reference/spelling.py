@@ -77,7 +77,7 @@ TOKENS = re.compile(r"[^\w'’ʼ`´‘]+|_")
 # optionally with the linking "-ин-" ("Алмат-ин-ская"): the rest is the name's stem.
 ADJECTIVE = re.compile(r"^(.{2,}?)(in)?sk(aia|aJa|oi|uiu|ogo|omu|om|i|iJ|ik|im|imi|oia)$")
 VOWELS = "aiou"
-REGION_MARKER = re.compile(r"^(obl(ast|is).*|obl|rigion.*|provins.*|aimag.*|oblis)$")
+REGION_MARKER = re.compile(r"^(obl.*|rigion.*|provins.*|aimag.*)$")  # облысы, облась ...
 CITY_MARKER = frozenset(["g", "gor", "gorod", "kalasi", "kala", "k", "siti", "Sakari"])
 
 
