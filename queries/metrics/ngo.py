@@ -26,7 +26,8 @@ def ngo_density(ngo: pl.DataFrame) -> pl.DataFrame:
     """Per region and year: registered and active NGOs per 10,000 residents, grants per capita.
 
     Population is the reference table's (2024, ``reference_regions()``) for every year: a stated
-    approximation. When a year has a whole-year row it is used; otherwise its quarters are:
+    approximation; years before the 2022 reform use the 17 old units' (sums of today's).
+    When a year has a whole-year row it is used; otherwise its quarters are:
     NGO counts are a stock (the last quarter's), grants a flow (summed over the quarters).
     """
     frame = _prepared(ngo)
