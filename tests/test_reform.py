@@ -285,3 +285,15 @@ def test_regions_that_moved_across_the_reform_are_comparable_units():
     moved = regions_moved(responses)
     changes = dict(moved.select("region", "change").iter_rows())
     assert changes == pytest.approx({"KZ-19+33": 920 / 120 - 5.0, "KZ-71": 1.0})
+
+
+def test_ngo_density_of_a_pre_reform_year_uses_the_old_units_population():
+    from queries.metrics.ngo import ngo_density
+
+    ngo = pl.DataFrame(
+        {"region": ["KZ-19", "KZ-19"], "period": ["2021", "2023"], "registered_ngos": [4432, 3040],
+         "active_ngos": [2216, 1520], "grants_kzt": [0.0, 0.0], "grants_count": [0, 0]}
+    )  # fmt: skip
+    density = dict(ngo_density(ngo).select("year", "active_per_10k").iter_rows())
+    # 2021: Almaty Region with Jetisu, 1,520,000 + 696,000 residents; 2023: 1,520,000
+    assert density == pytest.approx({2021: 2216 / 2_216_000 * 10_000, 2023: 10.0})
