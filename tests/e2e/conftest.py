@@ -11,7 +11,8 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page
 
-from queries.db import init_db, make_engine
+from queries.db import make_engine
+from tests.conftest import copy_database
 from tests.e2e.server import ARTIFACTS, chromium, serve_app
 
 SCREENSHOTS = ARTIFACTS / "screenshots"
@@ -19,15 +20,12 @@ STAFF = ("staff1", "staff-password-1")
 
 
 @pytest.fixture(scope="session")
-def e2e_database(tmp_path_factory) -> str:
-    """A SQLite database with a small demo data set and a staff user for the browser tests."""
+def e2e_database(demo_template: str, tmp_path_factory) -> str:
+    """A copy of the session's demo database with a staff user, for the browser tests."""
     from queries.access.accounts import create_user
-    from queries.demo import load_demo
 
-    url = f"sqlite:///{tmp_path_factory.mktemp('e2e') / 'senim.db'}"
+    url = copy_database(demo_template, tmp_path_factory.mktemp("e2e") / "senim.db")
     engine = make_engine(url)
-    init_db(engine)
-    load_demo(engine, responses=8_000)
     create_user(engine, *STAFF, role="staff")
     engine.dispose()
     return url
