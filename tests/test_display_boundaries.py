@@ -96,3 +96,13 @@ def test_the_map_serves_the_display_geometry(shipped: dict):
     served = {feature["id"]: feature["geometry"] for feature in boundaries()["features"]}
     for feature in shipped["features"]:
         assert served[feature["id"]]["coordinates"] == feature["geometry"]["coordinates"]
+
+
+def test_static_copies_for_the_browser_are_current():
+    from dashboard.components.regionmap import STATIC_DIR, STATIC_FILES, main, static_text
+
+    assert main(["--check"]) == 0
+    for vintage, name in STATIC_FILES.items():
+        served = json.loads((STATIC_DIR / name).read_text(encoding="utf-8"))
+        assert served == json.loads(static_text(vintage))
+        assert len(served["features"]) in {17, 20}

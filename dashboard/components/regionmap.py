@@ -1,14 +1,29 @@
 """The map of the 20 regions and cities, drawn fully offline (``choropleth_map`` on a white
 background: no tiles to download), suppressed regions grey, the three cities as dots because
-they are specks at country scale."""
+they are specks at country scale.
+
+The geometry travels once per browser, not with every redraw: when Streamlit serves static
+files (``server.enableStaticServing``, see .streamlit/config.toml) the traces name the URL of a
+copy in dashboard/static/ (plotly.js fetches it once per page and the browser caches it; the
+``?v=`` digest changes when the file does), so a rerun sends a few hundred bytes of map instead
+of the polygons. The copies are written, or checked, by
+``python -m dashboard.components.regionmap [--check]`` after
+``python -m queries.reference.simplify``."""
 
 from __future__ import annotations
 
+import argparse
+import hashlib
+import json
+import sys
 import textwrap
 from functools import cache
+from pathlib import Path
 
 import plotly.graph_objects as go
 import polars as pl
+import streamlit as st
+from streamlit import runtime
 
 from dashboard.components.theme import TRUST_SCALE, style
 from dashboard.i18n import fmt_number, region_name, t
@@ -17,6 +32,11 @@ from queries.reference.reform import Vintage, vintage_of
 from queries.reference.regions import reference_regions
 
 NO_DATA = "#dddddd"  # regions with too few responses
+STATIC_DIR = Path(__file__).resolve().parents[1] / "static"  # served at app/static/
+STATIC_FILES = {
+    Vintage.SINCE_2022: "kz_adm1_display.geojson",
+    Vintage.BEFORE_2022: "kz_adm1_display_pre2022.geojson",
+}
 
 
 def region_map(
@@ -25,9 +45,9 @@ def region_map(
     """The units coloured by ``estimate`` (suppressed ones grey), offline base map: today's 20,
     or the 17 old units when ``wave`` lies before the 2022 reform (region-reform)."""
     vintage = (vintage_of(wave) if wave else None) or Vintage.SINCE_2022
-    geojson = boundaries_of(vintage)
+    geojson = map_geometry(vintage)
     shown = frame.filter(~pl.col("suppressed") & pl.col("estimate").is_not_null())
-    codes = [feature["id"] for feature in geojson["features"]]
+    codes = [feature["id"] for feature in boundaries_of(vintage)["features"]]
     fig = go.Figure(
         go.Choroplethmap(
             geojson=geojson,
@@ -157,3 +177,51 @@ def _city_markers(fig: go.Figure, frame: pl.DataFrame) -> None:
                 showlegend=False,
             )
         )
+
+
+def map_geometry(vintage: Vintage) -> dict | str:
+    """What the map's traces get as ``geojson``: the static copy's URL when this app serves
+    static files (fetched once, cached by the browser), else the GeoJSON itself."""
+    url = _static_url(vintage)
+    serving = runtime.exists() and bool(st.get_option("server.enableStaticServing"))
+    return url if url is not None and serving else boundaries_of(vintage)
+
+
+@cache
+def _static_url(vintage: Vintage) -> str | None:
+    path = STATIC_DIR / STATIC_FILES[vintage]
+    if not path.exists():
+        return None
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+    # Relative: resolves under the page's base URL, also behind a proxy's path prefix.
+    return f"app/static/{path.name}?v={digest}"
+
+
+def static_text(vintage: Vintage) -> str:
+    """The exact text of a static copy: the GeoJSON the map would otherwise send inline."""
+    return json.dumps(boundaries_of(vintage), ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Write the static copies, or with --check exit 1 when one is missing or stale."""
+    parser = argparse.ArgumentParser(prog="python -m dashboard.components.regionmap")
+    parser.add_argument("--check", action="store_true", help="compare, do not write")
+    args = parser.parse_args(argv)
+    stale = []
+    for vintage, name in STATIC_FILES.items():
+        path, text = STATIC_DIR / name, static_text(vintage)
+        if args.check:
+            if not path.exists() or path.read_text(encoding="utf-8") != text:
+                stale.append(name)
+            continue
+        STATIC_DIR.mkdir(exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        print(f"wrote {path} ({len(text.encode()):,} bytes)")
+    if stale:
+        print(f"stale in {STATIC_DIR}: {', '.join(stale)}: run python -m {__spec__.name}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import plotly.graph_objects as go
+import plotly.io as pio
 
 from dashboard.i18n import language
 
@@ -43,10 +44,29 @@ def rgba(hex_colour: str, alpha: float) -> str:
     return f"rgba({r},{g},{b},{alpha})"
 
 
+# --- slim template (scale helper, issue 11): plotly_white is embedded whole in every chart's
+# JSON (~7 KB, mostly defaults for 3D, polar, ternary and trace types we never draw), and sent
+# again on every rerun; this keeps exactly what our trace types and 2D axes read from it.
+_DRAWN = {"scatter", "bar", "funnel", "histogram", "choroplethmap", "scattermap"}
+_UNUSED_LAYOUT = {"polar", "ternary", "scene", "geo", "colorscale"}
+
+
+def _slim_white() -> go.layout.Template:
+    full = pio.templates["plotly_white"].to_plotly_json()
+    return go.layout.Template(
+        layout={k: v for k, v in full["layout"].items() if k not in _UNUSED_LAYOUT},
+        data={k: v for k, v in full["data"].items() if k in _DRAWN},
+    )
+
+
+WHITE = _slim_white()
+# --- end slim template
+
+
 def style(fig: go.Figure, *, height: int = 380, title: str | None = None) -> go.Figure:
     """The house style: white, quiet grid, legend on top, readable fonts."""
     fig.update_layout(
-        template="plotly_white",
+        template=WHITE,  # plotly_white, slimmed (see above)
         height=height,
         title={"text": title, "x": 0, "font": {"size": 16}} if title else None,
         font={"family": FONT, "size": 13},
