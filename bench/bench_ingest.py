@@ -24,7 +24,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.common import peak_rss_mb  # noqa: E402
 
 DESIGNS = ("previous", "new")
 STAGES = ("reading", "validating", "checking", "responses", "trust scores", "finishing")
@@ -50,6 +49,15 @@ def valid_survey_csv(rows: int, path: Path) -> None:
     if frame.height < rows:
         raise SystemExit(f"only {frame.height:,} valid demo rows; the validator refuses many")
     frame.head(rows).drop("_line").write_csv(path)
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory (VmHWM), in MB. Not getrusage: Linux carries the
+    parent's peak over fork and exec into ru_maxrss, and the parent made the file."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 def one_load(design: str, url: str, file: Path) -> dict:
