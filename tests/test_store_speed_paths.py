@@ -110,7 +110,7 @@ def test_a_trust_column_that_is_not_a_plain_name_never_reaches_sql(sqlite_db_url
 
 def test_a_sqlite_load_leaves_the_connection_pragmas_as_they_were(sqlite_db_url):
     engine = make_engine(sqlite_db_url)
-    names = ("cache_size", "synchronous", "foreign_keys", "journal_mode", "temp_store")
+    names = ("cache_size", "temp.cache_size", "synchronous", "foreign_keys", "journal_mode")
 
     def pragmas(conn) -> dict[str, object]:
         return {n: conn.exec_driver_sql(f"PRAGMA {n}").scalar() for n in names}

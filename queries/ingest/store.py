@@ -196,17 +196,21 @@ def insert_survey(
 
 @contextmanager
 def _sqlite_load_cache(conn: Connection) -> Iterator[None]:
-    """A larger SQLite page cache for one load, put back afterwards (pooled connections keep
+    """A larger SQLite page cache for one load, for the database and for the temporary one
+    (the score stage then stays in memory), put back afterwards (pooled connections keep
     their pragmas)."""
     if conn.dialect.name != "sqlite":
         yield
         return
-    before = conn.exec_driver_sql("PRAGMA cache_size").scalar()
-    conn.exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_LOAD_CACHE_KIB}")
+    schemas = ("main", "temp")
+    before = [conn.exec_driver_sql(f"PRAGMA {s}.cache_size").scalar() for s in schemas]
+    for schema in schemas:
+        conn.exec_driver_sql(f"PRAGMA {schema}.cache_size = -{SQLITE_LOAD_CACHE_KIB}")
     try:
         yield
     finally:
-        conn.exec_driver_sql(f"PRAGMA cache_size = {int(before)}")
+        for schema, size in zip(schemas, before, strict=True):
+            conn.exec_driver_sql(f"PRAGMA {schema}.cache_size = {int(size)}")
 
 
 def _long_scores(wide: pl.DataFrame) -> pl.DataFrame:
