@@ -297,3 +297,19 @@ def test_ngo_density_of_a_pre_reform_year_uses_the_old_units_population():
     density = dict(ngo_density(ngo).select("year", "active_per_10k").iter_rows())
     # 2021: Almaty Region with Jetisu, 1,520,000 + 696,000 residents; 2023: 1,520,000
     assert density == pytest.approx({2021: 2216 / 2_216_000 * 10_000, 2023: 10.0})
+
+
+def test_the_ngo_card_compares_a_complete_2022_with_a_complete_2021():
+    from queries.metrics.overview import _ngo_card
+
+    codes = reference_regions().get_column("code").to_list()
+    old = sorted({NEW.get(c, c) for c in codes})  # the 17 units of 2021
+    rows = [(c, "2021", 100) for c in old] + [(c, "2022", 120) for c in codes]
+    ngo = pl.DataFrame(rows, schema=["region", "period", "active_ngos"], orient="row")
+    ngo = ngo.with_columns(registered_ngos=pl.col("active_ngos") * 2, grants_kzt=0.0,
+                           grants_count=0)  # fmt: skip
+    card = _ngo_card(ngo)
+    assert (card["wave"], card["previous_wave"]) == ("2022", "2021")
+    total = reference_regions().get_column("population").sum()
+    assert card["estimate"] == pytest.approx(120 * 20 / total * 10_000)
+    assert card["previous"] == pytest.approx(100 * 17 / total * 10_000)

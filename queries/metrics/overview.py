@@ -23,7 +23,7 @@ from queries.metrics.ngo import national_density
 from queries.metrics.register import answer_rate_30, funnel, register_rows
 from queries.metrics.trend import trend_from_sums
 from queries.metrics.trust import composite_expr, trust_columns
-from queries.reference.reform import comparable_selection
+from queries.reference.reform import REFORM_DATE, comparable_selection
 
 CARDS = (
     "composite_trust",
@@ -155,7 +155,9 @@ def _ngo_card(ngo: pl.DataFrame) -> dict | None:
     """Active NGOs per 10,000 residents: the latest year all regions reported vs the one before."""
     if ngo.is_empty():
         return None
-    years = national_density(ngo).filter(pl.col("regions") == pl.col("regions").max())
+    # region-reform: complete = every unit of its vintage (17 before 2022, 20 since)
+    vintage = pl.col("year") >= REFORM_DATE.year
+    years = national_density(ngo).filter(pl.col("regions") == pl.col("regions").max().over(vintage))
     last = years.row(-1, named=True)
     prev = years.row(-2, named=True) if years.height > 1 else None
     return {
