@@ -13,8 +13,9 @@ Streamlit decides two costly things before any script of ours runs (field notes,
 
 Who is signed in where: every script run calls ``note_session(user)``, which records the
 session's user (from ``dashboard.auth``) in a process-wide table keyed on Streamlit's session id.
-An entry lives ``settings.session_minutes()`` after the last run at most, so a tab left open does
-not keep upload rights forever; signing out removes it at the next run.
+An entry lives the idle timeout (``SENIM_IDLE_MINUTES``, capped by ``SENIM_SESSION_MINUTES``)
+after the session's last run, so a tab left open does not keep upload rights; signing out,
+expiry or a disabled account removes it at the next run.
 
 ``server.maxUploadSize`` is 1 MB in ``.streamlit/config.toml`` (the window between server start
 and the first script run, when these guards are not installed yet) and is raised here to
@@ -78,7 +79,8 @@ def note_session(user: auth.SessionUser | None) -> None:
         if user is None or user.username == "anonymous":
             _sessions.pop(session_id, None)
         else:
-            _sessions[session_id] = _Seen(user, now + settings.session_minutes() * 60)
+            minutes = min(settings.idle_minutes(), settings.session_minutes())
+            _sessions[session_id] = _Seen(user, now + minutes * 60)
 
 
 def session_allows(session_id: str, role: str) -> bool:

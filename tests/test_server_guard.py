@@ -114,3 +114,13 @@ def test_built_in_table_download_is_off(app_url):
     with StreamlitSession(app_url) as session:
         session.run(query_string="lang=en")
         assert session.config is not None and session.config.disable_data_export
+
+
+def test_signing_out_ends_the_upload_right(app_url):
+    with _signed_in(app_url, "staff") as staff:
+        assert staff.upload("ok.csv", _csv(100_000))[0] == 204
+        page = staff.run(query_string="lang=en")
+        staff.click(page.widget("button", "Sign out").widget_id)
+        signed_out = staff.run(query_string="lang=en")
+        assert signed_out.widget("text_input", "Password")  # back on the sign-in page
+        assert staff.upload("late.csv", _csv(100_000))[0] != 204
