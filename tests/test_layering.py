@@ -47,8 +47,9 @@ FORBIDDEN_IN_QUERIES = ("streamlit",)
 SQL_CALLS = frozenset({"text", "literal_column", "exec_driver_sql"})
 # A statement starts with its keyword (any case); upper-case keywords are SQL anywhere.
 SQL_STATEMENT = re.compile(
-    r"^\s*(select\s.+?\sfrom\s+\S+(\s+(where|join|group|order|limit)\b|\s*;?\s*$)|insert\s+into|update\s+\S+\s+set|delete\s+from|"
-    r"(create|drop|alter)\s+(table|index|view))\b",
+    r"^\s*(select\s.+?\sfrom\s+\S+(\s+(where|join|group|order|limit)\b|\s*;?\s*$)"
+    r"|insert\s+into|update\s+\S+\s+set|delete\s+from"
+    r"|(create|drop|alter)\s+(table|index|view))\b",
     re.IGNORECASE | re.DOTALL,
 )
 SQL_UPPER = re.compile(
