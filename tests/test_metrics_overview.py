@@ -14,6 +14,7 @@ from types import SimpleNamespace
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
+from scipy import stats
 
 from queries.errors import SenimError
 from queries.metrics.filters import Filters
@@ -112,7 +113,8 @@ def test_six_cards_with_change_and_significance():
     se_w2 = math.sqrt(3 * 40 / 39 * 40 / 120**2)  # every W2 stratum has answers 1 apart
     assert composite["change_se"] == pytest.approx(math.hypot(se_w1, se_w2))
     z = (16.9 / 3 - 5) / math.hypot(se_w1, se_w2)
-    assert composite["p_value"] == pytest.approx(math.erfc(z / math.sqrt(2)))
+    # a t-test: each wave has 120 respondents in 3 strata, df = 117 + 117
+    assert composite["p_value"] == pytest.approx(2 * stats.t.sf(z, 234))
     assert composite["significant"] is True
     assert card(cards, "trust_government")["estimate"] == composite["estimate"]
     participation = card(cards, "participation")
@@ -165,7 +167,8 @@ def test_regions_moved_most_with_significance():
     assert first["significant"] is True
     assert second["change"] == pytest.approx(-0.1)
     z = 0.1 / math.sqrt(2 / 39)
-    assert second["p_value"] == pytest.approx(math.erfc(z / math.sqrt(2)))
+    # a t-test: one stratum of 40 respondents per region and wave, df = 39 + 39
+    assert second["p_value"] == pytest.approx(2 * stats.t.sf(z, 78))
     assert second["significant"] is False
     assert regions_moved(responses().filter(pl.col("wave") == "W1")).is_empty()
 

@@ -19,7 +19,8 @@ def trend_from_sums(
     shares: Sequence[str] = (),
     level: float = 0.95,
 ) -> pl.DataFrame:
-    """Per (by, variable) the series over waves with ``change``, ``change_se``, ``p_value``.
+    """Per (by, variable) the series over waves with ``change``, ``change_se``, ``p_value``
+    (a t-test: the change over its SE, with the two waves' design df added).
 
     ``sums`` must have a ``wave`` column; ``waves`` maps ``wave`` to ``period_start`` (sort key).
     Waves are independent samples (each wave has its own strata), so the variances of two waves
@@ -40,8 +41,10 @@ def trend_from_sums(
     shared = sums.group_by("stratum").agg(pl.col("wave").n_unique()).get_column("wave").max()
     if shared is not None and shared > 1:
         est = _contrast_se(sums, est, by)
+    # a t-test with the design df of both waves (R: svycontrast with df = degf of each design)
     z = pl.col("change") / pl.col("change_se")
-    return est.with_columns(p_value(z).alias("p_value")).with_columns(
+    df = pl.col("df") + pl.col("df").shift(1).over(keys)
+    return est.with_columns(p_value(z, df=df).alias("p_value")).with_columns(
         (pl.col("p_value") < 1 - level).fill_null(False).alias("significant")
     )
 
