@@ -195,11 +195,16 @@ def combine_sums(
         sums.lazy()
         .filter(pl.lit(True), *(pl.col(c).is_not_null() for c in by_cols))
         .group_by([*keys, "stratum"])
-        .agg(*(pl.col(c).sum() for c in (*SUM_COLUMNS, "n")), pl.col("n_h", "N_h").first())
+        .agg(
+            *(pl.col(c).sum() for c in (*SUM_COLUMNS, "n", *_given(sums))),
+            pl.col("n_h", "N_h").first(),
+        )
     )
     if not by_cols and per.collect_schema().get("variable") is None:
         raise SenimError("The sums frame has no 'variable' column.")
     ratio, s1, s2 = _linearised(keys)
+    if _given(sums):  # calibrated sums bring their own Σz, Σz² (queries.survey.calibrated_sums)
+        s1, s2 = pl.col("sz"), pl.col("sz2")
     out = (
         per.with_columns(
             ratio.alias("estimate"),
@@ -213,6 +218,12 @@ def combine_sums(
     share = pl.lit(proportion) | pl.col("variable").is_in(list(shares))
     out = finish(out, level, ci=ci, share=share)
     return out.select(*keys, "estimate", "se", "ci_low", "ci_high", "n", "df", "suppressed")
+
+
+def _given(sums: pl.DataFrame) -> tuple[str, ...]:
+    """("sz", "sz2") when the sums carry the linearised variable's Σz, Σz² per stratum (raked
+    weights: z is not a function of the plain sums); they hold for their own ``by`` only."""
+    return ("sz", "sz2") if "sz" in sums.columns else ()
 
 
 def _df() -> pl.Expr:

@@ -87,6 +87,7 @@ def stratum_sums(
     domain: str | None = None,
     binary: bool = False,
     carry: Sequence[str] = (),
+    cells: Sequence[str] = (),
 ) -> pl.DataFrame:
     """Per (by groups, stratum, variable) sums that every estimate is built from.
 
@@ -97,6 +98,10 @@ def stratum_sums(
     ``carry``: columns constant within a stratum (e.g. region and wave when the stratum is
     source|wave|region), returned like ``by`` columns; when the frame is sorted by stratum they
     are not grouped on (not checked), as summing contiguous slices is then much faster.
+
+    ``cells`` (calibration, issue 12): also group on these columns (e.g. sex, age group) and
+    add ``sy`` (unweighted Σy) and ``n_cell``, ``sw_cell``, ``sw2_cell`` (every row of the
+    group, in the domain or not) that ``queries.survey.calibrated_sums`` needs.
     """
     names = as_list(values)
     by_cols = as_list(by)
@@ -135,6 +140,20 @@ def stratum_sums(
             (ui * ui).sum().alias(f"{i}:sw2y2"),
             (wi > 0).sum().cast(pl.Int64).alias(f"{i}:n"),
         ]
+    # --- per-cell sums for calibration (issue 12) ---
+    if cells:
+        by_cols = [*by_cols, *(c for c in cells if c not in by_cols)]
+        prep.append(w.alias("_wall"))
+        aggs += [
+            pl.col("_wall").sum().alias("sw_cell"),
+            pl.col("_wall").pow(2).sum().alias("sw2_cell"),
+        ]
+        for i, name in enumerate(names):
+            keep = value_expr(frame, name, binary=binary).is_not_null() & inside
+            kept_y = pl.when(keep).then(value_expr(frame, name, binary=binary)).otherwise(0.0)
+            prep.append(kept_y.alias(f"_y{i}"))
+            aggs.append(pl.col(f"_y{i}").sum().alias(f"{i}:sy"))
+    # --- end per-cell sums ---
     keys = [*by_cols, "stratum"]
     wide = (
         frame.lazy()
@@ -147,6 +166,8 @@ def stratum_sums(
         )
         .collect()
     )
+    if cells:  # per-cell sums for calibration (issue 12)
+        wide = wide.with_columns(pl.col("_len").cast(pl.Int64).alias("n_cell"))
     return _to_long(wide, [*by_cols, *carried, "stratum"], names)
 
 
@@ -158,6 +179,9 @@ def _to_long(wide: pl.DataFrame, keys: list[str], names: list[str]) -> pl.DataFr
             *(pl.col(f"{i}:{s}").alias(s) for s in (*SUM_COLUMNS, "n")),
             "n_h",
             "N_h",
+            # per-cell sums for calibration (issue 12), when asked for
+            *(pl.col(f"{i}:sy").alias("sy") for _ in [0] if f"{i}:sy" in wide.columns),
+            *(c for c in ("n_cell", "sw_cell", "sw2_cell") if c in wide.columns),
         )
         for i, name in enumerate(names)
     ]

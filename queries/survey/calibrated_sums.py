@@ -1,0 +1,262 @@
+"""Calibrated (raked) estimates from per-cell sums, without the respondents' rows.
+
+The raking margins (region, sex, age group) are cell dimensions, so the raking factor g is
+constant within a cell: IPF on the cells' delivered weight totals gives the same g as raking the
+respondents (``queries.survey.calibration``), and the rake-aware linearised variable comes from
+per-cell sums too. As there (R's ``rake()`` then ``svymean``/``svyciprop``, ``svyrecvar``): per
+domain d, e_i = 1_d (y_i − r_d)/W_d on every respondent, R's ten backfitting sweeps of the
+UNWEIGHTED category means of e over the margins give per-category shifts a_m, and
+z_i = w_i·g·(e_i − s_c) with s_c = Σ_m a_m[category of the cell]. Per cell that needs Σe, i.e.
+the unweighted Σy and n (``sy``, ``n``) of the domain's rows with a value, and the cell's
+all-row count, Σw and Σw² (``n_cell``, ``sw_cell``, ``sw2_cell``: rows outside the domain or
+without a value still get −w·g·s_c). Per stratum the result is Σz and Σz² (``sz``, ``sz2``),
+which ``combine_sums`` uses instead of its own Taylor step; calibrated sums are therefore
+combined with exactly the ``by`` they were made for.
+
+Missing margin values (a respondent without sex or age group) form a category of their own,
+``UNKNOWN``, whose share of the weighted total stays as delivered; the known categories share
+the rest in the population's proportions. The frame-based path gives the same numbers when the
+frame's nulls are filled with ``UNKNOWN`` and the margins come from ``with_unknown``.
+A unit (source, wave) whose margins cannot be met (a margin category without respondents, or
+respondents in a category the margins do not have) keeps its delivered weights and is reported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from queries.survey.calibration import RAKE_TOL
+from queries.survey.sums import SUM_COLUMNS
+
+__all__ = [
+    "CELL_TOTALS",
+    "UNKNOWN",
+    "CalibratedSums",
+    "calibrated_sums",
+    "rake_cells",
+    "with_unknown",
+]
+
+UNKNOWN = "unknown"  # the category of a missing margin value
+CELL_TOTALS = ("n_cell", "sw_cell", "sw2_cell")  # every row of the cell, whatever the variable
+_SWEEPS = 10  # as R's svyrecvar and queries.survey.calibration
+_MAX_ITER = 1000
+Margins = Mapping[str, Mapping[object, float]]
+
+
+@dataclass(frozen=True)
+class CalibratedSums:
+    """Per (by, stratum, variable) sums for ``combine_sums`` and what was calibrated.
+
+    ``sums``: the by columns, ``stratum``, carried columns, ``variable``, the calibrated Σw, Σwy,
+    Σw², Σw²y, Σw²y² (``SUM_COLUMNS``), ``sz`` and ``sz2`` (Σz, Σz² of the rake-aware
+    linearised variable), ``n``, ``n_h``, ``N_h``. ``delivered``: (unit key, reason) of every
+    unit left with its delivered weights; reason "no_margins" or the raking problem."""
+
+    sums: pl.DataFrame
+    calibrated: tuple[tuple[object, ...], ...]
+    delivered: tuple[tuple[tuple[object, ...], str], ...]
+
+
+def with_unknown(margins: Margins, totals: Mapping[str, Mapping[object, float]]) -> dict:
+    """``margins`` with an ``UNKNOWN`` category wherever ``totals`` (delivered Σw per category
+    of each margin column, the null category keyed ``UNKNOWN``) has one: it keeps its delivered
+    share of the total, the other categories are scaled to the rest."""
+    out: dict[str, dict[object, float]] = {}
+    for column, targets in margins.items():
+        have = totals.get(column, {})
+        unknown = have.get(UNKNOWN, 0.0)
+        if unknown <= 0 or UNKNOWN in targets:
+            out[column] = dict(targets)
+            continue
+        share = unknown / sum(have.values())
+        out[column] = {k: v * (1 - share) for k, v in targets.items()}
+        out[column][UNKNOWN] = sum(targets.values()) * share
+    return out
+
+
+def rake_cells(
+    codes: Sequence[np.ndarray], targets: Sequence[np.ndarray], weights: np.ndarray
+) -> np.ndarray:
+    """Raking factor g per cell by IPF, as ``queries.survey.raking.rake`` on the respondents
+    (margins in the same order, stopped at the same relative error ``RAKE_TOL``).
+
+    ``codes``: per margin, the category code of every cell; ``weights``: delivered Σw per cell."""
+    w = weights.astype(float).copy()
+    for _ in range(_MAX_ITER):
+        for code, target in zip(codes, targets, strict=True):
+            have = np.bincount(code, weights=w, minlength=len(target))
+            w = w * target[code] / have[code]
+        error = max(
+            np.max(np.abs(np.bincount(c, weights=w, minlength=len(t)) - t) / t)
+            for c, t in zip(codes, targets, strict=True)
+        )
+        if error < RAKE_TOL:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return np.where(weights > 0, w / weights, 1.0)
+    raise ValueError("did_not_converge")
+
+
+def _codes(cells: pl.DataFrame, margins: Margins) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Category codes of each cell and targets per margin; ValueError names a mismatch."""
+    codes, targets = [], []
+    for column, wanted in margins.items():
+        keys = list(wanted)
+        index = {k: i for i, k in enumerate(keys)}
+        values = cells.get_column(column).to_list()
+        extra = [v for v in values if v not in index]
+        if extra:
+            raise ValueError(f"no_margin:{column}={extra[0]}")
+        code = np.array([index[v] for v in values], dtype=int)
+        if len(np.unique(code)) < len(keys):
+            absent = next(k for k in keys if index[k] not in set(code))
+            raise ValueError(f"no_respondents:{column}={absent}")
+        codes.append(code)
+        targets.append(np.array([float(wanted[k]) for k in keys]))
+    return codes, targets
+
+
+def _residual_shift(e: np.ndarray, count: np.ndarray, codes: Sequence[np.ndarray]) -> np.ndarray:
+    """s (cells × domains): R's ten sweeps e ← e − ave(e, margin) run on per-category sums.
+
+    ``e``: Σe per (cell, domain); ``count``: respondents per cell (the unweighted ave)."""
+    hots = [np.eye(c.max() + 1)[c] for c in codes]  # cells × categories
+    sizes = [hot.T @ count for hot in hots]
+    base = [(hot.T @ e) / n[:, None] for hot, n in zip(hots, sizes, strict=True)]
+    cross = [
+        [(hm.T * count) @ hq / n[:, None] for hq in hots] for hm, n in zip(hots, sizes, strict=True)
+    ]
+    shift = [np.zeros_like(b) for b in base]
+    for _ in range(_SWEEPS):
+        for m in range(len(codes)):
+            others = sum(cross[m][q] @ shift[q] for q in range(len(codes)) if q != m)
+            shift[m] = base[m] - others
+    return sum(hot @ a for hot, a in zip(hots, shift, strict=True))
+
+
+def _unit_sums(
+    rows: pl.DataFrame, margins: Margins | None, by: list[str], dims: list[str]
+) -> tuple[pl.DataFrame, str | None]:
+    """One unit's per (by, stratum, variable) sums, raked when ``margins`` can be met."""
+    cell_keys = ["stratum", *dims]
+    first = rows.get_column("variable")[0]
+    cells = (
+        rows.filter(pl.col("variable") == first)
+        .group_by(cell_keys)
+        .agg(pl.col(*CELL_TOTALS).sum())
+        .sort(cell_keys)
+    )
+    count = cells.get_column("n_cell").cast(pl.Float64).to_numpy()
+    sw_all = cells.get_column("sw_cell").to_numpy()
+    sw2_all = cells.get_column("sw2_cell").to_numpy()
+    reason, g, codes = None, np.ones(cells.height), []
+    if margins is None:
+        reason = "no_margins"
+    else:
+        totals = {
+            col: dict(cells.group_by(col).agg(pl.col("sw_cell").sum()).iter_rows())
+            for col in margins
+        }
+        full = with_unknown(margins, totals)
+        try:
+            codes, targets = _codes(cells, full)
+            g = rake_cells(codes, targets, sw_all)
+        except ValueError as exc:
+            reason, g, codes = str(exc), np.ones(cells.height), []
+    cell_index = cells.select(cell_keys).with_row_index("_cell")
+    domains = rows.select(by).unique().drop_nulls().sort(by) if by else pl.DataFrame({"_": [0]})
+    domain_index = domains.with_row_index("_dom")
+    strata = rows.select("stratum", "n_h", "N_h").unique("stratum").sort("stratum")
+    h_of_cell = cells.join(strata.with_row_index("_h"), on="stratum").get_column("_h").to_numpy()
+    parts = []
+    for variable, part in rows.group_by("variable", maintain_order=True):
+        part = part.join(cell_index, on=cell_keys)
+        part = (
+            part.join(domain_index, on=by) if by else part.with_columns(_dom=pl.lit(0, pl.UInt32))
+        )
+        shape = (cells.height, domains.height)
+        at = (part.get_column("_cell").to_numpy(), part.get_column("_dom").to_numpy())
+        a = {}
+        for col in ("n", "sy", *SUM_COLUMNS):
+            a[col] = np.zeros(shape)
+            np.add.at(a[col], at, part.get_column(col).cast(pl.Float64).to_numpy())
+        gc = g[:, None]
+        total = (gc * a["sw"]).sum(axis=0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r = np.nan_to_num((gc * a["swy"]).sum(axis=0) / total)
+            inv = np.where(total > 0, 1 / total, 0.0)
+        e = (a["sy"] - r * a["n"]) * inv
+        s = _residual_shift(e, count, codes) if codes else np.zeros(shape)
+        z1 = gc * ((a["swy"] - r * a["sw"]) * inv - s * sw_all[:, None])
+        dev2 = a["sw2y2"] - 2 * r * a["sw2y"] + r * r * a["sw2"]
+        z2 = gc**2 * (dev2 * inv**2 - 2 * s * (a["sw2y"] - r * a["sw2"]) * inv
+                      + s * s * sw2_all[:, None])  # fmt: skip
+        per_h = {
+            "sz": z1, "sz2": z2, "n": a["n"], "sw": gc * a["sw"], "swy": gc * a["swy"],
+            "sw2": gc**2 * a["sw2"], "sw2y": gc**2 * a["sw2y"], "sw2y2": gc**2 * a["sw2y2"],
+        }  # fmt: skip
+        stacked = {}
+        for name, values in per_h.items():
+            out = np.zeros((strata.height, domains.height))
+            np.add.at(out, h_of_cell, values)
+            stacked[name] = out.T.ravel()  # domain-major: domain 0's strata, domain 1's ...
+        frame = pl.DataFrame(stacked).with_columns(pl.col("n").cast(pl.Int64))
+        keys = domains.join(strata, how="cross") if by else strata
+        parts.append(pl.concat([keys, frame], how="horizontal").with_columns(
+            variable=pl.lit(variable[0], pl.String)))  # fmt: skip
+    return pl.concat(parts), reason
+
+
+def calibrated_sums(
+    cells: pl.DataFrame,
+    margins: Mapping[tuple[object, ...], Margins | None],
+    *,
+    unit: Sequence[str],
+    by: Sequence[str] = (),
+    dims: Sequence[str] = ("region", "sex", "age_group"),
+    carry: Sequence[str] = (),
+) -> CalibratedSums:
+    """Per-stratum sums of every unit (``unit`` columns, e.g. source and wave), raked to its
+    margins (``margins[unit key]``; None or missing: delivered weights).
+
+    ``cells``: ``stratum_sums(..., cells=dims)`` output (per by, stratum, cell, variable: n,
+    ``sy``, SUM_COLUMNS, ``CELL_TOTALS``, n_h, N_h); ``by`` are the domains estimated (each
+    ``by`` group gets a row in every stratum of its unit: its z is not zero outside it).
+    ``carry``: columns constant within a stratum returned as they are (region, period_start).
+    Rows with a null ``by`` value count in their cells but get no domain of their own."""
+    by, unit = list(by), list(unit)
+    dims = [d for d in dims if d in cells.columns]
+    work = cells.with_columns(pl.col(dims).cast(pl.String).fill_null(UNKNOWN))
+    parts, done, delivered = [], [], []
+    for key, rows in work.group_by(unit, maintain_order=True):
+        key = tuple(key)
+        used = margins.get(key)
+        used = None if used is None else {c: t for c, t in used.items() if c in dims}
+        out, reason = _unit_sums(rows, used or None, by, dims)
+        stratum_cols = rows.select("stratum", *unit, *(c for c in carry if c not in by))
+        out = out.join(stratum_cols.unique("stratum"), on="stratum", how="left")
+        parts.append(out.select(*dict.fromkeys([*by, *unit, *carry]), *_OUT))
+        if reason is None:
+            done.append(key)
+        else:
+            delivered.append((key, reason))
+    if not parts:
+        schema = {c: cells.schema[c] for c in dict.fromkeys([*by, *unit, *carry])}
+        empty = pl.DataFrame(schema={**schema, **_EMPTY})
+        return CalibratedSums(empty, (), ())
+    return CalibratedSums(pl.concat(parts), tuple(done), tuple(delivered))
+
+
+_OUT = ("stratum", "variable", *SUM_COLUMNS, "sz", "sz2", "n", "n_h", "N_h")
+_EMPTY = {
+    "stratum": pl.String,
+    "variable": pl.String,
+    **dict.fromkeys((*SUM_COLUMNS, "sz", "sz2"), pl.Float64),
+    "n": pl.Int64,
+    "n_h": pl.Int64,
+    "N_h": pl.Float64,
+}
