@@ -17,7 +17,8 @@ from queries.errors import DatabaseUnavailable
 from queries.metrics.dataset import Dataset, load_dataset
 from queries.metrics.filters import Filters
 from queries.metrics.overview import OverviewNumbers, overview_numbers
-from queries.summaries.read import Catalog, catalog, overview_from_summaries, register_frames
+from queries.summaries.memory import Snapshot, load_snapshot, overview_from_summaries
+from queries.summaries.read import Catalog, catalog, register_frames
 
 RETRY_SECONDS = 5
 
@@ -64,11 +65,19 @@ def _register(url: str, version: str) -> tuple[pl.DataFrame, pl.DataFrame]:
     return register_frames(engine_for(url))
 
 
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _snapshot(url: str, version: str) -> Snapshot:
+    # the Overview's cells in memory: a filter change is a polars pass over them
+    return load_snapshot(engine_for(url))
+
+
 @st.cache_data(max_entries=500, show_spinner=False)
 def _overview(url: str, version: str, filters: Filters, source: str) -> OverviewNumbers:
     proposals, ngo = _register(url, version)
-    engine = engine_for(url)
-    return overview_from_summaries(engine, filters, source, proposals=proposals, ngo=ngo)
+    snapshot = _snapshot(url, version)
+    return overview_from_summaries(
+        engine_for(url), filters, source, snapshot=snapshot, proposals=proposals, ngo=ngo
+    )
 
 
 def summary_catalog() -> Catalog:

@@ -14,7 +14,7 @@ expressions (Overview, trust, participation, feedback), so there is one descript
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import polars as pl
@@ -114,8 +114,11 @@ def institutions_in(frame: pl.DataFrame) -> list[str]:
     return [c.removeprefix(TRUST) for c in frame.columns if c.startswith(TRUST)]
 
 
-def cell_sums(rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(strata, cells) of a frame of survey rows (``ROW_COLUMNS`` plus ``trust_*``).
+def cell_sums(
+    rows: pl.DataFrame, variables: Mapping[str, pl.Expr] | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(strata, cells) of a frame of survey rows (``ROW_COLUMNS`` plus ``trust_*``), for the
+    stored variables (or ``variables``, e.g. a composite over another set of institutions).
 
     strata: source, wave, region, period_start, n_h (every row of the stratum);
     cells: the cell keys, ``variable`` and n, Σw, Σwy, Σw², Σw²y, Σw²y² over the cell's rows
@@ -123,7 +126,8 @@ def cell_sums(rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     A pure function of the rows: the same rows in the same order give the same sums."""
     if rows.is_empty():
         return pl.DataFrame(schema=STRATUM_SCHEMA), pl.DataFrame(schema=CELL_SCHEMA)
-    variables = variables_for(institutions_in(rows)).stored
+    if variables is None:
+        variables = variables_for(institutions_in(rows)).stored
     if "region_code" in rows.columns:
         rows = rows.rename({"region_code": "region"})
     frame = rows.select(

@@ -21,20 +21,12 @@ from queries.db import data_version
 from queries.metrics import variable_sums
 from queries.metrics.dataset import _age_group, _ngo, _proposals, institution_order
 from queries.metrics.filters import Filters, apply_filters
-from queries.metrics.overview import (  # the raw-row path's own rules
-    OverviewNumbers,
-    _apply,
-    _comparable,
-    overview_from_sums,
-    overview_variables,
-)
 from queries.reference.regions import reference_regions
 from queries.schema import responses, summary_cells, summary_strata, summary_variables
 from queries.summaries.cells import (
     DIMENSIONS,
     STRATUM_KEYS,
     STRATUM_SCHEMA,
-    TRUST,
     variables_for,
 )
 from queries.summaries.store import stored_rows
@@ -73,7 +65,11 @@ def all_strata(conn: Connection) -> pl.DataFrame:
 
 
 def chosen_strata(
-    conn: Connection, filters: Filters, source: str | None, *, strata: pl.DataFrame | None = None
+    conn: Connection | None,
+    filters: Filters,
+    source: str | None,
+    *,
+    strata: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """The strata a selection keeps (source, wave, region, period_start, n_h): the raw-row
     path's own ``apply_filters`` run on the strata table (same rules, same messages).
@@ -116,15 +112,35 @@ def _stored_sums(
     }
     rows = conn.execute(_cell_query(kept, filters, sorted(set(names.values())))).all()
     found = pl.DataFrame(rows, schema=schema, orient="row", strict=False)
+    return with_zero_sums(kept, found, names)
+
+
+def with_zero_sums(
+    kept: pl.DataFrame, found: pl.DataFrame, names: Mapping[str, str]
+) -> pl.DataFrame:
+    """The ``variable_sums`` frame from per (stratum, stored name) sums ``found``: a row per
+    kept stratum and name asked for, zero sums where the stratum has no value for it."""
     wanted = pl.DataFrame(
         {"variable": list(names), "stored": list(names.values())},
         schema={"variable": pl.String, "stored": pl.String},
     )
-    return (
+    frame = (
         kept.join(wanted, how="cross")
         .join(found, on=[*STRATUM_KEYS, "stored"], how="left")
         .with_columns(pl.col("n", *SUM_COLUMNS).fill_null(0))
     )
+    return _shaped(frame)
+
+
+def _shaped(frame: pl.DataFrame) -> pl.DataFrame:
+    return (
+        frame.with_columns(
+            pl.concat_str(*STRATUM_KEYS, separator="|").alias("stratum"),
+            pl.lit(None, pl.Float64).alias("N_h"),
+        )
+        .select(list(SUMS_SCHEMA))
+        .cast(SUMS_SCHEMA)
+    )  # type: ignore[arg-type]
 
 
 def _raw_sums(
@@ -177,51 +193,8 @@ def summary_sums(
     if names:
         parts.append(_stored_sums(conn, kept, filters, names))
     if raw:
-        parts.append(_raw_sums(conn, kept, filters, raw))
-    frame = pl.concat(
-        [
-            p.with_columns(
-                pl.concat_str(*STRATUM_KEYS, separator="|").alias("stratum"),
-                pl.lit(None, pl.Float64).alias("N_h"),
-            ).select(list(SUMS_SCHEMA))
-            for p in parts
-        ]
-    )
-    return frame.cast(SUMS_SCHEMA)  # type: ignore[arg-type]
-
-
-def overview_from_summaries(
-    engine: Engine,
-    filters: Filters,
-    source: str,
-    *,
-    proposals: pl.DataFrame | None = None,
-    ngo: pl.DataFrame | None = None,
-) -> OverviewNumbers:
-    """``overview_numbers`` for (filters, source) from the summary store: no survey row is read
-    (unless the institutions chosen make a composite the store does not hold). ``proposals``
-    and ``ngo``: the register and NGO frames when the caller has them (read here otherwise)."""
-    with engine.connect() as conn, conn.begin():  # one snapshot for every read below
-        strata = all_strata(conn)
-        # region-reform: a region filter over both vintages widens to the comparable unit
-        filters, comparable = _comparable(strata, filters, source)
-        kept = chosen_strata(conn, filters, source, strata=strata)
-        variables = {}
-        if kept.height:  # as on the raw-row path, no rows left: no variable is built
-            institutions = stored_institutions(conn)
-            columns = pl.DataFrame(schema={f"{TRUST}{i}": pl.Float64 for i in institutions})
-            variables = overview_variables(columns, filters.institutions)
-        sums = summary_sums(conn, filters, source, variables, kept=kept)
-    if proposals is None or ngo is None:
-        proposals, ngo = register_frames(engine)
-    if sums.is_empty():
-        sums = pl.DataFrame()
-    # the register and NGO rows cut exactly as on the raw-row path (its own _apply, given
-    # the strata in place of the responses: the same columns but the cell dimensions)
-    probe = strata.with_columns(pl.lit(None, pl.String).alias(c) for c in DIMENSIONS)
-    _, proposals, ngo = _apply(probe, proposals, ngo, filters, source)
-    numbers = overview_from_sums(sums, proposals, ngo, filters.institutions)
-    return dataclasses.replace(numbers, comparable_units=comparable)
+        parts.append(_shaped(_raw_sums(conn, kept, filters, raw)))
+    return pl.concat(parts)
 
 
 __all__ = [
@@ -229,7 +202,6 @@ __all__ = [
     "Catalog",
     "catalog",
     "chosen_strata",
-    "overview_from_summaries",
     "register_frames",
     "summary_sums",
 ]

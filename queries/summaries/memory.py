@@ -1,0 +1,188 @@
+"""The summary store held in memory for one data version, so a filter change costs a polars
+pass over the cells (tens to hundreds of thousands of rows, whatever the number of
+respondents) instead of a database query.
+
+A ``Snapshot`` holds the strata and the cells of the variables the Overview reads (those of
+any institution filter included). A variable the store does not hold (the composite over
+another set of institutions) is summed into cells once per snapshot from the survey rows,
+reading only the columns it needs, and kept with the snapshot.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import polars as pl
+from sqlalchemy import Engine, select
+
+from queries.db import data_version
+from queries.metrics.dataset import _read  # the fast CSV hand-over of both databases
+from queries.metrics.filters import Filters
+from queries.metrics.overview import (  # the raw-row path's own rules
+    OverviewNumbers,
+    _apply,
+    _comparable,
+    overview_from_sums,
+    overview_variables,
+)
+from queries.schema import responses, summary_cells, survey_waves, trust_scores
+from queries.summaries.cells import (
+    CELL_SCHEMA,
+    DIMENSIONS,
+    ROW_COLUMNS,
+    STRATUM_KEYS,
+    TRUST,
+    cell_sums,
+    variables_for,
+)
+from queries.summaries.read import (
+    all_strata,
+    chosen_strata,
+    register_frames,
+    stored_institutions,
+    with_zero_sums,
+)
+from queries.survey.sums import SUM_COLUMNS
+
+_DOMAIN = {"sexes": "sex", "age_groups": "age_group", "settlements": "settlement"}
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One data version of the summary store in memory (see the module docstring)."""
+
+    engine: Engine
+    version: str
+    strata: pl.DataFrame
+    institutions: tuple[str, ...]
+    cells: pl.DataFrame  # CELL_SCHEMA rows of the Overview's stored variables
+    # variables built from rows: expression text -> their cells (filled on first use)
+    _built: dict[str, pl.DataFrame] = field(default_factory=dict, compare=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
+
+    def variables(self, institutions: tuple[str, ...]) -> dict[str, pl.Expr]:
+        """The Overview's variables for an institution filter (as on the raw-row path)."""
+        columns = pl.DataFrame(schema={f"{TRUST}{i}": pl.Float64 for i in self.institutions})
+        return overview_variables(columns, institutions)
+
+    def built(self, name: str, expr: pl.Expr) -> pl.DataFrame:
+        """The cells of a variable the store does not hold, summed from the rows once."""
+        key = str(expr)
+        with self._lock:  # one build per snapshot even when sessions ask at once
+            if key not in self._built:
+                rows = _rows_for(self.engine, set(expr.meta.root_names()))
+                self._built[key] = cell_sums(rows, {name: expr})[1]
+            return self._built[key].with_columns(variable=pl.lit(name))
+
+
+def _stored_overview_names(institutions: tuple[str, ...]) -> list[str]:
+    """Stored names of every Overview variable under any institution filter."""
+    store = variables_for(institutions)
+    columns = pl.DataFrame(schema={f"{TRUST}{i}": pl.Float64 for i in institutions})
+    wanted = overview_variables(columns) if institutions else {}
+    return sorted({s for s, e in store.stored.items() for w in wanted.values() if e.meta.eq(w)})
+
+
+def load_snapshot(engine: Engine) -> Snapshot:
+    """Read the strata and the Overview's cells of the current data version."""
+    version = data_version(engine)
+    with engine.connect() as conn, conn.begin():
+        strata = all_strata(conn)
+        institutions = stored_institutions(conn)
+    names = _stored_overview_names(institutions)
+    c = summary_cells.c
+    query = select(*(c[name] for name in CELL_SCHEMA)).where(c.variable.in_(names))
+    cells = _read(engine, query, dict(CELL_SCHEMA)) if names else pl.DataFrame(schema=CELL_SCHEMA)
+    return Snapshot(engine, version, strata, institutions, cells)
+
+
+def _rows_for(engine: Engine, columns: set[str]) -> pl.DataFrame:
+    """Every survey row with the cell keys, the weight and just ``columns`` (trust_* ones
+    looked up per respondent), read in the dataset's fast way."""
+    r, w, t = responses.c, survey_waves.c, trust_scores.c
+    plain = sorted(c for c in columns if not c.startswith(TRUST))
+    chosen = sorted(c.removeprefix(TRUST) for c in columns if c.startswith(TRUST))
+    ratings = [
+        select(t.score).where(t.response_id == r.id, t.institution == i).scalar_subquery()
+        for i in chosen
+    ]
+    keys = ["region", "sex", "age", "settlement", "weight"]
+    query = select(
+        r.id, w.source, w.wave, w.period_start, *(r[k] for k in [*keys, *plain]), *ratings
+    ).join_from(responses, survey_waves, r.wave_id == w.id)
+    schema = {
+        "id": pl.Int64,
+        **{k: ROW_COLUMNS[k] for k in ("source", "wave", "period_start", *keys, *plain)},
+        **{f"{TRUST}{i}": pl.Float64 for i in chosen},
+    }
+    return _read(engine, query, schema, key=True)
+
+
+def snapshot_sums(
+    snapshot: Snapshot,
+    kept: pl.DataFrame,
+    filters: Filters,
+    variables: Mapping[str, pl.Expr],
+) -> pl.DataFrame:
+    """As ``read.summary_sums``, from the snapshot: the kept strata's cells in the domain,
+    summed per stratum, every kept stratum with a row per variable."""
+    if kept.is_empty() or not variables:
+        return pl.DataFrame()  # what overview_numbers sums when no row is left
+    store = variables_for(snapshot.institutions).stored
+    names: dict[str, str] = {}
+    parts = []
+    for name, expr in variables.items():
+        same = next((s for s, e in store.items() if e.meta.eq(expr)), None)
+        if same is None:  # under its own name: "composite_trust" is also a stored name
+            same = f"built:{name}"
+            parts.append(snapshot.built(same, expr))
+        names[name] = same
+    cells = pl.concat([snapshot.cells, *parts]) if parts else snapshot.cells
+    cells = cells.filter(pl.col("variable").is_in(sorted(set(names.values()))))
+    cells = cells.join(kept.select(STRATUM_KEYS), on=list(STRATUM_KEYS), how="semi")
+    for attribute, column in _DOMAIN.items():
+        chosen = getattr(filters, attribute)
+        if chosen:  # a missing sex is outside any sex filter (as is_in(...).fill_null(False))
+            cells = cells.filter(pl.col(column).is_in(list(chosen)).fill_null(False))
+    found = (
+        cells.group_by(*STRATUM_KEYS, "variable")
+        .agg(pl.col("n", *SUM_COLUMNS).sum())
+        .rename({"variable": "stored"})
+    )
+    return with_zero_sums(kept, found, names)
+
+
+def overview_from_summaries(
+    engine: Engine,
+    filters: Filters,
+    source: str,
+    *,
+    snapshot: Snapshot | None = None,
+    proposals: pl.DataFrame | None = None,
+    ngo: pl.DataFrame | None = None,
+) -> OverviewNumbers:
+    """``overview_numbers`` for (filters, source) from the summary store: no survey row is read
+    (but once per snapshot for a composite the store does not hold). ``snapshot``,
+    ``proposals``, ``ngo``: what the caller keeps per data version (read here otherwise)."""
+    snapshot = load_snapshot(engine) if snapshot is None else snapshot
+    strata = snapshot.strata
+    # region-reform: a region filter over both vintages widens to the comparable unit
+    filters, comparable = _comparable(strata, filters, source)
+    kept = chosen_strata(None, filters, source, strata=strata)
+    # as on the raw-row path: no rows left, no variable built (and no error for one)
+    variables = snapshot.variables(filters.institutions) if kept.height else {}
+    sums = snapshot_sums(snapshot, kept, filters, variables)
+    if proposals is None or ngo is None:
+        proposals, ngo = register_frames(engine)
+    # the register and NGO rows cut exactly as on the raw-row path (its own _apply, given
+    # the strata in place of the responses: the same columns but the cell dimensions)
+    probe = strata.with_columns(pl.lit(None, pl.String).alias(c) for c in DIMENSIONS)
+    _, proposals, ngo = _apply(probe, proposals, ngo, filters, source)
+    numbers = overview_from_sums(sums, proposals, ngo, filters.institutions)
+    return dataclasses.replace(numbers, comparable_units=comparable)
+
+
+__all__ = ["Snapshot", "load_snapshot", "overview_from_summaries", "snapshot_sums"]
