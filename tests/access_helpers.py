@@ -10,7 +10,7 @@ from argon2 import PasswordHasher
 from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
 
-from queries.access import accounts
+from queries.access import hashing
 
 ISSUER = "https://idp.gov.kz/realms/senim"
 CLIENT = "senim-dashboard"
@@ -19,8 +19,8 @@ CLIENT = "senim-dashboard"
 @pytest.fixture
 def fast_hashing(monkeypatch):
     hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    monkeypatch.setattr(accounts, "_hasher", hasher)
-    monkeypatch.setattr(accounts, "_DUMMY_HASH", hasher.hash("not-a-real-password"))
+    monkeypatch.setattr(hashing, "_hasher", hasher)
+    monkeypatch.setattr(hashing, "_dummy", [hasher.hash("not-a-real-password")])
 
 
 class FakeProvider:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from queries.access import accounts
+from queries.access import hashing
 
 
 class GatedHasher:
@@ -38,8 +38,8 @@ class GatedHasher:
 
 def test_at_most_five_hashes_run_at_once(monkeypatch):
     gated = GatedHasher()
-    monkeypatch.setattr(accounts, "_hasher", gated)
-    calls = [lambda: accounts.verify_password("h", "p"), lambda: accounts.hash_password("p")]
+    monkeypatch.setattr(hashing, "_hasher", gated)
+    calls = [lambda: hashing.verify_password("h", "p"), lambda: hashing.hash_password("p")]
     with ThreadPoolExecutor(12) as pool:
         futures = [pool.submit(calls[i % 2]) for i in range(12)]
         with gated.changed:
@@ -48,5 +48,5 @@ def test_at_most_five_hashes_run_at_once(monkeypatch):
             assert not gated.changed.wait_for(lambda: gated.inside > 5, timeout=0.5)
         gated.release.set()
         results = [f.result(timeout=30) for f in futures]
-    assert gated.most == accounts.MAX_CONCURRENT_HASHES == 5
+    assert gated.most == hashing.MAX_CONCURRENT_HASHES == 5
     assert results.count(True) == 6 and results.count("hashed") == 6

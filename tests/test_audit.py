@@ -70,3 +70,127 @@ def test_bad_calls_say_what_is_wrong(engine):
         record(engine, actor="a", action="x" * 33)
     record(engine, actor="", action="sign_in")
     assert list_events(engine).item(0, "actor") == "unknown"
+
+
+# --- issue 13, finding 10: append-only log, an INSERT-only app role, the events that were missing
+
+
+def test_the_audit_log_cannot_be_edited_or_emptied(engine):
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    record(engine, actor="boss", action="role_changed", target="dana", at=T0)
+    for statement in ("UPDATE audit_log SET actor = 'someone else'", "DELETE FROM audit_log"):
+        with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
+            conn.execute(text(statement))
+    assert list_events(engine).item(0, "actor") == "boss"
+
+
+@pytest.fixture
+def postgres_url(postgres_admin_url, postgres_template) -> str:
+    from tests.conftest import new_postgres_url
+
+    return new_postgres_url(postgres_admin_url, postgres_template)
+
+
+def test_the_app_role_may_only_read_and_append_the_audit_log(postgres_url):
+    import secrets
+
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ProgrammingError
+
+    from queries.access.roles import grant_app_role
+    from queries.db import make_engine
+
+    role, password = f"senim_app_{secrets.token_hex(4)}", secrets.token_hex(16)
+    owner = make_engine(postgres_url)
+    with owner.begin() as conn:
+        conn.exec_driver_sql(f"CREATE ROLE {role} LOGIN PASSWORD '{password}'")
+        grant_app_role(conn, role=role)
+    app_url = make_url(postgres_url).set(username=role, password=password)
+    app = make_engine(app_url.render_as_string(hide_password=False))
+    try:
+        record(app, actor="staff1", action="upload", target="wave.csv")
+        assert list_events(app).item(0, "target") == "wave.csv"
+        for statement in (
+            "UPDATE audit_log SET actor = 'x'",
+            "DELETE FROM audit_log",
+            "TRUNCATE audit_log",
+            "ALTER TABLE audit_log DISABLE TRIGGER USER",
+        ):
+            with pytest.raises(ProgrammingError), app.begin() as conn:
+                conn.execute(text(statement))
+        with app.begin() as conn:  # the rest of the data stays writable for the app
+            conn.execute(text("UPDATE users SET role = role"))
+    finally:
+        app.dispose()
+        with owner.begin() as conn:
+            conn.exec_driver_sql(f"DROP OWNED BY {role}")
+            conn.exec_driver_sql(f"DROP ROLE {role}")
+        owner.dispose()
+
+
+def test_identical_interrupted_and_refused_uploads_are_logged(engine):
+    from queries.ingest.pipeline import ingest_bytes
+    from tests.uploads_helpers import survey_csv, survey_rows
+
+    content = survey_csv(survey_rows(30))
+    assert ingest_bytes(engine, "survey", content, "w.csv", uploaded_by="staff1").status == "loaded"
+    again = ingest_bytes(engine, "survey", content, "w-copy.csv", uploaded_by="staff2")
+    event = list_events(engine, action="upload_unchanged").row(0, named=True)
+    assert (event["actor"], event["target"]) == ("staff2", f"upload {again.upload_id}")
+    assert '"file_name": "w-copy.csv"' in event["detail"]
+
+    def explode(fraction: float, stage: str) -> None:
+        if stage == "trust scores":
+            raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError):
+        ingest_bytes(
+            engine, "survey", survey_csv(survey_rows(5, start=900)), "x.csv",
+            uploaded_by="staff3", progress=explode,
+        )  # fmt: skip
+    event = list_events(engine, action="upload_interrupted").row(0, named=True)
+    assert event["actor"] == "staff3" and "disk full" in event["detail"]
+
+
+def test_a_busy_refusal_is_logged_once_the_database_is_free(tmp_path):
+    """SQLite (one writer): while another writer holds the database even the audit row must
+    wait; it is written with the next event. (PostgreSQL locks per kind and waits instead of
+    refusing, see test_faults.py.)"""
+    from sqlalchemy import event
+
+    from queries.db import init_db, make_engine
+    from queries.ingest.pipeline import ingest_bytes
+    from tests.uploads_helpers import NGO_HEADER, csv
+
+    db_url = f"sqlite:///{tmp_path / 'senim.db'}"
+    engine, holder = make_engine(db_url), make_engine(db_url)
+    init_db(engine)
+    event.listen(engine, "connect", lambda dbapi, _: dbapi.execute("PRAGMA busy_timeout=200"))
+    engine.dispose()  # reconnect with the short busy timeout
+    try:
+        with holder.connect().execution_options(immediate=True) as conn, conn.begin():
+            report = ingest_bytes(
+                engine, "ngo", csv(NGO_HEADER, ["KZ-75,2024,10,5,1,100"]), "n.csv",
+                uploaded_by="staff1",
+            )  # fmt: skip
+        assert report.status == "rejected" and "Try again" in report.message
+        record(engine, actor="boss", action="sign_in")  # the next event of this process
+        busy = list_events(engine, action="upload_busy").row(0, named=True)
+        assert busy["actor"] == "staff1"
+        assert list_events(engine).get_column("action").to_list()[:2] == ["sign_in", "upload_busy"]
+    finally:
+        engine.dispose()
+        holder.dispose()
+
+
+def test_downloads_are_logged(engine):
+    audit.record_download(engine, actor="analyst1", what="senim-feedback.csv", rows=1234)
+    event = list_events(engine, action="download").row(0, named=True)
+    assert (event["actor"], event["target"], json.loads(event["detail"])) == (
+        "analyst1",
+        "senim-feedback.csv",
+        {"rows": 1234},
+    )

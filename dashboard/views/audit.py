@@ -24,6 +24,12 @@ ACTIONS = (
     "user_disabled",
     "user_enabled",
     "password_set",
+    # issue 13: provider binding, re-uploads, refusals, failed loads, downloads
+    "identity_bound",
+    "upload_unchanged",
+    "upload_busy",
+    "upload_interrupted",
+    "download",
 )
 LIMIT = 5000
 

@@ -10,26 +10,23 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-import threading
 from dataclasses import dataclass
 
 import polars as pl
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from queries import settings
 from queries.access import audit, sessions, throttle
+from queries.access.hashing import (  # noqa: F401  (re-exported: callers use accounts.*)
+    MAX_CONCURRENT_HASHES,
+    dummy_hash,
+    hash_password,
+    verify_password,
+)
 from queries.errors import SenimError
 from queries.schema import ROLES, users
 
 MIN_PASSWORD = 10
-# argon2 (argon2-cffi defaults) takes 64 MiB per hash: forty sign-ins at once took 2.4 GB. A
-# bounded semaphore makes the 6th concurrent hash wait instead of allocating.
-MAX_CONCURRENT_HASHES = 5
-_hashing = threading.BoundedSemaphore(MAX_CONCURRENT_HASHES)
-_hasher = PasswordHasher()
-_DUMMY_HASH = _hasher.hash("not-a-real-password")
 
 
 @dataclass(frozen=True)
@@ -169,7 +166,7 @@ def authenticate(
         ).scalar_one_or_none()
     # Hash outside the write transaction (argon2 is slow and the lock should be short), and not
     # at all while a delay runs: the same for every name.
-    correct = not wait and verify_password(stored or _DUMMY_HASH, password) and stored is not None
+    correct = not wait and verify_password(stored or dummy_hash(), password) and stored is not None
     with _write(engine) as conn, conn.begin():
         throttle.hold(conn, name=name, address=address, now=now)
         # Again under the lock: attempts sent together must not all slip past the same delay.
@@ -227,21 +224,6 @@ def _decide(
         conn=conn,
     )
     return None
-
-
-def hash_password(password: str) -> str:
-    """argon2 hash, at most ``MAX_CONCURRENT_HASHES`` at a time in this process."""
-    with _hashing:
-        return _hasher.hash(password)
-
-
-def verify_password(hashed: str, password: str) -> bool:
-    """Whether ``password`` matches ``hashed`` (bounded like ``hash_password``)."""
-    with _hashing:
-        try:
-            return _hasher.verify(hashed, password)
-        except (VerificationError, InvalidHashError):
-            return False
 
 
 def _one_time_end(now: dt.datetime) -> dt.datetime:

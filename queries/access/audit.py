@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import logging
 import os
+import threading
 
 import polars as pl
 from sqlalchemy import Connection, Engine, insert, select
@@ -41,6 +42,19 @@ def _utc(value: dt.datetime) -> dt.datetime:
     return value.astimezone(dt.UTC).replace(tzinfo=None)
 
 
+def _row(actor: str, action: str, target: str, detail: dict | None, at: dt.datetime) -> dict:
+    if len(action) > 32:
+        raise ValueError(f"audit action {action!r} is longer than 32 characters")
+    return {
+        "at": at,
+        "actor": (actor or "unknown")[:200],
+        "action": action,
+        "target": target or "",
+        # Round-trip through JSON so dates, paths etc. are stored as text on both databases.
+        "detail": json.loads(json.dumps(detail or {}, default=str)),
+    }
+
+
 def record(
     engine: Engine | None = None,
     *,
@@ -52,23 +66,33 @@ def record(
     at: dt.datetime | None = None,
 ) -> None:
     """Append one event; inside ``conn``'s transaction when given (so it commits with the work)."""
-    if len(action) > 32:
-        raise ValueError(f"audit action {action!r} is longer than 32 characters")
-    row = {
-        "at": at or _now(),
-        "actor": (actor or "unknown")[:200],
-        "action": action,
-        "target": target or "",
-        # Round-trip through JSON so dates, paths etc. are stored as text on both databases.
-        "detail": json.loads(json.dumps(detail or {}, default=str)),
-    }
+    row = _row(actor, action, target, detail, at or _now())
     if conn is not None:
         conn.execute(insert(audit_log), row)
         return
     if engine is None:
         raise ValueError("record() needs an engine or a connection")
-    with engine.begin() as own:
-        own.execute(insert(audit_log), row)
+    _write_with_pending(engine, row)
+
+
+# Events that could not be written (the database was busy or failing, which is often the very
+# thing being logged): kept in memory and written, with their own time, before the next event
+# this process writes through an engine.
+_pending: list[dict] = []
+_pending_lock = threading.Lock()
+
+
+def _write_with_pending(engine: Engine, row: dict) -> None:
+    with _pending_lock:
+        rows = [*_pending, row]
+        _pending.clear()
+    try:
+        with engine.begin() as own:
+            own.execute(insert(audit_log), rows)
+    except BaseException:
+        with _pending_lock:
+            _pending[:0] = rows[:-1]  # the earlier events wait for the next write
+        raise
 
 
 def list_events(
@@ -120,11 +144,15 @@ def record_best_effort(
     engine: Engine, *, actor: str, action: str, target: str = "", detail: dict | None = None
 ) -> None:
     """``record`` for events that happen *because* the database is struggling (busy, a load
-    that failed): never raises; a lost event is logged to stderr instead."""
+    that failed): never raises; an event that cannot be written now is written before the next
+    one (and a warning is logged)."""
+    at = _now()
     try:
-        record(engine, actor=actor, action=action, target=target, detail=detail)
+        record(engine, actor=actor, action=action, target=target, detail=detail, at=at)
     except SQLAlchemyError as exc:
-        _LOG.error("audit event %s %s %s not stored: %s", action, actor, target, exc)
+        _LOG.warning("audit event %s %s %s kept for the next write: %s", action, actor, target, exc)
+        with _pending_lock:
+            _pending.append(_row(actor, action, target, detail, at))
 
 
 def record_download(engine: Engine, *, actor: str, what: str, rows: int) -> None:

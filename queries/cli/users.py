@@ -11,6 +11,7 @@ import sys
 
 from queries.access import accounts as auth
 from queries.access.audit import os_actor
+from queries.access.roles import grant_app_role
 from queries.cli.common import add_db_option, engine_from
 from queries.errors import SenimError
 from queries.schema import ROLES
@@ -38,6 +39,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     action("disable", _disable, "stop an account from signing in")
     action("enable", _enable, "let a disabled or locked account sign in again")
     action("reset-password", _reset, "set a one-time password and print it")
+    p = action(
+        "grant-db-role",
+        _grant_db_role,
+        "PostgreSQL: give the app's login role its rights (audit_log: SELECT and INSERT only)",
+        name_arg=False,
+    )
+    p.add_argument("role", help="an existing PostgreSQL login role, e.g. senim_app")
 
 
 def _actor() -> str:
@@ -102,4 +110,12 @@ def _reset(args: argparse.Namespace) -> int:
     password = auth.reset_password(engine_from(args), args.name, actor=_actor())
     print(f"One-time password for {args.name}: {password}")
     print("The user must choose a new password at the next sign-in.")
+    return 0
+
+
+def _grant_db_role(args: argparse.Namespace) -> int:
+    engine = engine_from(args)  # as the owner: migrations first, then the grants
+    with engine.begin() as conn:
+        grant_app_role(conn, role=args.role)
+    print(f"Role {args.role} may read and write the data; audit_log: SELECT and INSERT only.")
     return 0
