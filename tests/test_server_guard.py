@@ -124,3 +124,18 @@ def test_signing_out_ends_the_upload_right(app_url):
         signed_out = staff.run(query_string="lang=en")
         assert signed_out.widget("text_input", "Password")  # back on the sign-in page
         assert staff.upload("late.csv", _csv(100_000))[0] != 204
+
+
+def test_staff_upload_reaches_the_page_through_the_protocol(app_url):
+    """The whole path a browser takes: PUT the file, point the uploader at it, rerun."""
+    from tests.uploads_helpers import survey_csv, survey_rows
+
+    content = survey_csv(survey_rows(7, start=900_000))
+    with _signed_in(app_url, "staff") as staff:
+        page = staff.run(query_string="lang=en", page_name="upload")
+        (uploader,) = page.of_kind("file_uploader")
+        status, file_id = staff.upload("wave.csv", content)
+        assert status == 204
+        staff.set_file(uploader.widget_id, file_id=file_id, name="wave.csv", size=len(content))
+        checked = staff.run(query_string="lang=en", page_name="upload")
+    assert any("7 rows" in text and "no problems" in text.lower() for text in checked.texts())
