@@ -10,6 +10,7 @@ import os
 import polars as pl
 from sqlalchemy import insert, select
 
+from queries.contract import contract
 from queries.ingest import store
 from queries.ingest.uploads import list_uploads, mark_interrupted, start_upload
 from queries.schema import (
@@ -23,40 +24,29 @@ from queries.schema import (
 
 
 def survey_frame(ids: list[str], wave: str = "2025-Q3") -> pl.DataFrame:
+    """A validated survey frame (validate()'s clean columns and types, from the contract); the
+    columns not given here are blank."""
     n = len(ids)
-    return pl.DataFrame(
-        {
-            "_row": list(range(1, n + 1)),
-            "respondent_id": ids,
-            "source": ["kurultai"] * n,
-            "wave": [wave] * n,
-            "period_start": [dt.date(2025, 7, 1)] * n,
-            "interview_date": [dt.date(2025, 8, 2)] * n,
-            "region": ["KZ-75"] * n,
-            "settlement": ["urban"] * n,
-            "sex": [None] * n,
-            "age": [30] * n,
-            "weight": [1.0] * n,
-            "state_listens": [5] * n,
-            "participated_consultation": [True] * n,
-            "submitted_proposal": [False] * n,
-            "received_response": [None] * n,
-            "response_satisfaction": [None] * n,
-            "ngo_involvement": [False] * n,
-            "trust_government": [i % 11 for i in range(n)],
-            "trust_museums": [None if i % 2 else 4 for i in range(n)],
-        },
-        schema_overrides={
-            "_row": pl.Int64,
-            "sex": pl.String,
-            "age": pl.Int16,
-            "state_listens": pl.Int8,
-            "received_response": pl.Boolean,
-            "response_satisfaction": pl.Int8,
-            "trust_government": pl.Int8,
-            "trust_museums": pl.Int8,
-        },
-    )
+    values = {
+        "_row": list(range(1, n + 1)),
+        "respondent_id": ids,
+        "source": ["kurultai"] * n,
+        "wave": [wave] * n,
+        "period_start": [dt.date(2025, 7, 1)] * n,
+        "interview_date": [dt.date(2025, 8, 2)] * n,
+        "region": ["KZ-75"] * n,
+        "settlement": ["urban"] * n,
+        "age": [30] * n,
+        "weight": [1.0] * n,
+        "state_listens": [5] * n,
+        "participated_consultation": [True] * n,
+        "submitted_proposal": [False] * n,
+        "ngo_involvement": [False] * n,
+        "trust_government": [i % 11 for i in range(n)],
+        "trust_museums": [None if i % 2 else 4 for i in range(n)],
+    }
+    schema = contract("survey").clean_schema(("trust_government", "trust_museums"))
+    return pl.DataFrame({name: values.get(name, [None] * n) for name in schema}, schema=schema)
 
 
 def new_upload(engine, kind: str = "survey") -> int:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from queries.errors import InputFileError
 from queries.contract import contract_columns, template_csv
+from queries.errors import InputFileError
 from queries.ingest.pipeline import ingest_bytes
 from queries.ingest.reading import read_table
 from queries.ingest.validate import validate

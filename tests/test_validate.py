@@ -13,7 +13,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from queries.contract import canonical_header, contract_columns, template_csv
+from queries.contract import canonical_header, contract, contract_columns, template_csv
 from queries.ingest.messages import MAX_REPORTED_ERRORS, TEMPLATES
 from queries.ingest.reading import read_table
 from queries.ingest.validate import ERROR_SCHEMA, validate
@@ -33,27 +33,21 @@ def problems(validation) -> list[tuple]:
 def test_clean_survey_columns_and_dtypes_are_the_documented_ones():
     v = check("survey", "survey_good.csv")
     assert v.ok and v.errors.schema == ERROR_SCHEMA
-    assert dict(v.clean.schema) == {
+    # exactly the contract's clean columns, in its order, trust items last
+    assert v.clean.schema == contract("survey").clean_schema(("trust_government", "trust_police"))
+    # and the types the store and the metrics rely on
+    expected = {
         "_row": pl.Int64,
-        "respondent_id": pl.String,
-        "source": pl.String,
-        "wave": pl.String,
         "period_start": pl.Date,
         "interview_date": pl.Date,
-        "region": pl.String,
-        "settlement": pl.String,
-        "sex": pl.String,
         "age": pl.Int16,
         "weight": pl.Float64,
         "state_listens": pl.Int8,
-        "participated_consultation": pl.Boolean,
-        "submitted_proposal": pl.Boolean,
-        "received_response": pl.Boolean,
-        "response_satisfaction": pl.Int8,
-        "ngo_involvement": pl.Boolean,
-        "trust_government": pl.Int8,
         "trust_police": pl.Int8,
+        "received_response": pl.Boolean,
+        "region": pl.String,
     }
+    assert {k: v.clean.schema[k] for k in expected} == expected  # fmt: skip
 
 
 def test_clean_ngo_and_proposals_columns():

@@ -119,13 +119,15 @@ class Contract:
         """Columns and types of validate()'s clean frame: the row number, the contract columns
         (survey: the wave's start date after the wave) and any trust items last."""
         schema: dict[str, pl.DataType] = {ROW: pl.Int64()}
+        item_type = None
         for c in self.columns:
             if c.storage is Storage.LONG:
+                item_type = c.dtype  # every item is typed as the contract's own items
                 continue
             schema[c.name] = c.dtype
             if c.parser is Parser.WAVE:
                 schema["period_start"] = pl.Date()
-        return schema | {item: pl.Int16() for item in trust_items}
+        return schema | {item: item_type for item in trust_items}
 
 
 def label_name(column: str) -> str:
