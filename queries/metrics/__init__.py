@@ -26,14 +26,16 @@ def variable_sums(
     *,
     by: Sequence[str] = (),
     carry: Sequence[str] = (),
+    cells: Sequence[str] = (),
 ) -> pl.DataFrame:
     """Per-stratum sums of many derived variables in one pass (``variable`` = the mapping key).
 
     ``carry``: columns fixed within a stratum (region, wave, ...), kept without grouping on them.
+    ``cells``: per-cell sums instead (calibration, see ``stratum_sums``).
     """
     cols = {name: expr.cast(pl.Float64).alias(name) for name, expr in variables.items()}
     frame = responses.select(
-        *dict.fromkeys([*by, *carry]),
+        *dict.fromkeys([*by, *carry, *cells]),
         WEIGHT,
         STRATA,
         *([DOMAIN] if DOMAIN in responses.columns else []),
@@ -52,6 +54,7 @@ def variable_sums(
         by=list(by) or None,
         domain=DOMAIN if DOMAIN in frame.columns else None,
         carry=carry,
+        cells=cells,  # calibration (issue 12)
     )
 
 

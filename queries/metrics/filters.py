@@ -8,6 +8,8 @@ import polars as pl
 
 from queries.errors import SenimError
 
+WEIGHTS = ("calibrated", "delivered")  # the weights switch (issue 12)
+
 
 @dataclass(frozen=True)
 class Filters:
@@ -21,6 +23,13 @@ class Filters:
     sexes: tuple[str, ...] = ()
     age_groups: tuple[str, ...] = ()
     settlements: tuple[str, ...] = ()
+    # issue 12: "calibrated" rakes each wave to its year's population margins when there are
+    # some (queries.metrics.calibrated), "delivered" uses the weights as in the file
+    weights: str = "calibrated"
+
+    def __post_init__(self) -> None:
+        if self.weights not in WEIGHTS:
+            raise SenimError(f"Unknown weights {self.weights!r}; use one of {', '.join(WEIGHTS)}.")
 
 
 def _wave_start(responses: pl.DataFrame, label: str) -> object:

@@ -298,6 +298,10 @@ class OverviewNumbers:
     # region-reform: comparable units (KZ-19+33 ...) the region filter was widened to, because
     # the waves compared lie on both sides of the 2022 reform; () when it was not
     comparable_units: tuple[str, ...] = ()
+    # issue 12: the weights used ("calibrated" when any wave was raked to population margins)
+    # and the waves shown with delivered weights although calibration was asked for
+    weights: str = "delivered"
+    uncalibrated_waves: tuple[str, ...] = ()
 
 
 def overview_numbers(data, filters: Filters, source: str) -> OverviewNumbers:
@@ -309,9 +313,25 @@ def overview_numbers(data, filters: Filters, source: str) -> OverviewNumbers:
     filters, comparable = _comparable(data.responses, filters, source)  # region-reform
     own, proposals, ngo = _apply(data.responses, data.proposals, data.ngo, filters, source)
     institutions = filters.institutions
+    # --- issue 12: weights calibrated to the population (queries/metrics/calibrated.py) ---
+    uncalibrated: tuple[str, ...] = ()
+    if filters.weights == "calibrated" and own.height:
+        from queries.metrics import calibrated as cal  # it builds on this module's helpers
+
+        rows = cal.whole_waves(data.responses, filters, source)
+        margins = cal.wave_margins(rows, *cal.population_of(data))
+        uncalibrated = tuple(w for (_, w), m in sorted(margins.items()) if m is None)
+        if any(m is not None for m in margins.values()):
+            cells = cal.overview_cells(rows, overview_variables(rows, institutions))
+            made = cal.calibrated_overview_sums(cells, margins, regions=filters.regions)
+            numbers = overview_from_sums(made.national, proposals, ngo, institutions,
+                                         by_region=made.by_region, moved=made.moved)  # fmt: skip
+            return replace(numbers, comparable_units=comparable, weights="calibrated",
+                           uncalibrated_waves=made.uncalibrated_waves)  # fmt: skip
+    # --- end issue 12 ---
     sums = overview_sums(own, institutions) if own.height else pl.DataFrame()
     numbers = overview_from_sums(sums, proposals, ngo, institutions)
-    return replace(numbers, comparable_units=comparable)
+    return replace(numbers, comparable_units=comparable, uncalibrated_waves=uncalibrated)
 
 
 def _comparable(responses: pl.DataFrame, filters: Filters, source: str | None):
@@ -333,14 +353,20 @@ def overview_from_sums(
     proposals: pl.DataFrame,
     ngo: pl.DataFrame,
     institutions: Sequence[str] = (),
+    *,
+    by_region: pl.DataFrame | None = None,
+    moved: pl.DataFrame | None = None,
 ) -> OverviewNumbers:
     """``overview_numbers`` from ``overview_sums``-shaped sums (raw rows or the summary store)
-    and the register and NGO frames already cut to the filters."""
+    and the register and NGO frames already cut to the filters. ``by_region``, ``moved``:
+    calibrated sums made for the map's and the regions-moved domains (issue 12), which the
+    national ``sums`` cannot give (raked sums hold for their own domains only)."""
     own = pl.DataFrame()  # with the sums given, the helpers below never read responses
     trend = survey_trend(own, institutions, sums=sums)
     latest = _waves(sums).get_column("wave")[-1] if sums.height else None
+    regional = sums if by_region is None else by_region  # issue 12
     by_region = (
-        composite_by_region(own, sums=sums.filter(pl.col("wave") == latest))
+        composite_by_region(own, sums=regional.filter(pl.col("wave") == latest))
         if latest is not None
         else pl.DataFrame()
     )
@@ -350,5 +376,5 @@ def overview_from_sums(
         latest_wave=latest,
         by_region=by_region,
         funnel=funnel(proposals),
-        moved=regions_moved(own, sums=sums),
+        moved=regions_moved(own, sums=sums if moved is None else moved),  # issue 12
     )

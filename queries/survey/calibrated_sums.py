@@ -237,7 +237,8 @@ def calibrated_sums(
         used = margins.get(key)
         used = None if used is None else {c: t for c, t in used.items() if c in dims}
         out, reason = _unit_sums(rows, used or None, by, dims)
-        stratum_cols = rows.select("stratum", *unit, *(c for c in carry if c not in by))
+        extra = [c for c in dict.fromkeys([*unit, *carry]) if c not in by]
+        stratum_cols = rows.select("stratum", *extra)
         out = out.join(stratum_cols.unique("stratum"), on="stratum", how="left")
         parts.append(out.select(*dict.fromkeys([*by, *unit, *carry]), *_OUT))
         if reason is None:

@@ -143,6 +143,7 @@ def stratum_sums(
     # --- per-cell sums for calibration (issue 12) ---
     if cells:
         by_cols = [*by_cols, *(c for c in cells if c not in by_cols)]
+        carried = [c for c in carried if c not in cells]
         prep.append(w.alias("_wall"))
         aggs += [
             pl.col("_wall").sum().alias("sw_cell"),

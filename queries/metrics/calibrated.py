@@ -1,0 +1,122 @@
+"""The Overview with weights calibrated to the population (issue 12, point 6), raw-row path.
+
+Each wave (source, wave) of the selection is raked to the margins of its year
+(``queries.metrics.margins.population_margins``: uploaded counts, or the shipped 2024 region
+totals) through per-cell sums (``queries.survey.calibrated_sums``); a wave without margins, or
+whose margins cannot be met, keeps its delivered weights and is named in
+``OverviewNumbers.uncalibrated_waves``. Raking uses the whole wave, so a region filter is a
+domain here (its rows stay and count in the raking), not a cut of rows; sex, age group and
+settlement filters are domains as always. Calibrated sums hold for the domains they were made
+for only, so the national series (per wave), the map (per region of the latest wave) and the
+regions that moved (per region, or comparable unit across the 2022 reform, of the last two
+waves) each get their own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+
+import polars as pl
+
+from queries.metrics import variable_sums
+from queries.metrics.filters import Filters, apply_filters
+from queries.metrics.margins import Margins, population_margins
+from queries.reference.reform import comparable_expr, comparable_region, crosses_reform
+from queries.reference.regions import reference_regions
+from queries.survey.calibrated_sums import calibrated_sums
+
+__all__ = ["DIMS", "CalibratedOverviewSums", "calibrated_overview_sums", "wave_margins"]
+
+DIMS = ("region", "sex", "age_group")  # the margins' dimensions, all of them cell dimensions
+UNIT = ["source", "wave"]  # each wave of each source is raked on its own
+CARRY = ["source", "wave", "period_start"]
+_AREA = "_area"  # the regions-moved domain: a region, or a comparable unit across the reform
+
+
+def wave_margins(
+    waves: pl.DataFrame, population: pl.DataFrame, regions: pl.DataFrame
+) -> dict[tuple[str, str], Margins | None]:
+    """Per (source, wave): the margins of the year its period starts in, or None."""
+    by_year: dict[int, Margins | None] = {}
+    out = {}
+    for source, wave, start in waves.select("source", "wave", "period_start").unique().rows():
+        if start.year not in by_year:
+            by_year[start.year] = population_margins(population, regions, year=start.year)
+        out[(source, wave)] = by_year[start.year]
+    return out
+
+
+@dataclass(frozen=True)
+class CalibratedOverviewSums:
+    """The three sets of calibrated sums the Overview combines, and the waves left delivered."""
+
+    national: pl.DataFrame  # domains: wave
+    by_region: pl.DataFrame  # domains: region × the latest wave (the map)
+    moved: pl.DataFrame  # domains: region (comparable unit) × the last two waves
+    uncalibrated_waves: tuple[str, ...]
+
+
+def _within(sums: pl.DataFrame, column: str, chosen: Sequence[str]) -> pl.DataFrame:
+    return sums.filter(pl.col(column).is_in(list(chosen))) if chosen else sums
+
+
+def calibrated_overview_sums(
+    cells: pl.DataFrame,
+    margins: Mapping[tuple[str, str], Margins | None],
+    *,
+    regions: Sequence[str] = (),
+) -> CalibratedOverviewSums:
+    """From per-cell sums (``variable_sums(..., carry=CARRY, cells=DIMS)`` of whole waves, a
+    region filter in the domain), the calibrated sums of the Overview's three uses;
+    ``regions``: the region filter (other regions' domains are not returned)."""
+    result = calibrated_sums(cells, margins, unit=UNIT, by=["wave"], carry=["period_start"])
+    waves = cells.select("wave", "period_start").unique().sort("period_start", "wave")
+    labels = waves.get_column("wave").to_list()
+    latest, last_two = labels[-1:], labels[-2:]
+    one = cells.filter(pl.col("wave").is_in(latest))
+    by_region = calibrated_sums(one, margins, unit=UNIT, by=["region", "wave"],
+                                carry=["period_start"]).sums  # fmt: skip
+    two = cells.filter(pl.col("wave").is_in(last_two))
+    across = crosses_reform(last_two)  # region-reform: compared on comparable units
+    area = comparable_expr("region") if across else pl.col("region")
+    moved = calibrated_sums(two.with_columns(area.alias(_AREA)), margins, unit=UNIT,
+                            by=[_AREA, "wave"], carry=["period_start"]).sums  # fmt: skip
+    units = {comparable_region(c) for c in regions} | set(regions) if across else set(regions)
+    moved = _within(moved, _AREA, sorted(units)).rename({_AREA: "region"})
+    left = {key[1] for key, _ in result.delivered}
+    return CalibratedOverviewSums(
+        national=result.sums,
+        by_region=_within(by_region, "region", regions),
+        moved=moved,
+        uncalibrated_waves=tuple(w for w in labels if w in left),
+    )
+
+
+def population_of(data: object) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """A dataset's population counts and regions (a bare namespace of frames has neither:
+    no uploaded counts, the shipped regions)."""
+    population = getattr(data, "population", None)
+    regions = getattr(data, "regions", None)
+    return (
+        pl.DataFrame() if population is None else population,
+        reference_regions() if regions is None else regions,
+    )
+
+
+def whole_waves(responses: pl.DataFrame, filters: Filters, source: str | None) -> pl.DataFrame:
+    """The rows of the chosen waves (of ``source``) with every region kept: the region filter
+    joins sex, age group and settlement in ``in_domain``."""
+    rows = apply_filters(responses, replace(filters, regions=()))
+    if source is not None and rows.height:
+        rows = rows.filter(pl.col("source") == source)
+    if filters.regions:
+        inside = pl.col("in_domain") & pl.col("region").is_in(list(filters.regions))
+        rows = rows.with_columns(inside.fill_null(False).alias("in_domain"))
+    absent = [d for d in DIMS if d not in rows.columns]  # a frame without them: one "unknown"
+    return rows.with_columns(pl.lit(None, pl.String).alias(d) for d in absent)
+
+
+def overview_cells(rows: pl.DataFrame, variables: Mapping[str, pl.Expr]) -> pl.DataFrame:
+    """The per-cell sums of the Overview's variables over whole waves (one pass)."""
+    return variable_sums(rows, variables, carry=CARRY, cells=DIMS)
