@@ -34,6 +34,7 @@ import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard import session_routes
+from dashboard.components.plain import escape_markdown
 from dashboard.data import engine
 from dashboard.i18n import t
 from queries import settings
@@ -338,7 +339,7 @@ def _change_password_form(username: str) -> None:
         st.error(t(ERROR_KEYS.get(exc.reason, "auth.error_bad_credentials")))
         return
     except SenimError as exc:
-        st.error(str(exc))
+        st.error(escape_markdown(exc))
         return
     st.session_state.pop(PENDING_KEY, None)
     if account is None or account.disabled:

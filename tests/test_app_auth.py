@@ -4,6 +4,7 @@ provider's verified sign-in (issue 13)."""
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -231,7 +232,7 @@ def test_admin_lists_adds_and_changes_users(accounts):
     next(b for b in at.button if b.label == translate("users.add", "en")).click().run()
     assert not at.exception
     message = at.success[0].value
-    one_time = message.rsplit(": ", 1)[1]
+    one_time = re.sub(r"\\(.)", r"\1", message.rsplit(": ", 1)[1])  # shown Markdown-escaped
     user = auth.authenticate(accounts, "aliya", one_time)
     assert (user.role, user.must_change_password) == ("staff", True)
     at.selectbox(key="users_who").select("aliya")
@@ -357,3 +358,14 @@ def test_every_label_built_at_run_time_is_translated():
     keys += [f"auth.role_{r}" for r in auth.ROLES]
     missing = [k for k in keys if set(catalogue().get(k, {})) != set(LANGUAGES)]
     assert missing == []
+
+
+def test_user_names_are_never_rendered_as_markdown(accounts):
+    at = app("users", user={"username": "boss", "role": "admin"})
+    hostile = "![t](http://x.invalid/leak.png)"
+    at.text_input(key="users_new_name").input(hostile)
+    next(b for b in at.button if b.label == translate("users.add", "en")).click().run()
+    assert not at.exception
+    shown = at.success[0].value
+    assert hostile not in shown and "http://" not in shown  # no image, no link
+    assert auth.get_user(accounts, hostile) is not None  # the account is named as typed

@@ -8,6 +8,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard import auth
+from dashboard.components.plain import escape_markdown as plain
 from dashboard.components.table import data_table
 from dashboard.data import engine
 from dashboard.i18n import t
@@ -71,10 +72,11 @@ def _add_form(actor: str) -> None:
             actor=actor,
         )
     except SenimError as exc:
-        st.error(str(exc))
+        st.error(plain(exc))
         return
     # Rerun so the table and the pickers include the new account; the notice survives it.
-    st.session_state[NOTICE] = t("users.added", user=name.strip(), password=password)
+    # User names and passwords are shown as typed, never as Markdown (issue 13).
+    st.session_state[NOTICE] = t("users.added", user=plain(name.strip()), password=plain(password))
     st.rerun()
 
 
@@ -90,22 +92,26 @@ def _change_panel(actor: str, names: list[str]) -> None:
     try:
         if c1.button(t("users.set_role"), key="users_set_role"):
             accounts.set_role(engine(), who, new_role, actor=actor)
-            st.session_state[NOTICE] = t("users.role_set", user=who, role=_role_name(new_role))
+            st.session_state[NOTICE] = t(
+                "users.role_set", user=plain(who), role=_role_name(new_role)
+            )
             st.rerun()
         if c2.button(t("users.disable"), key="users_disable"):
             accounts.disable(engine(), who, actor=actor)
-            st.session_state[NOTICE] = t("users.disabled_done", user=who)
+            st.session_state[NOTICE] = t("users.disabled_done", user=plain(who))
             st.rerun()
         if c3.button(t("users.enable"), key="users_enable"):
             accounts.enable(engine(), who, actor=actor)
-            st.session_state[NOTICE] = t("users.enabled_done", user=who)
+            st.session_state[NOTICE] = t("users.enabled_done", user=plain(who))
             st.rerun()
         if c4.button(t("users.reset_password"), key="users_reset"):
             password = accounts.reset_password(engine(), who, actor=actor)
-            st.session_state[NOTICE] = t("users.reset_done", user=who, password=password)
+            st.session_state[NOTICE] = t(
+                "users.reset_done", user=plain(who), password=plain(password)
+            )
             st.rerun()
     except SenimError as exc:
-        st.error(str(exc))
+        st.error(plain(exc))
     notice = st.session_state.pop("users_notice", None)
     if notice:
         st.success(notice)
