@@ -160,14 +160,32 @@ def _normalise_headers(headers: list[str], file_name: str) -> list[str]:
     return out
 
 
+def _first_line(text: str) -> str:
+    """The text up to the first line break (without copying the rest, as split would)."""
+    end = text.find("\n")
+    return (text if end < 0 else text[:end]).rstrip("\r")
+
+
+def _quoted_line_break(text: str) -> bool:
+    """Whether some line holds an odd number of quotes (a quoted field spans lines), found from
+    the positions of quotes and line breaks only, without a copy of the text per line."""
+    data = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+    quotes = np.flatnonzero(data == ord('"'))
+    if not len(quotes):
+        return False
+    ends = np.append(np.flatnonzero(data == ord("\n")), len(data))
+    per_line = np.diff(np.searchsorted(quotes, ends), prepend=0)
+    return bool((per_line % 2).any())
+
+
 def _ragged_rows(text: str, delimiter: str, width: int) -> list[tuple[int, int]]:
     """(data row, field count) of the first rows whose field count differs from the header's.
     Vectorised over lines; falls back to the csv module when a quoted field spans lines."""
+    if '"' in text and _quoted_line_break(text):
+        return _ragged_rows_csv(text, delimiter, width)
     lines = pl.Series("line", [text]).str.split("\n").explode()
     unquoted = lines
     if '"' in text:
-        if (lines.str.count_matches('"', literal=True) % 2 == 1).any():
-            return _ragged_rows_csv(text, delimiter, width)
         # Quoted fields taken out pair by pair leave only the delimiters between fields.
         unquoted = lines.str.replace_all(r'"[^"]*"', "")
     frame = pl.DataFrame(
@@ -213,7 +231,7 @@ def _layout(text: str) -> tuple[str, str]:
     if "\n" not in text and "\r" in text:
         text = text.replace("\r", "\n")  # classic Mac line ends
     text = text.lstrip("\r\n")
-    first = text.split("\n", 1)[0].rstrip("\r")
+    first = _first_line(text)
     sep = SEP_LINE.match(first)
     if sep and sep.group(1) in DELIMITERS:
         text = text.split("\n", 1)[1].lstrip("\r\n") if "\n" in text else ""
@@ -270,7 +288,7 @@ def read_header(content: bytes, file_name: str, *, max_bytes: int | None = None)
         head = head[: cut + 1]
     text, encoding = _decode(head, file_name)
     text, delimiter = _layout(text)
-    header_line = text.split("\n", 1)[0].rstrip("\r")
+    header_line = _first_line(text)
     if not header_line.strip():
         raise _reject(file_name, "the file has no header row.")
     raw_headers = _split_header(header_line, delimiter)
@@ -299,7 +317,7 @@ def read_table(
     _check_lines(content, file_name)
     text, encoding = _decode(content, file_name)
     text, delimiter = _layout(text)
-    header_line = text.split("\n", 1)[0].rstrip("\r")
+    header_line = _first_line(text)
     if not header_line.strip():
         raise _reject(file_name, "the file has no header row.")
     raw_headers = _split_header(header_line, delimiter)
