@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from queries.survey.calibrated_sums import UNKNOWN, calibrated_sums, with_unknown
+from queries.survey.calibrated_sums import CELL_TOTALS, UNKNOWN, calibrated_sums, with_unknown
 from queries.survey.design import combine_sums, stratum_sums, survey_mean, survey_proportion
 
 DIMS = ["region", "sex", "age_group"]
@@ -170,3 +170,20 @@ def test_hand_worked_wave_over_representing_one_region():
     assert got["se"][0] < fixed["se"][0]
     frame_path = survey_mean(frame, "y", weight="w", strata="stratum", calibrate_to=margins)
     assert frame_path["se"][0] == pytest.approx(got["se"][0], rel=1e-12)
+
+
+def test_cells_with_values_only_and_separate_totals_give_the_same_numbers():
+    # a store keeping only cells with values, and every respondent's n, Σw, Σw² per cell apart
+    frame = random_frame(11, 160, nulls=True)
+    kw = {"weight": "w", "strata": "stratum", "carry": UNIT, "cells": DIMS}
+    cells = stratum_sums(frame, "y", by=["grp"], domain="dom", **kw)
+    ones = stratum_sums(frame.with_columns(one=pl.lit(1.0)), "one", **kw)
+    totals = ones.select(
+        "stratum", *DIMS, n_cell="n", sw_cell="sw", sw2_cell="sw2"
+    )  # the "respondents" variable of a store
+    sparse = cells.filter(pl.col("n") > 0).drop(CELL_TOTALS)
+    assert sparse.height < cells.height
+    margins = {("s", "w1"): MARGINS}
+    full = combine_sums(calibrated_sums(cells, margins, unit=UNIT, by=["grp"]).sums, by="grp")
+    got = calibrated_sums(sparse, margins, unit=UNIT, by=["grp"], totals=totals).sums
+    assert_same(combine_sums(got, by="grp"), full.drop("variable"), ("grp",))

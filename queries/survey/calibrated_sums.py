@@ -138,18 +138,27 @@ def _residual_shift(e: np.ndarray, count: np.ndarray, codes: Sequence[np.ndarray
     return sum(hot @ a for hot, a in zip(hots, shift, strict=True))
 
 
+def _cell_totals(rows: pl.DataFrame, totals: pl.DataFrame | None, dims: list[str]) -> pl.DataFrame:
+    """Per (stratum, dims) cell: every row's count, Σw, Σw² (from ``totals``, or the largest
+    over the variables of the cells' own ``CELL_TOTALS``, which every variable repeats)."""
+    keys = ["stratum", *dims]
+    if totals is not None:
+        chosen = totals.join(rows.select("stratum").unique(), on="stratum", how="semi")
+        return chosen.group_by(keys).agg(pl.col(*CELL_TOTALS).sum()).sort(keys)
+    per = rows.group_by("variable", *keys).agg(pl.col(*CELL_TOTALS).sum())
+    return per.group_by(keys).agg(pl.col(*CELL_TOTALS).max()).sort(keys)
+
+
 def _unit_sums(
-    rows: pl.DataFrame, margins: Margins | None, by: list[str], dims: list[str]
+    rows: pl.DataFrame,
+    margins: Margins | None,
+    by: list[str],
+    dims: list[str],
+    totals: pl.DataFrame | None,
 ) -> tuple[pl.DataFrame, str | None]:
     """One unit's per (by, stratum, variable) sums, raked when ``margins`` can be met."""
     cell_keys = ["stratum", *dims]
-    first = rows.get_column("variable")[0]
-    cells = (
-        rows.filter(pl.col("variable") == first)
-        .group_by(cell_keys)
-        .agg(pl.col(*CELL_TOTALS).sum())
-        .sort(cell_keys)
-    )
+    cells = _cell_totals(rows, totals, dims)
     count = cells.get_column("n_cell").cast(pl.Float64).to_numpy()
     sw_all = cells.get_column("sw_cell").to_numpy()
     sw2_all = cells.get_column("sw2_cell").to_numpy()
@@ -219,6 +228,7 @@ def calibrated_sums(
     by: Sequence[str] = (),
     dims: Sequence[str] = ("region", "sex", "age_group"),
     carry: Sequence[str] = (),
+    totals: pl.DataFrame | None = None,
 ) -> CalibratedSums:
     """Per-stratum sums of every unit (``unit`` columns, e.g. source and wave), raked to its
     margins (``margins[unit key]``; None or missing: delivered weights).
@@ -227,16 +237,21 @@ def calibrated_sums(
     ``sy``, SUM_COLUMNS, ``CELL_TOTALS``, n_h, N_h); ``by`` are the domains estimated (each
     ``by`` group gets a row in every stratum of its unit: its z is not zero outside it).
     ``carry``: columns constant within a stratum returned as they are (region, period_start).
-    Rows with a null ``by`` value count in their cells but get no domain of their own."""
+    Rows with a null ``by`` value count in their cells but get no domain of their own.
+    ``totals``: per (stratum, dims, any finer keys) ``CELL_TOTALS`` of every respondent, when
+    ``cells`` do not carry them on every row (e.g. a store that keeps only cells with values).
+    """
     by, unit = list(by), list(unit)
     dims = [d for d in dims if d in cells.columns]
     work = cells.with_columns(pl.col(dims).cast(pl.String).fill_null(UNKNOWN))
+    unknown = pl.col(dims).cast(pl.String).fill_null(UNKNOWN)
+    total_cells = None if totals is None else totals.with_columns(unknown)
     parts, done, delivered = [], [], []
     for key, rows in work.group_by(unit, maintain_order=True):
         key = tuple(key)
         used = margins.get(key)
         used = None if used is None else {c: t for c, t in used.items() if c in dims}
-        out, reason = _unit_sums(rows, used or None, by, dims)
+        out, reason = _unit_sums(rows, used or None, by, dims, total_cells)
         extra = [c for c in dict.fromkeys([*unit, *carry]) if c not in by]
         stratum_cols = rows.select("stratum", *extra)
         out = out.join(stratum_cols.unique("stratum"), on="stratum", how="left")
