@@ -150,6 +150,7 @@ def os_account() -> str:
     return pwd.getpwuid(os.getuid()).pw_name
 
 
+@pytest.mark.slow  # five CLI processes
 def test_the_actor_is_the_real_os_account_whatever_the_environment_says(db_url, tmp_path):
     """$USER/$LOGNAME can be set by the caller; the audit log takes the process's user id."""
     import os
