@@ -31,7 +31,6 @@ from dataclasses import dataclass
 from urllib.parse import quote, urlencode, urlsplit
 
 import streamlit as st
-from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard import session_routes
 from dashboard.components.plain import escape_markdown
@@ -40,7 +39,7 @@ from dashboard.i18n import t
 from queries import settings
 from queries.access import accounts as auth
 from queries.access import audit, oidc, sessions
-from queries.errors import SenimError
+from queries.errors import DatabaseUnavailable, SenimError
 
 ROLE_ORDER = ("viewer", "analyst", "staff", "admin")
 SESSION_KEY = "senim_user"
@@ -131,7 +130,7 @@ def _start_session(username: str, role: str, method: str) -> None:
 def _end_session(expired: bool = False) -> None:
     stored = st.session_state.pop(SESSION_KEY, None)
     if isinstance(stored, dict) and stored.get("sid") is not None:
-        with contextlib.suppress(SQLAlchemyError):
+        with contextlib.suppress(DatabaseUnavailable):
             sessions.revoke(engine(), session_id=int(stored["sid"]))
     if expired:
         st.session_state[EXPIRED_KEY] = True
@@ -142,7 +141,7 @@ def _session_alive(stored: dict) -> bool:
     if stored.get("sid") is not None:
         try:
             return sessions.check(engine(), session_id=int(stored["sid"])) is not None
-        except SQLAlchemyError:
+        except DatabaseUnavailable:
             return True  # database down: pages show their own notice; keep the session
     now = time.time()
     last_seen = float(stored.get("last_seen", now))
@@ -157,7 +156,7 @@ def _checked(stored: dict) -> SessionUser | None:
     username, role = str(stored.get("username", "")), stored.get("role")
     try:
         account = auth.get_user(engine(), username)
-    except SQLAlchemyError:
+    except DatabaseUnavailable:
         account = None  # database down: pages show their own notice; keep the session
     else:
         if account is None or account.disabled:
@@ -183,7 +182,7 @@ def _from_cookie() -> SessionUser | None:
         return None
     try:
         found = sessions.resume(engine(), token=token)
-    except SQLAlchemyError:
+    except DatabaseUnavailable:
         return None
     if found is None:
         return None
@@ -357,7 +356,7 @@ def logout_button() -> None:
     # st.text, not caption: a user name is never rendered as Markdown
     st.sidebar.text(t("auth.signed_in_as", user=user.username, role=t(f"auth.role_{user.role}")))
     if st.sidebar.button(t("auth.sign_out"), key="logout", icon=":material/logout:"):
-        with contextlib.suppress(SQLAlchemyError):  # signing out works with the database down
+        with contextlib.suppress(DatabaseUnavailable):  # signing out works with the database down
             audit.record(engine(), actor=user.username, action="sign_out", target=user.username)
         _end_session()  # revokes the server-side session at once
         if _oidc_configured():

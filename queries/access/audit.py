@@ -17,6 +17,7 @@ import polars as pl
 from sqlalchemy import Connection, Engine, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from queries.errors import DatabaseUnavailable
 from queries.schema import audit_log
 
 _LOG = logging.getLogger("senim.audit")
@@ -149,7 +150,7 @@ def record_best_effort(
     at = _now()
     try:
         record(engine, actor=actor, action=action, target=target, detail=detail, at=at)
-    except SQLAlchemyError as exc:
+    except (SQLAlchemyError, DatabaseUnavailable) as exc:
         _LOG.warning("audit event %s %s %s kept for the next write: %s", action, actor, target, exc)
         with _pending_lock:
             _pending.append(_row(actor, action, target, detail, at))
