@@ -10,12 +10,12 @@ import streamlit as st
 from dashboard.i18n import institution_name, language, region_name, t, translate
 from queries.contract.vocabulary import AGE_GROUPS
 from queries.metrics.dataset import Dataset
-from queries.metrics.filters import Filters
+from queries.metrics.filters import WEIGHTS, Filters
 
 SEXES = ("female", "male")
 SETTLEMENTS = ("urban", "rural")
 MULTI_KEYS = ("source", "region", "institution", "sex", "age", "settlement")
-SINGLE_KEYS = ("wave_from", "wave_to")
+SINGLE_KEYS = ("wave_from", "wave_to", "weights")  # weights: issue 12's switch
 MAX_PARAM_LENGTH = 64
 
 
@@ -30,6 +30,7 @@ def _options(data: Dataset) -> dict[str, list[str]]:
         "settlement": list(SETTLEMENTS),
         "wave_from": waves.to_list(),
         "wave_to": waves.to_list(),
+        "weights": list(WEIGHTS),
     }
 
 
@@ -91,6 +92,7 @@ def _label(key: str):
             f"filters.age_{v.replace('-', '_').replace('+', '_plus')}", lang
         ),
         "settlement": lambda v: translate(f"filters.settlement_{v}", lang),
+        "weights": lambda v: translate(f"weights.{v}", lang),  # issue 12
     }[key]
 
 
@@ -126,9 +128,18 @@ def sidebar_filters(data: Dataset) -> Filters:
             key="f_wave_to",
             placeholder=t("filters.last"),
         )
+        # --- issue 12: the weights switch (the default, calibrated, stays out of the URL) ---
+        weights = st.radio(
+            t("weights.label"),
+            list(WEIGHTS),
+            key="f_weights",
+            format_func=_label("weights"),
+            help=t("weights.help"),
+        )
     if wave_from and wave_to and waves.index(wave_from) > waves.index(wave_to):
         st.warning(t("filters.wave_order", first=wave_from, last=wave_to), icon=":material/info:")
-    write_to_url({**values, "wave_from": wave_from, "wave_to": wave_to})
+    chosen_weights = None if weights == WEIGHTS[0] else weights
+    write_to_url({**values, "wave_from": wave_from, "wave_to": wave_to, "weights": chosen_weights})
     return Filters(
         sources=tuple(values["source"]),
         wave_from=wave_from,
@@ -138,6 +149,7 @@ def sidebar_filters(data: Dataset) -> Filters:
         sexes=tuple(values["sex"]),
         age_groups=tuple(values["age"]),
         settlements=tuple(values["settlement"]),
+        weights=weights or WEIGHTS[0],
     )
 
 
@@ -167,6 +179,8 @@ def describe(filters: Filters) -> str:
     ):
         if chosen:
             parts.append(", ".join(_label(key)(v) for v in chosen))
+    if filters.weights != "calibrated":  # issue 12
+        parts.append(t("weights.delivered_short"))
     return " · ".join(parts) if parts else t("filters.none_active")
 
 

@@ -19,6 +19,7 @@ SECTIONS = (
     "ngo",
     "ngo_robust",
     "weights",
+    "calibration",  # the weights switch: raking to population margins (issue 12)
     "intervals",  # replaces "ci" (± 1.96 SE): t and logit intervals as R (issue 12)
     "small_sample",
     "change",

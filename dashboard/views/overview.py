@@ -27,6 +27,15 @@ def render() -> None:
         st.info(t("filters.no_data"), icon=":material/filter_alt_off:")
         return
     st.caption(t("overview.cards_source", source=t(f"source.{page.source}")))
+    # --- issue 12: which weights the numbers use ---
+    if page.filters.weights == "calibrated" and numbers.weights != "calibrated":
+        st.caption(t("weights.note_none"))
+    elif numbers.weights == "calibrated":
+        st.caption(t("weights.note_calibrated"))
+        if numbers.uncalibrated_waves:
+            waves = ", ".join(numbers.uncalibrated_waves)
+            st.caption(t("weights.note_uncalibrated", waves=waves))
+    # --- end issue 12 ---
     if numbers.comparable_units:  # region-reform: the chosen region spans the 2022 reform
         units = ", ".join(region_name(u) for u in numbers.comparable_units)
         st.caption(t("reform.comparable_note", units=units))
