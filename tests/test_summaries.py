@@ -152,6 +152,14 @@ def ngo_file() -> bytes:
     return ("\n".join([NGO_HEADER, *rows]) + "\n").encode()
 
 
+def delivered(filters: Filters) -> Filters:
+    """The filters with delivered weights: the Overview from summaries is that one (the
+    calibrated one, issue 12, is not made from summaries yet)."""
+    if "weights" in Filters.__dataclass_fields__:
+        return dataclasses.replace(filters, weights="delivered")
+    return filters
+
+
 def filters_strategy() -> st.SearchStrategy[Filters]:
     known = [w for ws in WAVES.values() for w in ws]
     labels = st.one_of(st.none(), st.sampled_from([*known, "2030-Q1"]))  # one unknown wave
@@ -170,7 +178,7 @@ def filters_strategy() -> st.SearchStrategy[Filters]:
         sexes=subset(SEXES),
         age_groups=subset(AGE_GROUPS),
         settlements=subset(SETTLEMENTS),
-    )
+    ).map(delivered)
 
 
 def close(a, b) -> bool:
@@ -265,7 +273,7 @@ def test_a_domain_keeps_the_whole_stratum_in_n_h(loaded):
 
 def test_a_region_filter_across_the_reform_widens_as_on_the_raw_path(loaded):
     data = load_dataset(loaded)
-    filters = Filters(regions=("KZ-10",))
+    filters = delivered(Filters(regions=("KZ-10",)))
     raw = overview_numbers(data, filters, SOURCES[0])
     summed = overview_from_summaries(loaded, filters, SOURCES[0])
     assert summed.comparable_units  # the 2021 wave makes Abai a part of a comparable unit

@@ -30,6 +30,7 @@ TRUST = "trust_"
 STRATUM_KEYS = ("source", "wave", "region")
 DIMENSIONS = ("sex", "age_group", "settlement")
 COUNTS = ("n",)
+RESPONDENTS = "respondents"
 # the raw columns a wave's rows must have (trust_* columns come on top, as many as there are)
 ROW_COLUMNS = {
     "source": pl.String,
@@ -92,6 +93,9 @@ def variables_for(institutions: Sequence[str]) -> Variables:
         named |= _without_trust()
     named |= {column: pl.col(column) for column in PARTICIPATION}
     named |= feedback_variables()
+    # every respondent counts once: the per-cell n, Σw, Σw² of all respondents, which raking
+    # to population margins (region, sex, age group: cell dimensions) starts from
+    named[RESPONDENTS] = pl.lit(1.0)
     stored: dict[str, pl.Expr] = {}
     aliases: dict[str, str] = {}
     for name, expr in named.items():

@@ -19,6 +19,7 @@ import polars as pl
 from sqlalchemy import Engine, select
 
 from queries.db import data_version
+from queries.errors import SenimError
 from queries.metrics.dataset import _read  # the fast CSV hand-over of both databases
 from queries.metrics.filters import Filters
 from queries.metrics.overview import (  # the raw-row path's own rules
@@ -47,6 +48,7 @@ from queries.summaries.read import (
 )
 from queries.survey.sums import SUM_COLUMNS
 
+DELIVERED = "delivered"  # the weights as in the files (the calibrated ones: issue 12)
 _DOMAIN = {"sexes": "sex", "age_groups": "age_group", "settlements": "settlement"}
 
 
@@ -167,6 +169,11 @@ def overview_from_summaries(
     """``overview_numbers`` for (filters, source) from the summary store: no survey row is read
     (but once per snapshot for a composite the store does not hold). ``snapshot``,
     ``proposals``, ``ngo``: what the caller keeps per data version (read here otherwise)."""
+    if getattr(filters, "weights", DELIVERED) != DELIVERED:
+        # calibrated weights (issue 12) rake each wave from per-cell totals; the store keeps
+        # them (variable "respondents") but this path does not rake yet: never pass off
+        # delivered-weight numbers as calibrated ones
+        raise SenimError("The summary store gives the Overview with delivered weights only.")
     snapshot = load_snapshot(engine) if snapshot is None else snapshot
     strata = snapshot.strata
     # region-reform: a region filter over both vintages widens to the comparable unit
