@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import sqlite3
 import uuid
@@ -156,9 +157,18 @@ def demo_database(tmp_path_factory, responses: int, name: str = "demo") -> str:
 
 @pytest.fixture(scope="session")
 def demo_template(tmp_path_factory) -> str:
-    """The demo database, built once per test session (per worker): never write to it; a test
-    reads a copy (``demo_url``), so tests stay independent of each other's uploads."""
-    return demo_database(tmp_path_factory, DEMO_RESPONSES, "demo-template")
+    """The demo database, built once per test run (the first xdist worker to need it builds it,
+    the others wait for it): never write to it; a test reads a copy (``demo_url``), so tests
+    stay independent of each other's uploads."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return demo_database(tmp_path_factory, DEMO_RESPONSES, "demo-template")
+    shared = tmp_path_factory.getbasetemp().parent  # one folder per run, shared by its workers
+    done = shared / "demo-template.url"
+    with open(shared / "demo-template.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not done.exists():
+            done.write_text(demo_database(tmp_path_factory, DEMO_RESPONSES, "demo-template"))
+        return done.read_text()
 
 
 @pytest.fixture
