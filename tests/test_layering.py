@@ -6,8 +6,7 @@
   import itself, never a part of its own layer or a higher one, and every part must be declared.
 
 The checker runs over the real tree and over small synthetic trees, so it is seen to fail when
-the layering breaks. Known violations of today's tree are listed in ``KNOWN`` and expected to fail
-(strictly): when one is fixed its case passes unexpectedly, and the entry must be removed.
+the layering breaks. The real tree has no excused exception.
 """
 
 from __future__ import annotations
@@ -55,11 +54,6 @@ SQL_STATEMENT = re.compile(
 SQL_UPPER = re.compile(
     r"\b(SELECT\s.+\sFROM|INSERT\s+INTO|UPDATE\s+\S+\s+SET|DELETE\s+FROM)\b", re.DOTALL
 )
-
-# Today's known violations (path, detail): the dashboard catches SQLAlchemy's error class where
-# queries/ should translate database failures into its own error. Fixed by the owners of these
-# files; each fix turns its case below into an unexpected pass, and the entry is deleted here.
-KNOWN: frozenset[tuple[str, str]] = frozenset()  # dashboard/auth.py fixed (issue 13)
 
 
 @dataclass(frozen=True)
@@ -205,19 +199,19 @@ def dashboard_violations(root: Path) -> list[Violation]:
     return found
 
 
-def unknown(violations: list[Violation], known: frozenset[tuple[str, str]] = KNOWN) -> list[str]:
-    return sorted({str(v) for v in violations if (v.path, v.detail) not in known})
+def listed(violations: list[Violation]) -> list[str]:
+    return sorted({str(v) for v in violations})
 
 
 # --- the real tree ------------------------------------------------------------------------------
 
 
 def test_queries_never_imports_streamlit_and_only_imports_downward():
-    assert unknown(queries_violations(ROOT)) == []
+    assert listed(queries_violations(ROOT)) == []
 
 
 def test_the_dashboard_never_imports_sqlalchemy_nor_writes_sql():
-    assert unknown(dashboard_violations(ROOT)) == []
+    assert listed(dashboard_violations(ROOT)) == []
 
 
 def test_every_part_of_queries_is_declared_once():
@@ -225,25 +219,6 @@ def test_every_part_of_queries_is_declared_once():
     assert len(declared) == len(set(declared))
     present = {part_of(module_name(ROOT, p)) for p in python_files(ROOT, "queries")}
     assert present - {"", MIGRATIONS} <= set(declared)
-
-
-@pytest.mark.parametrize(
-    ("path", "detail"),
-    [
-        pytest.param(
-            *case,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="known: the dashboard catches SQLAlchemyError; queries/ should translate it",
-            ),
-        )
-        for case in sorted(KNOWN)
-    ],
-)
-def test_known_dashboard_violation_is_gone(path, detail):
-    """Fails today; passes (and so, being strict, fails the run) once the import is removed."""
-    found = {(v.path, v.detail) for v in dashboard_violations(ROOT)}
-    assert (path, detail) not in found
 
 
 # --- synthetic trees: the checker fails when the layering breaks ---------------------------------
@@ -338,12 +313,3 @@ def test_a_database_detail_in_the_dashboard_is_found(tmp_path, source, detail):
     root = write(tmp_path, {**CLEAN, "dashboard/views/history.py": source})
     found = dashboard_violations(root)
     assert any(v.path == "dashboard/views/history.py" and v.detail == detail for v in found), found
-
-
-def test_a_known_violation_is_excused_only_where_it_is_known(tmp_path):
-    bad = "from sqlalchemy.exc import SQLAlchemyError\n"
-    root = write(tmp_path, {**CLEAN, "dashboard/data.py": bad, "dashboard/views/ngo.py": bad})
-    known = frozenset({("dashboard/data.py", "imports sqlalchemy.exc")})
-    assert unknown(dashboard_violations(root), known) == [
-        "dashboard/views/ngo.py:1: imports sqlalchemy.exc"
-    ]
