@@ -228,9 +228,12 @@ def _long_scores(wide: pl.DataFrame) -> pl.DataFrame:
 
 
 SCORE_STAGE = "ingest_stage_scores"  # a TEMP table: private to the connection, gone at close
+TRUST_COLUMNS = ("response_id", "institution", "score")
 
 
-def insert_scores(conn: Connection, wide: pl.DataFrame, progress=None) -> None:
+def insert_scores(
+    conn: Connection, wide: pl.DataFrame, progress: Callable[[float], None] | None = None
+) -> None:
     """Write the long ``trust_scores`` rows of a wide frame (``id`` and ``trust_<item>``
     columns, items sorted): PostgreSQL COPYs the long rows chunk by chunk; SQLite binds one wide
     row per respondent into a temporary table and unpivots each chunk in one INSERT ... SELECT,
@@ -265,9 +268,6 @@ def insert_scores(conn: Connection, wide: pl.DataFrame, progress=None) -> None:
         conn.exec_driver_sql(unpivot)
         conn.exec_driver_sql(f"DELETE FROM temp.{SCORE_STAGE}")
     conn.exec_driver_sql(f"DROP TABLE temp.{SCORE_STAGE}")
-
-
-TRUST_COLUMNS = ("response_id", "institution", "score")
 
 
 def check_response_block(conn: Connection, *, first_id: int, count: int) -> None:
