@@ -110,3 +110,16 @@ def test_region_and_sex_filters_are_domains_of_the_raked_wave():
 def test_unknown_weights_are_refused():
     with pytest.raises(SenimError, match="Unknown weights 'raw'"):
         Filters(weights="raw")
+
+
+def test_regions_moved_compare_the_raked_wave_with_the_next():
+    numbers = overview_numbers(data(), Filters(wave_from="W2"), "ptc")
+    row = numbers.moved.filter(pl.col("region") == "KZ-75").row(0, named=True)
+    before = frame_path("W2", "trust_government", domain=pl.col("region") == "KZ-75")
+    rows = responses().filter(pl.col("wave") == "W3", pl.col("region") == "KZ-75")
+    after = survey_mean(rows, "trust_government", weight="weight", strata="stratum").row(
+        0, named=True
+    )
+    assert close(row["change"], after["estimate"] - before["estimate"])
+    assert close(row["change_se"], math.hypot(after["se"], before["se"]))
+    assert numbers.uncalibrated_waves == ("W3",)

@@ -66,22 +66,24 @@ def calibrated_overview_sums(
     margins: Mapping[tuple[str, str], Margins | None],
     *,
     regions: Sequence[str] = (),
+    totals: pl.DataFrame | None = None,
 ) -> CalibratedOverviewSums:
     """From per-cell sums (``variable_sums(..., carry=CARRY, cells=DIMS)`` of whole waves, a
     region filter in the domain), the calibrated sums of the Overview's three uses;
-    ``regions``: the region filter (other regions' domains are not returned)."""
-    result = calibrated_sums(cells, margins, unit=UNIT, by=["wave"], carry=["period_start"])
+    ``regions``: the region filter (other regions' domains are not returned); ``totals``: every
+    respondent's per-cell n, Σw, Σw² when ``cells`` do not carry them (``calibrated_sums``)."""
+    kw = {"unit": UNIT, "carry": ["period_start"], "totals": totals}
+    result = calibrated_sums(cells, margins, by=["wave"], **kw)
     waves = cells.select("wave", "period_start").unique().sort("period_start", "wave")
     labels = waves.get_column("wave").to_list()
     latest, last_two = labels[-1:], labels[-2:]
     one = cells.filter(pl.col("wave").is_in(latest))
-    by_region = calibrated_sums(one, margins, unit=UNIT, by=["region", "wave"],
-                                carry=["period_start"]).sums  # fmt: skip
+    by_region = calibrated_sums(one, margins, by=["region", "wave"], **kw).sums
     two = cells.filter(pl.col("wave").is_in(last_two))
     across = crosses_reform(last_two)  # region-reform: compared on comparable units
     area = comparable_expr("region") if across else pl.col("region")
-    moved = calibrated_sums(two.with_columns(area.alias(_AREA)), margins, unit=UNIT,
-                            by=[_AREA, "wave"], carry=["period_start"]).sums  # fmt: skip
+    moved = calibrated_sums(two.with_columns(area.alias(_AREA)), margins, by=[_AREA, "wave"],
+                            **kw).sums  # fmt: skip
     units = {comparable_region(c) for c in regions} | set(regions) if across else set(regions)
     moved = _within(moved, _AREA, sorted(units)).rename({_AREA: "region"})
     left = {key[1] for key, _ in result.delivered}
