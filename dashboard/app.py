@@ -13,6 +13,7 @@ import streamlit as st
 
 from dashboard import auth, server_guard
 from dashboard.components.filters import keep_selection
+from dashboard.components.regionmap import preload_map
 from dashboard.i18n import LANG_KEY, LANGUAGES, t
 
 server_guard.install()  # uploads and cache clearing only for signed-in roles (issue 13)
@@ -91,6 +92,8 @@ def main() -> None:
     st.logo(str(LOGO), size="large")
     page = st.navigation(page_list(user), position="sidebar" if user else "hidden")
     auth.logout_button()
+    if user is None:  # scale (issue 11): chart code and map geometry load while signing in
+        preload_map()
     page.run()
 
 

@@ -187,6 +187,25 @@ def map_geometry(vintage: Vintage) -> dict | str:
     return url if url is not None and serving else boundaries_of(vintage)
 
 
+PRELOAD_KEY = "senim_map_preload"
+
+
+def preload_map() -> None:
+    """An empty map drawn off screen, for the sign-in page: while the user types, the browser
+    loads the chart code (a 4.7 MB script) and fetches the boundary file, so the Overview right
+    after signing in draws sooner. Nothing when the geometry would come inline anyway."""
+    geojson = map_geometry(Vintage.SINCE_2022)
+    if not isinstance(geojson, str):
+        return
+    # Off screen but laid out (display:none would leave the chart unrendered and unfetched).
+    st.html(f"<style>.st-key-{PRELOAD_KEY}{{position:fixed;left:-10000px;top:0;width:400px}}"
+            "</style>")  # fmt: skip
+    fig = go.Figure(go.Choroplethmap(geojson=geojson, locations=[], z=[], showscale=False))
+    fig.update_layout(map={"style": "white-bg"}, height=100, margin=dict.fromkeys("lrtb", 0))
+    with st.container(key=PRELOAD_KEY):
+        st.plotly_chart(fig, key="map_preload", config={"staticPlot": True})
+
+
 @cache
 def _static_url(vintage: Vintage) -> str | None:
     path = STATIC_DIR / STATIC_FILES[vintage]

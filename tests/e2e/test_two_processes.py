@@ -1,6 +1,7 @@
 """Two app processes on one PostgreSQL (issue 11, "more than one app process"): a wave uploaded
 through the first app's upload page shows on the second app's Overview at its next rerun,
-because each run reads the data version from the database, not from its own memory."""
+because each run reads the data version from the database, not from its own memory. On the
+way, the served map is checked to fetch its boundaries by URL (issue 11, the browser's share)."""
 
 from __future__ import annotations
 
@@ -85,11 +86,26 @@ def upload_wave(page: Page, tmp_path) -> None:
     expect(page.locator('[data-testid="stAlertContentSuccess"]').last).to_contain_text("240")
 
 
+def map_geometry_is_fetched_once(page: Page, app: str) -> None:
+    """The served map names its boundary file by URL (fetched once, cached by the browser)
+    instead of carrying the polygons in the figure sent on every rerun."""
+    expect(page.locator(".js-plotly-plot .maplibregl-canvas")).to_have_count(1)
+    sources = page.evaluate(
+        "[...document.querySelectorAll('.js-plotly-plot')]"
+        ".flatMap(gd => gd.data.map(trace => trace.geojson)).filter(g => g !== undefined)"
+    )
+    assert sources and all(isinstance(s, str) for s in sources)
+    assert {s.split("?")[0] for s in sources} == {"app/static/kz_adm1_display.geojson"}
+    served = page.request.get(f"{app}/{sources[0]}")
+    assert served.ok and len(served.json()["features"]) == 20
+
+
 def test_an_upload_in_one_process_shows_in_the_other(browser: Browser, two_apps, tmp_path):
     first, second = two_apps
     watcher = signed_in(browser, second)  # the second process has drawn the old data
     wave_label = watcher.locator('[data-testid="stMetricLabel"]').first
     expect(wave_label).not_to_contain_text(NEW_WAVE)
+    map_geometry_is_fetched_once(watcher, second)
 
     upload_wave(signed_in(browser, first), tmp_path)
 

@@ -1,0 +1,259 @@
+"""The browser's share (issue 11): sign-in -> first chart and -> map drawn, in headless
+Chromium against a warm server, with the bytes the page receives, for three variants:
+
+  before  the old behaviour, re-created in the bench only (a wrapper script patches the map
+          before running dashboard/app.py): the geokz file thinned ring by ring (the replaced
+          geo.py code, copied below) sent inline in every redraw, full plotly_white template;
+  inline  today's tree with ``--server.enableStaticServing false`` (simplified boundaries and
+          slim template, but the geometry still inline in every redraw);
+  url     today's tree as configured (the geometry fetched once from app/static/).
+
+Each variant: one sign-in to warm the server, then REPEATS sign-ins in fresh browser contexts
+(empty HTTP cache: the worst case for the URL variant), medians printed.
+Usage: python bench/bench_browser.py [RESPONSES] [REPEATS]"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import ROOT, demo_database
+from dashboard.i18n import translate
+from queries.access.accounts import create_user
+from queries.db import make_engine
+from tests.e2e.server import ARTIFACTS, chromium, free_port, wait_healthy
+
+MAIN = ROOT / "dashboard" / "app.py"
+USER = ("bench-staff", "bench-password-1")
+
+# Times (performance.now) of the sign-in click, the first Plotly chart in the page, and the
+# first frame after the map's MapLibre instance has loaded its sources (geometry drawn).
+PROBE = """
+(() => {
+  const b = window.__bench = {armed: false, click: null, scriptDone: null, firstChart: null,
+                               mapDrawn: null};
+  const attr = 'data-test-script-state';  // the end of the last script run after the click
+  new MutationObserver(() => {
+    const app = document.querySelector('[data-testid="stApp"]');
+    if (b.click !== null && app && app.getAttribute(attr) === 'notRunning') {
+      b.scriptDone = performance.now();
+    }
+  }).observe(document, {subtree: true, attributes: true, attributeFilter: [attr]});
+  document.addEventListener('click', () => {
+    if (b.armed && b.click === null) b.click = performance.now();
+  }, true);
+  const tick = () => {
+    if (b.click !== null) {
+      // The sign-in page's off-screen preload map is not a chart of the Overview.
+      const charts = [...document.querySelectorAll('.js-plotly-plot')]
+        .filter(gd => !gd.closest('.st-key-senim_map_preload'));
+      if (b.firstChart === null && charts.some(gd => gd.querySelector('.main-svg'))) {
+        b.firstChart = performance.now();
+      }
+      if (b.mapDrawn === null) {
+        for (const gd of charts) {
+          const sub = gd._fullLayout && gd._fullLayout.map && gd._fullLayout.map._subplot;
+          if (sub && sub.map && sub.map.loaded() && gd.querySelector('.maplibregl-canvas')) {
+            b.mapDrawn = performance.now();
+          }
+        }
+      }
+    }
+    requestAnimationFrame(tick);
+  };
+  requestAnimationFrame(tick);
+})();
+"""
+
+CHART_SIZES = """[...document.querySelectorAll('.js-plotly-plot')]
+  .map(gd => JSON.stringify({data: gd.data, layout: gd.layout}).length)"""
+
+
+@dataclass(frozen=True)
+class Visit:
+    """One sign-in: seconds to the first chart and to the map, bytes received after it."""
+
+    script_done_s: float  # the last script run after the click finished (server side done)
+    first_chart_s: float
+    map_drawn_s: float
+    websocket_bytes: int
+    static_bytes: int
+    chart_bytes: tuple[int, ...]  # each chart's figure (data + layout) as JSON, page order
+
+
+@contextlib.contextmanager
+def serve(script: Path, url: str, *, static: bool, log_name: str) -> Iterator[str]:
+    """``streamlit run script`` (the project's .streamlit config) against ``url``."""
+    port = free_port()
+    command = [sys.executable, "-m", "streamlit", "run", str(script),
+               "--server.port", str(port), "--server.headless", "true",
+               "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"]  # fmt: skip
+    if not static:
+        command += ["--server.enableStaticServing", "false"]
+    env = {**os.environ, "SENIM_DATABASE_URL": url, "SENIM_REQUIRE_LOGIN": "1"}
+    ARTIFACTS.mkdir(exist_ok=True)
+    with (ARTIFACTS / log_name).open("w") as log:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log,
+                                   stderr=subprocess.STDOUT)  # fmt: skip
+        try:
+            app = f"http://127.0.0.1:{port}"
+            wait_healthy(app, process)
+            yield app
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def visit(context, app: str) -> Visit:
+    """Open the sign-in page in a new tab of ``context``, sign in, wait until the map is drawn."""
+    page = context.new_page()
+    page.set_default_timeout(180_000)  # the machine is shared: waits, not measurements
+    page.add_init_script(PROBE)
+    received = {"ws": 0, "static": 0}
+
+    def on_socket(socket) -> None:
+        socket.on("framereceived", lambda payload: received.__setitem__(
+            "ws", received["ws"] + len(payload)))  # fmt: skip
+
+    def on_response(response) -> None:
+        if "/app/static/" in response.url and response.status == 200:
+            received["static"] += len(response.body())
+
+    page.on("websocket", on_socket)
+    page.on("response", on_response)
+    page.goto(app)
+    page.get_by_label(translate("auth.username", "kk")).fill(USER[0])
+    page.get_by_label(translate("auth.password", "kk"), exact=True).fill(USER[1])
+    received.update(ws=0, static=0)
+    page.evaluate("window.__bench.armed = true")
+    page.get_by_role("button", name=translate("auth.sign_in", "kk")).click()
+    page.wait_for_function("window.__bench.mapDrawn !== null", timeout=180_000)
+    times = page.evaluate("window.__bench")
+    charts = page.evaluate(CHART_SIZES)
+    page.close()
+    return Visit(
+        script_done_s=(times["scriptDone"] - times["click"]) / 1000,
+        first_chart_s=(times["firstChart"] - times["click"]) / 1000,
+        map_drawn_s=(times["mapDrawn"] - times["click"]) / 1000,
+        websocket_bytes=received["ws"],
+        static_bytes=received["static"],
+        chart_bytes=tuple(charts),
+    )
+
+
+def measure(browser, script: Path, url: str, *, static: bool, repeats: int, name: str) -> None:
+    """Warm the server, then per repeat a fresh browser (cold HTTP cache) and a second tab in
+    it (a returning visitor: scripts and the boundary file already cached)."""
+    with serve(script, url, static=static, log_name=f"bench-browser-{name}.log") as app:
+        runs: dict[str, list[Visit]] = {"cold": [], "warm": []}
+        for repeat in range(repeats + 1):
+            context = browser.new_context(viewport={"width": 1440, "height": 1000})
+            cold, warm = visit(context, app), visit(context, app)
+            context.close()
+            if repeat:  # the first round only warms the server
+                runs["cold"].append(cold)
+                runs["warm"].append(warm)
+    for cache_state, visits in runs.items():
+        done = statistics.median(v.script_done_s for v in visits)
+        first = statistics.median(v.first_chart_s for v in visits)
+        drawn = statistics.median(v.map_drawn_s for v in visits)
+        ws = statistics.median(v.websocket_bytes for v in visits) / 1000
+        static_kb = statistics.median(v.static_bytes for v in visits) / 1000
+        print(f"  {name:<7} {cache_state} browser: run done {done:5.2f} s, first chart "
+              f"{first:5.2f} s, map drawn {drawn:5.2f} s; received: websocket {ws:6.1f} KB, "
+              f"app/static {static_kb:5.1f} KB", flush=True)  # fmt: skip
+    sizes = ", ".join(f"{b / 1000:.1f}" for b in runs["cold"][-1].chart_bytes)
+    print(f"          each chart's figure JSON on the Overview (KB): {sizes}", flush=True)
+
+
+WRAPPER = """import sys
+sys.path.insert(0, {root!r})
+from bench.bench_browser import install_old_map
+install_old_map()
+import runpy
+runpy.run_path({app!r}, run_name="__main__")
+"""
+
+
+def install_old_map() -> None:
+    """Inside the served process: the map and charts as they were before this change."""
+    from dashboard.components import regionmap, theme
+
+    regionmap.map_geometry = lambda vintage: _old_boundaries()
+    theme.WHITE = "plotly_white"
+
+
+@cache
+def _old_boundaries() -> dict:
+    """The replaced queries/reference/geo.py boundaries(): every ring thinned on its own."""
+    import json
+
+    from queries.reference.regions import reference_regions
+    from queries.reference.simplify import SOURCE
+
+    def thin(coords):
+        if isinstance(coords[0], (int, float)):
+            return [round(coords[0], 2), round(coords[1], 2)]
+        rounded = [thin(c) for c in coords]
+        if rounded and isinstance(rounded[0][0], float):  # a ring: keep points ~3 km apart
+            ring = [rounded[0]]
+            for point in rounded[1:-1]:
+                if abs(point[0] - ring[-1][0]) + abs(point[1] - ring[-1][1]) >= 0.04:
+                    ring.append(point)
+            ring.append(rounded[-1])
+            return ring if len(ring) >= 4 else rounded
+        return rounded
+
+    raw = json.loads(SOURCE.read_text(encoding="utf-8"))
+    by_kato = {str(k): c for k, c in reference_regions().select("kato", "code").iter_rows()}
+    features = []
+    for feature in raw["features"]:
+        code = by_kato.get(str(feature["properties"]["KATO"])[:2])
+        if code is not None:
+            geometry = feature["geometry"]
+            thinned = {"type": geometry["type"], "coordinates": thin(geometry["coordinates"])}
+            features.append(
+                {"type": "Feature", "id": code, "properties": {"code": code}, "geometry": thinned}
+            )
+    return {"type": "FeatureCollection", "features": features}
+
+
+def main() -> None:
+    responses = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
+    repeats = int(sys.argv[2]) if len(sys.argv) > 2 else 3
+    source = Path(demo_database(responses).removeprefix("sqlite:///"))
+    with tempfile.TemporaryDirectory(prefix="senim-bench-browser-") as folder:
+        copy = Path(folder) / "senim.db"
+        shutil.copyfile(source, copy)  # the bench user goes into a copy, not the shared file
+        url = f"sqlite:///{copy}"
+        engine = make_engine(url)
+        create_user(engine, *USER, role="staff")
+        engine.dispose()
+        print(f"{responses:,} responses; sign-in -> Overview, warm server, median of {repeats}:")
+        wrapper = Path(folder) / "before_app.py"
+        wrapper.write_text(
+            WRAPPER.format(root=str(ROOT), app=str(ROOT / "dashboard" / "app.py")),
+            encoding="utf-8",
+        )
+        with chromium() as browser:
+            measure(browser, wrapper, url, static=False, repeats=repeats, name="before")
+            measure(browser, MAIN, url, static=False, repeats=repeats, name="inline")
+            measure(browser, MAIN, url, static=True, repeats=repeats, name="url")
+
+
+if __name__ == "__main__":
+    main()
