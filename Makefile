@@ -52,6 +52,7 @@ bench: $(VENV)/.installed-dev
 	$(PY) bench/bench_ingest.py
 	$(PY) bench/bench_metrics.py
 	$(PY) bench/bench_page.py
+	$(PY) bench/bench_browser.py
 
 bench-load: $(VENV)/.installed-dev
 	$(PY) bench/bench_load.py
