@@ -9,7 +9,8 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from dashboard.i18n import translate
-from queries.db import init_db, make_engine
+from queries.db import make_engine
+from tests.conftest import copy_database
 from tests.e2e.server import prepare, runs, serve_app, wait_for_app, wait_for_rerun
 
 pytestmark = pytest.mark.e2e
@@ -17,15 +18,12 @@ USER = ("analyst1", "analyst-password-1")
 
 
 @pytest.fixture(scope="module")
-def app_url(tmp_path_factory) -> Iterator[str]:
+def app_url(demo_template: str, tmp_path_factory) -> Iterator[str]:
+    """Its own server on a copy of the session's demo database, with an analyst account."""
     from queries.access.accounts import create_user
-    from queries.demo import load_demo
 
-    folder = tmp_path_factory.mktemp("frame")
-    url = f"sqlite:///{folder / 'senim.db'}"
+    url = copy_database(demo_template, tmp_path_factory.mktemp("frame") / "senim.db")
     engine = make_engine(url)
-    init_db(engine)
-    load_demo(engine, responses=6_000, folder=folder / "files")
     create_user(engine, *USER, role="analyst")
     engine.dispose()
     with serve_app(url, log_name="streamlit-frame.log", env={"SENIM_REQUIRE_LOGIN": "1"}) as (
