@@ -136,6 +136,7 @@ def sidebar_filters(data: Dataset) -> Filters:
             format_func=_label("weights"),
             help=t("weights.help"),
         )
+        st.caption(t("weights.applies"))
     if wave_from and wave_to and waves.index(wave_from) > waves.index(wave_to):
         st.warning(t("filters.wave_order", first=wave_from, last=wave_to), icon=":material/info:")
     chosen_weights = None if weights == WEIGHTS[0] else weights
