@@ -157,11 +157,8 @@ def _unit_sums(
     totals: pl.DataFrame | None,
 ) -> tuple[pl.DataFrame, str | None]:
     """One unit's per (by, stratum, variable) sums, raked when ``margins`` can be met."""
-    cell_keys = ["stratum", *dims]
     cells = _cell_totals(rows, totals, dims)
-    count = cells.get_column("n_cell").cast(pl.Float64).to_numpy()
     sw_all = cells.get_column("sw_cell").to_numpy()
-    sw2_all = cells.get_column("sw2_cell").to_numpy()
     reason, g, codes = None, np.ones(cells.height), []
     if margins is None:
         reason = "no_margins"
@@ -176,48 +173,61 @@ def _unit_sums(
             g = rake_cells(codes, targets, sw_all)
         except ValueError as exc:
             reason, g, codes = str(exc), np.ones(cells.height), []
-    cell_index = cells.select(cell_keys).with_row_index("_cell")
+    return _linearised_sums(rows, cells, g, codes, by), reason
+
+
+def _linearised_sums(
+    rows: pl.DataFrame, cells: pl.DataFrame, g: np.ndarray, codes: list[np.ndarray], by: list[str]
+) -> pl.DataFrame:
+    """Per (variable, by domain, stratum): the raked sums and Σz, Σz² of the rake-aware
+    linearised variable, all variables and domains at once (arrays variables × cells × domains)."""
+    cell_keys = ["stratum", *[c for c in cells.columns if c not in ("stratum", *CELL_TOTALS)]]
     domains = rows.select(by).unique().drop_nulls().sort(by) if by else pl.DataFrame({"_": [0]})
-    domain_index = domains.with_row_index("_dom")
+    names = rows.select("variable").unique(maintain_order=True)
     strata = rows.select("stratum", "n_h", "N_h").unique("stratum").sort("stratum")
-    h_of_cell = cells.join(strata.with_row_index("_h"), on="stratum").get_column("_h").to_numpy()
-    parts = []
-    for variable, part in rows.group_by("variable", maintain_order=True):
-        part = part.join(cell_index, on=cell_keys)
-        part = (
-            part.join(domain_index, on=by) if by else part.with_columns(_dom=pl.lit(0, pl.UInt32))
-        )
-        shape = (cells.height, domains.height)
-        at = (part.get_column("_cell").to_numpy(), part.get_column("_dom").to_numpy())
-        a = {}
-        for col in ("n", "sy", *SUM_COLUMNS):
-            a[col] = np.zeros(shape)
-            np.add.at(a[col], at, part.get_column(col).cast(pl.Float64).to_numpy())
-        gc = g[:, None]
-        total = (gc * a["sw"]).sum(axis=0)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            r = np.nan_to_num((gc * a["swy"]).sum(axis=0) / total)
-            inv = np.where(total > 0, 1 / total, 0.0)
-        e = (a["sy"] - r * a["n"]) * inv
-        s = _residual_shift(e, count, codes) if codes else np.zeros(shape)
-        z1 = gc * ((a["swy"] - r * a["sw"]) * inv - s * sw_all[:, None])
-        dev2 = a["sw2y2"] - 2 * r * a["sw2y"] + r * r * a["sw2"]
-        z2 = gc**2 * (dev2 * inv**2 - 2 * s * (a["sw2y"] - r * a["sw2"]) * inv
-                      + s * s * sw2_all[:, None])  # fmt: skip
-        per_h = {
-            "sz": z1, "sz2": z2, "n": a["n"], "sw": gc * a["sw"], "swy": gc * a["swy"],
-            "sw2": gc**2 * a["sw2"], "sw2y": gc**2 * a["sw2y"], "sw2y2": gc**2 * a["sw2y2"],
-        }  # fmt: skip
-        stacked = {}
-        for name, values in per_h.items():
-            out = np.zeros((strata.height, domains.height))
-            np.add.at(out, h_of_cell, values)
-            stacked[name] = out.T.ravel()  # domain-major: domain 0's strata, domain 1's ...
-        frame = pl.DataFrame(stacked).with_columns(pl.col("n").cast(pl.Int64))
-        keys = domains.join(strata, how="cross") if by else strata
-        parts.append(pl.concat([keys, frame], how="horizontal").with_columns(
-            variable=pl.lit(variable[0], pl.String)))  # fmt: skip
-    return pl.concat(parts), reason
+    part = rows.join(cells.select(cell_keys).with_row_index("_cell"), on=cell_keys)
+    part = part.join(names.with_row_index("_var"), on="variable")
+    if by:
+        part = part.join(domains.with_row_index("_dom"), on=by)
+    else:
+        part = part.with_columns(_dom=pl.lit(0, pl.UInt32))
+    shape = (names.height, cells.height, domains.height)
+    at = tuple(part.get_column(c).to_numpy() for c in ("_var", "_cell", "_dom"))
+    a = {}
+    for col in ("n", "sy", *SUM_COLUMNS):
+        a[col] = np.zeros(shape)
+        np.add.at(a[col], at, part.get_column(col).cast(pl.Float64).to_numpy())
+    count = cells.get_column("n_cell").cast(pl.Float64).to_numpy()
+    sw_all = cells.get_column("sw_cell").to_numpy()[None, :, None]
+    sw2_all = cells.get_column("sw2_cell").to_numpy()[None, :, None]
+    gc = g[None, :, None]
+    total = (gc * a["sw"]).sum(axis=1, keepdims=True)  # variables × 1 × domains
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = np.nan_to_num((gc * a["swy"]).sum(axis=1, keepdims=True) / total)
+        inv = np.where(total > 0, 1 / total, 0.0)
+    e = (a["sy"] - r * a["n"]) * inv
+    if codes:  # the cells as rows, every (variable, domain) a column
+        flat = e.transpose(1, 0, 2).reshape(cells.height, -1)
+        shift = _residual_shift(flat, count, codes)
+        s = shift.reshape(cells.height, shape[0], shape[2]).transpose(1, 0, 2)
+    else:
+        s = np.zeros(shape)
+    z1 = gc * ((a["swy"] - r * a["sw"]) * inv - s * sw_all)
+    dev2 = a["sw2y2"] - 2 * r * a["sw2y"] + r * r * a["sw2"]
+    z2 = gc**2 * (dev2 * inv**2 - 2 * s * (a["sw2y"] - r * a["sw2"]) * inv + s * s * sw2_all)
+    per_cell = {
+        "sz": z1, "sz2": z2, "n": a["n"], "sw": gc * a["sw"], "swy": gc * a["swy"],
+        "sw2": gc**2 * a["sw2"], "sw2y": gc**2 * a["sw2y"], "sw2y2": gc**2 * a["sw2y2"],
+    }  # fmt: skip
+    h_of_cell = cells.join(strata.with_row_index("_h"), on="stratum", maintain_order="left")
+    hot = np.eye(strata.height)[h_of_cell.get_column("_h").to_numpy()]  # cells × strata
+    # rows in (variable, domain, stratum) order
+    stacked = {
+        name: np.einsum("ch,vcd->vdh", hot, values).ravel() for name, values in per_cell.items()
+    }
+    keys = names.join(domains, how="cross").join(strata, how="cross")
+    frame = pl.DataFrame(stacked).with_columns(pl.col("n").round().cast(pl.Int64))
+    return pl.concat([keys.drop("_", strict=False), frame], how="horizontal")
 
 
 def calibrated_sums(
