@@ -44,7 +44,7 @@ def context(browser: Browser) -> Iterator[BrowserContext]:
 
 def open_page(context: BrowserContext, url: str) -> Page:
     page = context.new_page()
-    page.set_default_timeout(30_000)
+    page.set_default_timeout(60_000)  # a busy test machine
     prepare(page)
     page.goto(url)
     wait_for_app(page)
@@ -66,7 +66,7 @@ def test_reload_and_new_tab_stay_signed_in_and_sign_out_ends_it(served, context:
     page.get_by_label(translate("auth.username", "en")).fill(USER[0])
     page.get_by_label(translate("auth.password", "en"), exact=True).fill(USER[1])
     # The browser passes once through /senim/session and comes back to the linked page.
-    with page.expect_response(lambda r: "/senim/session?" in r.url) as handoff:
+    with page.expect_response(lambda r: "/senim/session?" in r.url, timeout=90_000) as handoff:
         page.get_by_role("button", name=translate("auth.sign_in", "en")).click()
     assert handoff.value.status == 303
     page.wait_for_url(f"{app}/regions?lang=en", timeout=30_000)
@@ -87,7 +87,7 @@ def test_reload_and_new_tab_stay_signed_in_and_sign_out_ends_it(served, context:
     engine = make_engine(db_url)
     try:
         assert sessions.resume(engine, token=token) is not None
-        with page.expect_response(lambda r: "/senim/signout" in r.url) as signout:
+        with page.expect_response(lambda r: "/senim/signout" in r.url, timeout=90_000) as signout:
             page.locator('[data-testid="stSidebar"]').get_by_role(
                 "button", name=translate("auth.sign_out", "en")
             ).click()
