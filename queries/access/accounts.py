@@ -166,11 +166,14 @@ def authenticate(
         ).scalar_one_or_none()
     # Hash outside the write transaction (argon2 is slow and the lock should be short), and not
     # at all while a delay runs: the same for every name.
-    correct = not wait and verify_password(stored or dummy_hash(), password) and stored is not None
+    skipped = bool(wait)
+    correct = not skipped and verify_password(stored or dummy_hash(), password)
+    correct = correct and stored is not None
     with _write(engine) as conn, conn.begin():
         throttle.hold(conn, name=name, address=address, now=now)
         # Again under the lock: attempts sent together must not all slip past the same delay.
-        wait = throttle.wait_seconds(conn, name=name, address=address, now=now)
+        # (A delay that ended meanwhile still refuses this attempt: its password was not checked.)
+        wait = throttle.wait_seconds(conn, name=name, address=address, now=now) or int(skipped)
         if wait:  # refused, not counted (hammering does not lengthen the delay)
             detail = {"reason": "throttled", "seconds_left": wait, "address": address}
             audit.record(actor=name, action="sign_in_failed", target=name, detail=detail, conn=conn)
