@@ -27,8 +27,12 @@ def sums_path(frame, margins, *, by=(), domain=None, binary=False, value="y"):
 
 
 def filled(frame: pl.DataFrame, margins: dict) -> tuple[pl.DataFrame, dict]:
-    """The frame-based equivalent of the sums path's unknown category."""
-    frame = frame.with_columns(pl.col(DIMS).fill_null(UNKNOWN))
+    """The frame-based equivalent of the sums path's unknown category (missing values and
+    categories without a margin)."""
+    frame = frame.with_columns(
+        pl.when(pl.col(c).is_in(list(t))).then(pl.col(c)).otherwise(pl.lit(UNKNOWN)).alias(c)
+        for c, t in margins.items()
+    )
     totals = {c: dict(frame.group_by(c).agg(pl.col("w").sum()).iter_rows()) for c in margins}
     return frame, with_unknown(margins, totals)
 
@@ -129,13 +133,25 @@ def test_unit_without_margins_or_unmet_margins_keeps_delivered_weights():
     plain = survey_mean(frame, "y", weight="w", strata="stratum", ci="t")
     for margins, reason in (
         ({}, "no_margins"),
-        ({("s", "w1"): {"region": {"A": 1.0, "B": 1.0}}}, "no_margin:region=C"),
         ({("s", "w1"): {"region": {"A": 1.0, "B": 1.0, "C": 1.0, "D": 1.0}}},
          "no_respondents:region=D"),
     ):  # fmt: skip
         result, got = sums_path(frame, margins)
         assert result.delivered == ((("s", "w1"), reason),)
         assert_same(got, plain)
+
+
+def test_a_category_without_a_margin_keeps_its_delivered_share():
+    # region C has no population total (as respondents under 18 when the counts start at 18)
+    frame = random_frame(5, 140, nulls=True)
+    margins = {"region": {"A": 100.0, "B": 300.0}, "sex": {"f": 200.0, "m": 200.0}}
+    result, got = sums_path(frame, {("s", "w1"): margins})
+    assert result.calibrated == (("s", "w1"),)
+    cal_frame, full = filled(frame, margins)
+    share = frame.filter(pl.col("region") == "C")["w"].sum() / frame["w"].sum()
+    assert full["region"][UNKNOWN] == pytest.approx(400 * share, rel=1e-12)
+    want = survey_mean(cal_frame, "y", weight="w", strata="stratum", calibrate_to=full, ci="t")
+    assert_same(got, want)
 
 
 def hand_frame(strata: str) -> pl.DataFrame:

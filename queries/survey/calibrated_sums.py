@@ -13,12 +13,13 @@ without a value still get −w·g·s_c). Per stratum the result is Σz and Σz²
 which ``combine_sums`` uses instead of its own Taylor step; calibrated sums are therefore
 combined with exactly the ``by`` they were made for.
 
-Missing margin values (a respondent without sex or age group) form a category of their own,
+Missing margin values (a respondent without sex or age group) and categories the margins do not
+have (e.g. respondents under 18 when the counts start at 18) form a category of their own,
 ``UNKNOWN``, whose share of the weighted total stays as delivered; the known categories share
 the rest in the population's proportions. The frame-based path gives the same numbers when the
-frame's nulls are filled with ``UNKNOWN`` and the margins come from ``with_unknown``.
-A unit (source, wave) whose margins cannot be met (a margin category without respondents, or
-respondents in a category the margins do not have) keeps its delivered weights and is reported.
+frame's values are mapped the same way and the margins come from ``with_unknown``.
+A unit (source, wave) whose margins cannot be met (a margin category without respondents)
+keeps its delivered weights and is reported.
 """
 
 from __future__ import annotations
@@ -157,6 +158,13 @@ def _unit_sums(
     totals: pl.DataFrame | None,
 ) -> tuple[pl.DataFrame, str | None]:
     """One unit's per (by, stratum, variable) sums, raked when ``margins`` can be met."""
+    if margins:  # a category the margins do not have (e.g. under 18) joins the unknown one
+        outside = [
+            pl.when(pl.col(c).is_in(list(t))).then(pl.col(c)).otherwise(pl.lit(UNKNOWN)).alias(c)
+            for c, t in margins.items()
+        ]
+        rows = rows.with_columns(outside)
+        totals = None if totals is None else totals.with_columns(outside)
     cells = _cell_totals(rows, totals, dims)
     sw_all = cells.get_column("sw_cell").to_numpy()
     reason, g, codes = None, np.ones(cells.height), []
