@@ -427,7 +427,7 @@ USER_COLUMNS = {
     "role": pl.String,
     "disabled": pl.Boolean,
     "must_change_password": pl.Boolean,
-    "locked_until": pl.Datetime("us"),
+    "password_expires_at": pl.Datetime("us"),  # when a pending one-time password expires
     "created_at": pl.Datetime("us"),
     "last_login_at": pl.Datetime("us"),
 }
