@@ -123,3 +123,21 @@ def test_regions_moved_compare_the_raked_wave_with_the_next():
     assert close(row["change"], after["estimate"] - before["estimate"])
     assert close(row["change_se"], math.hypot(after["se"], before["se"]))
     assert numbers.uncalibrated_waves == ("W3",)
+
+
+def test_metric_trend_with_margins_rakes_each_wave_per_region_domain():
+    from queries.metrics.calibrated import wave_margins
+    from queries.metrics.trend import metric_trend
+
+    frame = responses().with_columns(in_domain=pl.lit(True))
+    margins = wave_margins(frame, pl.DataFrame(), data().regions)
+    assert margins[("ptc", "W3")] is None and margins[("ptc", "W1")] == {"region": POPULATION}
+    trend = metric_trend(frame, {"listens": pl.col("state_listens")}, by="region",
+                         margins=margins)  # fmt: skip
+    row = trend.filter(pl.col("region") == "KZ-79", pl.col("wave") == "W1").row(0, named=True)
+    want = frame_path("W1", "state_listens", domain=pl.col("region") == "KZ-79")
+    assert close(row["estimate"], want["estimate"]) and close(row["se"], want["se"])
+    plain = metric_trend(frame, {"listens": pl.col("state_listens")}, by="region")
+    w3 = [t.filter(pl.col("region") == "KZ-79", pl.col("wave") == "W3") for t in (trend, plain)]
+    assert w3[0]["estimate"][0] == pytest.approx(w3[1]["estimate"][0], rel=1e-12)
+    assert w3[0]["se"][0] == pytest.approx(w3[1]["se"][0], rel=1e-9)

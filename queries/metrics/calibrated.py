@@ -26,7 +26,13 @@ from queries.reference.reform import comparable_expr, comparable_region, crosses
 from queries.reference.regions import reference_regions
 from queries.survey.calibrated_sums import calibrated_sums
 
-__all__ = ["DIMS", "CalibratedOverviewSums", "calibrated_overview_sums", "wave_margins"]
+__all__ = [
+    "DIMS",
+    "CalibratedOverviewSums",
+    "calibrated_overview_sums",
+    "calibrated_trend_sums",
+    "wave_margins",
+]
 
 DIMS = ("region", "sex", "age_group")  # the margins' dimensions, all of them cell dimensions
 UNIT = ["source", "wave"]  # each wave of each source is raked on its own
@@ -117,6 +123,27 @@ def whole_waves(responses: pl.DataFrame, filters: Filters, source: str | None) -
         rows = rows.with_columns(inside.fill_null(False).alias("in_domain"))
     absent = [d for d in DIMS if d not in rows.columns]  # a frame without them: one "unknown"
     return rows.with_columns(pl.lit(None, pl.String).alias(d) for d in absent)
+
+
+def calibrated_trend_sums(
+    responses: pl.DataFrame,
+    variables: Mapping[str, pl.Expr],
+    by: Sequence[str],
+    margins: Mapping[tuple[str, str], Margins | None],
+) -> pl.DataFrame:
+    """Sums for ``trend_from_sums(..., by=by)`` with each wave raked (domains: ``by`` × wave);
+    a region ``by`` across the 2022 reform is made on comparable units, as the trend compares
+    them. ``responses``: whole waves (filters as the ``in_domain`` column)."""
+    absent = [d for d in DIMS if d not in responses.columns]
+    rows = responses.with_columns(pl.lit(None, pl.String).alias(d) for d in absent)
+    cells = variable_sums(rows, variables, by=list(by), carry=CARRY, cells=DIMS)
+    waves = rows.get_column("wave").unique().to_list()
+    across = "region" in by and crosses_reform(waves)  # region-reform
+    if across:
+        cells = cells.with_columns(comparable_expr("region").alias(_AREA))
+    domains = [_AREA if across and c == "region" else c for c in by]
+    made = calibrated_sums(cells, margins, unit=UNIT, by=[*domains, "wave"], carry=["period_start"])
+    return made.sums.rename({_AREA: "region"}) if across else made.sums
 
 
 def overview_cells(rows: pl.DataFrame, variables: Mapping[str, pl.Expr]) -> pl.DataFrame:

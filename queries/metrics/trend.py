@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 import polars as pl
 
 from queries.metrics import as_list, combine, variable_sums
+from queries.metrics.calibrated import calibrated_trend_sums  # issue 12
 from queries.reference.reform import on_comparable_units
 from queries.survey.design import difference_from_sums, p_value, z_value
 
@@ -69,10 +70,17 @@ def metric_trend(
     by: str | Sequence[str] | None = None,
     shares: Sequence[str] = (),
     level: float = 0.95,
+    margins: Mapping[tuple[str, str], Mapping | None] | None = None,
 ) -> pl.DataFrame:
-    """The wave series of any derived survey variables (see ``trend_from_sums``)."""
+    """The wave series of any derived survey variables (see ``trend_from_sums``).
+
+    ``margins`` (issue 12): per (source, wave) population margins (``calibrated.wave_margins``);
+    those waves are raked to them with rake-aware SEs, the responses being whole waves."""
     by_cols = as_list(by)
-    sums = variable_sums(responses, variables, by=[*by_cols, "wave"])
+    if margins is not None:  # issue 12: weights calibrated to the population
+        sums = calibrated_trend_sums(responses, variables, by_cols, margins)
+    else:
+        sums = variable_sums(responses, variables, by=[*by_cols, "wave"])
     waves = responses.select("wave", "period_start").unique("wave")
     return trend_from_sums(sums, waves, by=by_cols, shares=shares, level=level)
 
