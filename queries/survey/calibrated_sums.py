@@ -42,7 +42,7 @@ __all__ = [
     "with_unknown",
 ]
 
-UNKNOWN = "unknown"  # the category of a missing margin value
+UNKNOWN = "unknown"  # a missing margin value, or one the margins do not have
 CELL_TOTALS = ("n_cell", "sw_cell", "sw2_cell")  # every row of the cell, whatever the variable
 _SWEEPS = 10  # as R's svyrecvar and queries.survey.calibration
 _MAX_ITER = 1000
