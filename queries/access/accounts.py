@@ -10,13 +10,23 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from dataclasses import dataclass
 
 import polars as pl
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from queries import settings
 from queries.access import audit, sessions, throttle
+from queries.access.common import (  # noqa: F401  (re-exported: callers use accounts.*)
+    MIN_PASSWORD,
+    AuthError,
+    User,
+)
+from queries.access.common import aware as _aware
+from queries.access.common import check_email as _check_email
+from queries.access.common import check_password as _check_password
+from queries.access.common import check_role as _check_role
+from queries.access.common import check_username as _check_username
+from queries.access.common import utc_now as _now
 from queries.access.hashing import (  # noqa: F401  (re-exported: callers use accounts.*)
     MAX_CONCURRENT_HASHES,
     dummy_hash,
@@ -24,71 +34,7 @@ from queries.access.hashing import (  # noqa: F401  (re-exported: callers use ac
     verify_password,
 )
 from queries.errors import SenimError
-from queries.schema import ROLES, users
-
-MIN_PASSWORD = 10
-
-
-@dataclass(frozen=True)
-class User:
-    """A signed-in (or looked-up) account."""
-
-    username: str
-    role: str
-    email: str | None = None
-    must_change_password: bool = False
-    disabled: bool = False
-
-
-class AuthError(SenimError):
-    """Sign-in refused; ``reason`` is what the UI shows: bad_credentials (also for unknown
-    names), throttled (``seconds`` to wait; the same for every name), disabled and expired (a
-    one-time password past its time; both only told to someone who typed the right password)."""
-
-    def __init__(self, reason: str, message: str, seconds: int = 0) -> None:
-        super().__init__(message)
-        self.reason = reason
-        self.seconds = seconds
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-def _aware(value: dt.datetime | None) -> dt.datetime | None:
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=dt.UTC)  # SQLite hands back naive UTC
-    return value
-
-
-def _check_role(role: str) -> None:
-    if role not in ROLES:
-        raise SenimError(f"Unknown role {role!r}; choose one of: {', '.join(ROLES)}.")
-
-
-def _check_password(password: str) -> None:
-    if len(password) < MIN_PASSWORD:
-        raise SenimError(f"The password must have at least {MIN_PASSWORD} characters.")
-    if len(password) > 1024:
-        raise SenimError("The password must have at most 1024 characters.")
-
-
-def _check_username(username: str) -> str:
-    name = username.strip()
-    if not name or len(name) > 64:
-        raise SenimError("A user name must have 1 to 64 characters.")
-    if any(ch.isspace() or not ch.isprintable() for ch in name):
-        raise SenimError(f"The user name {name!r} must not contain spaces or control characters.")
-    return name
-
-
-def _check_email(email: str | None) -> str | None:
-    if email is None or not email.strip():
-        return None
-    email = email.strip()
-    if len(email) > 254 or email.count("@") != 1 or email.startswith("@") or email.endswith("@"):
-        raise SenimError(f"{email!r} is not an e-mail address (expected name@domain).")
-    return email
+from queries.schema import ROLES, users  # noqa: F401  (ROLES re-exported)
 
 
 def _write(engine: Engine) -> Connection:

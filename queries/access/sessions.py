@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, Engine, insert, select, update
 
 from queries import settings
+from queries.access.common import aware as _aware
 from queries.schema import user_sessions
 
 HANDOFF_SECONDS = 60
@@ -40,12 +41,6 @@ class Session:
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-def _aware(value: dt.datetime | None) -> dt.datetime | None:
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=dt.UTC)  # SQLite hands back naive UTC
-    return value
 
 
 def digest(secret: str) -> str:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from queries.access.common import aware as _aware
 from queries.schema import signin_throttle
 
 WINDOW = dt.timedelta(hours=1)  # a counter whose last failure is older starts again at zero
@@ -64,12 +65,6 @@ def _keys(name: str, address: str) -> dict[str, str]:
         "address": f"a:{address}",
         "all": "all",
     }
-
-
-def _aware(value: dt.datetime | None) -> dt.datetime | None:
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=dt.UTC)  # SQLite hands back naive UTC
-    return value
 
 
 def wait_seconds(conn: Connection, *, name: str, address: str, now: dt.datetime) -> int:
