@@ -52,13 +52,15 @@ def bulk_insert(conn: Connection, table: Table, frame: pl.DataFrame, progress=No
     columns = frame.columns
     if _is_postgres(conn):
         _copy(conn, table.name, columns, _chunks(frame, _dates_as_text, progress))
-        return
-    sql = (
-        f"INSERT INTO {table.name} ({', '.join(columns)}) "
-        f"VALUES ({', '.join('?' for _ in columns)})"
-    )
-    for chunk in _chunks(frame, _dates_as_text, progress):
-        conn.exec_driver_sql(sql, chunk.rows())
+    else:
+        sql = (
+            f"INSERT INTO {table.name} ({', '.join(columns)}) "
+            f"VALUES ({', '.join('?' for _ in columns)})"
+        )
+        for chunk in _chunks(frame, _dates_as_text, progress):
+            conn.exec_driver_sql(sql, chunk.rows())
+    if progress:  # after the COPY has ended: its per-row triggers run at its end
+        progress(1.0)
 
 
 def _dates_as_text(frame: pl.DataFrame) -> pl.DataFrame:
@@ -70,11 +72,11 @@ def _chunks(
 ) -> Iterator[pl.DataFrame]:
     """``convert`` applied CHUNK rows at a time (so no converted copy of the whole frame is
     held); progress is reported when the caller asks for the next chunk, i.e. once the previous
-    one is written."""
+    one is written. The caller reports the end itself, once the whole write is done."""
     for offset in range(0, frame.height, CHUNK):
         yield convert(frame.slice(offset, CHUNK))
-        if progress:
-            progress(min(1.0, (offset + CHUNK) / frame.height))
+        if progress and offset + CHUNK < frame.height:
+            progress((offset + CHUNK) / frame.height)
 
 
 def _copy(conn: Connection, table: str, columns, chunks: Iterator[pl.DataFrame]) -> None:
@@ -243,6 +245,8 @@ def insert_scores(
         return
     if _is_postgres(conn):
         _copy(conn, trust_scores.name, TRUST_COLUMNS, _chunks(wide, _long_scores, progress))
+        if progress:
+            progress(1.0)
         return
     for item in items:  # they become SQL names and literals below: only [a-z0-9_] may pass
         if not TRUST_ITEM.fullmatch(item):
@@ -268,6 +272,8 @@ def insert_scores(
         conn.exec_driver_sql(unpivot)
         conn.exec_driver_sql(f"DELETE FROM temp.{SCORE_STAGE}")
     conn.exec_driver_sql(f"DROP TABLE temp.{SCORE_STAGE}")
+    if progress:
+        progress(1.0)
 
 
 def check_response_block(conn: Connection, *, first_id: int, count: int) -> None:
