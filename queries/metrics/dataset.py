@@ -37,6 +37,8 @@ ANALYSED = tuple(
     for c in SURVEY.columns
     if c.storage is Storage.ROW and c.parser not in (Parser.TEXT, Parser.DATE)
 )
+# The survey answers as the metrics read them (scores as floats), from the contract.
+ANSWER_SCHEMA = {c.name: pl.Float64 if c.parser is Parser.SCORE else c.dtype for c in ANALYSED}
 TABLES = {NGO.kind: ngo_activity, PROPOSALS.kind: proposals, POPULATION.kind: population}
 
 
@@ -187,7 +189,7 @@ def _responses(engine: Engine) -> tuple[pl.DataFrame, tuple[str, ...]]:
         "source": pl.String,
         "wave": pl.String,
         "period_start": pl.Date,
-        **{c.name: pl.Float64 if c.parser is Parser.SCORE else c.dtype for c in ANALYSED},
+        **ANSWER_SCHEMA,
     }
     t = trust_scores.c
     if engine.dialect.name == "sqlite":

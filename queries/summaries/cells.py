@@ -19,7 +19,10 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from queries.metrics.dataset import _age_group  # the one definition of the age groups
+from queries.metrics.dataset import (
+    ANSWER_SCHEMA,
+    _age_group,  # the one definition of the age groups
+)
 from queries.metrics.feedback import feedback_variables
 from queries.metrics.overview import INSTITUTION_PREFIX, survey_variables
 from queries.metrics.participation import PARTICIPATION
@@ -36,17 +39,7 @@ ROW_COLUMNS = {
     "source": pl.String,
     "wave": pl.String,
     "period_start": pl.Date,
-    "region": pl.String,  # the clean frame of an upload may call it region_code
-    "settlement": pl.String,
-    "sex": pl.String,
-    "age": pl.Int16,
-    "weight": pl.Float64,
-    "state_listens": pl.Float64,
-    "response_satisfaction": pl.Float64,
-    "participated_consultation": pl.Boolean,
-    "submitted_proposal": pl.Boolean,
-    "received_response": pl.Boolean,
-    "ngo_involvement": pl.Boolean,
+    **ANSWER_SCHEMA,
 }
 CELL_SCHEMA = {
     **dict.fromkeys(STRATUM_KEYS, pl.String),
@@ -54,6 +47,7 @@ CELL_SCHEMA = {
     "variable": pl.String,
     "n": pl.Int64,
     **dict.fromkeys(SUM_COLUMNS, pl.Float64),
+    "sy": pl.Float64,  # unweighted Σy of the same rows: calibrated estimates (issue 12)
 }
 STRATUM_SCHEMA = {
     **dict.fromkeys(STRATUM_KEYS, pl.String),
@@ -125,8 +119,8 @@ def cell_sums(
     stored variables (or ``variables``, e.g. a composite over another set of institutions).
 
     strata: source, wave, region, period_start, n_h (every row of the stratum);
-    cells: the cell keys, ``variable`` and n, Σw, Σwy, Σw², Σw²y, Σw²y² over the cell's rows
-    with a value (cells × variables without any value are not kept: they add nothing).
+    cells: the cell keys, ``variable`` and n, Σw, Σwy, Σw², Σw²y, Σw²y², Σy over the cell's
+    rows with a value (cells × variables without any value are not kept: they add nothing).
     A pure function of the rows: the same rows in the same order give the same sums."""
     if rows.is_empty():
         return pl.DataFrame(schema=STRATUM_SCHEMA), pl.DataFrame(schema=CELL_SCHEMA)
@@ -151,7 +145,7 @@ def cell_sums(
         list(variables),
         weight="weight",
         strata="stratum",
-        by=list(DIMENSIONS),
+        cells=list(DIMENSIONS),  # the cell keys, with the unweighted Σy (``sy``) as well
         carry=[*STRATUM_KEYS, "period_start"],
     )
     strata = (
