@@ -7,8 +7,7 @@ Identical bytes already loaded change nothing. Every attempt is in the upload lo
 from __future__ import annotations
 
 import hashlib
-import json
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 import polars as pl
 from sqlalchemy import Connection, Engine
@@ -18,9 +17,9 @@ from queries import settings
 from queries.access import audit
 from queries.db import is_busy
 from queries.errors import InputFileError
-from queries.export import to_csv_bytes
 from queries.ingest import store
-from queries.ingest.reading import ROW, RawTable, read_header, read_table
+from queries.ingest.reading import ROW, read_header, read_table
+from queries.ingest.report import CHECKED_VALID, IngestReport, file_error, summary
 from queries.ingest.uploads import (
     abandon,
     finish_upload,
@@ -31,104 +30,10 @@ from queries.ingest.uploads import (
     rollback,
     start_upload,
 )
-from queries.ingest.validate import ERROR_SCHEMA, Validation, empty_errors, validate
+from queries.ingest.validate import Validation, validate
 from queries.vocab import Stage, UploadKind, UploadStatus
 
 __all__ = ["IngestReport", "check_bytes", "ingest_bytes", "list_uploads", "rollback"]
-
-CHECKED_VALID = "valid"  # check_bytes only: nothing stored, no problem found
-
-
-@dataclass(kw_only=True)
-class IngestReport:
-    """What happened to one file: status, counts and one error row per problem."""
-
-    status: str  # an UploadStatus, or CHECKED_VALID for a check that found no problem
-    kind: str
-    upload_id: int | None = None
-    rows_read: int = 0
-    rows_loaded: int = 0
-    rows_rejected: int = 0
-    rows_new: int = 0
-    rows_updated: int = 0
-    rows_unchanged: int = 0
-    errors: pl.DataFrame = field(default_factory=empty_errors)
-    message: str = ""
-    error_count: int = 0
-    table: RawTable | None = field(default=None, repr=False)
-    validation: Validation | None = field(default=None, repr=False)
-
-    def rejected_csv(self) -> bytes:
-        """The rejected rows as they were in the file, with a ``reason`` column; formulas
-        neutralised so the file is safe to open in Excel."""
-        if self.table is None or self.errors.is_empty():
-            return to_csv_bytes(pl.DataFrame({"reason": []}, schema={"reason": pl.String}))
-        reasons = (
-            self.errors.filter(pl.col("row") > 0)
-            .group_by("row", maintain_order=True)
-            .agg(
-                reason=pl.concat_str(pl.col("column"), pl.lit(": "), pl.col("message")).str.join(
-                    "; "
-                )
-            )
-        )
-        file_wide = self.errors.filter(pl.col("row") == 0).get_column("message").to_list()
-        frame = _clear_of(self.table.frame, ("row", "reason"))
-        if file_wide:
-            rows = frame.with_columns(reason=pl.lit("; ".join(file_wide)))
-        else:
-            rows = frame.join(reasons, left_on=ROW, right_on="row", how="inner")
-        rows = rows.rename({ROW: "row"}).select("row", "reason", pl.exclude("row", "reason"))
-        return to_csv_bytes(rows)
-
-    def to_json(self) -> dict:
-        """The command line's ``--json`` object."""
-        return {
-            "status": self.status,
-            "kind": self.kind,
-            "upload_id": self.upload_id,
-            "rows_read": self.rows_read,
-            "rows_loaded": self.rows_loaded,
-            "rows_rejected": self.rows_rejected,
-            "rows_new": self.rows_new,
-            "rows_updated": self.rows_updated,
-            "rows_unchanged": self.rows_unchanged,
-            "message": self.message,
-            "error_count": self.error_count,
-            "errors": self.errors.select("row", "column", "value", "message").to_dicts(),
-        }
-
-
-def _clear_of(frame: pl.DataFrame, names: tuple[str, ...]) -> pl.DataFrame:
-    """The file's own columns called like ours (``row``, ``reason``) renamed "<name> (in file)",
-    so they stay data next to the real row number and reasons (issue 13, finding 10)."""
-    renames: dict[str, str] = {}
-    for name in names:
-        if name in frame.columns:
-            new = f"{name} (in file)"
-            while new in frame.columns or new in renames.values():
-                new += "'"
-            renames[name] = new
-    return frame.rename(renames)
-
-
-def _file_error(kind: str, message: str) -> IngestReport:
-    errors = pl.DataFrame(
-        [
-            {
-                "row": 0,
-                "column": "",
-                "value": "",
-                "message": message,
-                "code": "unreadable",
-                "params": json.dumps({"reason": message}, ensure_ascii=False),
-            }
-        ],
-        schema=ERROR_SCHEMA,
-    )
-    return IngestReport(
-        status=UploadStatus.REJECTED, kind=kind, errors=errors, message=message, error_count=1
-    )
 
 
 def _prepare(kind, content, file_name, source, wave, header_map, max_bytes, say):
@@ -177,7 +82,7 @@ def check_bytes(
             kind, content, file_name, source, wave, header_map, max_bytes, say
         )
     except InputFileError as exc:
-        return _file_error(kind, str(exc))
+        return file_error(kind, str(exc))
     with engine.connect() as conn:
         db_errors, _clash = store.database_duplicates(conn, validation)
     say(0.1, Stage.CHECKING)
@@ -190,19 +95,13 @@ def check_bytes(
         errors=errors,
         error_count=count,
         table=table,
-        message=_summary(validation.rows_read, rejected, count),
+        message=summary(validation.rows_read, rejected, count),
         validation=validation,
     )
 
 
 def _silent(fraction: float, stage: str) -> None:
     pass
-
-
-def _summary(read: int, rejected: int, errors: int) -> str:
-    if not errors:
-        return f"{read:,} rows read, no problems found."
-    return f"{read:,} rows read; {errors:,} problems in {rejected:,} rows."
 
 
 BUSY = (
@@ -393,7 +292,7 @@ def _finished_unchanged(conn, upload_id: int, report: IngestReport, same: int) -
 
 
 def _finished_rejected(conn, upload_id, report, errors, count, rejected) -> IngestReport:
-    message = _summary(report.validation.rows_read, rejected, count)
+    message = summary(report.validation.rows_read, rejected, count)
     finish_upload(
         conn,
         upload_id,
