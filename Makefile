@@ -26,7 +26,7 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 
 run: $(VENV)/.installed
 	$(PY) -m queries setup
-	$(PY) -m streamlit run dashboard/app.py --server.port $(PORT)
+	$(PY) -m streamlit run dashboard/serve.py --server.port $(PORT)
 
 test: $(VENV)/.installed-dev
 	bash scripts/install-test-deps
