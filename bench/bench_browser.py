@@ -8,8 +8,9 @@ Chromium against a warm server, with the bytes the page receives, for three vari
           slim template, but the geometry still inline in every redraw);
   url     today's tree as configured (the geometry fetched once from app/static/).
 
-Each variant: one sign-in to warm the server, then REPEATS sign-ins in fresh browser contexts
-(empty HTTP cache: the worst case for the URL variant), medians printed.
+The three servers run side by side and are visited in turn (the machine is shared: a change in
+its load falls on all three alike): one round to warm them, then REPEATS rounds, each a fresh
+browser (cold HTTP cache) and a second tab in it (a returning visitor); medians printed.
 Usage: python bench/bench_browser.py [RESPONSES] [REPEATS]"""
 
 from __future__ import annotations
@@ -155,19 +156,37 @@ def visit(context, app: str) -> Visit:
     )
 
 
-def measure(browser, script: Path, url: str, *, static: bool, repeats: int, name: str) -> None:
-    """Warm the server, then per repeat a fresh browser (cold HTTP cache) and a second tab in
-    it (a returning visitor: scripts and the boundary file already cached)."""
-    with serve(script, url, static=static, log_name=f"bench-browser-{name}.log") as app:
-        runs: dict[str, list[Visit]] = {"cold": [], "warm": []}
+@dataclass(frozen=True)
+class Variant:
+    """One way of serving the app: the script to run and whether static files are served."""
+
+    name: str
+    script: Path
+    static: bool
+
+
+def measure(browser, url: str, variants: list[Variant], *, repeats: int) -> None:
+    """All variants served at once and visited in turn, round after round, so a change in the
+    machine's load (it is shared) falls on every variant alike. Per variant and round: a fresh
+    browser (cold HTTP cache) and a second tab in it (a returning visitor). Round 0 only warms
+    the servers."""
+    runs: dict[tuple[str, str], list[Visit]] = {}
+    with contextlib.ExitStack() as stack:
+        apps = {
+            v.name: stack.enter_context(
+                serve(v.script, url, static=v.static, log_name=f"bench-browser-{v.name}.log")
+            )
+            for v in variants
+        }
         for repeat in range(repeats + 1):
-            context = browser.new_context(viewport={"width": 1440, "height": 1000})
-            cold, warm = visit(context, app), visit(context, app)
-            context.close()
-            if repeat:  # the first round only warms the server
-                runs["cold"].append(cold)
-                runs["warm"].append(warm)
-    for cache_state, visits in runs.items():
+            for name, app in apps.items():
+                context = browser.new_context(viewport={"width": 1440, "height": 1000})
+                cold, warm = visit(context, app), visit(context, app)
+                context.close()
+                if repeat:
+                    runs.setdefault((name, "cold"), []).append(cold)
+                    runs.setdefault((name, "warm"), []).append(warm)
+    for (name, cache_state), visits in runs.items():
         done = statistics.median(v.script_done_s for v in visits)
         first = statistics.median(v.first_chart_s for v in visits)
         drawn = statistics.median(v.map_drawn_s for v in visits)
@@ -176,8 +195,9 @@ def measure(browser, script: Path, url: str, *, static: bool, repeats: int, name
         print(f"  {name:<7} {cache_state} browser: run done {done:5.2f} s, first chart "
               f"{first:5.2f} s, map drawn {drawn:5.2f} s; received: websocket {ws:6.1f} KB, "
               f"app/static {static_kb:5.1f} KB", flush=True)  # fmt: skip
-    sizes = ", ".join(f"{b / 1000:.1f}" for b in runs["cold"][-1].chart_bytes)
-    print(f"          each chart's figure JSON on the Overview (KB): {sizes}", flush=True)
+        if cache_state == "warm":
+            sizes = ", ".join(f"{b / 1000:.1f}" for b in visits[-1].chart_bytes)
+            print(f"          each chart's figure JSON on the Overview (KB): {sizes}", flush=True)
 
 
 WRAPPER = """import sys
@@ -249,10 +269,13 @@ def main() -> None:
             WRAPPER.format(root=str(ROOT), app=str(ROOT / "dashboard" / "app.py")),
             encoding="utf-8",
         )
+        variants = [
+            Variant("before", wrapper, static=False),
+            Variant("inline", MAIN, static=False),
+            Variant("url", MAIN, static=True),
+        ]
         with chromium() as browser:
-            measure(browser, wrapper, url, static=False, repeats=repeats, name="before")
-            measure(browser, MAIN, url, static=False, repeats=repeats, name="inline")
-            measure(browser, MAIN, url, static=True, repeats=repeats, name="url")
+            measure(browser, url, variants, repeats=repeats)
 
 
 if __name__ == "__main__":
