@@ -17,7 +17,7 @@ from queries.errors import DatabaseUnavailable
 from queries.metrics.dataset import Dataset, load_dataset
 from queries.metrics.filters import Filters
 from queries.metrics.overview import OverviewNumbers, overview_numbers
-from queries.summaries.memory import DELIVERED, Snapshot, load_snapshot, overview_from_summaries
+from queries.summaries.memory import Snapshot, load_snapshot, overview_from_summaries
 from queries.summaries.read import Catalog, catalog, register_frames
 
 RETRY_SECONDS = 5
@@ -92,12 +92,11 @@ def summary_catalog() -> Catalog:
 
 
 def overview(version: str, filters: Filters, source: str) -> OverviewNumbers:
-    """The Overview's numbers per (data version, filters, source) from the summary store; from
-    the survey rows while the store is incomplete (a database upgraded from before it, until
-    ``python -m queries summaries rebuild``) and for calibrated weights (issue 12)."""
+    """The Overview's numbers per (data version, filters, source) from the summary store, with
+    either weights (issue 12); from the survey rows while the store is incomplete (a database
+    upgraded from before it, until ``python -m queries summaries rebuild``)."""
     url = settings.database_url()
-    calibrated = getattr(filters, "weights", DELIVERED) != DELIVERED  # not from summaries yet
-    if calibrated or not _catalog(url, version).complete:
+    if not _catalog(url, version).complete:
         return computed(overview_numbers, version, filters, source)
     return _overview(url, version, filters, source)
 

@@ -290,6 +290,7 @@ summary_cells = Table(
     Column("sw2", Float, nullable=False),
     Column("sw2y", Float, nullable=False),
     Column("sw2y2", Float, nullable=False),
+    Column("sy", Float, nullable=False),  # unweighted Σy: calibrated (raked) estimates need it
     Index("ix_summary_cells_wave", "source", "wave", "variable"),
 )
 

@@ -10,17 +10,18 @@ reading only the columns it needs, and kept with the snapshot.
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import polars as pl
 from sqlalchemy import Engine, select
 
+from queries.contract import POPULATION
 from queries.db import data_version
-from queries.errors import SenimError
+from queries.metrics.calibrated import calibrated_overview_sums, wave_margins
 from queries.metrics.dataset import _read  # the fast CSV hand-over of both databases
+from queries.metrics.dataset import _stored as _stored_upload  # the typed population table
 from queries.metrics.filters import Filters
 from queries.metrics.overview import (  # the raw-row path's own rules
     OverviewNumbers,
@@ -29,10 +30,13 @@ from queries.metrics.overview import (  # the raw-row path's own rules
     overview_from_sums,
     overview_variables,
 )
+from queries.reference.regions import reference_regions
 from queries.schema import responses, summary_cells, survey_waves, trust_scores
+from queries.summaries.calibrated import cell_totals, whole_wave_cells
 from queries.summaries.cells import (
     CELL_SCHEMA,
     DIMENSIONS,
+    RESPONDENTS,
     ROW_COLUMNS,
     STRATUM_KEYS,
     TRUST,
@@ -48,7 +52,8 @@ from queries.summaries.read import (
 )
 from queries.survey.sums import SUM_COLUMNS
 
-DELIVERED = "delivered"  # the weights as in the files (the calibrated ones: issue 12)
+DELIVERED = "delivered"  # the weights as in the files
+CALIBRATED = "calibrated"  # raked to the population margins of the wave's year (issue 12)
 _DOMAIN = {"sexes": "sex", "age_groups": "age_group", "settlements": "settlement"}
 
 
@@ -61,6 +66,10 @@ class Snapshot:
     strata: pl.DataFrame
     institutions: tuple[str, ...]
     cells: pl.DataFrame  # CELL_SCHEMA rows of the Overview's stored variables
+    # issue 12: every respondent's per-cell n, Σw, Σw² (``cell_totals``) and the population
+    # counts (small), which raking each wave to its year's margins starts from
+    totals: pl.DataFrame
+    population: pl.DataFrame
     # variables built from rows: expression text -> their cells (filled on first use)
     _built: dict[str, pl.DataFrame] = field(default_factory=dict, compare=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
@@ -98,7 +107,10 @@ def load_snapshot(engine: Engine) -> Snapshot:
     c = summary_cells.c
     query = select(*(c[name] for name in CELL_SCHEMA)).where(c.variable.in_(names))
     cells = _read(engine, query, dict(CELL_SCHEMA)) if names else pl.DataFrame(schema=CELL_SCHEMA)
-    return Snapshot(engine, version, strata, institutions, cells)
+    query = select(*(c[name] for name in CELL_SCHEMA)).where(c.variable == RESPONDENTS)
+    totals = cell_totals(_read(engine, query, dict(CELL_SCHEMA)))
+    population = _stored_upload(engine, POPULATION)
+    return Snapshot(engine, version, strata, institutions, cells, totals, population)
 
 
 def _rows_for(engine: Engine, columns: set[str]) -> pl.DataFrame:
@@ -123,16 +135,11 @@ def _rows_for(engine: Engine, columns: set[str]) -> pl.DataFrame:
     return _read(engine, query, schema, key=True)
 
 
-def snapshot_sums(
-    snapshot: Snapshot,
-    kept: pl.DataFrame,
-    filters: Filters,
-    variables: Mapping[str, pl.Expr],
-) -> pl.DataFrame:
-    """As ``read.summary_sums``, from the snapshot: the kept strata's cells in the domain,
-    summed per stratum, every kept stratum with a row per variable."""
-    if kept.is_empty() or not variables:
-        return pl.DataFrame()  # what overview_numbers sums when no row is left
+def _named_cells(
+    snapshot: Snapshot, variables: Mapping[str, pl.Expr]
+) -> tuple[pl.DataFrame, dict[str, str]]:
+    """The cells of ``variables`` (stored ones, or built from rows once per snapshot) and each
+    name's stored name."""
     store = variables_for(snapshot.institutions).stored
     names: dict[str, str] = {}
     parts = []
@@ -143,7 +150,20 @@ def snapshot_sums(
             parts.append(snapshot.built(same, expr))
         names[name] = same
     cells = pl.concat([snapshot.cells, *parts]) if parts else snapshot.cells
-    cells = cells.filter(pl.col("variable").is_in(sorted(set(names.values()))))
+    return cells.filter(pl.col("variable").is_in(sorted(set(names.values())))), names
+
+
+def snapshot_sums(
+    snapshot: Snapshot,
+    kept: pl.DataFrame,
+    filters: Filters,
+    variables: Mapping[str, pl.Expr],
+) -> pl.DataFrame:
+    """As ``read.summary_sums``, from the snapshot: the kept strata's cells in the domain,
+    summed per stratum, every kept stratum with a row per variable."""
+    if kept.is_empty() or not variables:
+        return pl.DataFrame()  # what overview_numbers sums when no row is left
+    cells, names = _named_cells(snapshot, variables)
     cells = cells.join(kept.select(STRATUM_KEYS), on=list(STRATUM_KEYS), how="semi")
     for attribute, column in _DOMAIN.items():
         chosen = getattr(filters, attribute)
@@ -169,11 +189,6 @@ def overview_from_summaries(
     """``overview_numbers`` for (filters, source) from the summary store: no survey row is read
     (but once per snapshot for a composite the store does not hold). ``snapshot``,
     ``proposals``, ``ngo``: what the caller keeps per data version (read here otherwise)."""
-    if getattr(filters, "weights", DELIVERED) != DELIVERED:
-        # calibrated weights (issue 12) rake each wave from per-cell totals; the store keeps
-        # them (variable "respondents") but this path does not rake yet: never pass off
-        # delivered-weight numbers as calibrated ones
-        raise SenimError("The summary store gives the Overview with delivered weights only.")
     snapshot = load_snapshot(engine) if snapshot is None else snapshot
     strata = snapshot.strata
     # region-reform: a region filter over both vintages widens to the comparable unit
@@ -181,15 +196,32 @@ def overview_from_summaries(
     kept = chosen_strata(None, filters, source, strata=strata)
     # as on the raw-row path: no rows left, no variable built (and no error for one)
     variables = snapshot.variables(filters.institutions) if kept.height else {}
-    sums = snapshot_sums(snapshot, kept, filters, variables)
     if proposals is None or ngo is None:
         proposals, ngo = register_frames(engine)
     # the register and NGO rows cut exactly as on the raw-row path (its own _apply, given
     # the strata in place of the responses: the same columns but the cell dimensions)
     probe = strata.with_columns(pl.lit(None, pl.String).alias(c) for c in DIMENSIONS)
     _, proposals, ngo = _apply(probe, proposals, ngo, filters, source)
+    uncalibrated: tuple[str, ...] = ()
+    # --- issue 12: each whole wave raked to its year's margins, as overview_numbers does ---
+    if getattr(filters, "weights", DELIVERED) == CALIBRATED and kept.height:
+        waves = chosen_strata(None, replace(filters, regions=()), source, strata=strata)
+        margins = wave_margins(waves, snapshot.population, reference_regions())
+        uncalibrated = tuple(w for (_, w), m in sorted(margins.items()) if m is None)
+        if any(m is not None for m in margins.values()):
+            cells, names = _named_cells(snapshot, variables)
+            rows = whole_wave_cells(waves, snapshot.totals, cells, names, filters)
+            made = calibrated_overview_sums(
+                rows, margins, regions=filters.regions, totals=snapshot.totals
+            )
+            numbers = overview_from_sums(made.national, proposals, ngo, filters.institutions,
+                                         by_region=made.by_region, moved=made.moved)  # fmt: skip
+            return replace(numbers, comparable_units=comparable, weights=CALIBRATED,
+                           uncalibrated_waves=made.uncalibrated_waves)  # fmt: skip
+    # --- end issue 12 ---
+    sums = snapshot_sums(snapshot, kept, filters, variables)
     numbers = overview_from_sums(sums, proposals, ngo, filters.institutions)
-    return dataclasses.replace(numbers, comparable_units=comparable)
+    return replace(numbers, comparable_units=comparable, uncalibrated_waves=uncalibrated)
 
 
 __all__ = ["Snapshot", "load_snapshot", "overview_from_summaries", "snapshot_sums"]

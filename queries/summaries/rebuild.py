@@ -87,7 +87,7 @@ def compare_wave(conn: Connection, wave: Wave) -> list[str]:
         have_cells, on=cell_keys, how="full", suffix="_db", coalesce=True, nulls_equal=True
     )
     for row in cells.iter_rows(named=True):
-        bad = [c for c in ("n", *SUM_COLUMNS) if not _close(row[c], row[f"{c}_db"])]
+        bad = [c for c in ("n", *SUM_COLUMNS, "sy") if not _close(row[c], row[f"{c}_db"])]
         if bad:
             cell = ", ".join(f"{k}={row[k]}" for k in cell_keys[2:])
             found.append(f"{label}, {cell}: {', '.join(bad)} differ")

@@ -39,6 +39,7 @@ def upgrade() -> None:
         sa.Column("sw2", sa.Float(), nullable=False),
         sa.Column("sw2y", sa.Float(), nullable=False),
         sa.Column("sw2y2", sa.Float(), nullable=False),
+        sa.Column("sy", sa.Float(), nullable=False),
     )
     with op.batch_alter_table("summary_cells", schema=None) as batch_op:
         batch_op.create_index("ix_summary_cells_wave", ["source", "wave", "variable"], unique=False)

@@ -1,0 +1,102 @@
+"""The calibrated Overview (issue 12, point 6) from the summary store equals the raw-row path:
+with population counts uploaded for some waves' years (and the shipped 2024 region totals,
+which the test's four regions cannot meet), for random filters every Overview number from
+summaries equals ``overview_numbers`` on the loaded rows to 1e-9, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from queries.errors import SenimError
+from queries.ingest.pipeline import ingest_bytes
+from queries.ingest.uploads import rollback
+from queries.metrics.dataset import load_dataset
+from queries.metrics.filters import Filters
+from queries.metrics.overview import overview_numbers
+from queries.summaries.memory import load_snapshot, overview_from_summaries
+from queries.summaries.rebuild import check
+from tests.test_calibrated_db import population_file
+from tests.test_summaries import (  # noqa: F401 (loaded: the fixture)
+    OLD_REGIONS,
+    REGIONS,
+    SLOW,
+    SOURCES,
+    assert_same_overview,
+    filters_strategy,
+    load,
+    loaded,
+    survey_file,
+)
+
+CALIBRATED = "calibrated"
+
+
+@pytest.fixture
+def calibrating(loaded):  # noqa: F811
+    """D's data (several waves, a grown wave, a rollback) and region × sex × age counts for
+    2025 (the 2025 wave) and 2021 (the pre-reform wave, its old regions)."""
+    for year, codes in ((2025, REGIONS), (2021, OLD_REGIONS)):
+        file = population_file(list(codes), year)
+        report = ingest_bytes(loaded, "population", file, f"population-{year}.csv")
+        assert report.status == "loaded", report.errors.to_dicts()[:3]
+    return loaded
+
+
+def calibrated_filters() -> st.SearchStrategy[Filters]:
+    return filters_strategy().map(lambda f: dataclasses.replace(f, weights=CALIBRATED))
+
+
+def test_the_default_overview_is_raked_from_summaries(calibrating):
+    """Some waves are raked, one is not (2024: the shipped totals name regions the test lacks),
+    and the summary path says so exactly as the raw-row path."""
+    data = load_dataset(calibrating)
+    raw = overview_numbers(data, Filters(), SOURCES[0])
+    summed = overview_from_summaries(calibrating, Filters(), SOURCES[0])
+    assert summed.weights == CALIBRATED
+    assert "2025-Q2" not in summed.uncalibrated_waves and "2024-Q4" in summed.uncalibrated_waves
+    assert_same_overview(raw, summed)
+    plain = overview_from_summaries(calibrating, Filters(weights="delivered"), SOURCES[0])
+    assert plain.weights == "delivered"
+    assert not plain.trend.equals(summed.trend)  # the raking changes the numbers
+
+
+@pytest.mark.slow
+def test_calibrated_overview_from_summaries_equals_the_raw_row_path(calibrating):
+    data = load_dataset(calibrating)
+    snapshot = load_snapshot(calibrating)
+
+    @given(filters=calibrated_filters(), source=st.sampled_from(SOURCES))
+    @SLOW
+    def same(filters: Filters, source: str) -> None:
+        try:
+            raw = overview_numbers(data, filters, source)
+        except SenimError as exc:
+            with pytest.raises(SenimError) as caught:
+                overview_from_summaries(calibrating, filters, source, snapshot=snapshot)
+            assert str(caught.value) == str(exc)
+            return
+        summed = overview_from_summaries(calibrating, filters, source, snapshot=snapshot)
+        assert_same_overview(raw, summed)
+
+    same()
+
+
+@pytest.mark.slow
+def test_after_an_upload_and_a_rollback_the_store_checks_and_rakes_alike(calibrating):
+    """A new 2025 upload grows the raked wave, its rollback shrinks it again: ``summaries
+    check`` finds nothing (``sy`` included) and the calibrated Overview still equals the rows."""
+    grown = load(calibrating, survey_file(41, source=SOURCES[0], wave="2025-Q2", n=90,
+                                          start=9000), "grown.csv")  # fmt: skip
+    for step in ("upload", "rollback"):
+        with calibrating.connect() as conn:
+            assert check(conn) == [], step
+        data = load_dataset(calibrating)
+        for filters in (Filters(), Filters(regions=("KZ-75",), sexes=("female",))):
+            raw = overview_numbers(data, filters, SOURCES[0])
+            assert_same_overview(raw, overview_from_summaries(calibrating, filters, SOURCES[0]))
+        if step == "upload":
+            rollback(calibrating, grown, by="test")
