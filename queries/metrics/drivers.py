@@ -18,7 +18,7 @@ the other predictors equal, not causes.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import polars as pl
 
@@ -53,6 +53,8 @@ class Drivers:
     dropped: tuple[str, ...]  # predictors left out: one value only under the filters
     reason: str | None  # None | "too_few" | "collinear"
     min_n: int = MIN_MODEL_N
+    weights: str = "delivered"  # issue 12: "calibrated" when the wave was raked
+    uncalibrated_waves: tuple[str, ...] = ()  # asked to calibrate, left delivered
 
     @property
     def fitted(self) -> bool:
@@ -127,10 +129,12 @@ def trust_drivers(
     institutions: Sequence[str] = (),
     min_n: int = MIN_MODEL_N,
     level: float = 0.95,
+    raked_on=None,
 ) -> Drivers:
     """The drivers model (linear, design-based: ``survey_regression``) on one sample, e.g. the
     latest wave of one source under the analyst's filters. No model below ``min_n``
-    respondents with complete answers: ``reason="too_few"`` and their number instead."""
+    respondents with complete answers: ``reason="too_few"`` and their number instead.
+    ``raked_on``: the weights are raked, these the margins' codes (``survey_regression``)."""
     frame = driver_frame(responses, outcome=outcome, institutions=institutions)
     n = frame.get_column("y").is_not_null().sum()
     used, dropped, references = _varying(frame)
@@ -139,8 +143,9 @@ def trust_drivers(
         return Drivers(outcome, empty, n, None, dropped, "too_few", min_n)
     try:
         fit = survey_regression(
-            frame, "y", used, weight="weight", strata="stratum", level=level, min_n=min_n
-        )
+            frame, "y", used, weight="weight", strata="stratum", level=level, min_n=min_n,
+            raked_on=raked_on,
+        )  # fmt: skip
     except SenimError:  # a predictor is a combination of others under these filters
         return Drivers(outcome, empty, n, None, dropped, "collinear", min_n)
     terms = fit.filter(pl.col("term") != INTERCEPT)
@@ -171,7 +176,10 @@ def trust_drivers(
 
 def drivers_numbers(data, filters, source: str, outcome: str) -> Drivers:
     """The Drivers page's model: the latest wave of ``source`` under ``filters`` (a pure
-    function of the dataset and plain values, so the dashboard caches it per data version)."""
+    function of the dataset and plain values, so the dashboard caches it per data version).
+    With ``filters.weights == "calibrated"`` and margins for the wave's year, the whole wave is
+    raked (issue 12) and the model is fitted on it, the filters as its subset, with the
+    calibration-aware SEs of R's ``svyglm`` on a ``rake()`` design."""
     from queries.metrics.filters import apply_filters
 
     own = apply_filters(data.responses, filters).filter(pl.col("source") == source)
@@ -179,4 +187,38 @@ def drivers_numbers(data, filters, source: str, outcome: str) -> Drivers:
         return Drivers(outcome, pl.DataFrame(schema=TERM_SCHEMA), 0, None, (), "too_few")
     wave = own.sort("period_start").get_column("wave").last()
     latest = own.filter(pl.col("wave") == wave)
+    if filters.weights == "calibrated":
+        raked = _raked_wave(data, filters, source, wave)
+        if raked is not None:
+            rows, codes = raked
+            model = trust_drivers(
+                rows, outcome=outcome, institutions=filters.institutions, raked_on=codes
+            )
+            return replace(model, weights="calibrated")
+        return replace(
+            trust_drivers(latest, outcome=outcome, institutions=filters.institutions),
+            uncalibrated_waves=(wave,),
+        )
     return trust_drivers(latest, outcome=outcome, institutions=filters.institutions)
+
+
+def _raked_wave(data, filters, source: str, wave: str):
+    """The whole ``wave`` (filters as ``in_domain``) with its weights raked to its year's
+    margins, and each margin's category codes; None when it has no margins or they cannot be
+    met. Missing or out-of-margin values join an "unknown" category that keeps its delivered
+    share, as ``calibrated_sums`` does (the frame-based raking of the same cells)."""
+    from queries.metrics.calibrated import whole_waves
+    from queries.metrics.page_weights import raking_margins, unknown_mapped
+    from queries.survey.calibration import calibrated_weights, category_codes
+
+    rows = whole_waves(data.responses, filters, source).filter(pl.col("wave") == wave)
+    margins = raking_margins(data, rows).get((source, wave)) if rows.height else None
+    if not margins:
+        return None
+    mapped = unknown_mapped(rows, margins)
+    try:
+        raked = calibrated_weights(mapped, margins, weight="weight", out="_raked")
+    except (ValueError, SenimError):  # a margin category without respondents: delivered
+        return None
+    codes = [category_codes(mapped, column) for column in margins]
+    return rows.with_columns(weight=raked.get_column("_raked")), codes

@@ -30,3 +30,14 @@ def feedback_survey(
 ) -> pl.DataFrame:
     """The three feedback indicators (``variable``) per ``by`` group."""
     return estimate(responses, feedback_variables(), by=by, shares=FEEDBACK_SHARES, level=level)
+
+
+def feedback_numbers(data, filters, source: str, wave: str):
+    """The Feedback page's survey side: the three indicators in one wave of ``source`` under
+    ``filters``, with the weights switch (issue 12: the wave raked to its year's margins when
+    it has them; ``WeightedEstimates`` says which weights were used)."""
+    from queries.metrics.page_weights import weighted_estimates
+
+    return weighted_estimates(
+        data, filters, source, feedback_variables(), waves=[wave], shares=FEEDBACK_SHARES
+    )

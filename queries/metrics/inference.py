@@ -11,14 +11,14 @@ estimates' sampling distributions, because adjacent ranks are rarely distinguish
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import polars as pl
 
 from queries.metrics import combine, variable_sums
 from queries.metrics.trust import composite_expr, trust_columns
-from queries.survey.design import difference_from_sums
+from queries.survey.design import difference_from_sums, p_value
 
 ALPHA = 0.05
 RANK_DRAWS = 10_000
@@ -114,6 +114,11 @@ def versus_whole(
         (pl.col("estimate_b") - national).alias("difference"),
         pl.when(pl.col("suppressed")).then(None).otherwise(pl.col("p_value")).alias("p_value"),
     )
+    return _grouped(tests, alpha)
+
+
+def _grouped(tests: pl.DataFrame, alpha: float) -> pl.DataFrame:
+    """Holm over the tests (``difference``, ``p_value``), and each one's group."""
     tests = with_holm(tests, alpha=alpha)
     side = (
         pl.when(pl.col("p_adjusted").is_null())
@@ -137,6 +142,8 @@ class Standing:
     tested: int  # regions in the Holm family
     draws: int
     seed: int
+    weights: str = "delivered"  # issue 12: "calibrated" when the wave was raked
+    uncalibrated_waves: tuple[str, ...] = ()  # asked to calibrate, left delivered
 
 
 def region_standing(
@@ -154,8 +161,14 @@ def region_standing(
     sums = variable_sums(responses, variables, by=["region"])
     estimates = combine(sums, by=["region"]).drop("variable")
     national = combine(sums).get_column("estimate")
-    ranks = rank_intervals(estimates, key="region", draws=draws, seed=seed)
     versus = versus_whole(sums, by="region", alpha=alpha)
+    return _standing(estimates, national, versus, draws=draws, seed=seed)
+
+
+def _standing(
+    estimates: pl.DataFrame, national: pl.Series, versus: pl.DataFrame, *, draws: int, seed: int
+) -> Standing:
+    ranks = rank_intervals(estimates, key="region", draws=draws, seed=seed)
     regions = (
         estimates.join(ranks, on="region", how="left")
         .join(versus, on="region", how="left")
@@ -168,3 +181,102 @@ def region_standing(
         draws=draws,
         seed=seed,
     )
+
+
+def weighted_standing(
+    data: object,
+    filters: object,
+    source: str,
+    wave: str,
+    *,
+    alpha: float = ALPHA,
+    draws: int = RANK_DRAWS,
+    seed: int = RANK_SEED,
+) -> Standing:
+    """``region_standing`` of one wave of ``source`` under ``filters`` with the weights switch
+    (issue 12): with ``filters.weights == "calibrated"`` the wave is raked to its year's
+    margins and every estimate, rank interval and test uses the raked weights and the
+    rake-aware variance (``queries.metrics.page_weights``); a wave without margins is delivered.
+    A pure function of the dataset and plain values (the dashboard caches it)."""
+    from queries.metrics.page_weights import selection_rows, weighted_sums  # builds on this
+
+    rows = selection_rows(data, filters, source, [wave])
+    if filters.weights != "calibrated" or rows.is_empty():
+        return region_standing(rows, filters.institutions, alpha=alpha, draws=draws, seed=seed)
+    y = composite_expr(trust_columns(data.responses, filters.institutions))
+    variables = {"composite_trust": y}
+    regional = weighted_sums(data, filters, source, variables, by=["region"], waves=[wave])
+    if regional.weights != "calibrated":  # no margins for this wave: as delivered
+        plain = region_standing(rows, filters.institutions, alpha=alpha, draws=draws, seed=seed)
+        return replace(plain, uncalibrated_waves=regional.uncalibrated_waves)
+    whole = weighted_sums(data, filters, source, variables, waves=[wave])
+    estimates = combine(regional.sums, by=["region"]).drop("variable")
+    national = combine(whole.sums).get_column("estimate")
+    contrasts, diffs = _contrasts(regional.sums, y)
+    tested = None
+    if contrasts:
+        tested = combine(weighted_sums(data, filters, source, contrasts, waves=[wave]).sums)
+    versus = _versus_contrasts(estimates, national, diffs, tested, alpha)
+    made = _standing(estimates, national, versus, draws=draws, seed=seed)
+    return replace(made, weights="calibrated", uncalibrated_waves=regional.uncalibrated_waves)
+
+
+def _contrasts(sums: pl.DataFrame, y: pl.Expr) -> tuple[dict[str, pl.Expr], pl.DataFrame]:
+    """Per region g, a variable whose raked mean is 0 and whose linearised variable is
+    z_g − z_rest: W/W_g·(y − r_g) in g, −W/W_rest·(y − r_rest) elsewhere (W: raked totals
+    of the domain's respondents with a value). Its rake-aware variance is that of the
+    difference r_g − r_rest, the cross term included, from the same per-cell sums.
+    Also each region's r_g − r_rest (``_diff``)."""
+    per = sums.group_by("region").agg(pl.col("sw", "swy").sum()).filter(pl.col("sw") > 0)
+    total, total_y = per.get_column("sw").sum(), per.get_column("swy").sum()
+    out, diffs = {}, []
+    for region, w_g, wy_g in per.sort("region").iter_rows():
+        rest = total - w_g
+        if rest <= 0:
+            continue
+        r_g, r_rest = wy_g / w_g, (total_y - wy_g) / rest
+        diffs.append((region, r_g - r_rest))
+        out[region] = (
+            pl.when(pl.col("region") == region)
+            .then(total / w_g * (y - r_g))
+            .otherwise(-total / rest * (y - r_rest))
+        )
+    return out, pl.DataFrame(diffs, schema={"region": pl.String, "_diff": pl.Float64}, orient="row")
+
+
+def _versus_contrasts(
+    estimates: pl.DataFrame,
+    national: pl.Series,
+    diffs: pl.DataFrame,
+    tested: pl.DataFrame | None,
+    alpha: float,
+) -> pl.DataFrame:
+    """``versus_whole``'s columns from the regions' raked estimates and the contrasts' SEs
+    (a two-sided z-test of the region against the rest, as ``difference_from_sums``)."""
+    whole = national[0] if len(national) else None
+    se = pl.DataFrame(schema={"region": pl.String, "_se": pl.Float64})
+    if tested is not None and tested.height:
+        se = tested.select(pl.col("variable").alias("region"), pl.col("se").alias("_se"))
+    tests = estimates.join(se, on="region", how="left").join(diffs, on="region", how="left")
+    hide = pl.col("suppressed") | pl.col("_se").is_null() | (pl.col("_se") <= 0)
+    tests = tests.select(
+        "region",
+        (pl.col("estimate") - whole).alias("difference"),
+        pl.when(hide).then(None).otherwise(p_value(pl.col("_diff") / pl.col("_se")))
+        .alias("p_value"),
+    )  # fmt: skip
+    return _grouped(tests, alpha)
+
+
+def weighted_by_group(data: object, filters: object, source: str, wave: str, *, by: str):
+    """Composite trust per value of ``by`` (sex, age group, settlement) in one wave, with the
+    weights switch (the Regions page's cross-tabs; issue 12). ``WeightedEstimates`` whose
+    estimates have ``by``, estimate, se, CI, n, suppressed; no row for a missing value."""
+    from queries.metrics.page_weights import weighted_estimates  # builds on this module
+
+    y = composite_expr(trust_columns(data.responses, filters.institutions))
+    made = weighted_estimates(data, filters, source, {"composite": y}, by=[by], waves=[wave])
+    if made.estimates.height:
+        shown = made.estimates.filter(pl.col(by).is_not_null()).drop("variable")
+        made = replace(made, estimates=shown)
+    return made

@@ -194,3 +194,17 @@ def ngo_trust_relation(
         points=points.with_columns(fitted=pl.Series(np.asarray(fitted))),
         robustness=_robustness(xs, ys, se, points.get_column("region").to_list(), p_full, alpha),
     )
+
+
+def trust_by_region(data, filters, source: str, year: int):
+    """Composite trust per region over ``source``'s waves that start in ``year`` (the NGO
+    page's trust side), with the weights switch (issue 12: each wave raked to its year's
+    margins, pooled per region with the pooled ratio's rake-aware SE). ``WeightedEstimates``
+    whose estimates have region, estimate, se, CI, n, suppressed, as ``composite_by_region``."""
+    from queries.metrics.page_weights import pooled_estimates, selection_rows
+    from queries.metrics.trust import composite_expr, trust_columns
+
+    rows = selection_rows(data, filters, source)
+    waves = rows.filter(pl.col("period_start").dt.year() == year).get_column("wave").unique()
+    y = composite_expr(trust_columns(data.responses, filters.institutions))
+    return pooled_estimates(data, filters, source, y, by="region", waves=sorted(waves.to_list()))

@@ -20,7 +20,7 @@ import numpy as np
 import polars as pl
 
 from queries.errors import SenimError
-from queries.survey.calibration import category_codes, column_variances
+from queries.survey.calibration import category_codes, column_variances, rake_residuals
 from queries.survey.design import z_value
 from queries.survey.sums import check_weights, value_expr
 
@@ -117,12 +117,16 @@ def survey_regression(
     family: Family = "gaussian",
     level: float = 0.95,
     min_n: int = MIN_MODEL_N,
+    raked_on: Sequence[np.ndarray] | None = None,
 ) -> pl.DataFrame:
     """One row per term: ``term``, ``estimate``, ``se``, ``ci_low``, ``ci_high``, ``p``, ``n``,
     ``df`` (residual df), as R's ``svyglm`` + ``summary``/``confint`` on a stratified design.
 
     ``family="quasibinomial"`` takes a yes/no or 0/1 outcome; estimates are log-odds ratios.
     Raises SenimError with fewer than ``min_n`` complete respondents, or collinear predictors.
+    ``raked_on`` (issue 12): ``weight`` holds raked weights and these are, per raking margin,
+    every row's category code; the scores then lose their projection on the margins before the
+    variance, as R's ``svyglm`` on a ``rake()`` design (``svyrecvar`` with its postStrata).
     """
     from scipy.stats import t  # imported here: scipy is slow to import
 
@@ -168,6 +172,8 @@ def survey_regression(
     a_inv = np.linalg.inv(x.T @ (a[:, None] * x))
     scores = np.zeros((len(complete), len(beta)))  # dropped rows: zero, in their stratum
     scores[complete] = u[:, None] * x @ a_inv
+    if raked_on is not None:  # issue 12: calibration-aware linearisation
+        scores = rake_residuals(scores, data.get_column("_w").to_numpy(), raked_on)
     se = np.sqrt(column_variances(scores, strata_codes, pop))
     df = n - len(np.unique(strata_codes[complete])) - len(beta) + 1
     if df < 1:
