@@ -5,7 +5,10 @@ the time of a filter change, once from the survey rows (``load_dataset`` + ``ove
 and once from the summary store (``catalog`` + ``load_snapshot`` + ``overview_from_summaries``).
 Each design runs in its own child process, so its peak memory is its own.
 
-    .venv/bin/python bench/bench_scale.py [--sizes 100000 1000000]
+    .venv/bin/python bench/bench_scale.py [--sizes 100000 1000000] [--weights delivered]
+
+Both designs use the Overview's default weights (calibrated to the population margins of each
+wave's year, issue 12) unless ``--weights delivered``: the same numbers, timed both ways.
 """
 
 from __future__ import annotations
@@ -28,12 +31,9 @@ FILTERS = (  # the filter changes timed after the first page (Filters keyword ar
     {"institutions": ("government", "police")},  # a composite the store does not hold
     {"institutions": ("government", "police"), "sexes": ("male",)},  # that composite again
 )
-# Both designs give the delivered-weights Overview (the summary store does not rake yet; the
-# calibrated one, issue 12, is computed from the rows): the same numbers, timed both ways.
-DELIVERED = {"weights": "delivered"}
 
 
-def _child(design: str, url: str) -> dict:
+def _child(design: str, url: str, weights: str | None) -> dict:
     """Runs in the child process: the first Overview, then each filter change."""
     from queries.db import make_engine
     from queries.metrics.filters import Filters
@@ -64,21 +64,24 @@ def _child(design: str, url: str) -> dict:
                 engine, filters, source, snapshot=snapshot, proposals=proposals, ngo=ngo
             )
 
-    first = page(Filters(**DELIVERED))
+    chosen = {} if weights is None else {"weights": weights}  # None: the Filters default
+    first = page(Filters(**chosen))
     first_s = time.perf_counter() - started
     first_mb = peak_rss_mb()  # the peak up to the first page (before any filter change)
     assert first.latest_wave is not None
     changes = {}
     for kwargs in FILTERS:
         t0 = time.perf_counter()
-        page(Filters(**DELIVERED, **kwargs))
+        page(Filters(**chosen, **kwargs))
         changes[json.dumps(kwargs)] = time.perf_counter() - t0
-    return {"first_s": first_s, "first_mb": first_mb, "peak_mb": peak_rss_mb(), "changes": changes}
+    return {"first_s": first_s, "first_mb": first_mb, "peak_mb": peak_rss_mb(), "changes": changes,
+            "weights": first.weights, "uncalibrated": len(first.uncalibrated_waves)}  # fmt: skip
 
 
-def _run(design: str, url: str) -> dict:
+def _run(design: str, url: str, weights: str | None) -> dict:
+    extra = [] if weights is None else ["--weights", weights]
     out = subprocess.run(
-        [sys.executable, __file__, "--child", design, "--url", url],
+        [sys.executable, __file__, "--child", design, "--url", url, *extra],
         capture_output=True,
         text=True,
         check=True,
@@ -88,11 +91,19 @@ def _run(design: str, url: str) -> dict:
 
 
 def _ensure_summaries(url: str) -> None:
-    """A bench database built before the summary store gets its summaries (timed)."""
+    """A bench database built before the summary store (or before its ``sy`` column, added to
+    migration 0003 in place) gets its summaries (timed)."""
+    from sqlalchemy import inspect
+
     from queries.db import make_engine
     from queries.summaries.read import catalog
 
-    if catalog(make_engine(url)).complete:
+    engine = make_engine(url)
+    columns = {c["name"] for c in inspect(engine).get_columns("summary_cells")}
+    if "sy" not in columns:  # filled by the rebuild below
+        with engine.begin() as conn:
+            conn.exec_driver_sql("ALTER TABLE summary_cells ADD COLUMN sy FLOAT NOT NULL DEFAULT 0")
+    elif catalog(engine).complete:
         return
     started = time.perf_counter()
     subprocess.run(
@@ -109,16 +120,19 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--child", choices=("rows", "summaries"))
     parser.add_argument("--url")
+    parser.add_argument("--weights", choices=("calibrated", "delivered"))
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(_child(args.child, args.url)))
+        print(json.dumps(_child(args.child, args.url, args.weights)))
         return
     print("Overview at scale (SQLite, demo data): previous design (rows) vs summary store")
     for size in args.sizes:
         url = demo_database(size)
         _ensure_summaries(url)
-        rows, summaries = _run("rows", url), _run("summaries", url)
+        rows, summaries = _run("rows", url, args.weights), _run("summaries", url, args.weights)
         print(f"\n{size:,} responses")
+        for name, got in (("rows", rows), ("summaries", summaries)):
+            print(f"  {name}: weights {got['weights']}, {got['uncalibrated']} wave(s) delivered")
         print(f"  {'':<44}{'rows':>12}{'summaries':>12}{'ratio':>8}")
         for label, key, unit in (
             ("first Overview numbers (fresh process)", "first_s", "s"),

@@ -153,8 +153,8 @@ def ngo_file() -> bytes:
 
 
 def delivered(filters: Filters) -> Filters:
-    """The filters with delivered weights: the Overview from summaries is that one (the
-    calibrated one, issue 12, is not made from summaries yet)."""
+    """The filters with delivered weights (the calibrated Overview from summaries, issue 12,
+    is tested in tests/test_summaries_calibrated.py)."""
     if "weights" in Filters.__dataclass_fields__:
         return dataclasses.replace(filters, weights="delivered")
     return filters

@@ -5,7 +5,9 @@ respondents) instead of a database query.
 A ``Snapshot`` holds the strata and the cells of the variables the Overview reads (those of
 any institution filter included). A variable the store does not hold (the composite over
 another set of institutions) is summed into cells once per snapshot from the survey rows,
-reading only the columns it needs, and kept with the snapshot.
+reading only the columns it needs, and kept with the snapshot. For calibrated weights (issue
+12) it also holds every respondent's per-cell n, Σw, Σw² and the population counts, so each
+whole wave is raked from cells too (``queries.summaries.calibrated``).
 """
 
 from __future__ import annotations
@@ -210,10 +212,10 @@ def overview_from_summaries(
         uncalibrated = tuple(w for (_, w), m in sorted(margins.items()) if m is None)
         if any(m is not None for m in margins.values()):
             cells, names = _named_cells(snapshot, variables)
-            rows = whole_wave_cells(waves, snapshot.totals, cells, names, filters)
-            made = calibrated_overview_sums(
-                rows, margins, regions=filters.regions, totals=snapshot.totals
-            )
+            keys = list(STRATUM_KEYS)
+            totals = snapshot.totals.join(waves.select(keys), on=keys, how="semi")
+            rows = whole_wave_cells(waves, totals, cells, names, filters)
+            made = calibrated_overview_sums(rows, margins, regions=filters.regions, totals=totals)
             numbers = overview_from_sums(made.national, proposals, ngo, filters.institutions,
                                          by_region=made.by_region, moved=made.moved)  # fmt: skip
             return replace(numbers, comparable_units=comparable, weights=CALIBRATED,
