@@ -11,6 +11,7 @@ from dashboard.components.cards import signed
 from dashboard.components.charts import coefficient_plot, fmt_p, show
 from dashboard.components.page import start_page
 from dashboard.components.table import data_table
+from dashboard.components.weights_note import weights_note
 from dashboard.data import computed
 from dashboard.i18n import fmt_number, language, t, translate
 from queries.errors import SenimError
@@ -43,6 +44,9 @@ def render() -> None:
     st.caption(
         t("drivers.sample", wave=page.latest_wave, source=t(f"source.{page.source}"), n=model.n)
     )
+    weights_note(page.filters, model.weights, model.uncalibrated_waves)  # issue 12
+    if model.weights == "calibrated":
+        st.caption(t("drivers.weights_calibrated"))
     if not model.fitted:
         st.info(t(f"drivers.no_model_{model.reason}", n=model.n, min_n=model.min_n))
         return

@@ -8,9 +8,10 @@ import streamlit as st
 from dashboard.components.charts import bar_ci, funnel_chart, histogram, show
 from dashboard.components.page import start_page
 from dashboard.components.table import data_table
+from dashboard.components.weights_note import weights_note
 from dashboard.data import computed
 from dashboard.i18n import fmt_date, fmt_number, has_key, region_name, t
-from queries.metrics.feedback import feedback_survey
+from queries.metrics.feedback import feedback_numbers
 from queries.metrics.register import register_numbers
 
 
@@ -63,8 +64,14 @@ def render() -> None:
         )
 
     st.subheader(t("feedback.survey_side"))
-    latest = page.own.filter(pl.col("wave") == page.latest_wave)
-    survey = feedback_survey(latest)
+    if page.latest_wave is None:  # no response of the compared source under the filters
+        st.info(t("filters.no_data"), icon=":material/filter_alt_off:")
+        return
+    # issue 12: the weights switch (the wave raked to its year's margins, or as delivered)
+    made = computed(feedback_numbers, page.data.version, page.filters, page.source,
+                    page.latest_wave)  # fmt: skip
+    weights_note(page.filters, made.weights, made.uncalibrated_waves)
+    survey = made.estimates
     left, right = st.columns(2, gap="large")
     with left:
         scores = survey.filter(pl.col("variable") != "got_response")

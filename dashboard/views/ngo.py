@@ -9,9 +9,10 @@ from dashboard.components.charts import bar_values, fmt_p, scatter_fit, show
 from dashboard.components.page import start_page
 from dashboard.components.table import data_table
 from dashboard.components.theme import MONEY_COLOUR
+from dashboard.components.weights_note import weights_note
+from dashboard.data import computed
 from dashboard.i18n import fmt_number, region_name, t
-from queries.metrics.ngo import Relation, ngo_density, ngo_trust_relation
-from queries.metrics.overview import composite_by_region
+from queries.metrics.ngo import Relation, ngo_density, ngo_trust_relation, trust_by_region
 
 
 def render() -> None:
@@ -67,9 +68,12 @@ def render() -> None:
     )
 
     st.subheader(t("ngo.relation_title"))
-    survey_year = page.own.filter(pl.col("period_start").dt.year() == year)
-    trust = composite_by_region(survey_year, page.filters.institutions)
-    relation = ngo_trust_relation(trust, this_year)
+    # issue 12: the weights switch (each wave of the year raked to its margins, or as delivered)
+    made = computed(trust_by_region, page.data.version, page.filters, page.source, year)
+    relation = None
+    if made.estimates.height:
+        weights_note(page.filters, made.weights, made.uncalibrated_waves)
+        relation = ngo_trust_relation(made.estimates, this_year)
     if relation is None:
         st.info(t("ngo.relation_none"))
         return

@@ -15,11 +15,12 @@ from dashboard.components.page import PageData, start_page
 from dashboard.components.regionmap import region_map
 from dashboard.components.table import data_table, estimate_table
 from dashboard.components.theme import institution_colour
+from dashboard.components.weights_note import weights_note
 from dashboard.data import computed
 from dashboard.i18n import fmt_number, institution_name, language, region_name, t
 from queries.contract.vocabulary import AGE_GROUPS
-from queries.metrics.inference import region_standing
-from queries.metrics.overview import INSTITUTION_PREFIX, composite_by_group, overview_numbers
+from queries.metrics.inference import weighted_by_group, weighted_standing
+from queries.metrics.overview import INSTITUTION_PREFIX, overview_numbers
 from queries.metrics.trust import COMPOSITE
 
 PROFILE_KEY = "profile_region"
@@ -40,11 +41,12 @@ def render() -> None:
     page = start_page("regions.title", "regions.subtitle")
     user = auth.current_user()
     analyst = auth.has_role(user, "analyst")
-    institutions = page.filters.institutions
-    latest = page.own.filter(pl.col("wave") == page.latest_wave)
-    standing = region_standing(latest, institutions)
+    wave = page.latest_wave
+    # issue 12: the weights switch (the wave raked to its year's margins, or as delivered)
+    standing = computed(weighted_standing, page.data.version, page.filters, page.source, wave)
     by_region = standing.regions
-    st.caption(t("regions.wave_note", wave=page.latest_wave, source=t(f"source.{page.source}")))
+    st.caption(t("regions.wave_note", wave=wave, source=t(f"source.{page.source}")))
+    weights_note(page.filters, standing.weights, standing.uncalibrated_waves)
 
     left, right = st.columns(2, gap="large")
     with left:
@@ -95,7 +97,10 @@ def render() -> None:
     st.caption(t("regions.cross_caption", wave=page.latest_wave))
     for column, (by, prefix, order) in zip(st.columns(3), CROSS_TABS, strict=True):
         with column:
-            frame = composite_by_group(latest, by, institutions)
+            made = computed(
+                weighted_by_group, page.data.version, page.filters, page.source, wave, by
+            )
+            frame = made.estimates
             show(
                 bar_ci(
                     frame,

@@ -268,7 +268,7 @@ def _versus_contrasts(
     return _grouped(tests, alpha)
 
 
-def weighted_by_group(data: object, filters: object, source: str, wave: str, *, by: str):
+def weighted_by_group(data: object, filters: object, source: str, wave: str, by: str):
     """Composite trust per value of ``by`` (sex, age group, settlement) in one wave, with the
     weights switch (the Regions page's cross-tabs; issue 12). ``WeightedEstimates`` whose
     estimates have ``by``, estimate, se, CI, n, suppressed; no row for a missing value."""
