@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+import numpy as np
 import polars as pl
 
 from queries.errors import SenimError
@@ -129,7 +130,7 @@ def trust_drivers(
     institutions: Sequence[str] = (),
     min_n: int = MIN_MODEL_N,
     level: float = 0.95,
-    raked_on=None,
+    raked_on: Sequence[np.ndarray] | None = None,
 ) -> Drivers:
     """The drivers model (linear, design-based: ``survey_regression``) on one sample, e.g. the
     latest wave of one source under the analyst's filters. No model below ``min_n``
