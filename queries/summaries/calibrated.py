@@ -80,7 +80,7 @@ def whole_wave_cells(
         )
         .with_columns(pl.lit(None, pl.Float64).alias("N_h"))
         .select(
-            *_LAYOUT[:8],
+            *_LAYOUT,
             pl.col("n").cast(pl.Int64),
             *(pl.col(c).cast(pl.Float64) for c in ZEROED[1:]),
             "n_h",
