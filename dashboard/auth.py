@@ -40,8 +40,9 @@ from queries import settings
 from queries.access import accounts as auth
 from queries.access import audit, oidc, sessions
 from queries.errors import DatabaseUnavailable, SenimError
+from queries.vocab import Role, values
 
-ROLE_ORDER = ("viewer", "analyst", "staff", "admin")
+ROLES = values(Role)
 SESSION_KEY = "senim_user"
 PENDING_KEY = "senim_change_password"  # {"username", "expires_at"} after a one-time password
 EXPIRED_KEY = "senim_session_expired"
@@ -64,11 +65,7 @@ class SessionUser:
 
 def has_role(user: SessionUser | None, role: str) -> bool:
     """Whether ``user`` has ``role`` or a higher one."""
-    return (
-        user is not None
-        and user.role in ROLE_ORDER
-        and ROLE_ORDER.index(user.role) >= ROLE_ORDER.index(role)
-    )
+    return user is not None and user.role in ROLES and Role(user.role).allows(role)
 
 
 def client_address() -> str:
@@ -163,7 +160,7 @@ def _checked(stored: dict) -> SessionUser | None:
             return None
     if account is not None:
         role = account.role
-    if role not in ROLE_ORDER:
+    if role not in ROLES:
         return None
     stored.update(role=role)
     return SessionUser(username, role)

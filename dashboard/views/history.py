@@ -17,8 +17,8 @@ from dashboard.data import engine
 from dashboard.i18n import fmt_date, t
 from queries.errors import SenimError
 from queries.ingest.pipeline import list_uploads, rollback
+from queries.vocab import DONE_STATUSES
 
-UNDOABLE = ("loaded", "partial")
 NOTICE_KEY = "history_notice"  # the outcome of a rollback, shown after the page reruns
 
 
@@ -70,7 +70,7 @@ def render() -> None:
 def _rollback_form(uploads: pl.DataFrame, username: str) -> None:
     """Pick an upload, tick the confirmation, press the button; the reason shows if refused."""
     st.subheader(t("history.rollback_title"))
-    can_undo = uploads.filter(pl.col("status").is_in(UNDOABLE))
+    can_undo = uploads.filter(pl.col("status").is_in(DONE_STATUSES))
     if can_undo.is_empty():
         st.caption(t("history.nothing_to_undo"))
         return

@@ -27,6 +27,7 @@ from queries.db import data_version
 from queries.errors import DatabaseUnavailable, SenimError
 from queries.ingest.pipeline import check_bytes, ingest_bytes
 from queries.schema import SURVEY_SOURCES, UPLOAD_KINDS
+from queries.vocab import DONE_STATUSES
 
 IGNORE = "__ignore__"
 CHECKS_KEY = "upload_checks"  # {token: CheckSummary} of the file on screen
@@ -277,7 +278,7 @@ def _result(done: dict) -> None:
     """The outcome of the last load: counts, and the rejected rows when some were left out."""
     status = done["status"]
     counts = {k: fmt_number(done[k]) for k in ("loaded", "rejected", "new", "updated")}
-    if status in ("loaded", "partial"):
+    if status in DONE_STATUSES:
         st.success(t(f"upload.done_{status}", id=done["upload_id"], **counts))
         if done["new"] or done["updated"]:
             st.caption(t("upload.new_updated", new=counts["new"], updated=counts["updated"]))
