@@ -14,6 +14,8 @@ from pathlib import Path
 
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from dashboard.i18n import translate
+
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = os.environ.get("SENIM_CHROMIUM", "/usr/bin/chromium")
@@ -161,3 +163,19 @@ def wait_for_rerun(page: Page, before: int, timeout_ms: int = 60_000) -> None:
     """Wait until a script run after ``before`` finished runs has finished."""
     page.wait_for_function(f"(window.__senimRuns || 0) > {before}", timeout=timeout_ms)
     wait_for_app(page, timeout_ms)
+
+
+def submit_sign_in(
+    page: Page, user: tuple[str, str], lang: str, *, title_key: str | None = None
+) -> None:
+    """Fill the sign-in form as a person does and wait for the run it starts; with
+    ``title_key``, also wait until that page's title shows."""
+    from playwright.sync_api import expect
+
+    page.get_by_label(translate("auth.username", lang)).fill(user[0])
+    page.get_by_label(translate("auth.password", lang), exact=True).fill(user[1])
+    before = runs(page)
+    page.get_by_role("button", name=translate("auth.sign_in", lang)).click()
+    wait_for_rerun(page, before)
+    if title_key:
+        expect(page.locator("h1").first).to_have_text(translate(title_key, lang))

@@ -11,7 +11,7 @@ from playwright.sync_api import Browser, Page, expect
 from dashboard.i18n import translate
 from queries.db import make_engine
 from tests.conftest import copy_database
-from tests.e2e.server import prepare, runs, serve_app, wait_for_app, wait_for_rerun
+from tests.e2e.server import prepare, runs, serve_app, submit_sign_in, wait_for_app, wait_for_rerun
 
 pytestmark = pytest.mark.e2e
 USER = ("analyst1", "analyst-password-1")
@@ -44,11 +44,7 @@ def page(browser: Browser) -> Iterator[Page]:
 
 
 def sign_in(page: Page, lang: str) -> None:
-    page.get_by_label(translate("auth.username", lang)).fill(USER[0])
-    page.get_by_label(translate("auth.password", lang), exact=True).fill(USER[1])
-    before = runs(page)
-    page.get_by_role("button", name=translate("auth.sign_in", lang)).click()
-    wait_for_rerun(page, before)
+    submit_sign_in(page, USER, lang)
 
 
 def go(page: Page, name: str, lang: str) -> None:

@@ -10,7 +10,7 @@ from playwright.sync_api import Page, expect
 
 from dashboard.i18n import translate
 from tests.e2e.conftest import SCREENSHOTS, STAFF
-from tests.e2e.server import prepare, runs, wait_for_app, wait_for_rerun
+from tests.e2e.server import prepare, runs, submit_sign_in, wait_for_app, wait_for_rerun
 
 pytestmark = pytest.mark.e2e
 PAGES = ("overview", "regions", "feedback", "ngo", "methodology", "upload", "history")
@@ -24,12 +24,7 @@ def open_app(page: Page, url: str) -> None:
 
 def sign_in(page: Page, url: str, query: str = "") -> None:
     open_app(page, f"{url}/{query}")
-    page.get_by_label(translate("auth.username", "kk")).fill(STAFF[0])
-    page.get_by_label(translate("auth.password", "kk"), exact=True).fill(STAFF[1])
-    before = runs(page)
-    page.get_by_role("button", name=translate("auth.sign_in", "kk")).click()
-    wait_for_rerun(page, before)
-    expect(page.locator("h1").first).to_have_text(translate("overview.title", "kk"))
+    submit_sign_in(page, STAFF, "kk", title_key="overview.title")
 
 
 def no_exception(page: Page) -> None:

@@ -13,7 +13,7 @@ from dashboard.i18n import fmt_number, translate
 from queries.db import init_db, make_engine
 from queries.metrics.dataset import load_dataset
 from queries.metrics.inference import region_standing
-from tests.e2e.server import prepare, runs, serve_app, wait_for_app, wait_for_rerun
+from tests.e2e.server import prepare, serve_app, submit_sign_in, wait_for_app
 
 pytestmark = pytest.mark.e2e
 USER = ("analyst12", "analyst-password-12")
@@ -63,12 +63,7 @@ def test_regions_show_rank_intervals_and_groups(page: Page, app_url: str, databa
 
     page.goto(f"{app_url}/regions?lang=en")
     wait_for_app(page)
-    page.get_by_label(translate("auth.username", "en")).fill(USER[0])
-    page.get_by_label(translate("auth.password", "en"), exact=True).fill(USER[1])
-    before = runs(page)
-    page.get_by_role("button", name=translate("auth.sign_in", "en")).click()
-    wait_for_rerun(page, before)
-    expect(page.locator("h1").first).to_have_text(translate("regions.title", "en"))
+    submit_sign_in(page, USER, "en", title_key="regions.title")
 
     method = translate(
         "regions.standing_caption", "en", national=fmt_number(standing.national, 2, "en"),

@@ -9,7 +9,7 @@ from playwright.sync_api import Browser, expect
 
 from dashboard.i18n import translate
 from tests.e2e.conftest import SCREENSHOTS, STAFF
-from tests.e2e.server import prepare, runs, wait_for_app, wait_for_rerun
+from tests.e2e.server import prepare, submit_sign_in, wait_for_app
 
 pytestmark = pytest.mark.e2e
 
@@ -24,12 +24,7 @@ def test_trend_across_the_reform_shows_the_break_and_the_comparable_label(
     prepare(page)
     page.goto(f"{app_url}/?region=KZ-33&lang={lang}")
     wait_for_app(page)
-    page.get_by_label(translate("auth.username", lang)).fill(STAFF[0])
-    page.get_by_label(translate("auth.password", lang), exact=True).fill(STAFF[1])
-    before = runs(page)
-    page.get_by_role("button", name=translate("auth.sign_in", lang)).click()
-    wait_for_rerun(page, before)
-    expect(page.locator("h1").first).to_have_text(translate("overview.title", lang))
+    submit_sign_in(page, STAFF, lang, title_key="overview.title")
 
     unit = translate("reform.old_19", lang)  # "Almaty Region, pre-2022 boundaries"
     note = translate("reform.comparable_note", lang, units=unit)

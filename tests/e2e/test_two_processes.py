@@ -15,7 +15,7 @@ from queries.access.accounts import create_user
 from queries.db import make_engine
 from tests.conftest import new_postgres_url
 from tests.e2e.conftest import STAFF
-from tests.e2e.server import prepare, runs, serve_app, wait_for_app, wait_for_rerun
+from tests.e2e.server import prepare, runs, serve_app, submit_sign_in, wait_for_app, wait_for_rerun
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 NEW_WAVE = "2026-Q1"  # after every demo wave
@@ -50,12 +50,7 @@ def signed_in(browser: Browser, url: str) -> Page:
     prepare(page)
     page.goto(url)
     wait_for_app(page)
-    page.get_by_label(translate("auth.username", "kk")).fill(STAFF[0])
-    page.get_by_label(translate("auth.password", "kk"), exact=True).fill(STAFF[1])
-    before = runs(page)
-    page.get_by_role("button", name=translate("auth.sign_in", "kk")).click()
-    wait_for_rerun(page, before)
-    expect(page.locator("h1").first).to_have_text(translate("overview.title", "kk"))
+    submit_sign_in(page, STAFF, "kk", title_key="overview.title")
     return page
 
 
