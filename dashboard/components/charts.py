@@ -192,7 +192,9 @@ def bar_ci(
         lines = textwrap.wrap(f"{t('common.too_few')}: {labels}", 60)  # plotly never wraps
         fig.update_layout(
             title_subtitle={"text": "<br>".join(lines), "font": {"size": 11, "color": "#666"}},
-            margin_t=60 + 14 * len(lines),
+            margin_t=72 + 16 * len(lines),
+            # the note's lines add to the figure, so the dots keep their room below it
+            height=fig.layout.height + 16 * len(lines),
         )
     return fig
 
