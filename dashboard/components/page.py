@@ -41,12 +41,6 @@ class PageData:
         own = self.own
         return own.sort("period_start").get_column("wave").last() if own.height else None
 
-    def region_filter(self, frame: pl.DataFrame) -> pl.DataFrame:
-        """Register or NGO rows of the chosen regions (all when none chosen)."""
-        if not self.filters.regions:
-            return frame
-        return frame.filter(pl.col("region").is_in(list(self.filters.regions)))
-
 
 def start_page(
     title_key: str, caption_key: str | None = None, *, lazy: bool = False, summaries: bool = False

@@ -12,18 +12,17 @@ from dashboard.components.theme import MONEY_COLOUR
 from dashboard.components.weights_note import weights_note
 from dashboard.data import computed
 from dashboard.i18n import fmt_number, region_name, t
-from queries.metrics.ngo import Relation, ngo_density, ngo_trust_relation, trust_by_region
+from queries.metrics.ngo import Relation, ngo_trust_relation, ngo_year, trust_by_region
 
 
 def render() -> None:
     page = start_page("ngo.title", "ngo.subtitle")
-    density = ngo_density(page.region_filter(page.data.ngo))
-    if density.is_empty():
+    latest = computed(ngo_year, page.data.version, page.filters)
+    if latest is None:
         st.info(t("ngo.no_data"))
         return
-    years = sorted(density.get_column("year").unique().to_list())
-    year = st.select_slider(t("ngo.year"), years, value=years[-1], key="ngo_year")
-    this_year = density.filter(pl.col("year") == year).sort("active_per_10k", descending=True)
+    year = st.select_slider(t("ngo.year"), latest.years, value=latest.year, key="ngo_year")
+    this_year = computed(ngo_year, page.data.version, page.filters, year).density
 
     left, right = st.columns(2, gap="large")
     with left:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from queries.metrics.filters import Filters
 from queries.reference.reform import with_population
 from queries.survey.design import z_value
 
@@ -208,3 +209,31 @@ def trust_by_region(data, filters, source: str, year: int):
     waves = rows.filter(pl.col("period_start").dt.year() == year).get_column("wave").unique()
     y = composite_expr(trust_columns(data.responses, filters.institutions))
     return pooled_estimates(data, filters, source, y, by="region", waves=sorted(waves.to_list()))
+
+
+def ngo_rows(ngo: pl.DataFrame, filters: Filters | None) -> pl.DataFrame:
+    """NGO rows under the analyst's filters: the chosen regions (sex, age group and settlement do
+    not exist in these counts). The Overview's card and the NGO page cut them here alike."""
+    if filters is None or not filters.regions or ngo.is_empty():
+        return ngo
+    return ngo.filter(pl.col("region").is_in(list(filters.regions)))
+
+
+@dataclass(frozen=True)
+class NgoYear:
+    """What the NGO page shows of one year's counts."""
+
+    years: tuple[int, ...]  # every year with data under the filters (the year slider)
+    year: int
+    density: pl.DataFrame  # ngo_density() rows of ``year``, densest region first
+
+
+def ngo_year(data, filters: Filters, year: int | None = None) -> NgoYear | None:
+    """NGO density and grants per region for ``year`` (default: the latest); None: no data."""
+    density = ngo_density(ngo_rows(data.ngo, filters))
+    if density.is_empty():
+        return None
+    years = tuple(sorted(density.get_column("year").unique().to_list()))
+    year = year if year in years else years[-1]
+    rows = density.filter(pl.col("year") == year).sort("active_per_10k", descending=True)
+    return NgoYear(years=years, year=year, density=rows)

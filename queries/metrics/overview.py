@@ -19,7 +19,7 @@ from queries.errors import SenimError
 from queries.metrics import combine, variable_sums
 from queries.metrics.filters import Filters, apply_filters
 from queries.metrics.inference import with_holm
-from queries.metrics.ngo import national_density
+from queries.metrics.ngo import national_density, ngo_rows
 from queries.metrics.register import answer_rate_30, funnel, register_rows
 from queries.metrics.trend import trend_from_sums
 from queries.metrics.trust import composite_expr, trust_columns
@@ -181,8 +181,7 @@ def _apply(
     if filters is not None:
         responses = apply_filters(responses, filters)
         proposals = register_rows(proposals, filters)  # the same cut as the Feedback page
-        if filters.regions and not ngo.is_empty():
-            ngo = ngo.filter(pl.col("region").is_in(list(filters.regions)))
+        ngo = ngo_rows(ngo, filters)
     if source is not None and not responses.is_empty():
         responses = responses.filter(pl.col("source") == source)
     return responses, proposals, ngo
