@@ -11,7 +11,7 @@ help:
 	@echo "make run   - install, create the database with demo data, serve on http://localhost:$(PORT)"
 	@echo "make test  - install test tools, lint, run every test (SQLite, PostgreSQL, browser)"
 	@echo "make test-fast - the quick loop: no browser, SQLite only, no tests marked slow"
-	@echo "make bench - print the benchmark figures (ingest, metrics, page update)"
+	@echo "make bench - print the benchmark figures (ingest, metrics, page update, summary store, browser)"
 
 $(VENV)/.installed: requirements.txt
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -52,6 +52,7 @@ bench: $(VENV)/.installed-dev
 	$(PY) bench/bench_ingest.py
 	$(PY) bench/bench_metrics.py
 	$(PY) bench/bench_page.py
+	$(PY) bench/bench_scale.py
 	$(PY) bench/bench_browser.py
 
 bench-load: $(VENV)/.installed-dev
