@@ -1,15 +1,17 @@
 """The browser's share (issue 11): sign-in -> first chart and -> map drawn, in headless
-Chromium against a warm server, with the bytes the page receives, for three variants:
+Chromium against a warm server, with the bytes the page receives, for four variants:
 
   before  the old behaviour, re-created in the bench only (a wrapper script patches the map
           before running dashboard/app.py): the geokz file thinned ring by ring (the replaced
           geo.py code, copied below) sent inline in every redraw, full plotly_white template;
   inline  today's tree with ``--server.enableStaticServing false`` (simplified boundaries and
           slim template, but the geometry still inline in every redraw);
-  url     today's tree as configured (the geometry fetched once from app/static/).
+  url-np  the geometry fetched once from app/static/, without the sign-in page's preload;
+  url     today's tree as configured (fetched once, and preloaded on the sign-in page with the
+          chart code).
 
-The three servers run side by side and are visited in turn (the machine is shared: a change in
-its load falls on all three alike): one round to warm them, then REPEATS rounds, each a fresh
+The servers run side by side and are visited in turn (the machine is shared: a change in
+its load falls on all alike): one round to warm them, then REPEATS rounds, each a fresh
 browser (cold HTTP cache) and a second tab in it (a returning visitor); medians printed.
 Usage: python bench/bench_browser.py [RESPONSES] [REPEATS]"""
 
@@ -22,12 +24,15 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from bench.common import ROOT, demo_database
 from dashboard.i18n import translate
@@ -119,7 +124,7 @@ def serve(script: Path, url: str, *, static: bool, log_name: str) -> Iterator[st
                 process.kill()
 
 
-def visit(context, app: str) -> Visit:
+def visit(context, app: str) -> Visit | None:
     """Open the sign-in page in a new tab of ``context``, sign in, wait until the map is drawn."""
     page = context.new_page()
     page.set_default_timeout(180_000)  # the machine is shared: waits, not measurements
@@ -142,7 +147,16 @@ def visit(context, app: str) -> Visit:
     received.update(ws=0, static=0)
     page.evaluate("window.__bench.armed = true")
     page.get_by_role("button", name=translate("auth.sign_in", "kk")).click()
-    page.wait_for_function("window.__bench.mapDrawn !== null", timeout=180_000)
+    try:
+        page.wait_for_function("window.__bench.mapDrawn !== null", timeout=180_000)
+    except PlaywrightTimeout:
+        shot = ARTIFACTS / f"bench-browser-timeout-{int(time.time())}.png"
+        page.screenshot(path=str(shot))
+        print(f"  (a visit of {app} did not draw the map in 180 s: {shot})", flush=True)
+        page.close()
+        return None
+    # The run may still be drawing the rest of the page: its end is the last one recorded.
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]')
     times = page.evaluate("window.__bench")
     charts = page.evaluate(CHART_SIZES)
     page.close()
@@ -183,10 +197,13 @@ def measure(browser, url: str, variants: list[Variant], *, repeats: int) -> None
                 context = browser.new_context(viewport={"width": 1440, "height": 1000})
                 cold, warm = visit(context, app), visit(context, app)
                 context.close()
-                if repeat:
-                    runs.setdefault((name, "cold"), []).append(cold)
-                    runs.setdefault((name, "warm"), []).append(warm)
+                if repeat:  # a visit that timed out (None) is reported above and left out
+                    runs.setdefault((name, "cold"), []).extend(v for v in [cold] if v)
+                    runs.setdefault((name, "warm"), []).extend(v for v in [warm] if v)
     for (name, cache_state), visits in runs.items():
+        if not visits:
+            print(f"  {name:<7} {cache_state} browser: no visit drew the map", flush=True)
+            continue
         done = statistics.median(v.script_done_s for v in visits)
         first = statistics.median(v.first_chart_s for v in visits)
         drawn = statistics.median(v.map_drawn_s for v in visits)
@@ -202,11 +219,18 @@ def measure(browser, url: str, variants: list[Variant], *, repeats: int) -> None
 
 WRAPPER = """import sys
 sys.path.insert(0, {root!r})
-from bench.bench_browser import install_old_map
-install_old_map()
+from bench.bench_browser import {patch}
+{patch}()
 import runpy
 runpy.run_path({app!r}, run_name="__main__")
 """
+
+
+def install_no_preload() -> None:
+    """Inside the served process: today's map by URL, without the sign-in page's preload."""
+    from dashboard.components import regionmap
+
+    regionmap.preload_map = lambda: None
 
 
 def install_old_map() -> None:
@@ -264,14 +288,18 @@ def main() -> None:
         create_user(engine, *USER, role="staff")
         engine.dispose()
         print(f"{responses:,} responses; sign-in -> Overview, warm server, median of {repeats}:")
-        wrapper = Path(folder) / "before_app.py"
-        wrapper.write_text(
-            WRAPPER.format(root=str(ROOT), app=str(ROOT / "dashboard" / "app.py")),
-            encoding="utf-8",
-        )
+        # Streamlit serves app/static/ from the main script's folder: the wrappers' gets a link.
+        (Path(folder) / "static").symlink_to(MAIN.parent / "static")
+        wrappers = {}
+        for patch in ("install_old_map", "install_no_preload"):
+            wrappers[patch] = Path(folder) / f"{patch}.py"
+            wrappers[patch].write_text(
+                WRAPPER.format(root=str(ROOT), app=str(MAIN), patch=patch), encoding="utf-8"
+            )
         variants = [
-            Variant("before", wrapper, static=False),
+            Variant("before", wrappers["install_old_map"], static=False),
             Variant("inline", MAIN, static=False),
+            Variant("url-np", wrappers["install_no_preload"], static=True),
             Variant("url", MAIN, static=True),
         ]
         with chromium() as browser:
