@@ -270,6 +270,22 @@ def _check_row_count(content: bytes, file_name: str, max_rows: int | None) -> No
         )
 
 
+def _header(text: str, file_name: str) -> tuple[str, str, list[str], list[str]]:
+    """The text from its header on, its delimiter, the header cells as written and normalised;
+    refuses a file without a header or with too many columns."""
+    text, delimiter = _layout(text)
+    header_line = _first_line(text)
+    if not header_line.strip():
+        raise _reject(file_name, "the file has no header row.")
+    raw_headers = _split_header(header_line, delimiter)
+    if len(raw_headers) > MAX_COLUMNS:
+        raise _reject(
+            file_name,
+            f"the header has {len(raw_headers):,} columns; at most {MAX_COLUMNS} are allowed.",
+        )
+    return text, delimiter, raw_headers, _normalise_headers(raw_headers, file_name)
+
+
 def read_header(content: bytes, file_name: str, *, max_bytes: int | None = None) -> RawTable:
     """The file's header only (a table with no rows), read from its first bytes: enough to
     refuse missing or duplicate columns before a single row is parsed (issue 13: a 199 MB file
@@ -287,17 +303,7 @@ def read_header(content: bytes, file_name: str, *, max_bytes: int | None = None)
             )
         head = head[: cut + 1]
     text, encoding = _decode(head, file_name)
-    text, delimiter = _layout(text)
-    header_line = _first_line(text)
-    if not header_line.strip():
-        raise _reject(file_name, "the file has no header row.")
-    raw_headers = _split_header(header_line, delimiter)
-    if len(raw_headers) > MAX_COLUMNS:
-        raise _reject(
-            file_name,
-            f"the header has {len(raw_headers):,} columns; at most {MAX_COLUMNS} are allowed.",
-        )
-    names = _normalise_headers(raw_headers, file_name)
+    text, delimiter, raw_headers, names = _header(text, file_name)
     frame = pl.DataFrame(schema={ROW: pl.Int64, **dict.fromkeys(names, pl.String)})
     headers = [h.strip() for h in raw_headers]
     return RawTable(frame, headers, encoding, delimiter, delimiter != ",", file_name)
@@ -316,17 +322,7 @@ def read_table(
     _check_row_count(content, file_name, max_rows)
     _check_lines(content, file_name)
     text, encoding = _decode(content, file_name)
-    text, delimiter = _layout(text)
-    header_line = _first_line(text)
-    if not header_line.strip():
-        raise _reject(file_name, "the file has no header row.")
-    raw_headers = _split_header(header_line, delimiter)
-    if len(raw_headers) > MAX_COLUMNS:
-        raise _reject(
-            file_name,
-            f"the header has {len(raw_headers):,} columns; at most {MAX_COLUMNS} are allowed.",
-        )
-    names = _normalise_headers(raw_headers, file_name)
+    text, delimiter, raw_headers, names = _header(text, file_name)
     bad = _ragged_rows(text, delimiter, len(raw_headers))
     if bad:
         raise _reject(file_name, _ragged_message(bad, len(raw_headers), delimiter))
