@@ -179,3 +179,29 @@ def submit_sign_in(
     wait_for_rerun(page, before)
     if title_key:
         expect(page.locator("h1").first).to_have_text(translate(title_key, lang))
+
+
+def upload_new_wave(page: Page, tmp_path: Path, *, wave: str, prefix: str) -> None:
+    """A staff member uploads a 240-row wave of ``wave`` through the Upload page (kk): open the
+    page, check the file, load it."""
+    rows = [
+        f"{prefix}-{i},public_trust_council,{wave},{region},female,40,1,8,8,да,да"
+        for i, region in enumerate(["Алматы", "Астана", "Шымкент", "ВКО"] * 60)
+    ]
+    csv_file = tmp_path / "new-wave.csv"
+    csv_file.write_text(
+        "respondent_id,source,wave,region,sex,age,weight,trust_government,"
+        "trust_police,submitted_proposal,received_response\n" + "\n".join(rows) + "\n",
+        encoding="utf-8",
+    )
+    before = runs(page)
+    nav = page.locator('[data-testid="stSidebarNav"]')
+    nav.get_by_text(translate("nav.upload", "kk"), exact=True).click()
+    wait_for_rerun(page, before)
+    before = runs(page)
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(csv_file))
+    wait_for_rerun(page, before)
+    expect(page.get_by_text(translate("upload.valid", "kk", rows=240))).to_be_visible()
+    before = runs(page)
+    page.get_by_role("button", name=translate("upload.load", "kk"), exact=True).click()
+    wait_for_rerun(page, before)

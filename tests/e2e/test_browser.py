@@ -10,7 +10,14 @@ from playwright.sync_api import Page, expect
 
 from dashboard.i18n import translate
 from tests.e2e.conftest import SCREENSHOTS, STAFF
-from tests.e2e.server import prepare, runs, submit_sign_in, wait_for_app, wait_for_rerun
+from tests.e2e.server import (
+    prepare,
+    runs,
+    submit_sign_in,
+    upload_new_wave,
+    wait_for_app,
+    wait_for_rerun,
+)
 
 pytestmark = pytest.mark.e2e
 PAGES = ("overview", "regions", "feedback", "ngo", "methodology", "upload", "history")
@@ -105,24 +112,7 @@ def test_a_filter_set_in_the_ui_is_in_the_url_and_the_url_sets_it(
 
 def test_an_uploaded_wave_appears_on_the_overview(page: Page, app_url: str, tmp_path):
     sign_in(page, app_url)
-    rows = [
-        f"E2E-{i},public_trust_council,2026-Q1,{region},female,40,1,8,8,да,да"
-        for i, region in enumerate(["Алматы", "Астана", "Шымкент", "ВКО"] * 60)
-    ]
-    csv_file = tmp_path / "new-wave.csv"
-    csv_file.write_text(
-        "respondent_id,source,wave,region,sex,age,weight,trust_government,"
-        "trust_police,submitted_proposal,received_response\n" + "\n".join(rows) + "\n",
-        encoding="utf-8",
-    )
-    go(page, "upload")
-    before = runs(page)
-    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(csv_file))
-    wait_for_rerun(page, before)
-    expect(page.get_by_text(translate("upload.valid", "kk", rows=240))).to_be_visible()
-    before = runs(page)
-    page.get_by_role("button", name=translate("upload.load", "kk"), exact=True).click()
-    wait_for_rerun(page, before)
+    upload_new_wave(page, tmp_path, wave="2026-Q1", prefix="E2E")
     expect(page.locator('[data-testid="stAlertContentSuccess"]').last).to_contain_text("240")
     page.screenshot(path=str(SCREENSHOTS / "upload-done.png"), full_page=True)
     go(page, "overview")

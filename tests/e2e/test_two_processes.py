@@ -15,7 +15,15 @@ from queries.access.accounts import create_user
 from queries.db import make_engine
 from tests.conftest import new_postgres_url
 from tests.e2e.conftest import STAFF
-from tests.e2e.server import prepare, runs, serve_app, submit_sign_in, wait_for_app, wait_for_rerun
+from tests.e2e.server import (
+    prepare,
+    runs,
+    serve_app,
+    submit_sign_in,
+    upload_new_wave,
+    wait_for_app,
+    wait_for_rerun,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 NEW_WAVE = "2026-Q1"  # after every demo wave
@@ -56,28 +64,7 @@ def signed_in(browser: Browser, url: str) -> Page:
 
 def upload_wave(page: Page, tmp_path) -> None:
     """The new wave through the upload page (check, then load), as a staff member does it."""
-    rows = [
-        f"TWO-{i},public_trust_council,{NEW_WAVE},{region},female,40,1,8,8,да,да"
-        for i, region in enumerate(["Алматы", "Астана", "Шымкент", "ВКО"] * 60)
-    ]
-    csv_file = tmp_path / "new-wave.csv"
-    csv_file.write_text(
-        "respondent_id,source,wave,region,sex,age,weight,trust_government,"
-        "trust_police,submitted_proposal,received_response\n" + "\n".join(rows) + "\n",
-        encoding="utf-8",
-    )
-    before = runs(page)
-    page.locator('[data-testid="stSidebarNav"]').get_by_text(
-        translate("nav.upload", "kk"), exact=True
-    ).click()
-    wait_for_rerun(page, before)
-    before = runs(page)
-    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(csv_file))
-    wait_for_rerun(page, before)
-    expect(page.get_by_text(translate("upload.valid", "kk", rows=240))).to_be_visible()
-    before = runs(page)
-    page.get_by_role("button", name=translate("upload.load", "kk"), exact=True).click()
-    wait_for_rerun(page, before)
+    upload_new_wave(page, tmp_path, wave=NEW_WAVE, prefix="TWO")
     expect(page.locator('[data-testid="stAlertContentSuccess"]').last).to_contain_text("240")
 
 
