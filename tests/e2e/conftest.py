@@ -39,7 +39,9 @@ def app_url(e2e_database: str) -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(scope="session")
+# Package scope: Playwright's sync API keeps an event loop running while the browser is open, so
+# the browser must close when the browser tests end, before other tests that run their own loop.
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     with chromium() as browser:
