@@ -122,6 +122,9 @@ def _start_session(username: str, role: str, method: str) -> None:
     st.session_state.pop(EXPIRED_KEY, None)
     if session_routes.mounted:  # move the session into the HttpOnly cookie (one round trip)
         _redirect(f"{session_routes.SESSION_PATH}?code={code}&next={quote(_here(), safe='')}")
+        # end this run here, as st.login does: a rerun started now could reach the browser
+        # before the redirect and leave it on the sign-in form
+        st.stop()
 
 
 def _end_session(expired: bool = False) -> None:
