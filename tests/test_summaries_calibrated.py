@@ -8,16 +8,14 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from hypothesis import given
 from hypothesis import strategies as st
 
-from queries.errors import SenimError
 from queries.ingest.pipeline import ingest_bytes
 from queries.ingest.uploads import rollback
 from queries.metrics.dataset import load_dataset
 from queries.metrics.filters import Filters
 from queries.metrics.overview import overview_numbers
-from queries.summaries.memory import load_snapshot, overview_from_summaries
+from queries.summaries.memory import overview_from_summaries
 from queries.summaries.rebuild import check
 from tests.test_calibrated_db import population_file
 from tests.test_summaries import (  # noqa: F401 (loaded: the fixture)
@@ -25,6 +23,7 @@ from tests.test_summaries import (  # noqa: F401 (loaded: the fixture)
     REGIONS,
     SLOW,
     SOURCES,
+    assert_overview_paths_agree,
     assert_same_overview,
     filters_strategy,
     load,
@@ -66,23 +65,7 @@ def test_the_default_overview_is_raked_from_summaries(calibrating):
 
 @pytest.mark.slow
 def test_calibrated_overview_from_summaries_equals_the_raw_row_path(calibrating):
-    data = load_dataset(calibrating)
-    snapshot = load_snapshot(calibrating)
-
-    @given(filters=calibrated_filters(), source=st.sampled_from(SOURCES))
-    @SLOW
-    def same(filters: Filters, source: str) -> None:
-        try:
-            raw = overview_numbers(data, filters, source)
-        except SenimError as exc:
-            with pytest.raises(SenimError) as caught:
-                overview_from_summaries(calibrating, filters, source, snapshot=snapshot)
-            assert str(caught.value) == str(exc)
-            return
-        summed = overview_from_summaries(calibrating, filters, source, snapshot=snapshot)
-        assert_same_overview(raw, summed)
-
-    same()
+    assert_overview_paths_agree(calibrating, calibrated_filters())
 
 
 @pytest.mark.slow
