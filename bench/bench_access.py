@@ -33,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.e2e.server import free_port, wait_healthy  # noqa: E402
+from tests.e2e.server import free_port, streamlit_command, wait_healthy  # noqa: E402
 from tests.streamlit_ws import StreamlitSession  # noqa: E402
 
 BEFORE_COMMIT = "d4cac11"  # main before issue 13's access work
@@ -130,21 +130,7 @@ def run_variant(variant: str, tree: Path, args) -> Outcome:
     }
     log = (BENCH_DIR / f"access-{variant}.log").open("w")
     server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(tree / "dashboard" / "app.py"),
-            "--server.port",
-            str(port),
-            "--server.headless",
-            "true",
-            "--server.address",
-            "127.0.0.1",
-            "--browser.gatherUsageStats",
-            "false",
-        ],
+        streamlit_command(tree / "dashboard" / "app.py", port),
         cwd=tree,
         env=env,
         stdout=log,

@@ -38,7 +38,7 @@ from bench.common import ROOT, demo_database
 from dashboard.i18n import translate
 from queries.access.accounts import create_user
 from queries.db import make_engine
-from tests.e2e.server import ARTIFACTS, chromium, free_port, wait_healthy
+from tests.e2e.server import ARTIFACTS, chromium, free_port, streamlit_command, wait_healthy
 
 MAIN = ROOT / "dashboard" / "app.py"
 USER = ("bench-staff", "bench-password-1")
@@ -102,9 +102,7 @@ class Visit:
 def serve(script: Path, url: str, *, static: bool, log_name: str) -> Iterator[str]:
     """``streamlit run script`` (the project's .streamlit config) against ``url``."""
     port = free_port()
-    command = [sys.executable, "-m", "streamlit", "run", str(script),
-               "--server.port", str(port), "--server.headless", "true",
-               "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"]  # fmt: skip
+    command = streamlit_command(script, port)
     if not static:
         command += ["--server.enableStaticServing", "false"]
     env = {**os.environ, "SENIM_DATABASE_URL": url, "SENIM_REQUIRE_LOGIN": "1"}

@@ -53,6 +53,15 @@ def wait_healthy(url: str, process: subprocess.Popen, deadline_s: float = 90) ->
     raise RuntimeError("streamlit did not become healthy in time")
 
 
+def streamlit_command(script: Path, port: int) -> list[str]:
+    """``streamlit run script`` headless on loopback ``port``, no usage statistics."""
+    return [
+        sys.executable, "-m", "streamlit", "run", str(script),
+        "--server.port", str(port), "--server.headless", "true",
+        "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
+    ]  # fmt: skip
+
+
 @contextlib.contextmanager
 def serve_app(
     database_url: str,
@@ -67,21 +76,7 @@ def serve_app(
     ARTIFACTS.mkdir(exist_ok=True)
     with (ARTIFACTS / log_name).open("w") as log:
         process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                str(ROOT / "dashboard" / script),
-                "--server.port",
-                str(port),
-                "--server.headless",
-                "true",
-                "--server.address",
-                "127.0.0.1",
-                "--browser.gatherUsageStats",
-                "false",
-            ],
+            streamlit_command(ROOT / "dashboard" / script, port),
             cwd=ROOT,
             env=full_env,
             stdout=log,
