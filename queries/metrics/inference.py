@@ -10,7 +10,7 @@ estimates' sampling distributions, because adjacent ranks are rarely distinguish
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -159,6 +159,14 @@ def region_standing(
     (all the given regions pooled)."""
     variables = {"composite_trust": composite_expr(trust_columns(responses, institutions))}
     sums = variable_sums(responses, variables, by=["region"])
+    return standing_from_sums(sums, alpha=alpha, draws=draws, seed=seed)
+
+
+def standing_from_sums(
+    sums: pl.DataFrame, *, alpha: float = ALPHA, draws: int = RANK_DRAWS, seed: int = RANK_SEED
+) -> Standing:
+    """``region_standing`` from per (region, stratum) sums of one variable with delivered
+    weights: from the rows (``variable_sums``) or the summary store, the same numbers."""
     estimates = combine(sums, by=["region"]).drop("variable")
     national = combine(sums).get_column("estimate")
     versus = versus_whole(sums, by="region", alpha=alpha)
@@ -210,38 +218,82 @@ def weighted_standing(
         plain = region_standing(rows, filters.institutions, alpha=alpha, draws=draws, seed=seed)
         return replace(plain, uncalibrated_waves=regional.uncalibrated_waves)
     whole = weighted_sums(data, filters, source, variables, waves=[wave])
-    estimates = combine(regional.sums, by=["region"]).drop("variable")
-    national = combine(whole.sums).get_column("estimate")
-    contrasts, diffs = _contrasts(regional.sums, y)
-    tested = None
-    if contrasts:
-        tested = combine(weighted_sums(data, filters, source, contrasts, waves=[wave]).sums)
-    versus = _versus_contrasts(estimates, national, diffs, tested, alpha)
-    made = _standing(estimates, national, versus, draws=draws, seed=seed)
-    return replace(made, weights="calibrated", uncalibrated_waves=regional.uncalibrated_waves)
+
+    def tested(contrasts: Sequence[Contrast]) -> pl.DataFrame:
+        chosen = {c.region: contrast_expr(c, y) for c in contrasts}
+        return weighted_sums(data, filters, source, chosen, waves=[wave]).sums
+
+    made = calibrated_standing(
+        regional.sums, whole.sums, tested, alpha=alpha, draws=draws, seed=seed
+    )
+    return replace(made, uncalibrated_waves=regional.uncalibrated_waves)
 
 
-def _contrasts(sums: pl.DataFrame, y: pl.Expr) -> tuple[dict[str, pl.Expr], pl.DataFrame]:
-    """Per region g, a variable whose raked mean is 0 and whose linearised variable is
-    z_g − z_rest: W/W_g·(y − r_g) in g, −W/W_rest·(y − r_rest) elsewhere (W: raked totals
-    of the domain's respondents with a value). Its rake-aware variance is that of the
-    difference r_g − r_rest, the cross term included, from the same per-cell sums.
-    Also each region's r_g − r_rest (``_diff``)."""
+@dataclass(frozen=True)
+class Contrast:
+    """Region ``region`` against the rest under raked weights: the variable
+    v = scale·(y − centre), with (scale, centre) ``inside`` the region and ``outside`` it.
+
+    Its raked mean is 0 and its linearised variable is z_g − z_rest: W/W_g·(y − r_g) in g,
+    −W/W_rest·(y − r_rest) elsewhere (W: raked totals of the domain's respondents with a
+    value), so its rake-aware variance is that of r_g − r_rest, the cross term included. The
+    region is a cell dimension, so v is affine in y within every cell: its cell sums follow
+    from y's (``queries.summaries.standing``) as well as from the rows (``contrast_expr``)."""
+
+    region: str
+    inside: tuple[float, float]
+    outside: tuple[float, float]
+    difference: float  # r_g − r_rest
+
+
+def contrasts_of(sums: pl.DataFrame) -> list[Contrast]:
+    """One ``Contrast`` per region with a raked total (and a rest), from per-region raked sums."""
     per = sums.group_by("region").agg(pl.col("sw", "swy").sum()).filter(pl.col("sw") > 0)
     total, total_y = per.get_column("sw").sum(), per.get_column("swy").sum()
-    out, diffs = {}, []
+    out = []
     for region, w_g, wy_g in per.sort("region").iter_rows():
         rest = total - w_g
         if rest <= 0:
             continue
         r_g, r_rest = wy_g / w_g, (total_y - wy_g) / rest
-        diffs.append((region, r_g - r_rest))
-        out[region] = (
-            pl.when(pl.col("region") == region)
-            .then(total / w_g * (y - r_g))
-            .otherwise(-total / rest * (y - r_rest))
-        )
-    return out, pl.DataFrame(diffs, schema={"region": pl.String, "_diff": pl.Float64}, orient="row")
+        out.append(Contrast(region, (total / w_g, r_g), (-total / rest, r_rest), r_g - r_rest))
+    return out
+
+
+def contrast_expr(contrast: Contrast, y: pl.Expr) -> pl.Expr:
+    """The contrast's variable per respondent (null where ``y`` is)."""
+    (a_in, c_in), (a_out, c_out) = contrast.inside, contrast.outside
+    return (
+        pl.when(pl.col("region") == contrast.region)
+        .then(a_in * (y - c_in))
+        .otherwise(a_out * (y - c_out))
+    )
+
+
+def calibrated_standing(
+    regional: pl.DataFrame,
+    whole: pl.DataFrame,
+    tested: Callable[[Sequence[Contrast]], pl.DataFrame],
+    *,
+    alpha: float = ALPHA,
+    draws: int = RANK_DRAWS,
+    seed: int = RANK_SEED,
+) -> Standing:
+    """The raked standing from raked sums per region (``regional``) and of the whole domain
+    (``whole``); ``tested(contrasts)``: the raked sums (by nothing) of the contrasts' variables,
+    each named by its region. The rows and the summary store supply the sums alike."""
+    estimates = combine(regional, by=["region"]).drop("variable")
+    national = combine(whole).get_column("estimate")
+    contrasts = contrasts_of(regional)
+    diffs = pl.DataFrame(
+        [(c.region, c.difference) for c in contrasts],
+        schema={"region": pl.String, "_diff": pl.Float64},
+        orient="row",
+    )
+    sums = combine(tested(contrasts)) if contrasts else None
+    versus = _versus_contrasts(estimates, national, diffs, sums, alpha)
+    made = _standing(estimates, national, versus, draws=draws, seed=seed)
+    return replace(made, weights="calibrated")
 
 
 def _versus_contrasts(
@@ -276,6 +328,12 @@ def weighted_by_group(data: object, filters: object, source: str, wave: str, by:
 
     y = composite_expr(trust_columns(data.responses, filters.institutions))
     made = weighted_estimates(data, filters, source, {"composite": y}, by=[by], waves=[wave])
+    return groups_shown(made, by)
+
+
+def groups_shown(made, by: str):
+    """``made`` (a ``WeightedEstimates``) without the row of a missing ``by`` value and the
+    ``variable`` column: what the cross-tabs draw, from the rows or the summary store."""
     if made.estimates.height:
         shown = made.estimates.filter(pl.col(by).is_not_null()).drop("variable")
         made = replace(made, estimates=shown)
