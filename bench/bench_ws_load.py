@@ -1,0 +1,241 @@
+"""Many users at once, without browsers (issue 11): SESSIONS signed-in sessions speaking
+Streamlit's own websocket protocol (tests/streamlit_ws.py, its protobuf messages), all on one
+asyncio event loop, each changing a sidebar filter every EVERY seconds for SECONDS seconds.
+
+Per rerun: the time from sending the rerun (``BackMsg`` with the widget states) to the run's
+``script_finished``. Printed: reruns, p50/p95/max, errors (exceptions the app showed, runs that
+did not finish within the timeout, dropped connections), and the server's resident memory (its
+process and children, sampled every 0.25 s): peak and at the end.
+
+    .venv/bin/python bench/bench_ws_load.py [--size 1000000] [--sessions 50] [--seconds 180]
+        [--pages overview regions ...] [--design now|before]
+
+Sessions sign in through the app's own form (two at a time: a sign-in costs an argon2 hash),
+then the measured period starts for all of them at once; each waits a random part of EVERY
+before its first change so they do not arrive in step. The client shares the machine's cores
+with the server: on this 2-core machine its own work is part of the times it reports."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from websockets.exceptions import ConnectionClosed
+
+from bench.common import demo_database, percentile
+from bench.serving import (
+    NOW,
+    PREVIOUS,
+    USER,
+    Design,
+    add_bench_user,
+    load_average,
+    previous_design_database,
+    serve,
+)
+from tests.streamlit_ws import AsyncStreamlitSession, RunResult
+
+FILTER_KEYS = ("f_region", "f_sex", "f_age", "f_settlement")  # sidebar multiselects changed
+SIGN_IN_AT_ONCE = 2
+
+
+@dataclass
+class Tally:
+    """What all sessions saw during the measured period."""
+
+    times: list[float] = field(default_factory=list)
+    exceptions: int = 0  # runs that showed an exception element
+    timeouts: int = 0  # runs that did not finish within the timeout
+    disconnects: int = 0  # connections that dropped (or could not be reopened)
+    by_page: dict[str, list[float]] = field(default_factory=dict)
+
+    @property
+    def errors(self) -> int:
+        return self.exceptions + self.timeouts + self.disconnects
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """One load run, as printed."""
+
+    sessions: int
+    seconds: float
+    pages: tuple[str, ...]
+    reruns: int
+    p50_s: float
+    p95_s: float
+    max_s: float
+    exceptions: int
+    timeouts: int
+    disconnects: int
+    rss_peak_mb: float
+    rss_end_mb: float
+    load: str
+
+    @property
+    def errors(self) -> int:
+        return self.exceptions + self.timeouts + self.disconnects
+
+    def lines(self) -> list[str]:
+        return [
+            f"{self.sessions} sessions x {self.seconds:.0f} s ({', '.join(self.pages)}): "
+            f"{self.reruns} reruns, p50 {self.p50_s * 1000:.0f} ms, p95 {self.p95_s * 1000:.0f} ms"
+            f", max {self.max_s * 1000:.0f} ms",
+            f"errors {self.errors} (exceptions shown {self.exceptions}, timeouts {self.timeouts},"
+            f" disconnects {self.disconnects}); server RSS (with children) peak "
+            f"{self.rss_peak_mb:,.0f} MB, at the end {self.rss_end_mb:,.0f} MB; {self.load}",
+        ]
+
+
+def filter_widgets(result: RunResult) -> dict[str, tuple[str, list[str]]]:
+    """The sidebar multiselects of a run: key -> (widget id, options as shown)."""
+    found = {}
+    for shown in result.of_kind("multiselect"):
+        for key in FILTER_KEYS:
+            if shown.widget_id.endswith(f"-{key}"):
+                found[key] = (shown.widget_id, list(shown.proto.options))
+    return found
+
+
+def next_choice(rng: random.Random, chosen: list[str], options: list[str]) -> list[str]:
+    """A person's next step in one filter: add an option, or start over when three are chosen
+    (or the options are used up)."""
+    left = [o for o in options if o not in chosen]
+    if len(chosen) >= 3 or not left:
+        return []
+    return [*chosen, rng.choice(left)]
+
+
+class LoadSession:
+    """One simulated user: signs in, opens a page, changes a filter on every tick."""
+
+    def __init__(self, url: str, page: str, *, seed: int, timeout: float) -> None:
+        self.url, self.page, self.timeout = url, page, timeout
+        self.rng = random.Random(seed)
+        self.session: AsyncStreamlitSession | None = None
+        self.widgets: dict[str, tuple[str, list[str]]] = {}
+        self.chosen: dict[str, list[str]] = {}
+
+    async def open(self, gate: asyncio.Semaphore) -> None:
+        """A fresh connection, signed in, on its page (the filters reset, as in a new tab)."""
+        if self.session is not None:
+            await self.session.close()
+        async with gate:
+            self.session = await AsyncStreamlitSession.open(self.url, timeout=self.timeout)
+            signed_in = await self.session.sign_in(*USER)
+        if signed_in.of_kind("text_input"):  # still the form: the account is missing
+            raise RuntimeError("the bench user could not sign in")
+        page = await self.session.run(query_string="lang=en", page_name=self.page)
+        self.widgets = filter_widgets(page)
+        self.chosen = {}
+        if not self.widgets:
+            raise RuntimeError(f"no filters on the page {self.page!r}")
+
+    async def change(self) -> RunResult:
+        """Change one filter and rerun; returns when the run has finished."""
+        assert self.session is not None
+        key = self.rng.choice(sorted(self.widgets))
+        widget_id, options = self.widgets[key]
+        self.chosen[key] = next_choice(self.rng, self.chosen.get(key, []), options)
+        self.session.set_strings(widget_id, self.chosen[key])
+        return await self.session.run(query_string="lang=en", page_name=self.page)
+
+    async def close(self) -> None:
+        if self.session is not None:
+            await self.session.close()
+
+
+async def _drive(user: LoadSession, *, until: float, every: float, tally: Tally,
+                 gate: asyncio.Semaphore) -> None:  # fmt: skip
+    await asyncio.sleep(user.rng.uniform(0, every))
+    while time.monotonic() < until:
+        tick = time.monotonic()
+        try:
+            result = await user.change()
+        except (TimeoutError, ConnectionClosed, OSError) as exc:
+            if isinstance(exc, TimeoutError):
+                tally.timeouts += 1
+            else:
+                tally.disconnects += 1
+            try:  # a fresh tab, as a person would reload
+                await user.open(gate)
+            except (TimeoutError, ConnectionClosed, OSError, RuntimeError):
+                tally.disconnects += 1
+                return
+            continue
+        elapsed = time.monotonic() - tick
+        tally.times.append(elapsed)
+        tally.by_page.setdefault(user.page, []).append(elapsed)
+        if result.of_kind("exception"):
+            tally.exceptions += 1
+        await asyncio.sleep(max(0.0, every - (time.monotonic() - tick)))
+
+
+async def run_load(url: str, *, sessions: int, seconds: float, every: float = 2.0,
+                   pages: tuple[str, ...] = ("overview",), timeout: float = 60.0,
+                   seed: int = 11) -> Tally:  # fmt: skip
+    """Sign ``sessions`` users in (session i on ``pages[i % len(pages)]``), then let each change
+    a filter every ``every`` seconds for ``seconds`` seconds."""
+    gate = asyncio.Semaphore(SIGN_IN_AT_ONCE)
+    users = [LoadSession(url, pages[i % len(pages)], seed=seed + i, timeout=timeout)
+             for i in range(sessions)]  # fmt: skip
+    tally = Tally()
+    try:
+        await asyncio.gather(*(u.open(gate) for u in users))
+        until = time.monotonic() + seconds
+        await asyncio.gather(
+            *(_drive(u, until=until, every=every, tally=tally, gate=gate) for u in users)
+        )
+    finally:
+        await asyncio.gather(*(u.close() for u in users))
+    return tally
+
+
+def measure(design: Design, url: str, *, sessions: int, seconds: float,
+            pages: tuple[str, ...] = ("overview",), every: float = 2.0) -> LoadResult:  # fmt: skip
+    """Serve ``design`` on ``url`` and run the load against it."""
+    add_bench_user(design, url)
+    with serve(design, url, log_name=f"bench-ws-load-{design.name}.log") as served:
+        tally = asyncio.run(run_load(served.url, sessions=sessions, seconds=seconds,
+                                     every=every, pages=pages))  # fmt: skip
+        end_mb = served.rss.now()
+        peak_mb = max(served.rss.peak, end_mb)
+    times = tally.times
+    return LoadResult(
+        sessions=sessions, seconds=seconds, pages=pages, reruns=len(times),
+        p50_s=percentile(times, 50), p95_s=percentile(times, 95),
+        max_s=max(times, default=float("nan")), exceptions=tally.exceptions,
+        timeouts=tally.timeouts, disconnects=tally.disconnects, rss_peak_mb=peak_mb,
+        rss_end_mb=end_mb, load=load_average(),
+    )  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=1_000_000, help="demo survey responses")
+    parser.add_argument("--sessions", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=180)
+    parser.add_argument("--every", type=float, default=2.0, help="seconds between changes")
+    parser.add_argument("--pages", nargs="+", default=["overview"])
+    parser.add_argument("--design", choices=("now", "before"), default="now")
+    args = parser.parse_args()
+    if args.design == "before":
+        design, (url, _built) = PREVIOUS, previous_design_database(args.size)
+    else:
+        design, url = NOW, demo_database(args.size)
+    result = measure(design, url, sessions=args.sessions, seconds=args.seconds,
+                     pages=tuple(args.pages), every=args.every)  # fmt: skip
+    print(f"{args.size:,} responses, {design.name} design, websocket load:")
+    for line in result.lines():
+        print(f"  {line}")
+
+
+if __name__ == "__main__":
+    main()
