@@ -10,7 +10,7 @@ named in ``uncalibrated_waves``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import polars as pl
@@ -25,12 +25,15 @@ from queries.metrics.calibrated import (
     whole_waves,
 )
 from queries.metrics.filters import Filters, apply_filters
-from queries.survey.calibrated_sums import UNKNOWN, calibrated_sums, with_unknown
+from queries.survey.calibrated_sums import UNKNOWN, CalibratedSums, calibrated_sums, with_unknown
 
 __all__ = [
     "WeightedEstimates",
     "WeightedSums",
+    "calibrated_result",
+    "estimates_of",
     "pooled_estimates",
+    "pooled_from",
     "raking_margins",
     "selection_rows",
     "weighted_estimates",
@@ -82,15 +85,21 @@ def weighted_sums(
         if any(m is not None for m in margins.values()):
             cells = variable_sums(rows, variables, by=by, carry=CARRY, cells=DIMS)
             made = calibrated_sums(cells, margins, unit=UNIT, by=by, carry=["period_start"])
-            left = sorted({key[1] for key, _ in made.delivered})
-            sums = made.sums
-            if filters.regions and "region" in by:  # other regions: empty domains
-                sums = sums.filter(pl.col("region").is_in(list(filters.regions)))
-            return WeightedSums(sums, "calibrated", tuple(left))
+            return calibrated_result(made, filters, by=by)
         uncalibrated = tuple(sorted({w for (_, w) in margins}))
     own = selection_rows(data, filters, source, waves)
     sums = variable_sums(own, variables, by=by) if own.height else pl.DataFrame()
     return WeightedSums(sums, "delivered", uncalibrated)
+
+
+def calibrated_result(made: CalibratedSums, filters: Filters, *, by: Sequence[str]) -> WeightedSums:
+    """``WeightedSums`` of raked sums: other regions' domains dropped under a region filter,
+    the waves left delivered named (both paths: rows and the summary store)."""
+    left = sorted({key[1] for key, _ in made.delivered})
+    sums = made.sums
+    if filters.regions and "region" in by:  # other regions: empty domains
+        sums = sums.filter(pl.col("region").is_in(list(filters.regions)))
+    return WeightedSums(sums, "calibrated", tuple(left))
 
 
 @dataclass(frozen=True)
@@ -115,6 +124,13 @@ def weighted_estimates(
     """Estimates of ``variables`` per ``by`` group with the switch's weights
     (``weighted_sums`` then ``combine``); rows with a null ``by`` value are left out."""
     made = weighted_sums(data, filters, source, variables, by=by, waves=waves)
+    return estimates_of(made, by=by, shares=shares)
+
+
+def estimates_of(
+    made: WeightedSums, *, by: Sequence[str] = (), shares: Sequence[str] = ()
+) -> WeightedEstimates:
+    """``combine`` of ``weighted_sums`` output (from the rows or from the summary store)."""
     sums = made.sums
     out = combine(sums, by=list(by), shares=shares) if sums.height else pl.DataFrame()
     return WeightedEstimates(out, made.weights, made.uncalibrated_waves)
@@ -173,6 +189,34 @@ def pooled_estimates(
     delivered gets w·v/W_g unprojected. Groups of a single wave get the same SE as
     ``weighted_estimates``."""
     made = weighted_sums(data, filters, source, {"y": y}, by=[by], waves=waves)
+
+    def second(ratio: Mapping[object, tuple[float, float]]) -> CalibratedSums:
+        rows = _chosen(whole_waves(data.responses, filters, source), waves)
+        inside = pl.col("in_domain") & y.is_not_null()
+        names = {g: f"_v{i}" for i, g in enumerate(ratio)}  # made before the domain is widened
+        rows = rows.with_columns(
+            pl.when(inside & (pl.col(by) == g)).then(y - r).otherwise(0.0).alias(names[g])
+            for g, (r, _) in ratio.items()
+        ).with_columns(in_domain=pl.lit(True))
+        variables = {str(g): pl.col(name) for g, name in names.items()}
+        cells = variable_sums(rows, variables, carry=CARRY, cells=DIMS)
+        return calibrated_sums(cells, wave_margins(rows, *population_of(data)), unit=UNIT,
+                               carry=["period_start"])  # fmt: skip
+
+    return pooled_from(made, by=by, second=second)
+
+
+def pooled_from(
+    made: WeightedSums,
+    *,
+    by: str,
+    second: Callable[[Mapping[object, tuple[float, float]]], CalibratedSums],
+) -> WeightedEstimates:
+    """``pooled_estimates`` from the first pass's sums ``made`` and ``second``: given each
+    group's (pooled mean r_g, raked total W_g), the calibrated sums per wave of v_g = y − r_g
+    on g's respondents with a value in the domain and 0 on every other row of the wave (all
+    rows in the domain), one variable ``str(g)`` per group. Shared by the raw-row path and the
+    summary store's (``queries.summaries.pages``), which make ``second`` their own way."""
     if made.sums.is_empty():
         return WeightedEstimates(pl.DataFrame(), made.weights, made.uncalibrated_waves)
     first = combine(made.sums, by=[by]).drop("variable")
@@ -180,22 +224,12 @@ def pooled_estimates(
         return WeightedEstimates(first, made.weights, made.uncalibrated_waves)
     per = made.sums.group_by(by).agg(pl.col("sw", "swy").sum()).filter(pl.col("sw") > 0)
     ratio = {g: (wy / w, w) for g, w, wy in per.iter_rows()}
-    rows = _chosen(whole_waves(data.responses, filters, source), waves)
-    inside = pl.col("in_domain") & y.is_not_null()
-    names = {g: f"_v{i}" for i, g in enumerate(ratio)}  # made before the domain is widened
-    rows = rows.with_columns(
-        pl.when(inside & (pl.col(by) == g)).then(y - r).otherwise(0.0).alias(names[g])
-        for g, (r, _) in ratio.items()
-    ).with_columns(in_domain=pl.lit(True))
-    variables = {str(g): pl.col(name) for g, name in names.items()}
-    cells = variable_sums(rows, variables, carry=CARRY, cells=DIMS)
-    second = calibrated_sums(cells, wave_margins(rows, *population_of(data)), unit=UNIT,
-                             carry=["period_start"])  # fmt: skip
-    left = ["\x00".join(map(str, key)) for key, _ in second.delivered]
+    raked = second(ratio)
+    left = ["\x00".join(map(str, key)) for key, _ in raked.delivered]
     delivered = pl.concat_str(pl.col(UNIT), separator="\x00").is_in(left)
     w_g = pl.col("variable").replace_strict({str(g): w for g, (_, w) in ratio.items()})
     scale = pl.col("sw").sum().over("variable", *UNIT) / w_g  # W_D / W_g
-    sums = second.sums.with_columns(
+    sums = raked.sums.with_columns(
         sz=pl.when(delivered).then(pl.col("swy") / w_g).otherwise(pl.col("sz") * scale),
         sz2=pl.when(delivered).then(pl.col("sw2y2") / w_g**2).otherwise(pl.col("sz2") * scale**2),
     )

@@ -24,6 +24,7 @@ from queries.db import data_version
 from queries.metrics.calibrated import calibrated_overview_sums, wave_margins
 from queries.metrics.dataset import _read  # the fast CSV hand-over of both databases
 from queries.metrics.dataset import _stored as _stored_upload  # the typed population table
+from queries.metrics.feedback import feedback_variables
 from queries.metrics.filters import Filters
 from queries.metrics.overview import (  # the raw-row path's own rules
     OverviewNumbers,
@@ -96,6 +97,7 @@ def _stored_overview_names(institutions: tuple[str, ...]) -> list[str]:
     store = variables_for(institutions)
     columns = pl.DataFrame(schema={f"{TRUST}{i}": pl.Float64 for i in institutions})
     wanted = overview_variables(columns) if institutions else {}
+    wanted = {**wanted, **feedback_variables()}  # issue 11: the Feedback page reads them too
     return sorted({s for s, e in store.stored.items() for w in wanted.values() if e.meta.eq(w)})
 
 
