@@ -304,3 +304,32 @@ summary_variables = Table(
     Column("variable", String(96), primary_key=True),
     Column("n", Integer, nullable=False),
 )
+
+# --- register summaries (issue 11, migration 0007): the proposals register without its rows,
+# see queries/summaries/register.py. Counts per (source, region, topic, day submitted, status)
+# and per-day histograms of the days to answer and to implement under the same keys: every
+# register number (30-day rates, backlog ages on any "as of" day, medians and quantiles) is an
+# exact function of them. Rewritten in the transaction of each proposals upload or rollback.
+register_counts = Table(
+    "register_counts",
+    metadata,
+    Column("source", String(32), nullable=False),
+    Column("region", String(8)),  # NULL: a national proposal
+    Column("topic", Text, nullable=False),
+    Column("submitted_on", Date, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("n", Integer, nullable=False),
+    Column("n_answered", Integer, nullable=False),  # of which have an answer date
+)
+
+register_days = Table(
+    "register_days",
+    metadata,
+    Column("source", String(32), nullable=False),
+    Column("region", String(8)),
+    Column("topic", Text, nullable=False),
+    Column("submitted_on", Date, nullable=False),
+    Column("event", String(16), nullable=False),  # answer | implement
+    Column("days", Integer, nullable=False),  # the event's date - submitted_on
+    Column("n", Integer, nullable=False),
+)

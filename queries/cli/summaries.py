@@ -35,6 +35,7 @@ def _rebuild(args) -> int:
     # summaries until the new ones are complete
     with engine.connect().execution_options(immediate=True) as conn, conn.begin():
         lock(conn, UploadKind.SURVEY)
+        lock(conn, UploadKind.PROPOSALS)  # the register summaries are rebuilt too (issue 11)
         waves = rebuild(conn, progress=_say)
     print(f"Summaries rebuilt for {waves} wave(s).")
     return 0

@@ -30,7 +30,7 @@ from queries.schema import (
     survey_waves,
     trust_scores,
 )
-from queries.vocab import Stage
+from queries.vocab import Stage, UploadKind
 
 Progress = Callable[[float, str], None]
 CHUNK = 100_000
@@ -376,4 +376,9 @@ def upsert_kind(
     the stored row, remembering the previous values for a rollback."""
     spec = contract(kind)
     table = metadata.tables[spec.table]
-    return upsert_rows(conn, table, upload_id, clean, spec.key, spec.values)
+    counts = upsert_rows(conn, table, upload_id, clean, spec.key, spec.values)
+    if kind == UploadKind.PROPOSALS:  # register summaries (issue 11), in this same transaction
+        from queries.summaries.register import refresh_register
+
+        refresh_register(conn)
+    return counts

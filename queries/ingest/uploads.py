@@ -24,7 +24,7 @@ from queries.schema import (
     trust_scores,
     uploads,
 )
-from queries.vocab import DONE_STATUSES, UploadStatus
+from queries.vocab import DONE_STATUSES, UploadKind, UploadStatus
 
 
 def now() -> dt.datetime:
@@ -256,6 +256,10 @@ def _rollback(engine: Engine, upload_id: int, by: str) -> str:
             refresh_waves(conn, touched)  # same transaction: rows and sums change together
         else:
             removed = _restore(conn, row["kind"], upload_id)
+            if row["kind"] == UploadKind.PROPOSALS:  # register summaries (issue 11), same txn
+                from queries.summaries.register import refresh_register
+
+                refresh_register(conn)
         conn.execute(
             update(uploads)
             .where(uploads.c.id == upload_id)

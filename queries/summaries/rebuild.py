@@ -14,6 +14,7 @@ from sqlalchemy import Connection, delete, select
 
 from queries.schema import summary_cells, summary_strata, summary_variables, survey_waves
 from queries.summaries.cells import CELL_SCHEMA, DIMENSIONS, STRATUM_KEYS, STRATUM_SCHEMA, cell_sums
+from queries.summaries.register import check_register, rebuild_register
 from queries.summaries.store import Wave, refresh_waves, stored_rows
 from queries.survey.sums import SUM_COLUMNS
 
@@ -49,6 +50,7 @@ def rebuild(conn: Connection, *, progress: Progress | None = None) -> int:
         refresh_waves(conn, [wave])
         if progress:
             progress(i + 1, len(waves), wave)
+    rebuild_register(conn)  # register summaries (issue 11): queries/summaries/register.py
     return len(waves)
 
 
@@ -102,4 +104,4 @@ def check(conn: Connection, *, progress: Progress | None = None) -> list[str]:
         found += compare_wave(conn, wave)
         if progress:
             progress(i + 1, len(waves), wave)
-    return found
+    return found + check_register(conn)  # register summaries (issue 11)
