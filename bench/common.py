@@ -11,13 +11,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from queries.db import init_db, make_engine  # noqa: E402
-from queries.demo import load_demo  # noqa: E402
+from queries.demo import LoadedFile, load_demo  # noqa: E402
 
 BENCH_DIR = ROOT / "var" / "bench"
 
 
 def demo_database(responses: int, seed: int = 2025) -> str:
-    """A SQLite URL holding demo data with ``responses`` survey responses (built on first use)."""
+    """A SQLite URL holding demo data with ``responses`` survey responses (built on first use,
+    one wave at a time; each file's time and the peak RSS so far are printed as it loads)."""
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
     path = BENCH_DIR / f"demo-{responses}.db"
     url = f"sqlite:///{path}"
@@ -25,14 +26,27 @@ def demo_database(responses: int, seed: int = 2025) -> str:
         started = time.perf_counter()
         print(f"building {path.name} ({responses:,} responses) ...", flush=True)
         tmp = path.with_suffix(".building.db")
-        tmp.unlink(missing_ok=True)
+        for leftover in tmp.parent.glob(f"{tmp.name}*"):  # with its -wal and -shm files
+            leftover.unlink()
         engine = make_engine(f"sqlite:///{tmp}")
         init_db(engine)
-        load_demo(engine, responses=responses, seed=seed)
+        load_demo(engine, responses=responses, seed=seed, on_loaded=_print_loaded)
         engine.dispose()
         tmp.rename(path)
-        print(f"built in {time.perf_counter() - started:.1f} s", flush=True)
+        print(
+            f"built {path.name} in {time.perf_counter() - started:.1f} s, "
+            f"peak RSS {peak_rss_mb():.0f} MB",
+            flush=True,
+        )
     return url
+
+
+def _print_loaded(loaded: LoadedFile) -> None:
+    print(
+        f"  {loaded.name:<40} {loaded.rows:>9,} rows {loaded.seconds:7.1f} s "
+        f"peak RSS {peak_rss_mb():6.0f} MB",
+        flush=True,
+    )
 
 
 def peak_rss_mb(children: bool = False) -> float:

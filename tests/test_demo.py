@@ -5,6 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -16,9 +19,12 @@ from queries import schema
 from queries.contract import contract
 from queries.demo import (
     AS_OF,
+    LoadedFile,
     generate_ngo,
     generate_proposals,
     generate_survey,
+    iter_demo_files,
+    iter_survey,
     load_demo,
     stored_counts,
     write_demo_files,
@@ -346,8 +352,25 @@ def test_load_demo_refuses_a_database_that_holds_data(engine: Engine, tmp_path: 
     assert not (tmp_path / "demo").exists()  # refused before writing anything
 
 
-def test_load_demo_loads_every_file_then_refuses(engine: Engine, tmp_path: Path) -> None:
-    summary = load_demo(engine, responses=6_000, seed=5, folder=tmp_path / "demo")
+def test_load_demo_loads_every_file_then_refuses(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Without a folder the files go to a temporary one, each deleted once loaded: at every
+    # file loaded, no CSV is left on disk (one wave on disk at most, none between files).
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    left_on_disk: list[int] = []
+    loaded: list[LoadedFile] = []
+
+    def note(file: LoadedFile) -> None:
+        loaded.append(file)
+        left_on_disk.append(len(list(scratch.rglob("*.csv"))))
+
+    summary = load_demo(engine, responses=6_000, seed=5, on_loaded=note)
+    assert left_on_disk == [0] * 30 and list(scratch.iterdir()) == []
+    assert [file.name for file in loaded] == summary["files"]
+    assert sum(file.rows for file in loaded if file.kind == "survey") == 6_000
     assert len(summary["files"]) == 30
     assert len(summary["upload_ids"]) == 30
     proposals_rows = generate_proposals(5, AS_OF).height
@@ -365,3 +388,56 @@ def test_load_demo_loads_every_file_then_refuses(engine: Engine, tmp_path: Path)
     assert regions_used == 20  # every spelling resolved
     with pytest.raises(SenimError, match="empty database"):
         load_demo(engine, responses=6_000, seed=5, folder=tmp_path / "again")
+
+
+def test_survey_stream_yields_one_wave_at_a_time() -> None:
+    stream = iter_survey(60_000, 2025)
+    (source, wave), first = next(stream)  # the first wave comes before the rest is drawn
+    assert first["source"].unique().to_list() == [source]
+    assert first["wave"].unique().to_list() == [wave]
+    rest = dict(stream)
+    assert len(rest) == 27 and first.height + sum(f.height for f in rest.values()) == 60_000
+    # One wave per frame, never more: the largest wave is 55% / 14 of the total, two waves
+    # together at least 2 x 45% / 14.
+    assert max(f.height for f in [first, *rest.values()]) < 60_000 / 20
+    # The same seed streams the same waves as the all-at-once form.
+    assert first.equals(generate_survey(60_000, 2025)[(source, wave)])
+
+
+def test_demo_files_are_written_lazily(tmp_path: Path) -> None:
+    files = iter_demo_files(tmp_path, responses=6_000, seed=3)
+    first = next(files)
+    assert [p.name for p in tmp_path.iterdir()] == [first.name]  # nothing else generated yet
+    first.unlink()
+    assert len(list(files)) == 29
+
+
+STREAM_PEAK = """
+import resource, sys, tempfile
+from pathlib import Path
+from queries.demo import iter_demo_files
+with tempfile.TemporaryDirectory() as folder:
+    for path in iter_demo_files(Path(folder), responses=int(sys.argv[1]), seed=1):
+        path.unlink()
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+"""
+
+
+def _stream_peak_mb(responses: int) -> int:
+    done = subprocess.run(
+        [sys.executable, "-c", STREAM_PEAK, str(responses)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    return int(done.stdout.split()[-1])
+
+
+@pytest.mark.slow
+def test_demo_writer_memory_does_not_grow_with_the_demo_size() -> None:
+    # Holding 200k rows at once took ~110 MB more than 20k (measured with the previous
+    # all-at-once generator); streaming holds one wave (~7k rows here), a few MB.
+    small = _stream_peak_mb(20_000)
+    large = _stream_peak_mb(200_000)
+    assert large - small < 40, (small, large)

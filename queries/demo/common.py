@@ -47,9 +47,9 @@ NAME_SHARES = (0.5, 0.27, 0.15, 0.08)
 STREAM_SURVEY, STREAM_NGO, STREAM_PROPOSALS = 1, 2, 3
 
 
-def rng_for(seed: int, stream: int) -> np.random.Generator:
-    """A generator for one demo stream of ``seed``."""
-    return np.random.default_rng([int(seed), stream])
+def rng_for(seed: int, stream: int, *parts: int) -> np.random.Generator:
+    """A generator for one demo stream of ``seed`` (``parts`` name a sub-stream, e.g. a wave)."""
+    return np.random.default_rng([int(seed), stream, *parts])
 
 
 def regions() -> pl.DataFrame:

@@ -12,6 +12,7 @@ real changes are built in so the charts have something to find:
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 
 import numpy as np
 import polars as pl
@@ -135,7 +136,9 @@ def _sample_sizes(responses: int, shares: np.ndarray) -> np.ndarray:
     return np.stack([apportion(int(n), allocation) for n in per_wave])
 
 
-def _people(rng: np.random.Generator, sizes: np.ndarray, table: pl.DataFrame) -> dict:
+def _people(
+    rng: np.random.Generator, sizes: np.ndarray, table: pl.DataFrame, urban_share: np.ndarray
+) -> dict:
     """Who was interviewed: wave, region, sex, age, settlement and the design weight."""
     shares = table.get_column("share").to_numpy()
     n = int(sizes.sum())
@@ -153,8 +156,6 @@ def _people(rng: np.random.Generator, sizes: np.ndarray, table: pl.DataFrame) ->
     )
     weight = design * sex_adj * (AGE_POPULATION / AGE_SAMPLE)[band]
     weight = weight / (np.bincount(sw, weight) / np.bincount(sw))[sw]
-    city = (table.get_column("kind") == "city").to_numpy()
-    urban_share = np.where(city, 0.95, 0.35 + 0.3 * rng.random(len(shares)))
     urban = rng.random(n) < urban_share[region]
     return {
         "sw": sw,
@@ -253,17 +254,44 @@ def _score_text(name: str) -> pl.Expr:
     )
 
 
-def generate_survey_frame(responses: int, seed: int) -> pl.DataFrame:
-    """All demo respondents in one frame, already in the contract's file format (text),
-    grouped by (source, wave) in file order."""
+def _urban_shares(seed: int, table: pl.DataFrame) -> np.ndarray:
+    """Each region's urban share, fixed over the waves: cities almost all urban."""
+    city = (table.get_column("kind") == "city").to_numpy()
+    rng = rng_for(seed, STREAM_SURVEY)
+    return np.where(city, 0.95, 0.35 + 0.3 * rng.random(table.height))
+
+
+def iter_survey(responses: int, seed: int) -> Iterator[tuple[tuple[str, str], pl.DataFrame]]:
+    """Demo survey files one at a time: ``((source, wave), frame)`` in file order, each frame
+    in the contract's format (text columns).
+
+    Streaming, so a 10M-response demo never holds more than one wave: each wave draws from its
+    own random stream (seed, survey stream, wave number), which is what makes a wave computable
+    without the ones before it. Deterministic for ``seed``; ``responses`` is the exact total.
+    """
     waves = survey_waves()
     minimum = waves.height * 20
     if responses < minimum:
         raise SenimError(f"The demo needs at least {minimum} survey responses, got {responses}.")
-    rng = rng_for(seed, STREAM_SURVEY)
     table = regions()
     sizes = _sample_sizes(responses, table.get_column("share").to_numpy())
-    people = _people(rng, sizes, table)
+    urban_share = _urban_shares(seed, table)
+    for index, (source, wave) in enumerate(waves.select("source", "wave").iter_rows()):
+        rng = rng_for(seed, STREAM_SURVEY, index + 1)
+        one = waves.slice(index, 1)
+        yield (source, wave), _wave_frame(rng, one, table, sizes[index : index + 1], urban_share)
+
+
+def _wave_frame(
+    rng: np.random.Generator,
+    waves: pl.DataFrame,
+    table: pl.DataFrame,
+    sizes: np.ndarray,
+    urban_share: np.ndarray,
+) -> pl.DataFrame:
+    """The respondents of the waves in ``waves`` (one row per wave, ``sizes`` one row of
+    respondents per region each), already in the contract's file format (text)."""
+    people = _people(rng, sizes, table, urban_share)
     sw, region = people["sw"], people["region"]
     n = len(sw)
     answers = _answers(rng, people, _effects(waves, table, sw, region))
@@ -322,16 +350,11 @@ FILE_COLUMNS = tuple(c.name for c in SURVEY.columns)
 
 
 def generate_survey(responses: int, seed: int) -> dict[tuple[str, str], pl.DataFrame]:
-    """Demo survey files: ``(source, wave) -> frame`` in the contract's format (text columns).
+    """Every demo survey file at once, ``(source, wave) -> frame`` (see ``iter_survey``; fine
+    for tests and small demos, not for 10M responses)."""
+    return dict(iter_survey(responses, seed))
 
-    Deterministic for ``seed``; ``responses`` is the exact total over all files.
-    """
-    frame = generate_survey_frame(responses, seed)
-    # Rows come grouped by (source, wave) already: zero-copy slices beat partition_by.
-    counts = frame.group_by("source", "wave", maintain_order=True).len()
-    files: dict[tuple[str, str], pl.DataFrame] = {}
-    offset = 0
-    for source, wave, length in counts.iter_rows():
-        files[(source, wave)] = frame.slice(offset, length)
-        offset += length
-    return files
+
+def generate_survey_frame(responses: int, seed: int) -> pl.DataFrame:
+    """All demo respondents in one frame, grouped by (source, wave) in file order."""
+    return pl.concat(frame for _, frame in iter_survey(responses, seed))
