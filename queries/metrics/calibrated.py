@@ -14,7 +14,7 @@ waves) each get their own.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import polars as pl
@@ -24,20 +24,22 @@ from queries.metrics.filters import Filters, apply_filters
 from queries.metrics.margins import Margins, population_margins
 from queries.reference.reform import comparable_expr, comparable_region, crosses_reform
 from queries.reference.regions import reference_regions
-from queries.survey.calibrated_sums import calibrated_sums
+from queries.survey.calibrated_sums import CalibratedSums, calibrated_sums
 
 __all__ = [
+    "AREA",
     "DIMS",
     "CalibratedOverviewSums",
     "calibrated_overview_sums",
     "calibrated_trend_sums",
+    "overview_sums_from",
     "wave_margins",
 ]
 
 DIMS = ("region", "sex", "age_group")  # the margins' dimensions, all of them cell dimensions
 UNIT = ["source", "wave"]  # each wave of each source is raked on its own
 CARRY = ["source", "wave", "period_start"]
-_AREA = "_area"  # the regions-moved domain: a region, or a comparable unit across the reform
+AREA = "_area"  # the regions-moved domain: a region, or a comparable unit across the reform
 
 
 def wave_margins(
@@ -67,6 +69,12 @@ def _within(sums: pl.DataFrame, column: str, chosen: Sequence[str]) -> pl.DataFr
     return sums.filter(pl.col(column).is_in(list(chosen))) if chosen else sums
 
 
+# a maker of calibrated sums (the raw-row path's or the summary store's): (the waves kept,
+# None for all; None for a domain per wave, or an expression over ``region`` whose value
+# per wave is a domain, in an ``AREA`` column) -> the sums
+SumsMaker = Callable[[Sequence[str] | None, pl.Expr | None], CalibratedSums]
+
+
 def calibrated_overview_sums(
     cells: pl.DataFrame,
     margins: Mapping[tuple[str, str], Margins | None],
@@ -79,19 +87,32 @@ def calibrated_overview_sums(
     ``regions``: the region filter (other regions' domains are not returned); ``totals``: every
     respondent's per-cell n, Σw, Σw² when ``cells`` do not carry them (``calibrated_sums``)."""
     kw = {"unit": UNIT, "carry": ["period_start"], "totals": totals}
-    result = calibrated_sums(cells, margins, by=["wave"], **kw)
+
+    def make(labels: Sequence[str] | None, area: pl.Expr | None) -> CalibratedSums:
+        rows = cells if labels is None else cells.filter(pl.col("wave").is_in(list(labels)))
+        if area is None:
+            return calibrated_sums(rows, margins, by=["wave"], **kw)
+        return calibrated_sums(rows.with_columns(area.alias(AREA)), margins, by=[AREA, "wave"],
+                               **kw)  # fmt: skip
+
     waves = cells.select("wave", "period_start").unique().sort("period_start", "wave")
-    labels = waves.get_column("wave").to_list()
-    latest, last_two = labels[-1:], labels[-2:]
-    one = cells.filter(pl.col("wave").is_in(latest))
-    by_region = calibrated_sums(one, margins, by=["region", "wave"], **kw).sums
-    two = cells.filter(pl.col("wave").is_in(last_two))
+    return overview_sums_from(make, waves.get_column("wave").to_list(), regions=regions)
+
+
+def overview_sums_from(
+    make: SumsMaker, labels: Sequence[str], *, regions: Sequence[str] = ()
+) -> CalibratedOverviewSums:
+    """The Overview's three sets of calibrated sums from ``make`` over the waves ``labels``
+    (in time order): per wave, per region of the latest wave, per region (comparable unit
+    across the reform) of the last two waves."""
+    result = make(None, None)
+    latest, last_two = list(labels[-1:]), list(labels[-2:])
+    by_region = make(latest, pl.col("region")).sums.rename({AREA: "region"})
     across = crosses_reform(last_two)  # region-reform: compared on comparable units
     area = comparable_expr("region") if across else pl.col("region")
-    moved = calibrated_sums(two.with_columns(area.alias(_AREA)), margins, by=[_AREA, "wave"],
-                            **kw).sums  # fmt: skip
+    moved = make(last_two, area).sums
     units = {comparable_region(c) for c in regions} | set(regions) if across else set(regions)
-    moved = _within(moved, _AREA, sorted(units)).rename({_AREA: "region"})
+    moved = _within(moved, AREA, sorted(units)).rename({AREA: "region"})
     left = {key[1] for key, _ in result.delivered}
     return CalibratedOverviewSums(
         national=result.sums,
@@ -140,10 +161,10 @@ def calibrated_trend_sums(
     waves = rows.get_column("wave").unique().to_list()
     across = "region" in by and crosses_reform(waves)  # region-reform
     if across:
-        cells = cells.with_columns(comparable_expr("region").alias(_AREA))
-    domains = [_AREA if across and c == "region" else c for c in by]
+        cells = cells.with_columns(comparable_expr("region").alias(AREA))
+    domains = [AREA if across and c == "region" else c for c in by]
     made = calibrated_sums(cells, margins, unit=UNIT, by=[*domains, "wave"], carry=["period_start"])
-    return made.sums.rename({_AREA: "region"}) if across else made.sums
+    return made.sums.rename({AREA: "region"}) if across else made.sums
 
 
 def overview_cells(rows: pl.DataFrame, variables: Mapping[str, pl.Expr]) -> pl.DataFrame:

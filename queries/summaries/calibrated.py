@@ -11,12 +11,24 @@ only lays the stored cells out in that shape; the raking and the estimates are B
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
+import numpy as np
 import polars as pl
 
+from queries.metrics.calibrated import AREA, DIMS
 from queries.metrics.filters import Filters
-from queries.survey.calibrated_sums import CELL_TOTALS
+from queries.metrics.margins import Margins
+from queries.survey.calibrated_sums import (
+    CELL_TOTALS,
+    UNKNOWN,
+    CalibratedSums,
+    Raked,
+    RakingCells,
+    linearise,
+    rake_unit,
+)
 from queries.survey.sums import SUM_COLUMNS
 
 STRATUM_KEYS = ("source", "wave", "region")
@@ -92,4 +104,266 @@ def whole_wave_cells(
     )
 
 
-__all__ = ["cell_totals", "whole_wave_cells"]
+__all__ = ["calibrated_maker", "cell_totals", "wave_raking", "whole_wave_cells"]
+
+
+# --- the Overview's calibrated sums straight from the snapshot's cells (issue 11: a filter
+# change in a few numpy passes). What does not depend on the filters is laid out once per data
+# version (``WaveRaking``): each wave's raking cells and factors (a wave is raked whole, so its
+# raking does not depend on the domain), and every stored cell's place among them; a filter
+# change only sums the domain's cells into them and linearises (``linearise``, the same code as
+# ``calibrated_sums``). ---------------------------------------------------------------------
+_MISSING = "\x00missing"  # a null dimension value: never inside a filter
+
+
+@dataclass(frozen=True)
+class CellArrays:
+    """One stored variable's cells as arrays: each cell's raking cell (``k``), unit, domain
+    codes (region, sex, age group, settlement: codes into ``WaveRaking.values``) and sums."""
+
+    k: np.ndarray
+    unit: np.ndarray
+    codes: dict[str, np.ndarray]
+    sums: dict[str, np.ndarray]
+
+
+@dataclass(frozen=True)
+class WaveRaking:
+    """Every wave (unit) of a snapshot raked whole, once per data version.
+
+    ``units``: source, wave, period_start per unit (``_u``); ``cells``: the raking cells
+    (``_u``, stratum, the margin columns mapped as ``calibrated_sums`` maps them, ``CELL_TOTALS``,
+    ``_k``), sorted by unit and stratum; ``fine``: the stored cell keys -> ``_k``, ``_u``;
+    ``margins``: per (source, wave); ``raked``: per unit."""
+
+    units: pl.DataFrame
+    cells: pl.DataFrame
+    fine: pl.DataFrame
+    margins: Mapping[tuple[str, str], Margins | None]
+    raked: dict[int, Raked]
+    values: dict[str, tuple[str, ...]]  # per domain column, its values (codes index them)
+
+    def arrays(self, cells: pl.DataFrame) -> CellArrays:
+        """The arrays of one variable's stored cells (``CELL_SCHEMA`` rows)."""
+        part = cells.join(self.fine, on=list(CELL_KEYS), how="inner", nulls_equal=True)
+        codes = {
+            column: part.get_column(column)
+            .fill_null(_MISSING)
+            .replace_strict(self.values[column], range(len(self.values[column])), default=-1)
+            .to_numpy()
+            for column in _CODED
+        }
+        return CellArrays(
+            k=part.get_column("_k").to_numpy(),
+            unit=part.get_column("_u").to_numpy(),
+            codes=codes,
+            sums={c: part.get_column(c).cast(pl.Float64).to_numpy() for c in ZEROED},
+        )
+
+
+_CODED = ("region", "sex", "age_group", "settlement")
+
+
+def _mapped(frame: pl.DataFrame, units: pl.DataFrame, margins: Mapping) -> pl.DataFrame:
+    """The margin columns as ``calibrated_sums`` rakes them: a missing value or one the unit's
+    margins do not have is ``UNKNOWN`` (units without margins: missing values only)."""
+    out = frame.with_columns(pl.col(DIMS).cast(pl.String).fill_null(UNKNOWN))
+    for column in DIMS:
+        allowed = [
+            (u, value)
+            for u, source, wave in units.select("_u", "source", "wave").iter_rows()
+            for value in (margins.get((source, wave)) or {}).get(column, {})
+        ]
+        having = sorted({u for u, _ in allowed})
+        ok = pl.DataFrame(allowed, schema={"_u": pl.UInt32, column: pl.String}, orient="row")
+        out = out.join(ok.with_columns(_ok=pl.lit(True)), on=["_u", column], how="left")
+        outside = pl.col("_u").is_in(having) & pl.col("_ok").is_null()
+        out = out.with_columns(
+            pl.when(outside).then(pl.lit(UNKNOWN)).otherwise(pl.col(column)).alias(column)
+        ).drop("_ok")
+    return out
+
+
+def wave_raking(
+    strata: pl.DataFrame, totals: pl.DataFrame, margins: Mapping[tuple[str, str], Margins | None]
+) -> WaveRaking:
+    """Lay out and rake every unit of the store (``strata``: all strata; ``totals``:
+    ``cell_totals``; ``margins``: per (source, wave), None for none)."""
+    units = (
+        strata.select("source", "wave", "period_start")
+        .unique()
+        .sort("source", "wave")
+        .with_row_index("_u")
+    )
+    fine = totals.join(units.select("_u", "source", "wave"), on=["source", "wave"])
+    fine = fine.with_columns(_mapped(fine, units, margins).select(DIMS).rename(_RAKE))
+    keys = ["_u", "stratum", *_RAKE.values()]
+    cells = (
+        fine.group_by(keys)
+        .agg(pl.col(*CELL_TOTALS).sum())
+        .sort(keys)
+        .with_row_index("_k")
+        .rename({v: k for k, v in _RAKE.items()})
+    )
+    fine = fine.join(cells.select("_k", *keys[:2], *(pl.col(d).alias(_RAKE[d]) for d in DIMS)),
+                     on=keys).select(*CELL_KEYS, "_k", "_u")  # fmt: skip
+    raked = {}
+    for (u,), part in cells.group_by("_u", maintain_order=True):
+        source, wave = units.row(u)[1:3]
+        used = margins.get((source, wave))
+        used = {c: t for c, t in used.items() if c in DIMS} if used else None
+        raked[u] = rake_unit(part, used or None)
+    values = {
+        c: tuple(sorted(totals.get_column(c).fill_null(_MISSING).unique().to_list()))
+        for c in _CODED
+    }
+    return WaveRaking(units, cells, fine, dict(margins), raked, values)
+
+
+_RAKE = {d: f"_rake_{d}" for d in DIMS}
+
+
+def _allowed(raking: WaveRaking, column: str, chosen: Sequence[str]) -> np.ndarray:
+    values = raking.values[column]
+    if not chosen:
+        return np.ones(len(values), dtype=bool)
+    return np.isin(np.array(values, dtype=object), list(chosen))
+
+
+def calibrated_maker(
+    raking: WaveRaking,
+    waves: pl.DataFrame,
+    variables: Mapping[str, CellArrays],
+    filters: Filters,
+) -> Callable[[Sequence[str] | None, pl.Expr | None], CalibratedSums]:
+    """The ``calibrated_overview_sums`` maker over the chosen waves (``waves``: their strata,
+    every region): the filters are the domain; ``variables``: Overview name -> its cells."""
+    chosen = waves.select("source", "wave").unique()
+    units = raking.units.join(chosen, on=["source", "wave"], how="semi")
+    stratum = pl.concat_str(*STRATUM_KEYS, separator="|").alias("stratum")
+    n_h = waves.select(stratum, "region", "n_h")
+    inside = {c: _allowed(raking, c, getattr(filters, a)) for c, a in _FILTERED.items()}
+
+    def make(labels: Sequence[str] | None, area: pl.Expr | None) -> CalibratedSums:
+        kept = units if labels is None else units.filter(pl.col("wave").is_in(list(labels)))
+        return _unit_sums_at_once(raking, kept, n_h, variables, inside, area)
+
+    return make
+
+
+_FILTERED = {"region": "regions", "sex": "sexes", "age_group": "age_groups",
+             "settlement": "settlements"}  # fmt: skip
+
+
+def _unit_sums_at_once(
+    raking: WaveRaking,
+    units: pl.DataFrame,
+    n_h: pl.DataFrame,
+    variables: Mapping[str, CellArrays],
+    inside: Mapping[str, np.ndarray],
+    area: pl.Expr | None,
+) -> CalibratedSums:
+    """``calibrated_sums`` of ``units`` (by: wave, or ``area`` of the region and wave)."""
+    picked = raking.cells.join(units.select("_u"), on="_u", how="semi").sort("_k")
+    position = np.full(raking.cells.height, -1)
+    position[picked.get_column("_k").to_numpy()] = np.arange(picked.height)
+    local_unit = np.full(raking.units.height, -1)
+    local_unit[units.get_column("_u").to_numpy()] = np.arange(units.height)
+    strata = picked.select("_u", "stratum").unique(maintain_order=True).with_row_index("_h")
+    strata = strata.join(n_h, on="stratum", how="left", maintain_order="left")
+    cell_h = picked.join(strata.select("stratum", "_h"), on="stratum", maintain_order="left")
+    # the domains of each unit: one (its wave), or the areas of its regions, in order
+    if area is None:
+        strata = strata.with_columns(_d=pl.lit(0, pl.UInt32), _area=pl.lit(None, pl.String))
+    else:
+        strata = strata.with_columns(area.alias("_area")).with_columns(
+            (pl.col("_area").rank("dense").over("_u") - 1).cast(pl.UInt32).alias("_d")
+        )
+    domains = int(strata.get_column("_d").max()) + 1
+    d_of = np.zeros((units.height, len(raking.values["region"])), dtype=np.int64)
+    regions = {r: i for i, r in enumerate(raking.values["region"])}
+    for u, region, d in strata.select("_u", "region", "_d").iter_rows():
+        d_of[local_unit[u], regions[region]] = d
+    shape = (len(variables), picked.height, domains)
+    a = {c: np.zeros(shape) for c in ZEROED}
+    for v, cells in enumerate(variables.values()):
+        at = position[cells.k]
+        keep = at >= 0
+        for column, allowed in inside.items():
+            keep &= allowed[cells.codes[column]]
+        at, u = at[keep], local_unit[cells.unit[keep]]
+        flat = at * domains + d_of[u, cells.codes["region"][keep]]
+        for c in ZEROED:
+            a[c][v] = np.bincount(flat, cells.sums[c][keep], shape[1] * domains).reshape(shape[1:])
+    layout = _layout(raking, picked, local_unit, cell_h.get_column("_h").to_numpy(), strata.height)
+    made = linearise(a, layout)
+    return _frame(raking, units, strata, made, list(variables), area is not None)
+
+
+def _layout(
+    raking: WaveRaking, picked: pl.DataFrame, local_unit: np.ndarray, cell_h: np.ndarray, h: int
+) -> RakingCells:
+    """The chosen units' raking cells for ``linearise`` (codes made unique across units)."""
+    unit_of = picked.get_column("_u").to_numpy()
+    g = np.empty(picked.height)
+    groups: dict[tuple[str, ...], list] = {}
+    start = 0
+    for u, part in picked.group_by("_u", maintain_order=True):
+        raked, size = raking.raked[u[0]], part.height
+        g[start : start + size] = raked.g
+        if raked.codes:
+            source, wave = raking.units.row(u[0])[1:3]
+            key = tuple(c for c in raking.margins[(source, wave)] if c in DIMS)
+            groups.setdefault(key, []).append((np.arange(start, start + size), raked.codes))
+        start += size
+    made = []
+    for parts in groups.values():
+        at = np.concatenate([p for p, _ in parts])
+        codes = []
+        for m in range(len(parts[0][1])):
+            offsets = np.cumsum([0, *(int(c[m].max()) + 1 for _, c in parts[:-1])])
+            shifted = [c[m] + o for (_, c), o in zip(parts, offsets, strict=True)]
+            codes.append(np.concatenate(shifted))
+        made.append((at, tuple(codes)))
+    return RakingCells(
+        unit=local_unit[unit_of], stratum=cell_h, strata=h,
+        count=picked.get_column("n_cell").cast(pl.Float64).to_numpy(),
+        sw=picked.get_column("sw_cell").to_numpy(), sw2=picked.get_column("sw2_cell").to_numpy(),
+        g=g, groups=tuple(made),
+    )  # fmt: skip
+
+
+def _frame(
+    raking: WaveRaking,
+    units: pl.DataFrame,
+    strata: pl.DataFrame,
+    made: Mapping[str, np.ndarray],
+    names: list[str],
+    by_area: bool,
+) -> CalibratedSums:
+    """``calibrated_sums``' frame: per unit, rows in (variable, domain, stratum) order."""
+    named = pl.DataFrame({"variable": names, "_v": np.arange(len(names))})
+    domains = strata.select("_u", "_d", "_area").unique()  # each in every stratum of its unit
+    keys = (
+        strata.drop("_d", "_area")
+        .join(domains, on="_u")
+        .join(raking.units.select("_u", "source", "wave", "period_start"), on="_u")
+        .join(named, how="cross")
+        .sort("_u", "_v", "_d", "stratum")
+    )
+    v, d, h = (keys.get_column(c).to_numpy() for c in ("_v", "_d", "_h"))
+    values = pl.DataFrame({c: made[c][v, d, h] for c in (*SUM_COLUMNS, "sz", "sz2", "n")})
+    domain = [pl.col("_area").alias(AREA)] if by_area else []
+    sums = pl.concat([keys, values], how="horizontal").select(
+        *domain, "wave", "source", "period_start", "stratum", "variable",
+        *SUM_COLUMNS, "sz", "sz2", pl.col("n").round().cast(pl.Int64), pl.col("n_h").cast(pl.Int64),
+        pl.lit(None, pl.Float64).alias("N_h"),
+    )  # fmt: skip
+    done, delivered = [], []
+    for u, source, wave in units.select("_u", "source", "wave").iter_rows():
+        reason = raking.raked[u].reason
+        if reason is None:
+            done.append((source, wave))
+        else:
+            delivered.append(((source, wave), reason))
+    return CalibratedSums(sums, tuple(done), tuple(delivered))

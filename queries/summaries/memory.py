@@ -21,7 +21,7 @@ from sqlalchemy import Engine, select
 
 from queries.contract import POPULATION
 from queries.db import data_version
-from queries.metrics.calibrated import calibrated_overview_sums, wave_margins
+from queries.metrics.calibrated import overview_sums_from, wave_margins
 from queries.metrics.dataset import _read  # the fast CSV hand-over of both databases
 from queries.metrics.dataset import _stored as _stored_upload  # the typed population table
 from queries.metrics.feedback import feedback_variables
@@ -35,7 +35,14 @@ from queries.metrics.overview import (  # the raw-row path's own rules
 )
 from queries.reference.regions import reference_regions
 from queries.schema import responses, summary_cells, survey_waves, trust_scores
-from queries.summaries.calibrated import cell_totals, whole_wave_cells
+from queries.summaries.calibrated import (  # noqa: F401 (whole_wave_cells: for pages)
+    CellArrays,
+    WaveRaking,
+    calibrated_maker,
+    cell_totals,
+    wave_raking,
+    whole_wave_cells,
+)
 from queries.summaries.cells import (
     CELL_SCHEMA,
     DIMENSIONS,
@@ -76,6 +83,10 @@ class Snapshot:
     # variables built from rows: expression text -> their cells (filled on first use)
     _built: dict[str, pl.DataFrame] = field(default_factory=dict, compare=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
+    # calibrated weights: every wave raked whole (``WaveRaking``) and each variable's cells as
+    # arrays over its raking cells, laid out on first use (none of it depends on the filters)
+    _raked: dict[str, object] = field(default_factory=dict, compare=False, repr=False)
+    _raking_lock: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
 
     def variables(self, institutions: tuple[str, ...]) -> dict[str, pl.Expr]:
         """The Overview's variables for an institution filter (as on the raw-row path)."""
@@ -90,6 +101,38 @@ class Snapshot:
                 rows = _rows_for(self.engine, set(expr.meta.root_names()))
                 self._built[key] = cell_sums(rows, {name: expr})[1]
             return self._built[key].with_columns(variable=pl.lit(name))
+
+
+def _raking(snapshot: Snapshot) -> WaveRaking:
+    """Every wave of the snapshot raked whole to its year's margins (once per snapshot)."""
+    with snapshot._raking_lock:
+        if "" not in snapshot._raked:
+            strata = snapshot.strata
+            margins = wave_margins(strata, snapshot.population, reference_regions())
+            snapshot._raked[""] = wave_raking(strata, snapshot.totals, margins)
+        return snapshot._raked[""]  # type: ignore[return-value]
+
+
+def _cell_arrays(snapshot: Snapshot, variables: Mapping[str, pl.Expr]) -> dict[str, CellArrays]:
+    """Per Overview variable, its cells laid out over the raking cells (kept per snapshot)."""
+    raking = _raking(snapshot)
+    store = variables_for(snapshot.institutions).stored
+    out = {}
+    for name, expr in variables.items():
+        same = next((s for s, e in store.items() if e.meta.eq(expr)), None)
+        key = same if same is not None else f"built:{expr}"
+        with snapshot._raking_lock:
+            found = snapshot._raked.get(key)
+        if found is None:
+            if same is None:
+                cells = snapshot.built(f"built:{name}", expr)
+            else:
+                cells = snapshot.cells.filter(pl.col("variable") == same)
+            found = raking.arrays(cells)
+            with snapshot._raking_lock:
+                snapshot._raked[key] = found
+        out[name] = found  # type: ignore[assignment]
+    return out
 
 
 def _stored_overview_names(institutions: tuple[str, ...]) -> list[str]:
@@ -210,14 +253,15 @@ def overview_from_summaries(
     # --- issue 12: each whole wave raked to its year's margins, as overview_numbers does ---
     if getattr(filters, "weights", DELIVERED) == CALIBRATED and kept.height:
         waves = chosen_strata(None, replace(filters, regions=()), source, strata=strata)
-        margins = wave_margins(waves, snapshot.population, reference_regions())
+        raking = _raking(snapshot)
+        chosen = waves.select("source", "wave").unique().rows()
+        margins = {key: raking.margins.get(key) for key in chosen}
         uncalibrated = tuple(w for (_, w), m in sorted(margins.items()) if m is None)
         if any(m is not None for m in margins.values()):
-            cells, names = _named_cells(snapshot, variables)
-            keys = list(STRATUM_KEYS)
-            totals = snapshot.totals.join(waves.select(keys), on=keys, how="semi")
-            rows = whole_wave_cells(waves, totals, cells, names, filters)
-            made = calibrated_overview_sums(rows, margins, regions=filters.regions, totals=totals)
+            make = calibrated_maker(raking, waves, _cell_arrays(snapshot, variables), filters)
+            labels = waves.select("wave", "period_start").unique().sort("period_start", "wave")
+            made = overview_sums_from(make, labels.get_column("wave").to_list(),
+                                      regions=filters.regions)  # fmt: skip
             numbers = overview_from_sums(made.national, proposals, ngo, filters.institutions,
                                          by_region=made.by_region, moved=made.moved)  # fmt: skip
             return replace(numbers, comparable_units=comparable, weights=CALIBRATED,

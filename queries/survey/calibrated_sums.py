@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
+from scipy import sparse
 
 from queries.survey.calibration import RAKE_TOL
 from queries.survey.sums import SUM_COLUMNS
@@ -37,8 +38,13 @@ __all__ = [
     "CELL_TOTALS",
     "UNKNOWN",
     "CalibratedSums",
+    "Raked",
+    "RakingCells",
     "calibrated_sums",
+    "linearise",
+    "outside_margins",
     "rake_cells",
+    "rake_unit",
     "with_unknown",
 ]
 
@@ -121,22 +127,100 @@ def _codes(cells: pl.DataFrame, margins: Margins) -> tuple[list[np.ndarray], lis
     return codes, targets
 
 
-def _residual_shift(e: np.ndarray, count: np.ndarray, codes: Sequence[np.ndarray]) -> np.ndarray:
-    """s (cells × domains): R's ten sweeps e ← e − ave(e, margin) run on per-category sums.
+@dataclass(frozen=True)
+class Raked:
+    """One unit's raking: the factor g per cell, each margin's category code per cell (none
+    when delivered weights are kept) and why they were kept (None: raked)."""
 
-    ``e``: Σe per (cell, domain); ``count``: respondents per cell (the unweighted ave)."""
-    hots = [np.eye(c.max() + 1)[c] for c in codes]  # cells × categories
+    g: np.ndarray
+    codes: tuple[np.ndarray, ...]
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class RakingCells:
+    """The cells of one or more units (sorted by unit) and what linearising them needs.
+
+    ``unit``, ``stratum``: per cell, its unit (0, 1, ...) and stratum (0 .. ``strata`` − 1);
+    ``count``, ``sw``, ``sw2``: every respondent's n, Σw, Σw² per cell (``CELL_TOTALS``);
+    ``g``: the raking factor per cell (1 where a unit keeps its delivered weights);
+    ``groups``: per set of raked units with the same margin columns (in one order), the
+    positions of their cells and per margin each cell's category code, unique across the
+    units (R's sweeps run on each unit's own categories, so the units stay independent)."""
+
+    unit: np.ndarray
+    stratum: np.ndarray
+    strata: int
+    count: np.ndarray
+    sw: np.ndarray
+    sw2: np.ndarray
+    g: np.ndarray
+    groups: tuple[tuple[np.ndarray, tuple[np.ndarray, ...]], ...] = ()
+
+
+def _sum_by(values: np.ndarray, index: np.ndarray, size: int) -> np.ndarray:
+    """variables × cells × domains summed over cells per ``index`` (variables × size × domains)."""
+    v, c, d = values.shape
+    hot = sparse.csr_array((np.ones(c), (index, np.arange(c))), shape=(size, c))
+    return (hot @ values.transpose(1, 0, 2).reshape(c, -1)).reshape(size, v, d).transpose(1, 0, 2)
+
+
+def linearise(a: Mapping[str, np.ndarray], cells: RakingCells) -> dict[str, np.ndarray]:
+    """Per (variable, domain, stratum): the raked sums and Σz, Σz² of the rake-aware
+    linearised variable, for every variable, domain and unit at once (variables × domains ×
+    strata). ``a``: per column of ``("n", "sy", *SUM_COLUMNS)``, the domains' rows with a
+    value summed per (variable, cell, domain); a domain is local to its unit."""
+    shape = a["n"].shape
+    gc = cells.g[None, :, None]
+    units = int(cells.unit.max()) + 1 if len(cells.unit) else 0
+    total = _sum_by(gc * a["sw"], cells.unit, units)  # variables × units × domains
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = np.nan_to_num(_sum_by(gc * a["swy"], cells.unit, units) / total)[:, cells.unit]
+        inv = np.where(total > 0, 1 / total, 0.0)[:, cells.unit]
+    e = (a["sy"] - r * a["n"]) * inv
+    s = np.zeros(shape)
+    for at, codes in cells.groups:  # the cells as rows, every (variable, domain) a column
+        flat = e[:, at].transpose(1, 0, 2).reshape(len(at), -1)
+        shift = _residual_shift(flat, cells.count[at], codes)
+        s[:, at] = shift.reshape(len(at), shape[0], shape[2]).transpose(1, 0, 2)
+    sw_all, sw2_all = cells.sw[None, :, None], cells.sw2[None, :, None]
+    z1 = gc * ((a["swy"] - r * a["sw"]) * inv - s * sw_all)
+    dev2 = a["sw2y2"] - 2 * r * a["sw2y"] + r * r * a["sw2"]
+    z2 = gc**2 * (dev2 * inv**2 - 2 * s * (a["sw2y"] - r * a["sw2"]) * inv + s * s * sw2_all)
+    per_cell = {
+        "sz": z1, "sz2": z2, "n": a["n"], "sw": gc * a["sw"], "swy": gc * a["swy"],
+        "sw2": gc**2 * a["sw2"], "sw2y": gc**2 * a["sw2y"], "sw2y2": gc**2 * a["sw2y2"],
+    }  # fmt: skip
+    return {
+        name: _sum_by(values, cells.stratum, cells.strata).transpose(0, 2, 1)
+        for name, values in per_cell.items()
+    }
+
+
+def _residual_shift(e: np.ndarray, count: np.ndarray, codes: Sequence[np.ndarray]) -> np.ndarray:
+    """s (cells × columns): R's ten sweeps e ← e − ave(e, margin) run on per-category sums.
+
+    ``e``: Σe per (cell, column); ``count``: respondents per cell (the unweighted ave);
+    ``codes``: per margin, each cell's category (one-hot as sparse matrices, so the categories
+    of many units are swept at once: a unit's categories touch only its own cells)."""
+    rows = np.arange(len(count))
+    hots = [
+        sparse.csr_array((np.ones(len(c)), (rows, c)), shape=(len(c), int(c.max()) + 1))
+        for c in codes
+    ]
     sizes = [hot.T @ count for hot in hots]
     base = [(hot.T @ e) / n[:, None] for hot, n in zip(hots, sizes, strict=True)]
+    weighted = sparse.diags_array(count)
     cross = [
-        [(hm.T * count) @ hq / n[:, None] for hq in hots] for hm, n in zip(hots, sizes, strict=True)
+        [sparse.diags_array(1 / n) @ (hm.T @ weighted @ hq) for hq in hots]
+        for hm, n in zip(hots, sizes, strict=True)
     ]
     shift = [np.zeros_like(b) for b in base]
     for _ in range(_SWEEPS):
         for m in range(len(codes)):
             others = sum(cross[m][q] @ shift[q] for q in range(len(codes)) if q != m)
             shift[m] = base[m] - others
-    return sum(hot @ a for hot, a in zip(hots, shift, strict=True))
+    return sum(a[c] for c, a in zip(codes, shift, strict=True))
 
 
 def _cell_totals(rows: pl.DataFrame, totals: pl.DataFrame | None, dims: list[str]) -> pl.DataFrame:
@@ -150,6 +234,30 @@ def _cell_totals(rows: pl.DataFrame, totals: pl.DataFrame | None, dims: list[str
     return per.group_by(keys).agg(pl.col(*CELL_TOTALS).max()).sort(keys)
 
 
+def rake_unit(cells: pl.DataFrame, margins: Margins | None) -> Raked:
+    """One unit's raking on its cells (``CELL_TOTALS`` per (stratum, margin columns), the
+    margin columns already mapped to ``UNKNOWN`` where the margins lack the value)."""
+    if margins is None:
+        return Raked(np.ones(cells.height), (), "no_margins")
+    totals = {
+        col: dict(cells.group_by(col).agg(pl.col("sw_cell").sum()).iter_rows()) for col in margins
+    }
+    try:
+        codes, targets = _codes(cells, with_unknown(margins, totals))
+        return Raked(rake_cells(codes, targets, cells.get_column("sw_cell").to_numpy()),
+                     tuple(codes), None)  # fmt: skip
+    except ValueError as exc:
+        return Raked(np.ones(cells.height), (), str(exc))
+
+
+def outside_margins(margins: Margins) -> list[pl.Expr]:
+    """A category the margins do not have (e.g. under 18) joins the unknown one."""
+    return [
+        pl.when(pl.col(c).is_in(list(t))).then(pl.col(c)).otherwise(pl.lit(UNKNOWN)).alias(c)
+        for c, t in margins.items()
+    ]
+
+
 def _unit_sums(
     rows: pl.DataFrame,
     margins: Margins | None,
@@ -158,37 +266,18 @@ def _unit_sums(
     totals: pl.DataFrame | None,
 ) -> tuple[pl.DataFrame, str | None]:
     """One unit's per (by, stratum, variable) sums, raked when ``margins`` can be met."""
-    if margins:  # a category the margins do not have (e.g. under 18) joins the unknown one
-        outside = [
-            pl.when(pl.col(c).is_in(list(t))).then(pl.col(c)).otherwise(pl.lit(UNKNOWN)).alias(c)
-            for c, t in margins.items()
-        ]
-        rows = rows.with_columns(outside)
-        totals = None if totals is None else totals.with_columns(outside)
+    if margins:
+        rows = rows.with_columns(outside_margins(margins))
+        totals = None if totals is None else totals.with_columns(outside_margins(margins))
     cells = _cell_totals(rows, totals, dims)
-    sw_all = cells.get_column("sw_cell").to_numpy()
-    reason, g, codes = None, np.ones(cells.height), []
-    if margins is None:
-        reason = "no_margins"
-    else:
-        totals = {
-            col: dict(cells.group_by(col).agg(pl.col("sw_cell").sum()).iter_rows())
-            for col in margins
-        }
-        full = with_unknown(margins, totals)
-        try:
-            codes, targets = _codes(cells, full)
-            g = rake_cells(codes, targets, sw_all)
-        except ValueError as exc:
-            reason, g, codes = str(exc), np.ones(cells.height), []
-    return _linearised_sums(rows, cells, g, codes, by), reason
+    raked = rake_unit(cells, margins or None)
+    return _linearised_sums(rows, cells, raked, by), raked.reason
 
 
 def _linearised_sums(
-    rows: pl.DataFrame, cells: pl.DataFrame, g: np.ndarray, codes: list[np.ndarray], by: list[str]
+    rows: pl.DataFrame, cells: pl.DataFrame, raked: Raked, by: list[str]
 ) -> pl.DataFrame:
-    """Per (variable, by domain, stratum): the raked sums and Σz, Σz² of the rake-aware
-    linearised variable, all variables and domains at once (arrays variables × cells × domains)."""
+    """Per (variable, by domain, stratum) of one unit: ``linearise`` on its cells' arrays."""
     cell_keys = ["stratum", *[c for c in cells.columns if c not in ("stratum", *CELL_TOTALS)]]
     domains = rows.select(by).unique().drop_nulls().sort(by) if by else pl.DataFrame({"_": [0]})
     names = rows.select("variable").unique(maintain_order=True)
@@ -205,34 +294,19 @@ def _linearised_sums(
     for col in ("n", "sy", *SUM_COLUMNS):
         a[col] = np.zeros(shape)
         np.add.at(a[col], at, part.get_column(col).cast(pl.Float64).to_numpy())
-    count = cells.get_column("n_cell").cast(pl.Float64).to_numpy()
-    sw_all = cells.get_column("sw_cell").to_numpy()[None, :, None]
-    sw2_all = cells.get_column("sw2_cell").to_numpy()[None, :, None]
-    gc = g[None, :, None]
-    total = (gc * a["sw"]).sum(axis=1, keepdims=True)  # variables × 1 × domains
-    with np.errstate(divide="ignore", invalid="ignore"):
-        r = np.nan_to_num((gc * a["swy"]).sum(axis=1, keepdims=True) / total)
-        inv = np.where(total > 0, 1 / total, 0.0)
-    e = (a["sy"] - r * a["n"]) * inv
-    if codes:  # the cells as rows, every (variable, domain) a column
-        flat = e.transpose(1, 0, 2).reshape(cells.height, -1)
-        shift = _residual_shift(flat, count, codes)
-        s = shift.reshape(cells.height, shape[0], shape[2]).transpose(1, 0, 2)
-    else:
-        s = np.zeros(shape)
-    z1 = gc * ((a["swy"] - r * a["sw"]) * inv - s * sw_all)
-    dev2 = a["sw2y2"] - 2 * r * a["sw2y"] + r * r * a["sw2"]
-    z2 = gc**2 * (dev2 * inv**2 - 2 * s * (a["sw2y"] - r * a["sw2"]) * inv + s * s * sw2_all)
-    per_cell = {
-        "sz": z1, "sz2": z2, "n": a["n"], "sw": gc * a["sw"], "swy": gc * a["swy"],
-        "sw2": gc**2 * a["sw2"], "sw2y": gc**2 * a["sw2y"], "sw2y2": gc**2 * a["sw2y2"],
-    }  # fmt: skip
     h_of_cell = cells.join(strata.with_row_index("_h"), on="stratum", maintain_order="left")
-    hot = np.eye(strata.height)[h_of_cell.get_column("_h").to_numpy()]  # cells × strata
+    layout = RakingCells(
+        unit=np.zeros(cells.height, dtype=np.int64),
+        stratum=h_of_cell.get_column("_h").to_numpy(),
+        strata=strata.height,
+        count=cells.get_column("n_cell").cast(pl.Float64).to_numpy(),
+        sw=cells.get_column("sw_cell").to_numpy(),
+        sw2=cells.get_column("sw2_cell").to_numpy(),
+        g=raked.g,
+        groups=((np.arange(cells.height), raked.codes),) if raked.codes else (),
+    )
     # rows in (variable, domain, stratum) order
-    stacked = {
-        name: np.einsum("ch,vcd->vdh", hot, values).ravel() for name, values in per_cell.items()
-    }
+    stacked = {name: values.ravel() for name, values in linearise(a, layout).items()}
     keys = names.join(domains, how="cross").join(strata, how="cross")
     frame = pl.DataFrame(stacked).with_columns(pl.col("n").round().cast(pl.Int64))
     return pl.concat([keys.drop("_", strict=False), frame], how="horizontal")
