@@ -16,9 +16,18 @@ from queries.db import Engine, data_version, engine_for, init_db
 from queries.errors import DatabaseUnavailable
 from queries.metrics.dataset import Dataset, load_dataset
 from queries.metrics.filters import Filters
+from queries.metrics.inference import Standing, weighted_by_group, weighted_standing
 from queries.metrics.overview import OverviewNumbers, overview_numbers
+from queries.metrics.page_weights import WeightedEstimates
 from queries.summaries.memory import Snapshot, load_snapshot, overview_from_summaries
+from queries.summaries.pages import Frames  # Feedback and NGO pages (issue 11)
 from queries.summaries.read import Catalog, catalog, register_frames
+from queries.summaries.standing import (  # the Regions page (issue 11)
+    groups_from_summaries,
+    latest_wave,
+    latest_wave_of_rows,
+    standing_from_summaries,
+)
 
 RETRY_SECONDS = 5
 
@@ -102,6 +111,92 @@ def overview(version: str, filters: Filters, source: str) -> OverviewNumbers:
 
 
 # --- end summary store ------------------------------------------------------------------
+
+
+# --- Regions page from summaries (issue 11; queries/summaries/standing.py) ----------------
+@st.cache_data(max_entries=500, show_spinner=False)
+def _regions_wave(url: str, version: str, filters: Filters, source: str) -> str | None:
+    return latest_wave(_snapshot(url, version).strata, filters, source)
+
+
+@st.cache_data(max_entries=500, show_spinner=False)
+def _regions_standing(url: str, version: str, filters: Filters, source: str, wave: str):
+    return standing_from_summaries(_snapshot(url, version), filters, source, wave)
+
+
+@st.cache_data(max_entries=500, show_spinner=False)
+def _regions_groups(url: str, version: str, filters: Filters, source: str, wave: str, by: str):
+    return groups_from_summaries(_snapshot(url, version), filters, source, wave, by)
+
+
+def regions_wave(version: str, filters: Filters, source: str) -> str | None:
+    """The wave the Regions page shows: the latest of ``source`` the filters keep (None: no
+    response), from the store; from the rows while the store is incomplete (as ``overview``)."""
+    url = settings.database_url()
+    if not _catalog(url, version).complete:
+        return computed(latest_wave_of_rows, version, filters, source)
+    return _regions_wave(url, version, filters, source)
+
+
+def regions_standing(version: str, filters: Filters, source: str, wave: str) -> Standing:
+    """The regions' standing in ``wave`` (either weights) from the summary store."""
+    url = settings.database_url()
+    if not _catalog(url, version).complete:
+        return computed(weighted_standing, version, filters, source, wave)
+    return _regions_standing(url, version, filters, source, wave)
+
+
+def regions_groups(
+    version: str, filters: Filters, source: str, wave: str, by: str
+) -> WeightedEstimates:
+    """Composite trust per ``by`` value in ``wave`` (the cross-tabs) from the summary store."""
+    url = settings.database_url()
+    if not _catalog(url, version).complete:
+        return computed(weighted_by_group, version, filters, source, wave, by)
+    return _regions_groups(url, version, filters, source, wave, by)
+
+
+# --- end Regions page from summaries ------------------------------------------------------
+
+
+# --- Feedback and NGO pages from summaries (issue 11; queries/summaries/pages.py) ---------
+@st.cache_data(max_entries=500, show_spinner=False)
+def _page_numbers(name: str, url: str, version: str, args: tuple) -> object:
+    return _function(name)(_snapshot(url, version), *args)
+
+
+@st.cache_data(max_entries=500, show_spinner=False)
+def _register_numbers(name: str, url: str, version: str, args: tuple) -> object:
+    return _function(name)(Frames(*_register(url, version)), *args)
+
+
+def _function(name: str) -> Callable[..., object]:
+    module, function = name.rsplit(".", 1)
+    return getattr(importlib.import_module(module), function)
+
+
+def _name(function: Callable[..., object]) -> str:
+    return f"{function.__module__}.{function.__qualname__}"
+
+
+def page_numbers(
+    function: Callable[..., object], rows: Callable[..., object], version: str, *args: object
+) -> object:
+    """``function(snapshot, *args)`` (``queries.summaries.pages``) once per data version and
+    arguments (plain values); ``rows(dataset, *args)`` while the store is incomplete."""
+    url = settings.database_url()
+    if not _catalog(url, version).complete:
+        return computed(rows, version, *args)
+    return _page_numbers(_name(function), url, version, args)
+
+
+def from_register(function: Callable[..., object], version: str, *args: object) -> object:
+    """``function(frames, *args)`` for metrics that read only the register and NGO frames
+    (``register_numbers``, ``ngo_year``), once per data version and arguments: no survey row."""
+    return _register_numbers(_name(function), settings.database_url(), version, args)
+
+
+# --- end Feedback and NGO pages from summaries -------------------------------------------
 
 
 def dataset() -> Dataset:

@@ -16,11 +16,11 @@ from dashboard.components.regionmap import region_map
 from dashboard.components.table import data_table, estimate_table
 from dashboard.components.theme import institution_colour
 from dashboard.components.weights_note import weights_note
-from dashboard.data import computed
+from dashboard.data import overview, regions_groups, regions_standing, regions_wave
 from dashboard.i18n import fmt_number, institution_name, language, region_name, t
 from queries.contract.vocabulary import AGE_GROUPS
-from queries.metrics.inference import weighted_by_group, weighted_standing
-from queries.metrics.overview import INSTITUTION_PREFIX, overview_numbers
+from queries.errors import SenimError
+from queries.metrics.overview import INSTITUTION_PREFIX
 from queries.metrics.trust import COMPOSITE
 
 PROFILE_KEY = "profile_region"
@@ -38,12 +38,13 @@ def _cross_label(prefix: str):
 
 
 def render() -> None:
-    page = start_page("regions.title", "regions.subtitle")
+    # issue 11: every number from the summary store (dashboard.data), never the survey rows
+    page = start_page("regions.title", "regions.subtitle", lazy=True, summaries=True)
+    wave = shown_wave(page)
     user = auth.current_user()
     analyst = auth.has_role(user, "analyst")
-    wave = page.latest_wave
     # issue 12: the weights switch (the wave raked to its year's margins, or as delivered)
-    standing = computed(weighted_standing, page.data.version, page.filters, page.source, wave)
+    standing = regions_standing(page.data.version, page.filters, page.source, wave)
     by_region = standing.regions
     st.caption(t("regions.wave_note", wave=wave, source=t(f"source.{page.source}")))
     weights_note(page.filters, standing.weights, standing.uncalibrated_waves)
@@ -55,7 +56,7 @@ def render() -> None:
                 by_region,
                 value_title=t("charts.trust_short"),
                 title=t("regions.map_title"),
-                wave=page.latest_wave,  # region-reform: a pre-2022 wave draws the old units
+                wave=wave,  # region-reform: a pre-2022 wave draws the old units
             ),
             "regions_map",
         )
@@ -94,13 +95,10 @@ def render() -> None:
     region_profile(page, ranked)
 
     st.header(t("regions.cross_title"))
-    st.caption(t("regions.cross_caption", wave=page.latest_wave))
+    st.caption(t("regions.cross_caption", wave=wave))
     for column, (by, prefix, order) in zip(st.columns(3), CROSS_TABS, strict=True):
         with column:
-            made = computed(
-                weighted_by_group, page.data.version, page.filters, page.source, wave, by
-            )
-            frame = made.estimates
+            frame = regions_groups(page.data.version, page.filters, page.source, wave, by).estimates
             show(
                 bar_ci(
                     frame,
@@ -121,6 +119,20 @@ def render() -> None:
                 )
 
 
+def shown_wave(page: PageData) -> str:
+    """The latest wave of the compared source the filters keep; stops the page with the
+    filters' notice when there is none (or the filters name an unknown wave)."""
+    try:
+        wave = regions_wave(page.data.version, page.filters, page.source)
+    except SenimError as exc:
+        st.warning(str(exc))
+        st.stop()
+    if wave is None:
+        st.info(t("filters.no_data"), icon=":material/filter_alt_off:")
+        st.stop()
+    return wave
+
+
 def region_profile(page: PageData, ranked: pl.DataFrame) -> None:
     """One region's headline cards (the Overview's, for that region), its rank, trust in each
     institution at the latest wave and composite trust over the waves."""
@@ -134,9 +146,7 @@ def region_profile(page: PageData, ranked: pl.DataFrame) -> None:
     code = st.selectbox(
         t("regions.pick"), chosen, format_func=lambda c: region_name(c, lang), key=PROFILE_KEY
     )
-    numbers = computed(
-        overview_numbers, page.data.version, replace(page.filters, regions=(code,)), page.source
-    )
+    numbers = overview(page.data.version, replace(page.filters, regions=(code,)), page.source)
     row = ranked.filter(pl.col("region") == code)
     if row.height and row.item(0, "rank") is not None:  # never a bare rank: its interval too
         st.caption(

@@ -18,6 +18,7 @@ import polars as pl
 
 from queries.metrics import combine, variable_sums
 from queries.metrics.trust import composite_expr, trust_columns
+from queries.survey.calibrated_sums import UNKNOWN
 from queries.survey.design import difference_from_sums, p_value
 
 ALPHA = 0.05
@@ -333,8 +334,10 @@ def weighted_by_group(data: object, filters: object, source: str, wave: str, by:
 
 def groups_shown(made, by: str):
     """``made`` (a ``WeightedEstimates``) without the row of a missing ``by`` value and the
-    ``variable`` column: what the cross-tabs draw, from the rows or the summary store."""
+    ``variable`` column: what the cross-tabs draw, from the rows or the summary store.
+    Raking names a missing (or out-of-margin) sex or age group ``UNKNOWN``: left out too."""
     if made.estimates.height:
-        shown = made.estimates.filter(pl.col(by).is_not_null()).drop("variable")
+        known = pl.col(by).is_not_null() & (pl.col(by).cast(pl.String) != UNKNOWN)
+        shown = made.estimates.filter(known).drop("variable")
         made = replace(made, estimates=shown)
     return made

@@ -44,7 +44,12 @@ from queries.summaries.read import chosen_strata
 from queries.survey.calibrated_sums import calibrated_sums
 from queries.survey.sums import SUM_COLUMNS
 
-__all__ = ["groups_from_summaries", "latest_wave", "standing_from_summaries"]
+__all__ = [
+    "groups_from_summaries",
+    "latest_wave",
+    "latest_wave_of_rows",
+    "standing_from_summaries",
+]
 
 _KEYS = list(STRATUM_KEYS)
 _LAID_OUT = ("region", "sex", "age_group")  # cell dimensions ``whole_wave_cells`` keeps
@@ -253,3 +258,8 @@ def groups_from_summaries(
     sums = made.sums
     out = combine(sums, by=[by]) if sums.height else pl.DataFrame()
     return groups_shown(WeightedEstimates(out, made.weights, made.uncalibrated_waves), by)
+
+
+def latest_wave_of_rows(data: object, filters: Filters, source: str | None) -> str | None:
+    """``latest_wave`` from a Dataset's rows (the fallback while the store is incomplete)."""
+    return latest_wave(data.responses, filters, source)
