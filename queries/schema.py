@@ -333,3 +333,38 @@ register_days = Table(
     Column("days", Integer, nullable=False),  # the event's date - submitted_on
     Column("n", Integer, nullable=False),
 )
+
+# --- composite cache (issue 11, migration 0008): queries/summaries/composite.py ---
+# The composite trust index over a non-default set of institutions (``institutions``: the set's
+# names, sorted, comma-separated), summed per cell like summary_cells, one wave at a time; a
+# (set, wave) row in summary_composite_waves says the wave is there (cells without a value
+# have no row). An upload or rollback deletes a wave's rows with its other summaries.
+summary_composite_waves = Table(
+    "summary_composite_waves",
+    metadata,
+    Column("institutions", Text, primary_key=True),
+    Column("source", String(32), primary_key=True),
+    Column("wave", String(32), primary_key=True),
+)
+
+summary_composites = Table(
+    "summary_composites",
+    metadata,
+    Column("institutions", Text, nullable=False),
+    Column("source", String(32), nullable=False),
+    Column("wave", String(32), nullable=False),
+    Column("region", String(8), nullable=False),
+    Column("sex", String(8)),
+    Column("age_group", String(8)),
+    Column("settlement", String(8)),
+    Column("variable", String(96), nullable=False),
+    Column("n", Integer, nullable=False),
+    Column("sw", Float, nullable=False),
+    Column("swy", Float, nullable=False),
+    Column("sw2", Float, nullable=False),
+    Column("sw2y", Float, nullable=False),
+    Column("sw2y2", Float, nullable=False),
+    Column("sy", Float, nullable=False),
+    Index("ix_summary_composites_set", "institutions", "variable", "source", "wave"),
+    Index("ix_summary_composites_wave", "source", "wave"),
+)

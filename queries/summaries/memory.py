@@ -53,6 +53,7 @@ from queries.summaries.cells import (
     cell_sums,
     variables_for,
 )
+from queries.summaries.composite import composite_cells, composite_measure
 from queries.summaries.read import (
     all_strata,
     chosen_strata,
@@ -94,12 +95,21 @@ class Snapshot:
         return overview_variables(columns, institutions)
 
     def built(self, name: str, expr: pl.Expr) -> pl.DataFrame:
-        """The cells of a variable the store does not hold, summed from the rows once."""
+        """The cells of a variable the store does not hold: a composite over another set of
+        institutions from the database's composite cache (summed in SQL on first use, for every
+        process); anything else summed from the rows once per snapshot."""
         key = str(expr)
         with self._lock:  # one build per snapshot even when sessions ask at once
             if key not in self._built:
-                rows = _rows_for(self.engine, set(expr.meta.root_names()))
-                self._built[key] = cell_sums(rows, {name: expr})[1]
+                composite = composite_measure(expr)
+                if composite is not None:
+                    waves = self.strata.select("source", "wave").unique().sort("source", "wave")
+                    institutions, measure = composite
+                    cells = composite_cells(self.engine, institutions, waves.rows(), measure)
+                    self._built[key] = cells.sort(list(CELL_SCHEMA)[:6], nulls_last=True)
+                else:
+                    rows = _rows_for(self.engine, set(expr.meta.root_names()))
+                    self._built[key] = cell_sums(rows, {name: expr})[1]
             return self._built[key].with_columns(variable=pl.lit(name))
 
 

@@ -13,6 +13,8 @@ from sqlalchemy import Connection, Table, delete, func, select
 from queries.schema import (
     responses,
     summary_cells,
+    summary_composite_waves,
+    summary_composites,
     summary_strata,
     summary_variables,
     survey_waves,
@@ -77,8 +79,11 @@ def stored_rows(conn: Connection, wave: Wave) -> pl.DataFrame:
 
 
 def _delete(conn: Connection, waves: Iterable[Wave]) -> None:
+    # composite cache (H4, queries/summaries/composite.py): the cached composites of a wave go
+    # with its summaries, after summary_strata (a process filling the cache holds those rows)
+    cached = (summary_composites, summary_composite_waves)
     for source, wave in waves:
-        for table in (summary_cells, summary_strata, summary_variables):
+        for table in (summary_cells, summary_strata, summary_variables, *cached):
             conn.execute(delete(table).where(table.c.source == source, table.c.wave == wave))
 
 
