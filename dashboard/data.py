@@ -20,6 +20,7 @@ from queries.metrics.inference import Standing, weighted_by_group, weighted_stan
 from queries.metrics.overview import OverviewNumbers, overview_numbers
 from queries.metrics.page_weights import WeightedEstimates
 from queries.summaries.memory import Snapshot, load_snapshot, overview_from_summaries
+from queries.summaries.pages import Frames  # Feedback and NGO pages (issue 11)
 from queries.summaries.read import Catalog, catalog, register_frames
 from queries.summaries.standing import (  # the Regions page (issue 11)
     groups_from_summaries,
@@ -156,6 +157,46 @@ def regions_groups(
 
 
 # --- end Regions page from summaries ------------------------------------------------------
+
+
+# --- Feedback and NGO pages from summaries (issue 11; queries/summaries/pages.py) ---------
+@st.cache_data(max_entries=500, show_spinner=False)
+def _page_numbers(name: str, url: str, version: str, args: tuple) -> object:
+    return _function(name)(_snapshot(url, version), *args)
+
+
+@st.cache_data(max_entries=500, show_spinner=False)
+def _register_numbers(name: str, url: str, version: str, args: tuple) -> object:
+    return _function(name)(Frames(*_register(url, version)), *args)
+
+
+def _function(name: str) -> Callable[..., object]:
+    module, function = name.rsplit(".", 1)
+    return getattr(importlib.import_module(module), function)
+
+
+def _name(function: Callable[..., object]) -> str:
+    return f"{function.__module__}.{function.__qualname__}"
+
+
+def page_numbers(
+    function: Callable[..., object], rows: Callable[..., object], version: str, *args: object
+) -> object:
+    """``function(snapshot, *args)`` (``queries.summaries.pages``) once per data version and
+    arguments (plain values); ``rows(dataset, *args)`` while the store is incomplete."""
+    url = settings.database_url()
+    if not _catalog(url, version).complete:
+        return computed(rows, version, *args)
+    return _page_numbers(_name(function), url, version, args)
+
+
+def from_register(function: Callable[..., object], version: str, *args: object) -> object:
+    """``function(frames, *args)`` for metrics that read only the register and NGO frames
+    (``register_numbers``, ``ngo_year``), once per data version and arguments: no survey row."""
+    return _register_numbers(_name(function), settings.database_url(), version, args)
+
+
+# --- end Feedback and NGO pages from summaries -------------------------------------------
 
 
 def dataset() -> Dataset:

@@ -1,29 +1,35 @@
 """The Feedback and NGO pages' survey numbers from the summary store (issue 11) equal the
-raw-row path: for random filters (sources, wave ranges, regions, sexes, age groups,
-settlements, institution sets, delivered or calibrated weights), ``feedback_numbers``,
-``trust_by_region`` and the weights switch's estimators by any cell dimension give the same
-estimates, SEs, CIs, n, df and suppression to 1e-9 relative, on SQLite and PostgreSQL. The data
-has population counts for some waves' years only, so raked, delivered and mixed selections
-all occur."""
+raw-row path: for random filters (sources, wave ranges, regions, sexes, age groups, settlements,
+institution sets, delivered or calibrated weights), ``feedback_numbers``, ``trust_by_region``
+and the weights switch's estimators by any cell dimension give the same estimates, SEs, CIs,
+n, df and suppression to 1e-9 relative, on SQLite and PostgreSQL. The data has population
+counts for some waves' years only, so raked, delivered and mixed selections all occur. Both
+pages draw in kk/ru/en with the survey-row loader refusing."""
 
 from __future__ import annotations
 
 import dataclasses
+import json
+import math
 
 import polars as pl
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import dashboard.data
+from dashboard.components.filters import primary_source
+from queries.db import engine_for
 from queries.errors import SenimError
 from queries.metrics import page_weights
 from queries.metrics.dataset import load_dataset
 from queries.metrics.feedback import feedback_numbers, feedback_variables
 from queries.metrics.filters import WEIGHTS, Filters
-from queries.metrics.ngo import trust_by_region
+from queries.metrics.ngo import ngo_trust_relation, ngo_year, trust_by_region
 from queries.metrics.trust import composite_expr, trust_columns
 from queries.summaries import pages
 from queries.summaries.memory import load_snapshot
+from tests.apptest_helpers import use_database, view
 from tests.test_summaries import (  # noqa: F401 (loaded: the fixture)
     SLOW,
     SOURCES,
@@ -150,3 +156,51 @@ def test_raked_and_pooled_trust_by_region_is_not_the_delivered_one(both):
     assert raked.weights == "calibrated" and plain.weights == "delivered"
     assert not raked.estimates.get_column("se").equals(plain.estimates.get_column("se"))
     assert_same(trust_by_region(data, Filters(), SOURCES[0], 2025), raked, "default")
+
+
+# --- the two pages draw from the store alone (AppTest) ------------------------------------
+
+
+def numbers_in(chart) -> list[float]:
+    """Every x and y value of a drawn Plotly chart."""
+    spec = json.loads(chart.proto.spec)
+    return [
+        v
+        for trace in spec["data"]
+        for axis in ("x", "y")
+        for v in trace.get(axis) or []
+        if isinstance(v, int | float)
+    ]
+
+
+def drawn(values: list[float], expected: list[float]) -> bool:
+    return all(any(math.isclose(e, v, rel_tol=1e-9) for v in values) for e in expected)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lang", ["kk", "ru", "en"])
+def test_feedback_and_ngo_draw_from_summaries_without_loading_rows(demo_url, monkeypatch, lang):
+    """With the survey-row loader refusing, both pages draw in every language and show the
+    raw-row path's survey numbers (the Feedback scores, the NGO page's trust per region)."""
+    data = load_dataset(engine_for(demo_url))
+    source = primary_source(data, Filters())
+    wave = data.responses.filter(pl.col("source") == source).sort("period_start")["wave"][-1]
+    scores = feedback_numbers(data, Filters(), source, wave).estimates
+    year = ngo_year(data, Filters()).year
+    trust = trust_by_region(data, Filters(), source, year).estimates
+    relation = ngo_trust_relation(trust, ngo_year(data, Filters(), year).density)
+    use_database(monkeypatch, demo_url, require_login=False)
+
+    def refuse(engine):
+        raise AssertionError("a page loaded the survey rows")
+
+    monkeypatch.setattr(dashboard.data, "load_dataset", refuse)
+    feedback = view("feedback", lang=lang)
+    assert not feedback.exception, feedback.exception
+    charts = [numbers_in(c) for c in feedback.get("plotly_chart")]
+    expected = scores.filter(pl.col("variable") != "got_response")["estimate"].to_list()
+    assert expected and any(drawn(values, expected) for values in charts)
+    ngo = view("ngo", lang=lang)
+    assert not ngo.exception, ngo.exception
+    points = relation.points["y"].to_list()
+    assert points and any(drawn(numbers_in(c), points) for c in ngo.get("plotly_chart"))

@@ -10,7 +10,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard.components.filters import describe, primary_source, sidebar_filters
-from dashboard.data import dataset, summary_catalog
+from dashboard.data import dataset, regions_wave, summary_catalog
 from dashboard.i18n import t
 from queries.errors import SenimError
 from queries.metrics.dataset import Dataset
@@ -58,7 +58,12 @@ def start_page(
     page = PageData(data, filters, primary_source(data, filters))
     if not lazy:
         try:
-            empty = page.responses.is_empty()
+            # issue 11: a summaries page asks the store whether the filters keep any response
+            empty = (
+                regions_wave(data.version, filters, None) is None
+                if summaries
+                else page.responses.is_empty()
+            )
         except SenimError as exc:
             st.warning(str(exc))
             st.stop()

@@ -9,15 +9,17 @@ from dashboard.components.charts import bar_ci, funnel_chart, histogram, show
 from dashboard.components.page import start_page
 from dashboard.components.table import data_table
 from dashboard.components.weights_note import weights_note
-from dashboard.data import computed
+from dashboard.data import from_register, page_numbers, regions_wave
 from dashboard.i18n import fmt_date, fmt_number, has_key, region_name, t
 from queries.metrics.feedback import feedback_numbers
 from queries.metrics.register import register_numbers
+from queries.summaries import pages
 
 
 def render() -> None:
-    page = start_page("feedback.title", "feedback.subtitle")
-    register = computed(register_numbers, page.data.version, page.filters)
+    # issue 11: the survey side from the summary store, the register from its own frames
+    page = start_page("feedback.title", "feedback.subtitle", summaries=True)
+    register = from_register(register_numbers, page.data.version, page.filters)
     if register is None:
         st.info(t("feedback.no_register"))
         return
@@ -64,12 +66,13 @@ def render() -> None:
         )
 
     st.subheader(t("feedback.survey_side"))
-    if page.latest_wave is None:  # no response of the compared source under the filters
+    wave = regions_wave(page.data.version, page.filters, page.source)  # the latest one
+    if wave is None:  # no response of the compared source under the filters
         st.info(t("filters.no_data"), icon=":material/filter_alt_off:")
         return
     # issue 12: the weights switch (the wave raked to its year's margins, or as delivered)
-    made = computed(feedback_numbers, page.data.version, page.filters, page.source,
-                    page.latest_wave)  # fmt: skip
+    made = page_numbers(pages.feedback_numbers, feedback_numbers, page.data.version,
+                        page.filters, page.source, wave)  # fmt: skip
     weights_note(page.filters, made.weights, made.uncalibrated_waves)
     survey = made.estimates
     left, right = st.columns(2, gap="large")
@@ -80,7 +83,7 @@ def render() -> None:
                 scores,
                 category="variable",
                 label=lambda v: t(f"feedback.var_{v}"),
-                title=t("feedback.survey_scores", wave=page.latest_wave),
+                title=t("feedback.survey_scores", wave=wave),
                 x_title=t("charts.score_axis"),
                 height=240,
             ),

@@ -10,19 +10,21 @@ from dashboard.components.page import start_page
 from dashboard.components.table import data_table
 from dashboard.components.theme import MONEY_COLOUR
 from dashboard.components.weights_note import weights_note
-from dashboard.data import computed
+from dashboard.data import from_register, page_numbers
 from dashboard.i18n import fmt_number, region_name, t
 from queries.metrics.ngo import Relation, ngo_trust_relation, ngo_year, trust_by_region
+from queries.summaries import pages
 
 
 def render() -> None:
-    page = start_page("ngo.title", "ngo.subtitle")
-    latest = computed(ngo_year, page.data.version, page.filters)
+    # issue 11: trust from the summary store, the NGO counts from their own frame
+    page = start_page("ngo.title", "ngo.subtitle", summaries=True)
+    latest = from_register(ngo_year, page.data.version, page.filters)
     if latest is None:
         st.info(t("ngo.no_data"))
         return
     year = st.select_slider(t("ngo.year"), latest.years, value=latest.year, key="ngo_year")
-    this_year = computed(ngo_year, page.data.version, page.filters, year).density
+    this_year = from_register(ngo_year, page.data.version, page.filters, year).density
 
     left, right = st.columns(2, gap="large")
     with left:
@@ -68,7 +70,8 @@ def render() -> None:
 
     st.subheader(t("ngo.relation_title"))
     # issue 12: the weights switch (each wave of the year raked to its margins, or as delivered)
-    made = computed(trust_by_region, page.data.version, page.filters, page.source, year)
+    made = page_numbers(pages.trust_by_region, trust_by_region, page.data.version, page.filters,
+                        page.source, year)  # fmt: skip
     relation = None
     if made.estimates.height:
         weights_note(page.filters, made.weights, made.uncalibrated_waves)

@@ -42,9 +42,7 @@ __all__ = [
     "Frames",
     "composite_of",
     "feedback_numbers",
-    "latest_wave",
     "pooled_estimates",
-    "selection_empty",
     "trust_by_region",
     "weighted_estimates",
     "weighted_sums",
@@ -56,10 +54,10 @@ _PERIOD = ["period_start"]
 
 @dataclass(frozen=True)
 class Frames:
-    """The register and NGO frames (small tables) for metrics that take a dataset only for
-    them (``register_numbers``, ``ngo_year``): no survey row."""
+    """The register and the NGO rows (small) for metrics that take a dataset only for them
+    (``register_numbers``, ``ngo_year``): ``read.register_frames``' pair, no survey row."""
 
-    proposals: pl.DataFrame
+    proposals: object  # the register: its rows or its summary (queries.metrics.register)
     ngo: pl.DataFrame
 
 
@@ -265,20 +263,6 @@ def composite_of(snapshot: Snapshot, institutions: Sequence[str]) -> pl.Expr:
     builds it from the dataset's columns (same order, same message for an unknown one)."""
     columns = pl.DataFrame(schema={f"{TRUST}{i}": pl.Float64 for i in snapshot.institutions})
     return composite_expr(trust_columns(columns, institutions))
-
-
-def selection_empty(snapshot: Snapshot, filters: Filters) -> bool:
-    """No response at all under ``filters`` (any source): what ``start_page`` stops on. An
-    unknown wave raises the raw path's SenimError."""
-    return chosen_strata(None, filters, None, strata=snapshot.strata).is_empty()
-
-
-def latest_wave(snapshot: Snapshot, filters: Filters, source: str) -> str | None:
-    """The latest wave of ``source`` with a response under ``filters`` (``PageData``'s)."""
-    kept = _kept(snapshot, filters, source, None)
-    if kept.is_empty():
-        return None
-    return kept.sort("period_start", "wave").get_column("wave").last()
 
 
 def feedback_numbers(
