@@ -15,6 +15,7 @@ from queries import settings
 from queries.db import Engine, data_version, engine_for, init_db
 from queries.errors import DatabaseUnavailable
 from queries.metrics.dataset import Dataset, load_dataset
+from queries.metrics.drivers import Drivers, drivers_numbers  # Drivers page (issue 11)
 from queries.metrics.filters import Filters
 from queries.metrics.inference import Standing, weighted_by_group, weighted_standing
 from queries.metrics.overview import OverviewNumbers, overview_numbers
@@ -22,6 +23,7 @@ from queries.metrics.page_weights import WeightedEstimates
 from queries.summaries.memory import Snapshot, load_snapshot, overview_from_summaries
 from queries.summaries.pages import Frames  # Feedback and NGO pages (issue 11)
 from queries.summaries.read import Catalog, catalog, register_frames
+from queries.summaries.rows import drivers_from_store, wave_design  # Drivers page
 from queries.summaries.standing import (  # the Regions page (issue 11)
     groups_from_summaries,
     latest_wave,
@@ -197,6 +199,37 @@ def from_register(function: Callable[..., object], version: str, *args: object) 
 
 
 # --- end Feedback and NGO pages from summaries -------------------------------------------
+
+
+# --- Drivers page from the rows it needs (issue 11; queries/summaries/rows.py) ------------
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _wave_design(url: str, version: str, source: str, wave: str) -> pl.DataFrame:
+    # the wave's every respondent, a few narrow columns: kept while filter changes read theirs
+    return wave_design(engine_for(url), source=source, wave=wave)
+
+
+@st.cache_data(max_entries=500, show_spinner=False)
+def _drivers(url: str, version: str, filters: Filters, source: str, outcome: str) -> Drivers:
+    snapshot = _snapshot(url, version)
+    wave = _regions_wave(url, version, filters, source)
+    design = None if wave is None else _wave_design(url, version, source, wave)
+    return drivers_from_store(engine_for(url), filters, source, outcome, strata=snapshot.strata,
+                              institutions=snapshot.institutions, population=snapshot.population,
+                              design=design)  # fmt: skip
+
+
+def drivers(version: str, filters: Filters, source: str, outcome: str) -> Drivers:
+    """The Drivers page's model per (data version, filters, source, outcome), from just the
+    rows of its wave, read with the filters pushed down (a spinner while that takes); from
+    the dataset while the store is incomplete (as ``overview``)."""
+    url = settings.database_url()
+    if not _catalog(url, version).complete:
+        return computed(drivers_numbers, version, filters, source, outcome)
+    with st.spinner(t("common.loading")):  # shown only when it takes more than half a second
+        return _drivers(url, version, filters, source, outcome)
+
+
+# --- end Drivers page ---------------------------------------------------------------------
 
 
 def dataset() -> Dataset:

@@ -12,10 +12,10 @@ from dashboard.components.charts import coefficient_plot, fmt_p, show
 from dashboard.components.page import start_page
 from dashboard.components.table import data_table
 from dashboard.components.weights_note import weights_note
-from dashboard.data import computed
+from dashboard.data import drivers, regions_wave
 from dashboard.i18n import fmt_number, language, t, translate
 from queries.errors import SenimError
-from queries.metrics.drivers import OUTCOMES, Drivers, drivers_numbers
+from queries.metrics.drivers import OUTCOMES, Drivers
 
 OUTCOME_KEY = "drivers_outcome"
 
@@ -25,7 +25,8 @@ def term_label(key: str) -> str:
 
 
 def render() -> None:
-    page = start_page("drivers.title", "drivers.subtitle")
+    # issue 11: the options from the summary store, the model from just its wave's rows
+    page = start_page("drivers.title", "drivers.subtitle", summaries=True)
     lang = language()  # fixed now: Streamlit may format the options outside the run
     if st.session_state.get(OUTCOME_KEY) not in OUTCOMES:
         st.session_state[OUTCOME_KEY] = OUTCOMES[0]
@@ -37,13 +38,12 @@ def render() -> None:
         required=True,
     )
     try:
-        model = computed(drivers_numbers, page.data.version, page.filters, page.source, outcome)
+        model = drivers(page.data.version, page.filters, page.source, outcome)
+        wave = regions_wave(page.data.version, page.filters, page.source)
     except SenimError as exc:
         st.warning(str(exc))
         return
-    st.caption(
-        t("drivers.sample", wave=page.latest_wave, source=t(f"source.{page.source}"), n=model.n)
-    )
+    st.caption(t("drivers.sample", wave=wave, source=t(f"source.{page.source}"), n=model.n))
     weights_note(page.filters, model.weights, model.uncalibrated_waves)  # issue 12
     if model.weights == "calibrated":
         st.caption(t("drivers.weights_calibrated"))

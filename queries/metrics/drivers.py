@@ -31,7 +31,16 @@ from queries.survey.regression import INTERCEPT, MIN_MODEL_N, survey_regression
 OUTCOMES = ("trust_government", "composite_trust")
 NUMERIC = ("state_listens", "got_response", "satisfaction", "participated", "ngo")
 CATEGORIES = ("sex", "age_group", "settlement")  # against their first level, as R's factors
-PER_POINT = ("state_listens", "satisfaction")  # the others compare with a reference group
+PER_POINT = ("state_listens", "satisfaction")
+# the stored answers ``driver_frame`` reads besides trust_* and the cell keys (a reader of just
+# the rows the model needs, ``queries.summaries.rows``, reads these)
+ANSWERS = (
+    "state_listens",
+    "received_response",
+    "response_satisfaction",
+    "participated_consultation",
+    "ngo_involvement",
+)  # the others compare with a reference group
 MIDPOINT = 5.0
 TERM_SCHEMA = {
     "key": pl.String,
@@ -175,21 +184,43 @@ def trust_drivers(
     )
 
 
+def no_model(outcome: str) -> Drivers:
+    """The model when the filters keep no respondent of the source."""
+    return Drivers(outcome, pl.DataFrame(schema=TERM_SCHEMA), 0, None, (), "too_few")
+
+
 def drivers_numbers(data, filters, source: str, outcome: str) -> Drivers:
     """The Drivers page's model: the latest wave of ``source`` under ``filters`` (a pure
     function of the dataset and plain values, so the dashboard caches it per data version).
-    With ``filters.weights == "calibrated"`` and margins for the wave's year, the whole wave is
-    raked (issue 12) and the model is fitted on it, the filters as its subset, with the
-    calibration-aware SEs of R's ``svyglm`` on a ``rake()`` design."""
+    The raw-row path: the page reads just that wave's rows instead (``queries.summaries.rows``)
+    and both end in ``wave_drivers``."""
+    from queries.metrics.calibrated import whole_waves
     from queries.metrics.filters import apply_filters
 
     own = apply_filters(data.responses, filters).filter(pl.col("source") == source)
     if own.is_empty():
-        return Drivers(outcome, pl.DataFrame(schema=TERM_SCHEMA), 0, None, (), "too_few")
+        return no_model(outcome)
     wave = own.sort("period_start").get_column("wave").last()
-    latest = own.filter(pl.col("wave") == wave)
+    rows = whole_waves(data.responses, filters, source).filter(pl.col("wave") == wave)
+    return wave_drivers(data, rows, filters, outcome)
+
+
+def wave_drivers(data, rows: pl.DataFrame, filters, outcome: str) -> Drivers:
+    """The model on one wave of one source. ``rows``: the whole wave (every region) with the
+    filters, region included, as ``in_domain`` (``whole_waves``' form; the model's answers are
+    only read where ``in_domain``); ``data``: its population counts and regions (a Dataset, or
+    anything ``population_of`` reads).
+
+    Delivered weights: the model on the chosen regions' strata. With
+    ``filters.weights == "calibrated"`` and margins for the wave's year, the whole wave is
+    raked (issue 12) and the model is fitted on it, the filters as its subset, with the
+    calibration-aware SEs of R's ``svyglm`` on a ``rake()`` design."""
+    wave = rows.get_column("wave").first() if rows.height else None
+    latest = rows.filter(pl.col("region").is_in(list(filters.regions))) if filters.regions else rows
+    if latest.is_empty():
+        return no_model(outcome)
     if filters.weights == "calibrated":
-        raked = _raked_wave(data, filters, source, wave)
+        raked = _raked_wave(data, rows)
         if raked is not None:
             rows, codes = raked
             model = trust_drivers(
@@ -203,17 +234,16 @@ def drivers_numbers(data, filters, source: str, outcome: str) -> Drivers:
     return trust_drivers(latest, outcome=outcome, institutions=filters.institutions)
 
 
-def _raked_wave(data, filters, source: str, wave: str):
-    """The whole ``wave`` (filters as ``in_domain``) with its weights raked to its year's
+def _raked_wave(data, rows: pl.DataFrame):
+    """The whole wave ``rows`` (filters as ``in_domain``) with its weights raked to its year's
     margins, and each margin's category codes; None when it has no margins or they cannot be
     met. Missing or out-of-margin values join an "unknown" category that keeps its delivered
     share, as ``calibrated_sums`` does (the frame-based raking of the same cells)."""
-    from queries.metrics.calibrated import whole_waves
     from queries.metrics.page_weights import raking_margins, unknown_mapped
     from queries.survey.calibration import calibrated_weights, category_codes
 
-    rows = whole_waves(data.responses, filters, source).filter(pl.col("wave") == wave)
-    margins = raking_margins(data, rows).get((source, wave)) if rows.height else None
+    first = rows.row(0, named=True)
+    margins = raking_margins(data, rows).get((first["source"], first["wave"]))
     if not margins:
         return None
     mapped = unknown_mapped(rows, margins)

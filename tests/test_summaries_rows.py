@@ -1,0 +1,195 @@
+"""Rows read with the selection pushed down to SQL (issue 11, ``queries/summaries/rows.py``):
+for random filters they equal the full dataset cut by ``apply_filters`` (hypothesis, SQLite and
+PostgreSQL); the drivers model from them equals the raw-row path's; and the Drivers page draws
+in kk, ru and en with the survey-row loader forbidden."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import polars as pl
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import dashboard.data
+from dashboard.i18n import LANGUAGES, translate
+from queries.db import engine_for
+from queries.errors import SenimError
+from queries.metrics.dataset import load_dataset
+from queries.metrics.drivers import ANSWERS, OUTCOMES, Drivers, drivers_numbers
+from queries.metrics.filters import Filters, apply_filters
+from queries.summaries.memory import load_snapshot
+from queries.summaries.rows import drivers_from_store, survey_rows
+from tests.apptest_helpers import DEFAULT_SOURCE, use_database, view
+from tests.test_summaries import (  # noqa: F401 (loaded: a fixture)
+    SLOW,
+    SOURCES,
+    WAVES,
+    assert_same_frame,
+    filters_strategy,
+    loaded,
+)
+
+TRUST = ("trust_government", "trust_police", "trust_courts", "trust_media", "trust_akimat")
+COLUMNS = (*ANSWERS, *TRUST, "trust_nowhere")  # an institution never asked: all null
+
+
+def _wave_choice(source: str) -> st.SearchStrategy[list[str]]:
+    return st.lists(st.sampled_from(WAVES[source]), min_size=1, unique=True)
+
+
+def test_pushed_down_rows_equal_the_filtered_dataset(loaded):  # noqa: F811
+    data = load_dataset(loaded)
+
+    @given(
+        filters=filters_strategy(),
+        source=st.sampled_from(SOURCES),
+        pick=st.integers(0, 15),
+        columns=st.lists(st.sampled_from(COLUMNS), unique=True, max_size=6),
+    )
+    @SLOW
+    def same(filters: Filters, source: str, pick: int, columns: list[str]) -> None:
+        waves = [w for i, w in enumerate(WAVES[source]) if pick >> i & 1] or [WAVES[source][-1]]
+        got = survey_rows(loaded, source=source, waves=waves, columns=columns, filters=filters)
+        # the raw-row path: every row of the full dataset, cut by the same filters (their
+        # sources and wave range are the caller's, resolved into source and waves)
+        full = data.responses.with_columns(
+            pl.lit(None, pl.Float64).alias(c) for c in columns if c not in data.responses.columns
+        )
+        want = (
+            apply_filters(full, replace(filters, sources=(), wave_from=None, wave_to=None))
+            .filter(pl.col("source") == source, pl.col("wave").is_in(waves), pl.col("in_domain"))
+            .select(got.columns)
+        )
+        assert got.height > 0 or want.height == 0
+        assert got.equals(want), (filters, source, waves)
+
+    same()
+
+
+def test_no_filter_reads_the_whole_wave_and_an_unknown_age_group_none(loaded):  # noqa: F811
+    source, wave = SOURCES[0], WAVES[SOURCES[0]][-1]
+    whole = survey_rows(loaded, source=source, waves=[wave])
+    counted = load_dataset(loaded).responses.filter(pl.col("wave") == wave).height
+    assert whole.height == counted > 0
+    assert "trust_government" not in whole.columns  # just the design's columns
+    odd = survey_rows(loaded, source=source, waves=[wave], filters=Filters(age_groups=("x",)))
+    assert odd.is_empty()
+
+
+def assert_same_drivers(raw: Drivers, made: Drivers) -> None:
+    assert_same_frame(raw.terms, made.terms, "terms")
+    for field in ("outcome", "n", "df", "dropped", "reason", "weights", "uncalibrated_waves"):
+        assert getattr(raw, field) == getattr(made, field), field
+
+
+@pytest.mark.slow
+def test_drivers_from_pushed_down_rows_equal_the_raw_path(demo_url):
+    """The demo (SQLite): enough respondents for fitted models, and 2024 waves raked."""
+    engine = engine_for(demo_url)
+    data = load_dataset(engine)
+    snapshot = load_snapshot(engine)
+    fitted: list[str] = []
+
+    def drivers_of(filters: Filters, source: str, outcome: str) -> Drivers:
+        return drivers_from_store(
+            engine, filters, source, outcome, strata=snapshot.strata,
+            institutions=snapshot.institutions, population=snapshot.population,
+        )  # fmt: skip
+
+    def same(filters: Filters, source: str, outcome: str) -> None:
+        try:
+            raw = drivers_numbers(data, filters, source, outcome)
+        except SenimError as exc:  # an unknown wave or institution: the same message
+            with pytest.raises(SenimError) as caught:
+                drivers_of(filters, source, outcome)
+            assert str(caught.value) == str(exc)
+            return
+        made = drivers_of(filters, source, outcome)
+        assert_same_drivers(raw, made)
+        fitted.extend([raw.weights] if raw.fitted else [])
+
+    for filters in (Filters(), Filters(wave_to="2024-Q4"), Filters(weights="delivered")):
+        for outcome in OUTCOMES:
+            same(filters, DEFAULT_SOURCE, outcome)
+    assert {"calibrated", "delivered"} <= set(fitted)  # both weights really fitted
+
+    waves = [w for w in data.waves.get_column("wave").to_list() if w.startswith("202")]
+    labels = st.one_of(st.none(), st.sampled_from([*waves, "1999-Q1"]))
+
+    def subset(values):
+        return st.lists(st.sampled_from(values), unique=True, max_size=2).map(tuple)
+
+    @given(
+        filters=st.builds(
+            Filters,
+            wave_from=labels,
+            wave_to=labels,
+            regions=subset(["KZ-75", "KZ-71", "KZ-15", "KZ-10", "KZ-63"]),
+            institutions=subset(["police", "courts", "media", "unknown"]),
+            sexes=subset(["male", "female"]),
+            age_groups=subset(["18-29", "30-44", "45-59", "60+"]),
+            settlements=subset(["urban", "rural"]),
+            weights=st.sampled_from(["calibrated", "delivered"]),
+        ),
+        source=st.sampled_from(sorted(data.sources)),
+        outcome=st.sampled_from(OUTCOMES),
+    )
+    @SLOW
+    def random(filters: Filters, source: str, outcome: str) -> None:
+        same(filters, source, outcome)
+
+    random()
+
+
+# --- the page (AppTest, the shared demo database) -------------------------------------------
+
+
+@pytest.fixture
+def app(demo_url, monkeypatch):
+    use_database(monkeypatch, demo_url, require_login=False)
+    return demo_url
+
+
+def forbid_rows(monkeypatch) -> None:
+    def refuse(engine):
+        raise AssertionError("the Drivers page loaded the survey rows")
+
+    monkeypatch.setattr(dashboard.data, "load_dataset", refuse)
+
+
+def shown_terms(at, lang: str) -> tuple[list[str], list[float]]:
+    table = at.dataframe[0].value
+    terms = table[translate("drivers.col_term", lang)].tolist()
+    return terms, table[translate("drivers.col_estimate", lang)].tolist()
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_the_drivers_page_draws_without_loading_rows(app, monkeypatch, lang):
+    filters = Filters(sexes=("female",), wave_to="2024-Q4")  # 2024: raked to region totals
+    expected = drivers_numbers(load_dataset(engine_for(app)), filters, DEFAULT_SOURCE, OUTCOMES[0])
+    assert expected.fitted and expected.weights == "calibrated"
+    forbid_rows(monkeypatch)
+    at = view("drivers", lang, params={"sex": "female", "wave_to": "2024-Q4"})
+    assert not at.exception, at.exception
+    terms, estimates = shown_terms(at, lang)
+    assert terms == [translate(f"drivers.term_{k}", lang) for k in expected.terms["key"]]
+    assert estimates == pytest.approx(expected.terms["estimate"].round(3).to_list())
+    at.segmented_control(key="drivers_outcome").set_value(OUTCOMES[1]).run()
+    assert not at.exception, at.exception
+    assert shown_terms(at, lang)[1] != estimates  # the other model, still without the rows
+
+
+def test_a_filter_change_on_the_drivers_page_stays_off_the_dataset(app, monkeypatch):
+    expected = drivers_numbers(
+        load_dataset(engine_for(app)), Filters(weights="delivered", settlements=("urban",)),
+        DEFAULT_SOURCE, OUTCOMES[0],
+    )  # fmt: skip
+    assert expected.fitted
+    forbid_rows(monkeypatch)
+    at = view("drivers", params={"weights": "delivered"})
+    assert not at.exception, at.exception
+    at.multiselect(key="f_settlement").set_value(["urban"]).run()
+    assert not at.exception, at.exception
+    assert shown_terms(at, "en")[1] == pytest.approx(expected.terms["estimate"].round(3).to_list())
