@@ -20,7 +20,7 @@ from queries.metrics import combine, variable_sums
 from queries.metrics.filters import Filters, apply_filters
 from queries.metrics.inference import with_holm
 from queries.metrics.ngo import national_density, ngo_rows
-from queries.metrics.register import answer_rate_30, funnel, register_rows
+from queries.metrics.register import answer_rate_30, funnel, latest_submission, register_rows
 from queries.metrics.trend import trend_from_sums
 from queries.metrics.trust import composite_expr, trust_columns
 from queries.reference.reform import REFORM_DATE, comparable_selection
@@ -139,7 +139,7 @@ def _register_card(proposals: pl.DataFrame, as_of: dt.date | None) -> dict | Non
     """Answered within 30 days over the last 12 months, against the 12 months before."""
     if proposals.is_empty():
         return None
-    as_of = as_of or proposals.get_column("submitted_on").max()
+    as_of = as_of or latest_submission(proposals)  # the rows or their summary (issue 11)
     now = answer_rate_30(proposals, as_of, since=as_of - _YEAR - _MONTH)
     before = answer_rate_30(proposals, as_of - _YEAR, since=as_of - 2 * _YEAR - _MONTH)
     rate, n, previous = now.item(0, "rate"), now.item(0, "n"), before.item(0, "rate")

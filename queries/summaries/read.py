@@ -19,8 +19,9 @@ from sqlalchemy import Connection, Engine, func, select
 
 from queries.db import data_version
 from queries.metrics import variable_sums
-from queries.metrics.dataset import _age_group, _ngo, _proposals, institution_order
+from queries.metrics.dataset import _age_group, _ngo, institution_order
 from queries.metrics.filters import Filters, apply_filters
+from queries.metrics.register import RegisterSummary
 from queries.reference.regions import reference_regions
 from queries.schema import responses, summary_cells, summary_strata, summary_variables
 from queries.summaries.cells import (
@@ -29,6 +30,7 @@ from queries.summaries.cells import (
     STRATUM_SCHEMA,
     variables_for,
 )
+from queries.summaries.register import read_register
 from queries.summaries.store import stored_rows
 from queries.survey.sums import SUM_COLUMNS
 
@@ -243,6 +245,7 @@ def catalog(engine: Engine) -> Catalog:
     )
 
 
-def register_frames(engine: Engine) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The proposals register and the NGO rows as the Overview reads them (small tables)."""
-    return _proposals(engine), _ngo(engine)
+def register_frames(engine: Engine) -> tuple[RegisterSummary, pl.DataFrame]:
+    """The proposals register and the NGO rows as the Overview and the Feedback page read them
+    (small tables): the register from its summaries (issue 11), never the proposals table."""
+    return read_register(engine), _ngo(engine)
