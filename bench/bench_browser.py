@@ -1,5 +1,12 @@
-"""The browser's share (issue 11): sign-in -> first chart and -> map drawn, in headless
-Chromium against a warm server, with the bytes the page receives, for four variants:
+"""The browser's share (issue 11), in headless Chromium.
+
+Default (``make bench``): for a design (today's tree, or the previous design's with
+``--design before``) and each size, the time from launching the server to the Overview drawn
+after signing in (a fresh browser: page opened, form filled, map drawn, last run finished),
+then with that server warm, REPEATS fresh browsers: sign-in -> first chart and -> map drawn
+(medians).
+
+With ``--variants`` (100k): the map's delivery compared inside today's tree, four variants:
 
   before  the old behaviour, re-created in the bench only (a wrapper script patches the map
           before running dashboard/app.py): the geokz file thinned ring by ring (the replaced
@@ -13,10 +20,12 @@ Chromium against a warm server, with the bytes the page receives, for four varia
 The servers run side by side and are visited in turn (the machine is shared: a change in
 its load falls on all alike): one round to warm them, then REPEATS rounds, each a fresh
 browser (cold HTTP cache) and a second tab in it (a returning visitor); medians printed.
-Usage: python bench/bench_browser.py [RESPONSES] [REPEATS]"""
+Usage: python bench/bench_browser.py [--sizes N ...] [--repeats 3] [--design now|before]
+       python bench/bench_browser.py --variants [--sizes 100000] [--repeats 3]"""
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
 import shutil
@@ -35,13 +44,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from bench.common import ROOT, demo_database
+from bench.serving import (
+    NOW,
+    PREVIOUS,
+    USER,
+    Design,
+    add_bench_user,
+    load_average,
+    previous_design_database,
+)
+from bench.serving import serve as serve_design
 from dashboard.i18n import translate
 from queries.access.accounts import create_user
 from queries.db import make_engine
 from tests.e2e.server import ARTIFACTS, chromium, free_port, streamlit_command, wait_healthy
 
 MAIN = ROOT / "dashboard" / "app.py"
-USER = ("bench-staff", "bench-password-1")
 
 # Times (performance.now) of the sign-in click, the first Plotly chart in the page, and the
 # first frame after the map's MapLibre instance has loaded its sources (geometry drawn).
@@ -96,6 +114,7 @@ class Visit:
     websocket_bytes: int
     static_bytes: int
     chart_bytes: tuple[int, ...]  # each chart's figure (data + layout) as JSON, page order
+    ended: float  # time.perf_counter() when the map was drawn and the last run had finished
 
 
 @contextlib.contextmanager
@@ -155,6 +174,7 @@ def visit(context, app: str) -> Visit | None:
         return None
     # The run may still be drawing the rest of the page: its end is the last one recorded.
     page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]')
+    ended = time.perf_counter()
     times = page.evaluate("window.__bench")
     charts = page.evaluate(CHART_SIZES)
     page.close()
@@ -165,6 +185,7 @@ def visit(context, app: str) -> Visit | None:
         websocket_bytes=received["ws"],
         static_bytes=received["static"],
         chart_bytes=tuple(charts),
+        ended=ended,
     )
 
 
@@ -274,9 +295,49 @@ def _old_boundaries() -> dict:
     return {"type": "FeatureCollection", "features": features}
 
 
-def main() -> None:
-    responses = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
-    repeats = int(sys.argv[2]) if len(sys.argv) > 2 else 3
+@dataclass(frozen=True)
+class FirstPage:
+    """Launch -> signed in -> Overview drawn, then sign-in -> first chart with the server warm."""
+
+    launch_s: float | None  # None: the first visit did not draw the map in time
+    warm_first_chart_s: float | None
+    warm_map_drawn_s: float | None
+    load: str
+
+    def lines(self) -> list[str]:
+        def s(value: float | None) -> str:
+            return "did not draw" if value is None else f"{value:.2f} s"
+
+        return [
+            f"server launch -> signed in -> Overview drawn (map included): {s(self.launch_s)}",
+            f"warm server, sign-in -> first chart {s(self.warm_first_chart_s)}, "
+            f"-> map drawn {s(self.warm_map_drawn_s)}; {self.load}",
+        ]
+
+
+def first_page(browser, design: Design, url: str, *, repeats: int) -> FirstPage:
+    """Launch ``design`` on ``url``; the first visit from the launch, then ``repeats`` visits in
+    fresh browsers (cold HTTP cache) with the server warm."""
+    add_bench_user(design, url)
+    with serve_design(design, url, log_name=f"bench-browser-{design.name}.log") as served:
+        context = browser.new_context(viewport={"width": 1440, "height": 1000})
+        first = visit(context, served.url)
+        context.close()
+        warm = []
+        for _ in range(repeats):
+            context = browser.new_context(viewport={"width": 1440, "height": 1000})
+            warm.extend(v for v in [visit(context, served.url)] if v)
+            context.close()
+    return FirstPage(
+        launch_s=None if first is None else first.ended - served.launched,
+        warm_first_chart_s=statistics.median(v.first_chart_s for v in warm) if warm else None,
+        warm_map_drawn_s=statistics.median(v.map_drawn_s for v in warm) if warm else None,
+        load=load_average(),
+    )
+
+
+def compare_variants(responses: int, repeats: int) -> None:
+    """The four ways of delivering the map (module docstring), inside today's tree."""
     source = Path(demo_database(responses).removeprefix("sqlite:///"))
     with tempfile.TemporaryDirectory(prefix="senim-bench-browser-") as folder:
         copy = Path(folder) / "senim.db"
@@ -302,6 +363,29 @@ def main() -> None:
         ]
         with chromium() as browser:
             measure(browser, url, variants, repeats=repeats)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--design", choices=("now", "before"), default="now")
+    parser.add_argument("--variants", action="store_true", help="the map delivery variants")
+    args = parser.parse_args()
+    if args.variants:
+        for size in args.sizes:
+            compare_variants(size, args.repeats)
+        return
+    with chromium() as browser:
+        for size in args.sizes:
+            if args.design == "before":
+                design, (url, _built) = PREVIOUS, previous_design_database(size)
+            else:
+                design, url = NOW, demo_database(size)
+            result = first_page(browser, design, url, repeats=args.repeats)
+            print(f"{size:,} responses, {design.name} design, in Chromium:")
+            for line in result.lines():
+                print(f"  {line}", flush=True)
 
 
 if __name__ == "__main__":

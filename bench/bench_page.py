@@ -1,62 +1,157 @@
-"""Filter change → page drawn, measured in the browser (headless Chromium), with 1,000,000
-survey responses loaded. Each step adds a region to the Regions filter on the Overview and
-times, inside the page, from the click to the first painted frame after the rerun finished.
-Usage: python bench/bench_page.py [RESPONSES] [STEPS]"""
+"""Server time of a filter change on every page with filters, and the server's memory after
+visiting every page in all three languages (issue 11), through Streamlit's own protocol.
+
+One signed-in session per language (kk, ru, en), one after the other, on one server: each opens
+Overview, Regions, Feedback, NGO and Drivers in turn (the first opening of a page in the first
+language is timed apart: it may load data), and on each makes STEPS filter changes (random
+combinations of regions, sexes, age groups and settlements, seeded). A filter change is timed from
+sending the rerun to the run's ``script_finished``: the server's time plus a loopback hop, no
+browser. Printed per page: p50/p95 over the three languages, exceptions shown; then the server's
+resident memory (its process and children) after all pages in all languages, and its peak.
+
+    .venv/bin/python bench/bench_page.py [--sizes 100000 1000000] [--steps 8] [--design now|before]
+"""
 
 from __future__ import annotations
 
-import statistics
+import argparse
+import random
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.bench_ws_load import filter_widgets, next_choice
 from bench.common import demo_database, percentile
+from bench.serving import (
+    LANGUAGES,
+    NOW,
+    PAGES,
+    PREVIOUS,
+    USER,
+    Design,
+    add_bench_user,
+    load_average,
+    page_path,
+    previous_design_database,
+    serve,
+)
 from dashboard.i18n import translate
-from queries.reference.regions import reference_regions
-from tests.e2e.server import PAINTED, chromium, prepare, runs, serve_app, wait_for_app
+from tests.streamlit_ws import StreamlitSession
+
+RUN_TIMEOUT = 900.0  # a first page of the previous design at 10M may take minutes
+
+
+@dataclass(frozen=True)
+class PageTimes:
+    """One page: its first opening (first language) and its filter changes (all languages)."""
+
+    page: str
+    first_open_s: float | None  # None: the design has no such page
+    changes_s: tuple[float, ...]
+    exceptions: int
+
+    @property
+    def p50_ms(self) -> float:
+        return percentile(list(self.changes_s), 50) * 1000
+
+    @property
+    def p95_ms(self) -> float:
+        return percentile(list(self.changes_s), 95) * 1000
+
+
+@dataclass(frozen=True)
+class PagesResult:
+    """Every page of one server, and its memory after all pages in all languages."""
+
+    pages: tuple[PageTimes, ...]
+    rss_after_mb: float
+    rss_peak_mb: float
+    load: str
+
+    def lines(self) -> list[str]:
+        out = []
+        for p in self.pages:
+            if p.first_open_s is None:
+                out.append(f"{p.page:<9} (no such page in this design)")
+                continue
+            out.append(f"{p.page:<9} first opening {p.first_open_s:6.2f} s; filter change p50 "
+                       f"{p.p50_ms:6.0f} ms, p95 {p.p95_ms:6.0f} ms ({len(p.changes_s)} changes,"
+                       f" exceptions shown {p.exceptions})")  # fmt: skip
+        languages = ", ".join(LANGUAGES)
+        after, peak = self.rss_after_mb, self.rss_peak_mb
+        out.append(f"server RSS (with children) after every page in {languages}: "
+                   f"{after:,.0f} MB, peak {peak:,.0f} MB; {self.load}")  # fmt: skip
+        return out
+
+
+def _labels(lang: str) -> tuple[str, str, str]:
+    return tuple(translate(f"auth.{k}", lang) for k in ("username", "password", "sign_in"))  # type: ignore[return-value]
+
+
+def visit_pages(url: str, *, steps: int, seed: int = 11) -> list[PageTimes]:
+    """Every filter page in every language on the server at ``url``, timed."""
+    rng = random.Random(seed)
+    first: dict[str, float | None] = {}
+    changes: dict[str, list[float]] = {p: [] for p in PAGES}
+    exceptions = dict.fromkeys(PAGES, 0)
+    for lang in LANGUAGES:
+        with StreamlitSession(url, timeout=RUN_TIMEOUT) as session:
+            signed_in = session.sign_in(*USER, lang=lang, labels=_labels(lang))
+            if [e for e in signed_in.of_kind("text_input") if e.label == _labels(lang)[1]]:
+                raise RuntimeError("the bench user could not sign in")
+            query = f"lang={lang}"
+            for page in PAGES:
+                started = time.perf_counter()
+                opened = session.run(query_string=query, page_name=page_path(page))
+                if opened.page_not_found:
+                    first[page] = None
+                    continue
+                first.setdefault(page, time.perf_counter() - started)
+                exceptions[page] += bool(opened.of_kind("exception"))
+                widgets = filter_widgets(opened)
+                chosen: dict[str, list[str]] = {}
+                for _ in range(steps):
+                    key = rng.choice(sorted(widgets))
+                    widget_id, options = widgets[key]
+                    chosen[key] = next_choice(rng, chosen.get(key, []), options)
+                    session.set_strings(widget_id, chosen[key])
+                    started = time.perf_counter()
+                    result = session.run(query_string=query, page_name=page_path(page))
+                    changes[page].append(time.perf_counter() - started)
+                    exceptions[page] += bool(result.of_kind("exception"))
+                for widget_id, _options in widgets.values():  # the next page starts unfiltered
+                    session.set_strings(widget_id, [])
+    return [PageTimes(p, first.get(p), tuple(changes[p]), exceptions[p]) for p in PAGES]
+
+
+def measure(design: Design, url: str, *, steps: int) -> PagesResult:
+    """Serve ``design`` on ``url`` and time every page in every language."""
+    add_bench_user(design, url)
+    with serve(design, url, log_name=f"bench-page-{design.name}.log") as served:
+        pages = visit_pages(served.url, steps=steps)
+        after = served.rss.now()
+        peak = max(served.rss.peak, after)
+    return PagesResult(tuple(pages), after, peak, load_average())
 
 
 def main() -> None:
-    responses = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
-    steps = int(sys.argv[2]) if len(sys.argv) > 2 else 12
-    url = demo_database(responses)
-    names = reference_regions().sort("population", descending=True).get_column("name_en")
-    with (
-        serve_app(url, log_name="bench-page.log", env={"SENIM_REQUIRE_LOGIN": "0"}) as (
-            app,
-            _process,
-        ),
-        chromium() as browser,
-    ):
-        page = browser.new_page(viewport={"width": 1440, "height": 1000})
-        prepare(page)
-        started = time.perf_counter()
-        page.goto(f"{app}/?lang=en")
-        wait_for_app(page, timeout_ms=600_000)
-        print(f"first page (loads the data once): {time.perf_counter() - started:.1f} s")
-        timings = []
-        for step in range(steps):
-            page.locator(".st-key-f_region input").click()
-            page.keyboard.type(names[step % len(names)])
-            option = page.get_by_role("option", name=names[step % len(names)], exact=True)
-            before = runs(page)
-            clicked = page.evaluate("performance.now()")
-            option.click()
-            page.wait_for_function(f"window.__senimRuns > {before}", timeout=120_000)
-            painted = page.evaluate(PAINTED)
-            page.keyboard.press("Escape")
-            timings.append((painted - clicked) / 1000)
-        errors = page.locator('[data-testid="stException"]').count()
-    print(
-        f"{responses:,} responses; {steps} filter changes on the Overview "
-        f"({translate('overview.title', 'en')}):"
-    )
-    print(
-        f"  median {statistics.median(timings):.2f} s, p95 {percentile(timings, 95):.2f} s, "
-        f"max {max(timings):.2f} s; errors on page: {errors}"
-    )
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--steps", type=int, default=8, help="filter changes per page and language")
+    parser.add_argument("--design", choices=("now", "before"), default="now")
+    args = parser.parse_args()
+    for size in args.sizes:
+        if args.design == "before":
+            design, (url, _built) = PREVIOUS, previous_design_database(size)
+        else:
+            design, url = NOW, demo_database(size)
+        result = measure(design, url, steps=args.steps)
+        print(f"{size:,} responses, {design.name} design, every page in {', '.join(LANGUAGES)}:")
+        for line in result.lines():
+            print(f"  {line}", flush=True)
 
 
 if __name__ == "__main__":

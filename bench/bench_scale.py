@@ -19,8 +19,12 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 
-from common import ROOT, demo_database, peak_rss_mb
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import ROOT, demo_database, peak_rss_mb
+from bench.serving import ensure_summaries
 
 FILTERS = (  # the filter changes timed after the first page (Filters keyword arguments)
     {"sexes": ("female",)},
@@ -90,31 +94,6 @@ def _run(design: str, url: str, weights: str | None) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def _ensure_summaries(url: str) -> None:
-    """A bench database built before the summary store (or before its ``sy`` column, added to
-    migration 0003 in place) gets its summaries (timed)."""
-    from sqlalchemy import inspect
-
-    from queries.db import make_engine
-    from queries.summaries.read import catalog
-
-    engine = make_engine(url)
-    columns = {c["name"] for c in inspect(engine).get_columns("summary_cells")}
-    if "sy" not in columns:  # filled by the rebuild below
-        with engine.begin() as conn:
-            conn.exec_driver_sql("ALTER TABLE summary_cells ADD COLUMN sy FLOAT NOT NULL DEFAULT 0")
-    elif catalog(engine).complete:
-        return
-    started = time.perf_counter()
-    subprocess.run(
-        [sys.executable, "-m", "queries", "summaries", "rebuild", "--db", url],
-        check=True,
-        cwd=ROOT,
-        capture_output=True,
-    )
-    print(f"  summaries rebuilt in {time.perf_counter() - started:.1f} s", flush=True)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
@@ -128,7 +107,7 @@ def main() -> None:
     print("Overview at scale (SQLite, demo data): previous design (rows) vs summary store")
     for size in args.sizes:
         url = demo_database(size)
-        _ensure_summaries(url)
+        ensure_summaries(url)
         rows, summaries = _run("rows", url, args.weights), _run("summaries", url, args.weights)
         print(f"\n{size:,} responses")
         for name, got in (("rows", rows), ("summaries", summaries)):

@@ -10,6 +10,9 @@ process and children, sampled every 0.25 s): peak and at the end.
     .venv/bin/python bench/bench_ws_load.py [--size 1000000] [--sessions 50] [--seconds 180]
         [--pages overview regions ...] [--design now|before]
 
+The sessions are spread over the pages with filters (Overview, Regions, Feedback, NGO, Drivers)
+unless ``--pages`` names fewer.
+
 Sessions sign in through the app's own form (two at a time: a sign-in costs an argon2 hash),
 then the measured period starts for all of them at once; each waits a random part of EVERY
 before its first change so they do not arrive in step. The client shares the machine's cores
@@ -32,11 +35,13 @@ from websockets.exceptions import ConnectionClosed
 from bench.common import demo_database, percentile
 from bench.serving import (
     NOW,
+    PAGES,
     PREVIOUS,
     USER,
     Design,
     add_bench_user,
     load_average,
+    page_path,
     previous_design_database,
     serve,
 )
@@ -132,7 +137,7 @@ class LoadSession:
             signed_in = await self.session.sign_in(*USER)
         if signed_in.of_kind("text_input"):  # still the form: the account is missing
             raise RuntimeError("the bench user could not sign in")
-        page = await self.session.run(query_string="lang=en", page_name=self.page)
+        page = await self.session.run(query_string="lang=en", page_name=page_path(self.page))
         self.widgets = filter_widgets(page)
         self.chosen = {}
         if not self.widgets:
@@ -145,7 +150,7 @@ class LoadSession:
         widget_id, options = self.widgets[key]
         self.chosen[key] = next_choice(self.rng, self.chosen.get(key, []), options)
         self.session.set_strings(widget_id, self.chosen[key])
-        return await self.session.run(query_string="lang=en", page_name=self.page)
+        return await self.session.run(query_string="lang=en", page_name=page_path(self.page))
 
     async def close(self) -> None:
         if self.session is not None:
@@ -179,10 +184,11 @@ async def _drive(user: LoadSession, *, until: float, every: float, tally: Tally,
 
 
 async def run_load(url: str, *, sessions: int, seconds: float, every: float = 2.0,
-                   pages: tuple[str, ...] = ("overview",), timeout: float = 60.0,
+                   pages: tuple[str, ...] = PAGES, timeout: float = 60.0,
                    seed: int = 11) -> Tally:  # fmt: skip
     """Sign ``sessions`` users in (session i on ``pages[i % len(pages)]``), then let each change
-    a filter every ``every`` seconds for ``seconds`` seconds."""
+    a filter every ``every`` seconds for ``seconds`` seconds (a page the design lacks shows
+    its default page, the Overview, whose filters are then changed)."""
     gate = asyncio.Semaphore(SIGN_IN_AT_ONCE)
     users = [LoadSession(url, pages[i % len(pages)], seed=seed + i, timeout=timeout)
              for i in range(sessions)]  # fmt: skip
@@ -199,7 +205,7 @@ async def run_load(url: str, *, sessions: int, seconds: float, every: float = 2.
 
 
 def measure(design: Design, url: str, *, sessions: int, seconds: float,
-            pages: tuple[str, ...] = ("overview",), every: float = 2.0) -> LoadResult:  # fmt: skip
+            pages: tuple[str, ...] = PAGES, every: float = 2.0) -> LoadResult:  # fmt: skip
     """Serve ``design`` on ``url`` and run the load against it."""
     add_bench_user(design, url)
     with serve(design, url, log_name=f"bench-ws-load-{design.name}.log") as served:
@@ -223,7 +229,7 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=180)
     parser.add_argument("--every", type=float, default=2.0, help="seconds between changes")
-    parser.add_argument("--pages", nargs="+", default=["overview"])
+    parser.add_argument("--pages", nargs="+", default=list(PAGES), choices=PAGES)
     parser.add_argument("--design", choices=("now", "before"), default="now")
     args = parser.parse_args()
     if args.design == "before":

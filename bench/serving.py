@@ -27,6 +27,13 @@ BEFORE_TREE = ROOT / "var" / "bench" / f"tree-{BEFORE}"
 USER = ("bench-staff", "bench-password-1")
 PAGES = ("overview", "regions", "feedback", "ngo", "drivers")  # the pages with the filters
 LANGUAGES = ("kk", "ru", "en")
+
+
+def page_path(page: str) -> str:
+    """The page's address (``page_name`` of a rerun): the Overview is the root."""
+    return "" if page == "overview" else page
+
+
 ADD_USER = """
 import sys
 from sqlalchemy import select
@@ -79,8 +86,37 @@ def previous_design_database(responses: int) -> tuple[str, float | None]:
     return out[-2], None if existed else float(out[-1])
 
 
+def ensure_summaries(url: str) -> None:
+    """Today's schema and a complete summary store in a bench database before anything is timed
+    (a database built before a migration or a stored variable was added is brought up to date
+    here, timed and printed, rather than inside a measured launch)."""
+    from sqlalchemy import inspect
+
+    from queries.db import init_db, make_engine
+    from queries.summaries.read import catalog
+
+    engine = make_engine(url)
+    columns = {c["name"] for c in inspect(engine).get_columns("summary_cells")}
+    if "sy" not in columns:  # added to migration 0003 in place; filled by the rebuild below
+        with engine.begin() as conn:
+            conn.exec_driver_sql("ALTER TABLE summary_cells ADD COLUMN sy FLOAT NOT NULL DEFAULT 0")
+    init_db(engine)
+    complete = "sy" in columns and catalog(engine).complete
+    engine.dispose()
+    if complete:
+        return
+    started = time.perf_counter()
+    print("  (summary store incomplete: `summaries rebuild` ...)", flush=True)
+    subprocess.run([sys.executable, "-m", "queries", "summaries", "rebuild", "--db", url],
+                   check=True, cwd=ROOT, capture_output=True)  # fmt: skip
+    print(f"  summaries rebuilt in {time.perf_counter() - started:.1f} s", flush=True)
+
+
 def add_bench_user(design: Design, url: str) -> None:
-    """The bench's staff account in ``url`` (created once, by the design's own code)."""
+    """The bench's staff account in ``url`` (created once, by the design's own code); today's
+    databases are first brought up to date (``ensure_summaries``)."""
+    if design.tree == ROOT:
+        ensure_summaries(url)
     subprocess.run([sys.executable, "-c", ADD_USER, url, *USER], cwd=design.tree, check=True)
 
 

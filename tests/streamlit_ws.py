@@ -259,11 +259,13 @@ class StreamlitSession(_Protocol):
         state.file_uploader_state_value.uploaded_file_info.append(info)
         self.widget_states[widget_id] = state
 
-    def sign_in(self, username: str, password: str) -> RunResult:
-        """Fill the local sign-in form by its English labels and submit it (``?lang=en``)."""
-        form = self.run(query_string="lang=en")
-        self._fill_sign_in(form, username, password)
-        return self.run(query_string="lang=en")
+    def sign_in(self, username: str, password: str, *, lang: str = "en",
+                labels: tuple[str, str, str] = SIGN_IN_LABELS) -> RunResult:  # fmt: skip
+        """Fill the local sign-in form and submit it (``?lang=``, English by default; other
+        languages need the form's ``labels`` in that language)."""
+        form = self.run(query_string=f"lang={lang}")
+        self._fill_sign_in(form, username, password, labels)
+        return self.run(query_string=f"lang={lang}")
 
     # --- uploads --------------------------------------------------------------------------
     def upload_url(self, file_id: str) -> str:
