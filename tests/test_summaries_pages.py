@@ -16,10 +16,11 @@ import polars as pl
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from sqlalchemy import delete
 
 import dashboard.data
 from dashboard.components.filters import primary_source
-from queries.db import engine_for
+from queries.db import engine_for, make_engine
 from queries.errors import SenimError
 from queries.metrics import page_weights
 from queries.metrics.dataset import load_dataset
@@ -27,6 +28,7 @@ from queries.metrics.feedback import feedback_numbers, feedback_variables
 from queries.metrics.filters import WEIGHTS, Filters
 from queries.metrics.ngo import ngo_trust_relation, ngo_year, trust_by_region
 from queries.metrics.trust import composite_expr, trust_columns
+from queries.schema import summary_cells, summary_strata, summary_variables
 from queries.summaries import pages
 from queries.summaries.memory import load_snapshot
 from tests.apptest_helpers import use_database, view
@@ -204,3 +206,25 @@ def test_feedback_and_ngo_draw_from_summaries_without_loading_rows(demo_url, mon
     assert not ngo.exception, ngo.exception
     points = relation.points["y"].to_list()
     assert points and any(drawn(numbers_in(c), points) for c in ngo.get("plotly_chart"))
+
+
+@pytest.mark.slow
+def test_an_incomplete_store_serves_both_pages_from_the_rows(demo_url, monkeypatch):
+    """As after upgrading an older database (no summaries yet): the pages fall back to the
+    rows and show their numbers rather than the empty store's."""
+    data = load_dataset(engine_for(demo_url))
+    source = primary_source(data, Filters())
+    year = ngo_year(data, Filters()).year
+    trust = trust_by_region(data, Filters(), source, year).estimates
+    relation = ngo_trust_relation(trust, ngo_year(data, Filters(), year).density)
+    with make_engine(demo_url).begin() as conn:
+        for table in (summary_cells, summary_strata, summary_variables):
+            conn.execute(delete(table))
+    use_database(monkeypatch, demo_url, require_login=False)
+    feedback = view("feedback")
+    assert not feedback.exception, feedback.exception
+    assert len(feedback.get("plotly_chart")) == 4  # register and survey sides both drawn
+    ngo = view("ngo")
+    assert not ngo.exception, ngo.exception
+    points = relation.points["y"].to_list()
+    assert any(drawn(numbers_in(c), points) for c in ngo.get("plotly_chart"))
