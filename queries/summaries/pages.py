@@ -163,7 +163,19 @@ def weighted_sums(
     subset), raked per whole wave when ``filters.weights`` asks for it and a wave has margins.
     ``variables``: stored expressions, or any other (summed from the rows once per snapshot,
     ``Snapshot.built``); ``by``: cell dimensions (region, sex, age_group, settlement)."""
-    by = list(by)
+    return _weighted(snapshot, filters, source, variables, list(by), waves)[0]
+
+
+def _weighted(
+    snapshot: Snapshot,
+    filters: Filters,
+    source: str,
+    variables: Mapping[str, pl.Expr],
+    by: list[str],
+    waves: Sequence[str] | None,
+) -> tuple[WeightedSums, _Whole | None, pl.DataFrame | None]:
+    """``weighted_sums`` and, when raked, the whole waves and their cells (which the pooled
+    estimate's second pass starts from)."""
     uncalibrated: tuple[str, ...] = ()
     if filters.weights == CALIBRATED:
         whole = _whole(snapshot, filters, source, waves)
@@ -171,11 +183,11 @@ def weighted_sums(
             rows = whole.cells(snapshot, filters, variables)
             made = calibrated_sums(rows, whole.margins, unit=UNIT, by=by, carry=_PERIOD,
                                    totals=whole.totals)  # fmt: skip
-            return calibrated_result(made, filters, by=by)
+            return calibrated_result(made, filters, by=by), whole, rows
         uncalibrated = tuple(sorted({w for (_, w) in whole.margins}))
     kept = _kept(snapshot, filters, source, waves)
     sums = _delivered(snapshot, kept, filters, variables, by)
-    return WeightedSums(sums, DELIVERED, uncalibrated)
+    return WeightedSums(sums, DELIVERED, uncalibrated), None, None
 
 
 def weighted_estimates(
@@ -205,31 +217,47 @@ def _centred(
     Σwv = Σwy − r·Σw, Σw²v = Σw²y − r·Σw², Σw²v² = Σw²y² − 2r·Σw²y + r²·Σw², Σv = Σy − r·n.
     Rows of one cell add up in ``calibrated_sums``."""
     keys = [c for c in rows.columns if c not in {"variable", *_SUMS, "n_h", "N_h"}]
-    everyone = whole.totals.join(whole.strata.select(*_KEYS, *_PERIOD, "n_h"), on=_KEYS).select(
-        *keys,
-        pl.col("n_cell").cast(pl.Int64).alias("n"),
-        *(pl.lit(0.0).alias(c) for c in ("sy", "swy")),
-        pl.col("sw_cell").alias("sw"),
-        pl.col("sw2_cell").alias("sw2"),
-        *(pl.lit(0.0).alias(c) for c in ("sw2y", "sw2y2")),
-        "n_h",
+    groups = pl.DataFrame(
+        {
+            by: [g for g in ratio],
+            "variable": [str(g) for g in ratio],
+            "_r": [r for r, _ in ratio.values()],
+        },
+        schema={by: rows.schema[by], "variable": pl.String, "_r": pl.Float64},
     )
-    parts = []
-    for g, (r, _) in ratio.items():
-        own = rows.filter(pl.col(by) == g).select(
+    everyone = (
+        whole.totals.join(whole.strata.select(*_KEYS, *_PERIOD, "n_h"), on=_KEYS)
+        .join(groups.select("variable"), how="cross")
+        .select(
             *keys,
-            pl.lit(0, pl.Int64).alias("n"),
-            pl.col("sy") - r * pl.col("n"),
-            pl.col("swy") - r * pl.col("sw"),
-            pl.lit(0.0).alias("sw"),
-            pl.lit(0.0).alias("sw2"),
-            pl.col("sw2y") - r * pl.col("sw2"),
-            pl.col("sw2y2") - 2 * r * pl.col("sw2y") + r * r * pl.col("sw2"),
+            "variable",
+            pl.col("n_cell").cast(pl.Int64).alias("n"),
+            *(pl.lit(0.0).alias(c) for c in ("sy", "swy")),
+            pl.col("sw_cell").alias("sw"),
+            pl.col("sw2_cell").alias("sw2"),
+            *(pl.lit(0.0).alias(c) for c in ("sw2y", "sw2y2")),
             "n_h",
         )
-        parts += [p.with_columns(variable=pl.lit(str(g))) for p in (everyone, own)]
+    )
+    r = pl.col("_r")
+    own = (
+        rows.drop("variable")
+        .join(groups, on=by)
+        .select(
+            *keys,
+            "variable",
+            pl.lit(0, pl.Int64).alias("n"),
+            (pl.col("sy") - r * pl.col("n")).alias("sy"),
+            (pl.col("swy") - r * pl.col("sw")).alias("swy"),
+            pl.lit(0.0).alias("sw"),
+            pl.lit(0.0).alias("sw2"),
+            (pl.col("sw2y") - r * pl.col("sw2")).alias("sw2y"),
+            (pl.col("sw2y2") - 2 * r * pl.col("sw2y") + r * r * pl.col("sw2")).alias("sw2y2"),
+            "n_h",
+        )
+    )
     order = [*keys, "variable", "n", *_SUMS[1:], "n_h"]
-    frame = pl.concat([p.select(order) for p in parts], how="vertical_relaxed")
+    frame = pl.concat([p.select(order) for p in (everyone, own)], how="vertical_relaxed")
     return frame.with_columns(pl.lit(None, pl.Float64).alias("N_h"))
 
 
@@ -247,11 +275,10 @@ def pooled_estimates(
 ) -> WeightedEstimates:
     """``page_weights.pooled_estimates`` from the summary store: the pooled mean of ``y`` per
     ``by`` group over ``waves``, each raked on its own, with the pooled ratio's SE."""
-    made = weighted_sums(snapshot, filters, source, {"y": y}, by=[by], waves=waves)
+    made, whole, rows = _weighted(snapshot, filters, source, {"y": y}, [by], waves)
 
     def second(ratio: Mapping[object, tuple[float, float]]) -> CalibratedSums:
-        whole = _whole(snapshot, filters, source, waves)
-        rows = whole.cells(snapshot, filters, {"y": y})
+        assert whole is not None and rows is not None  # only asked for raked sums
         cells = _centred(rows, whole, by, ratio)
         return calibrated_sums(cells, whole.margins, unit=UNIT, carry=_PERIOD, totals=whole.totals)
 
