@@ -104,7 +104,16 @@ def whole_wave_cells(
     )
 
 
-__all__ = ["calibrated_maker", "cell_totals", "wave_raking", "whole_wave_cells"]
+__all__ = [
+    "CellArrays",
+    "WaveRaking",
+    "calibrated_maker",
+    "cell_totals",
+    "domain_masks",
+    "inside",
+    "wave_raking",
+    "whole_wave_cells",
+]
 
 
 # --- the Overview's calibrated sums straight from the snapshot's cells (issue 11: a filter
@@ -123,6 +132,7 @@ class CellArrays:
 
     k: np.ndarray
     unit: np.ndarray
+    stratum: np.ndarray  # into ``WaveRaking.strata``
     codes: dict[str, np.ndarray]
     sums: dict[str, np.ndarray]
 
@@ -142,6 +152,7 @@ class WaveRaking:
     margins: Mapping[tuple[str, str], Margins | None]
     raked: dict[int, Raked]
     values: dict[str, tuple[str, ...]]  # per domain column, its values (codes index them)
+    strata: tuple[str, ...]  # every stratum (source|wave|region), sorted
 
     def arrays(self, cells: pl.DataFrame) -> CellArrays:
         """The arrays of one variable's stored cells (``CELL_SCHEMA`` rows)."""
@@ -156,6 +167,7 @@ class WaveRaking:
         return CellArrays(
             k=part.get_column("_k").to_numpy(),
             unit=part.get_column("_u").to_numpy(),
+            stratum=part.get_column("_s").to_numpy(),
             codes=codes,
             sums={c: part.get_column(c).cast(pl.Float64).to_numpy() for c in ZEROED},
         )
@@ -206,7 +218,10 @@ def wave_raking(
         .rename({v: k for k, v in _RAKE.items()})
     )
     fine = fine.join(cells.select("_k", *keys[:2], *(pl.col(d).alias(_RAKE[d]) for d in DIMS)),
-                     on=keys).select(*CELL_KEYS, "_k", "_u")  # fmt: skip
+                     on=keys)  # fmt: skip
+    strata_ = tuple(sorted(fine.get_column("stratum").unique().to_list()))
+    code = pl.Series(strata_).to_frame("stratum").with_row_index("_s")
+    fine = fine.join(code, on="stratum").select(*CELL_KEYS, "_k", "_u", "_s")
     raked = {}
     for (u,), part in cells.group_by("_u", maintain_order=True):
         source, wave = units.row(u)[1:3]
@@ -217,7 +232,7 @@ def wave_raking(
         c: tuple(sorted(totals.get_column(c).fill_null(_MISSING).unique().to_list()))
         for c in _CODED
     }
-    return WaveRaking(units, cells, fine, dict(margins), raked, values)
+    return WaveRaking(units, cells, fine, dict(margins), raked, values, strata_)
 
 
 _RAKE = {d: f"_rake_{d}" for d in DIMS}
@@ -228,6 +243,21 @@ def _allowed(raking: WaveRaking, column: str, chosen: Sequence[str]) -> np.ndarr
     if not chosen:
         return np.ones(len(values), dtype=bool)
     return np.isin(np.array(values, dtype=object), list(chosen))
+
+
+def domain_masks(raking: WaveRaking, filters: Filters, *, regions: bool) -> dict[str, np.ndarray]:
+    """Per filtered column, which of its values (codes) the filters keep (a missing value is
+    outside any filter on it); the region only when it is a domain (calibrated weights)."""
+    columns = _FILTERED if regions else {c: a for c, a in _FILTERED.items() if c != "region"}
+    return {c: _allowed(raking, c, getattr(filters, a)) for c, a in columns.items()}
+
+
+def inside(cells: CellArrays, masks: Mapping[str, np.ndarray]) -> np.ndarray:
+    """Which of a variable's cells lie in the domain ``masks`` describe."""
+    keep = np.ones(len(cells.k), dtype=bool)
+    for column, allowed in masks.items():
+        keep &= allowed[cells.codes[column]]
+    return keep
 
 
 def calibrated_maker(
@@ -242,11 +272,11 @@ def calibrated_maker(
     units = raking.units.join(chosen, on=["source", "wave"], how="semi")
     stratum = pl.concat_str(*STRATUM_KEYS, separator="|").alias("stratum")
     n_h = waves.select(stratum, "region", "n_h")
-    inside = {c: _allowed(raking, c, getattr(filters, a)) for c, a in _FILTERED.items()}
+    masks = domain_masks(raking, filters, regions=True)
 
     def make(labels: Sequence[str] | None, area: pl.Expr | None) -> CalibratedSums:
         kept = units if labels is None else units.filter(pl.col("wave").is_in(list(labels)))
-        return _unit_sums_at_once(raking, kept, n_h, variables, inside, area)
+        return _unit_sums_at_once(raking, kept, n_h, variables, masks, area)
 
     return make
 
@@ -260,7 +290,7 @@ def _unit_sums_at_once(
     units: pl.DataFrame,
     n_h: pl.DataFrame,
     variables: Mapping[str, CellArrays],
-    inside: Mapping[str, np.ndarray],
+    masks: Mapping[str, np.ndarray],
     area: pl.Expr | None,
 ) -> CalibratedSums:
     """``calibrated_sums`` of ``units`` (by: wave, or ``area`` of the region and wave)."""
@@ -288,9 +318,7 @@ def _unit_sums_at_once(
     a = {c: np.zeros(shape) for c in ZEROED}
     for v, cells in enumerate(variables.values()):
         at = position[cells.k]
-        keep = at >= 0
-        for column, allowed in inside.items():
-            keep &= allowed[cells.codes[column]]
+        keep = (at >= 0) & inside(cells, masks)
         at, u = at[keep], local_unit[cells.unit[keep]]
         flat = at * domains + d_of[u, cells.codes["region"][keep]]
         for c in ZEROED:
@@ -342,23 +370,32 @@ def _frame(
     by_area: bool,
 ) -> CalibratedSums:
     """``calibrated_sums``' frame: per unit, rows in (variable, domain, stratum) order."""
-    named = pl.DataFrame({"variable": names, "_v": np.arange(len(names))})
-    domains = strata.select("_u", "_d", "_area").unique()  # each in every stratum of its unit
-    keys = (
-        strata.drop("_d", "_area")
-        .join(domains, on="_u")
-        .join(raking.units.select("_u", "source", "wave", "period_start"), on="_u")
-        .join(named, how="cross")
-        .sort("_u", "_v", "_d", "stratum")
+    info = strata.join(raking.units.select("_u", "source", "wave", "period_start"), on="_u",
+                       maintain_order="left")  # fmt: skip
+    domains = strata.select("_u", "_d", "_area").unique().sort("_u", "_d")
+    first = domains.with_row_index("_at").group_by("_u").agg(pl.col("_at").min(), pl.len())
+    v_at, d_at, h_at = [], [], []
+    h_of = info.get_column("_u").to_numpy()
+    for u, at, count in first.sort("_u").iter_rows():
+        h = np.flatnonzero(h_of == u)  # the unit's strata, in stratum order
+        grid = np.meshgrid(np.arange(len(names)), np.arange(count), h, indexing="ij")
+        v_at.append(grid[0].ravel())
+        d_at.append(at + grid[1].ravel())
+        h_at.append(grid[2].ravel())
+    v, d, h = (np.concatenate(x) for x in (v_at, d_at, h_at))
+    local_d = d - np.repeat(first.sort("_u").get_column("_at").to_numpy(),
+                            [len(x) for x in v_at])  # fmt: skip
+    rows = info[h].select("wave", "source", "period_start", "stratum", "n_h")
+    domain = [domains.get_column("_area")[d].alias(AREA)] if by_area else []
+    values = {c: made[c][v, local_d, h] for c in (*SUM_COLUMNS, "sz", "sz2")}
+    sums = pl.DataFrame(
+        [*domain, *rows.get_columns()[:4], pl.Series("variable", names)[v]]
+    ).with_columns(
+        **{c: pl.Series(x) for c, x in values.items()},
+        n=pl.Series(made["n"][v, local_d, h]).round().cast(pl.Int64),
+        n_h=rows.get_column("n_h").cast(pl.Int64),
+        N_h=pl.lit(None, pl.Float64),
     )
-    v, d, h = (keys.get_column(c).to_numpy() for c in ("_v", "_d", "_h"))
-    values = pl.DataFrame({c: made[c][v, d, h] for c in (*SUM_COLUMNS, "sz", "sz2", "n")})
-    domain = [pl.col("_area").alias(AREA)] if by_area else []
-    sums = pl.concat([keys, values], how="horizontal").select(
-        *domain, "wave", "source", "period_start", "stratum", "variable",
-        *SUM_COLUMNS, "sz", "sz2", pl.col("n").round().cast(pl.Int64), pl.col("n_h").cast(pl.Int64),
-        pl.lit(None, pl.Float64).alias("N_h"),
-    )  # fmt: skip
     done, delivered = [], []
     for u, source, wave in units.select("_u", "source", "wave").iter_rows():
         reason = raking.raked[u].reason

@@ -16,6 +16,7 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
+import numpy as np
 import polars as pl
 from sqlalchemy import Engine, select
 
@@ -40,6 +41,8 @@ from queries.summaries.calibrated import (  # noqa: F401 (whole_wave_cells: for 
     WaveRaking,
     calibrated_maker,
     cell_totals,
+    domain_masks,
+    inside,
     wave_raking,
     whole_wave_cells,
 )
@@ -55,11 +58,11 @@ from queries.summaries.cells import (
 )
 from queries.summaries.composite import composite_cells, composite_measure
 from queries.summaries.read import (
+    SUMS_SCHEMA,
     all_strata,
     chosen_strata,
     register_frames,
     stored_institutions,
-    with_zero_sums,
 )
 from queries.survey.sums import SUM_COLUMNS
 
@@ -217,21 +220,40 @@ def snapshot_sums(
     variables: Mapping[str, pl.Expr],
 ) -> pl.DataFrame:
     """As ``read.summary_sums``, from the snapshot: the kept strata's cells in the domain,
-    summed per stratum, every kept stratum with a row per variable."""
+    summed per stratum, every kept stratum with a row per variable (zero sums where it has no
+    value). Each variable's cells are arrays kept per snapshot: a filter change is a few
+    ``bincount`` passes over them."""
     if kept.is_empty() or not variables:
         return pl.DataFrame()  # what overview_numbers sums when no row is left
-    cells, names = _named_cells(snapshot, variables)
-    cells = cells.join(kept.select(STRATUM_KEYS), on=list(STRATUM_KEYS), how="semi")
-    for attribute, column in _DOMAIN.items():
-        chosen = getattr(filters, attribute)
-        if chosen:  # a missing sex is outside any sex filter (as is_in(...).fill_null(False))
-            cells = cells.filter(pl.col(column).is_in(list(chosen)).fill_null(False))
-    found = (
-        cells.group_by(*STRATUM_KEYS, "variable")
-        .agg(pl.col("n", *SUM_COLUMNS).sum())
-        .rename({"variable": "stored"})
+    raking = _raking(snapshot)
+    arrays = _cell_arrays(snapshot, variables)
+    codes = pl.DataFrame({"stratum": raking.strata}).with_row_index("_s")
+    kept = kept.with_columns(pl.concat_str(*STRATUM_KEYS, separator="|").alias("stratum"))
+    at = kept.join(codes, on="stratum", how="left", maintain_order="left").get_column("_s")
+    size = len(raking.strata) + 1  # the last: a kept stratum without cells (zero sums)
+    at = at.fill_null(size - 1).cast(pl.Int64).to_numpy()
+    wanted = np.zeros(size, dtype=bool)
+    wanted[at] = True
+    masks = domain_masks(raking, filters, regions=False)
+    columns = ("n", *SUM_COLUMNS)
+    sums = {c: np.zeros((kept.height, len(arrays))) for c in columns}
+    for v, cells in enumerate(arrays.values()):
+        keep = wanted[cells.stratum] & inside(cells, masks)
+        for c in columns:
+            found = np.bincount(cells.stratum[keep], cells.sums[c][keep], size)
+            found[size - 1] = 0.0
+            sums[c][:, v] = found[at]
+    rows = np.repeat(np.arange(kept.height), len(arrays))
+    return (
+        kept[rows]
+        .with_columns(
+            variable=pl.Series(list(arrays)).gather(np.tile(np.arange(len(arrays)), kept.height)),
+            **{c: pl.Series(x.ravel()) for c, x in sums.items()},
+            N_h=pl.lit(None, pl.Float64),
+        )
+        .select(list(SUMS_SCHEMA))
+        .cast(SUMS_SCHEMA)  # type: ignore[arg-type]
     )
-    return with_zero_sums(kept, found, names)
 
 
 def overview_from_summaries(

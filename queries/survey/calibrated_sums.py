@@ -158,11 +158,19 @@ class RakingCells:
     groups: tuple[tuple[np.ndarray, tuple[np.ndarray, ...]], ...] = ()
 
 
-def _sum_by(values: np.ndarray, index: np.ndarray, size: int) -> np.ndarray:
-    """variables × cells × domains summed over cells per ``index`` (variables × size × domains)."""
-    v, c, d = values.shape
-    hot = sparse.csr_array((np.ones(c), (index, np.arange(c))), shape=(size, c))
-    return (hot @ values.transpose(1, 0, 2).reshape(c, -1)).reshape(size, v, d).transpose(1, 0, 2)
+def _hot(index: np.ndarray, size: int) -> sparse.csr_array:
+    """size × cells: which cells each group (unit, stratum) sums."""
+    return sparse.csr_array((np.ones(len(index)), (index, np.arange(len(index)))),
+                            shape=(size, len(index)))  # fmt: skip
+
+
+def _sum_by(hot: sparse.csr_array, *values: np.ndarray) -> list[np.ndarray]:
+    """Arrays variables × cells × domains summed over cells per group of ``hot`` (variables ×
+    groups × domains), all in one sparse product."""
+    v, c, d = values[0].shape
+    flat = np.concatenate([x.transpose(1, 0, 2).reshape(c, -1) for x in values], axis=1)
+    out = (hot @ flat).reshape(hot.shape[0], len(values), v, d)
+    return [out[:, i].transpose(1, 0, 2) for i in range(len(values))]
 
 
 def linearise(a: Mapping[str, np.ndarray], cells: RakingCells) -> dict[str, np.ndarray]:
@@ -173,9 +181,9 @@ def linearise(a: Mapping[str, np.ndarray], cells: RakingCells) -> dict[str, np.n
     shape = a["n"].shape
     gc = cells.g[None, :, None]
     units = int(cells.unit.max()) + 1 if len(cells.unit) else 0
-    total = _sum_by(gc * a["sw"], cells.unit, units)  # variables × units × domains
+    total, swy = _sum_by(_hot(cells.unit, units), gc * a["sw"], gc * a["swy"])
     with np.errstate(divide="ignore", invalid="ignore"):
-        r = np.nan_to_num(_sum_by(gc * a["swy"], cells.unit, units) / total)[:, cells.unit]
+        r = np.nan_to_num(swy / total)[:, cells.unit]  # variables × units × domains, per cell
         inv = np.where(total > 0, 1 / total, 0.0)[:, cells.unit]
     e = (a["sy"] - r * a["n"]) * inv
     s = np.zeros(shape)
@@ -191,10 +199,8 @@ def linearise(a: Mapping[str, np.ndarray], cells: RakingCells) -> dict[str, np.n
         "sz": z1, "sz2": z2, "n": a["n"], "sw": gc * a["sw"], "swy": gc * a["swy"],
         "sw2": gc**2 * a["sw2"], "sw2y": gc**2 * a["sw2y"], "sw2y2": gc**2 * a["sw2y2"],
     }  # fmt: skip
-    return {
-        name: _sum_by(values, cells.stratum, cells.strata).transpose(0, 2, 1)
-        for name, values in per_cell.items()
-    }
+    summed = _sum_by(_hot(cells.stratum, cells.strata), *per_cell.values())
+    return {name: x.transpose(0, 2, 1) for name, x in zip(per_cell, summed, strict=True)}
 
 
 def _residual_shift(e: np.ndarray, count: np.ndarray, codes: Sequence[np.ndarray]) -> np.ndarray:
