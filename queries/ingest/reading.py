@@ -83,8 +83,21 @@ def _check_binary(content: bytes, file_name: str) -> None:
         )
 
 
+SCAN_BYTES = 16 * 1024 * 1024  # newlines are looked for a block at a time: no file-sized mask
+
+
+def _newlines(content: bytes) -> np.ndarray:
+    """The positions of the line feeds in ``content``."""
+    data = np.frombuffer(content, dtype=np.uint8)
+    parts = [
+        np.flatnonzero(data[start : start + SCAN_BYTES] == 10) + start
+        for start in range(0, len(data), SCAN_BYTES)
+    ]
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+
+
 def _check_lines(content: bytes, file_name: str) -> None:
-    newlines = np.flatnonzero(np.frombuffer(content, dtype=np.uint8) == 10)
+    newlines = _newlines(content)
     bounds = np.concatenate(([-1], newlines, [len(content)]))
     lengths = np.diff(bounds) - 1
     longest = int(lengths.argmax())
@@ -309,6 +322,18 @@ def read_header(content: bytes, file_name: str, *, max_bytes: int | None = None)
     return RawTable(frame, headers, encoding, delimiter, delimiter != ",", file_name)
 
 
+def _utf8(content: bytes, decoded: str, text: str, encoding: str) -> bytes:
+    """``text`` (the decoded file from its header on) as UTF-8 bytes: when the upload already
+    is UTF-8 and ``text`` is its tail (the usual case) these are the uploaded bytes themselves
+    (a slice at most), not a second encoded copy of the file."""
+    if encoding == "cp1251" or not decoded.endswith(text):
+        return text.encode("utf-8")
+    start = len(decoded[: len(decoded) - len(text)].encode("utf-8"))
+    start += 3 if encoding == "utf-8-sig" else 0
+    end = len(content.rstrip(b"\x1a"))  # as _decode strips them
+    return content if (start, end) == (0, len(content)) else content[start:end]
+
+
 def read_table(
     content: bytes,
     file_name: str,
@@ -321,14 +346,14 @@ def read_table(
     _check_binary(content, file_name)
     _check_row_count(content, file_name, max_rows)
     _check_lines(content, file_name)
-    text, encoding = _decode(content, file_name)
-    text, delimiter, raw_headers, names = _header(text, file_name)
+    decoded, encoding = _decode(content, file_name)
+    text, delimiter, raw_headers, names = _header(decoded, file_name)
     bad = _ragged_rows(text, delimiter, len(raw_headers))
     if bad:
         raise _reject(file_name, _ragged_message(bad, len(raw_headers), delimiter))
     try:
         frame = pl.read_csv(
-            io.BytesIO(text.encode("utf-8")),
+            _utf8(content, decoded, text, encoding),
             separator=delimiter,
             infer_schema=False,
             has_header=True,

@@ -57,8 +57,10 @@ def bulk_insert(conn: Connection, table: Table, frame: pl.DataFrame, progress=No
             f"INSERT INTO {table.name} ({', '.join(columns)}) "
             f"VALUES ({', '.join('?' for _ in columns)})"
         )
+        from queries.summaries.store import driver_rows  # late, as below: summaries read metrics
+
         for chunk in _chunks(frame, _dates_as_text, progress):
-            conn.exec_driver_sql(sql, chunk.rows())
+            conn.exec_driver_sql(sql, driver_rows(chunk))
     if progress:  # after the COPY has ended: its per-row triggers run at its end
         progress(1.0)
 
@@ -267,8 +269,10 @@ def insert_scores(
         f"SELECT s.id AS id, i.institution AS institution, CASE i.k {score} END AS score "
         f"FROM temp.{SCORE_STAGE} AS s CROSS JOIN ({names}) AS i) WHERE score IS NOT NULL"
     )
+    from queries.summaries.store import driver_rows
+
     for chunk in _chunks(wide, lambda frame: frame, progress):
-        conn.exec_driver_sql(fill, chunk.rows())
+        conn.exec_driver_sql(fill, driver_rows(chunk))
         conn.exec_driver_sql(unpivot)
         conn.exec_driver_sql(f"DELETE FROM temp.{SCORE_STAGE}")
     conn.exec_driver_sql(f"DROP TABLE temp.{SCORE_STAGE}")

@@ -5,11 +5,12 @@ deleted and written again, from a frame already in memory (an upload) or from th
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 import polars as pl
-from sqlalchemy import Connection, Table, delete, func, select
+from sqlalchemy import Connection, Select, Table, delete, func, select
 
+from queries.metrics.dataset import _from_csv  # PostgreSQL's CSV hand-over of raw rows
 from queries.schema import (
     responses,
     summary_cells,
@@ -58,24 +59,56 @@ def stored_rows(conn: Connection, wave: Wave) -> pl.DataFrame:
         .where(r.wave_id == wave_id)
         .order_by(r.id)
     )
-    schema = {"id": pl.Int64, **ROW_COLUMNS}
-    frame = pl.DataFrame(conn.execute(query).all(), schema=schema, orient="row", strict=False)
+    frame = read_frame(conn, query, {"id": pl.Int64, **ROW_COLUMNS})
     t = trust_scores.c
-    scores = pl.DataFrame(
-        conn.execute(
-            select(t.response_id, t.institution, t.score)
-            .join_from(trust_scores, responses, t.response_id == r.id)
-            .where(r.wave_id == wave_id)
-        ).all(),
-        schema={"id": pl.Int64, "institution": pl.String, "score": pl.Float64},
-        orient="row",
-        strict=False,
+    scores = read_frame(
+        conn,
+        select(t.response_id, t.institution, t.score)
+        .join_from(trust_scores, responses, t.response_id == r.id)
+        .where(r.wave_id == wave_id),
+        {"id": pl.Int64, "institution": pl.String, "score": pl.Float64},
     )
     if scores.height:
         wide = scores.pivot(on="institution", index="id", values="score", sort_columns=True)
         wide = wide.rename({c: f"{TRUST}{c}" for c in wide.columns if c != "id"})
         frame = frame.join(wide, on="id", how="left", maintain_order="left")
     return frame.drop("id")
+
+
+def read_frame(conn: Connection, query: Select, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    """The rows of ``query`` as a frame of ``schema`` (names in select order), in the caller's
+    transaction, without SQLAlchemy's per-row objects (a wave has hundreds of thousands of
+    scores): PostgreSQL hands over CSV through COPY, SQLite plain tuples at the driver (exact
+    floats; SQLite's printf('%.17g') is not always exact, so no CSV text there)."""
+    selected = list(query.selected_columns)
+    query = query.with_only_columns(*(c.label(n) for c, n in zip(selected, schema, strict=True)))
+    sql = str(query.compile(conn, compile_kwargs={"literal_binds": True}))
+    driver = conn.connection.driver_connection
+    if conn.dialect.name == "postgresql":
+        # dates as YYYY-MM-DD and floats exact whatever the server's defaults, for this
+        # transaction only (SET LOCAL)
+        conn.exec_driver_sql("SET LOCAL datestyle TO 'ISO, YMD'")
+        conn.exec_driver_sql("SET LOCAL extra_float_digits TO 3")
+        buffer = io.BytesIO()
+        with driver.cursor() as cursor, cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv)") as c:
+            for block in c:
+                buffer.write(block)
+        return _from_csv(buffer.getvalue(), schema, quote='"')
+    # SQLite gives dates as text and booleans as 0/1
+    raw = {n: _SQLITE_AS.get(d, d) for n, d in schema.items()}
+    cursor = driver.cursor()
+    try:
+        frame = pl.DataFrame(cursor.execute(sql).fetchall(), schema=raw, orient="row")
+    finally:
+        cursor.close()
+    return frame.with_columns(
+        pl.col(n).str.to_date("%Y-%m-%d") if d == pl.Date else pl.col(n).cast(d)
+        for n, d in schema.items()
+        if d in _SQLITE_AS
+    )
+
+
+_SQLITE_AS = {pl.Date: pl.String, pl.Boolean: pl.Int64}
 
 
 def _delete(conn: Connection, waves: Iterable[Wave]) -> None:
@@ -102,18 +135,36 @@ def _insert(conn: Connection, table: Table, frame: pl.DataFrame) -> None:
         return
     marks = ", ".join("?" for _ in columns)
     statement = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})"
-    conn.exec_driver_sql(statement, frame.rows())
+    conn.exec_driver_sql(statement, driver_rows(frame))
+
+
+def driver_rows(frame: pl.DataFrame) -> list[tuple]:
+    """The frame's rows as tuples for a driver's executemany: built column by column (each
+    column to a list natively, then zipped), which makes the Python objects faster than
+    ``DataFrame.rows``."""
+    return list(zip(*(column.to_list() for column in frame.iter_columns()), strict=True))
 
 
 def write_sums(conn: Connection, waves: Iterable[Wave], rows: pl.DataFrame) -> None:
     """Replace the summaries of ``waves`` by those of ``rows`` (which hold all their rows)."""
-    strata, cells = cell_sums(rows)
+    _write(conn, waves, [cell_sums(rows)])
+
+
+def _write(
+    conn: Connection, waves: Iterable[Wave], sums: list[tuple[pl.DataFrame, pl.DataFrame]]
+) -> None:
+    """Replace the summaries of ``waves`` by the (strata, cells) of ``sums``: one bulk insert
+    per table whatever the number of waves."""
     _delete(conn, waves)
+    strata = pl.concat([s for s, _ in sums])
+    cells = pl.concat([c for _, c in sums])
     if strata.height:
         _insert(conn, summary_strata, strata)
     if cells.height:
         _insert(conn, summary_cells, cells)
-        totals = cells.group_by("source", "wave", "variable").agg(pl.col("n").sum())
+        totals = cells.group_by("source", "wave", "variable", maintain_order=True).agg(
+            pl.col("n").sum()
+        )
         _insert(conn, summary_variables, totals)
 
 
@@ -133,19 +184,33 @@ def _stored_count(conn: Connection, wave: Wave) -> int:
 
 def after_survey_insert(conn: Connection, clean: pl.DataFrame) -> None:
     """Inside an upload's transaction, after its rows are inserted: the summaries of every wave
-    the upload touched. A wave made only of this upload's rows is summed from the validated
-    frame in memory; a wave that already had rows is summed again from the stored rows."""
-    for wave in waves_of(clean):
-        part = clean.filter(_in_wave(wave))
-        if _stored_count(conn, wave) == part.height:
-            write_sums(conn, [wave], part)
+    the upload touched. A wave made only of this upload's rows (the usual case: a new wave) is
+    summed from the validated frame in memory, one wave at a time (a wave's working columns,
+    not the whole upload's, are in memory at once) and all such waves are written together; a
+    wave that already had rows is summed again from its stored rows."""
+    new, grown = [], []
+    for wave, rows in _wave_rows(clean):
+        if _stored_count(conn, wave) == rows.height:
+            new.append((wave, cell_sums(rows)))
         else:
-            refresh_waves(conn, [wave])
+            grown.append(wave)
+    if new:
+        _write(conn, [wave for wave, _ in new], [sums for _, sums in new])
+    refresh_waves(conn, grown)
 
 
-def _in_wave(wave: Wave) -> pl.Expr:
-    """Rows of one (source, wave) in a frame."""
-    return (pl.col("source") == wave[0]) & (pl.col("wave") == wave[1])
+def _wave_rows(frame: pl.DataFrame) -> Iterator[tuple[Wave, pl.DataFrame]]:
+    """Each (source, wave) of a frame with its rows in frame order: the row positions found in
+    one pass, then one gather per wave (filtering per wave would scan the frame every time)."""
+    positions = (
+        frame.select("source", "wave")
+        .with_row_index("_at")
+        .group_by("source", "wave")
+        .agg(pl.col("_at").sort())
+        .sort("source", "wave")
+    )
+    for source, wave, at in zip(*positions.iter_columns(), strict=True):
+        yield (source, wave), frame[at]
 
 
 def upload_waves(conn: Connection, upload_id: int) -> list[Wave]:
