@@ -108,7 +108,8 @@ def survey_rows(
         **{c: ROW_COLUMNS[c] for c in ("source", "wave", "period_start", *KEYS, *plain)},
         **{f"{TRUST}{i}": pl.Float64 for i in chosen},
     }
-    frame = _read(engine, query, schema, key=True)
+    # one wave (at most a few hundred thousand rows) in one piece; several in id slices
+    frame = _read(engine, query, schema, key=len(waves) > 1)
     return frame.sort("response_id").with_columns(
         age_group=_age_group(pl.col("age")),
         stratum=pl.concat_str(*STRATUM_KEYS, separator="|"),
@@ -154,6 +155,16 @@ def wave_rows(
     return WaveRows(rows, population, reference_regions())
 
 
+def _trust_items(outcome: str, filters: Filters, stored: Sequence[str]) -> tuple[str, ...]:
+    """The institutions whose trust scores the model reads: most of the read's cost is looking
+    them up per respondent. Every stored one when the model takes them all, or when a chosen
+    one is not stored (the model then refuses it, naming those present, as on the dataset)."""
+    if outcome == "trust_government" and "government" in stored:
+        return ("government",)
+    chosen = tuple(filters.institutions)
+    return chosen if chosen and set(chosen) <= set(stored) else tuple(stored)
+
+
 def drivers_from_store(
     engine: Engine,
     filters: Filters,
@@ -175,6 +186,6 @@ def drivers_from_store(
         design = wave_design(engine, source=source, wave=wave)
     data = wave_rows(
         engine, filters, source=source, wave=wave, design=design,
-        institutions=institutions, population=population,
+        institutions=_trust_items(outcome, filters, institutions), population=population,
     )  # fmt: skip
     return wave_drivers(data, data.responses, filters, outcome)
