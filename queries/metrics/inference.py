@@ -79,16 +79,30 @@ def rank_intervals(
     se = shown.get_column("se").to_numpy()
     rng = np.random.default_rng(seed)
     simulated = rng.normal(est, se, size=(draws, len(est)))
-    ranks = (-simulated).argsort(axis=1, kind="stable").argsort(axis=1, kind="stable") + 1
     tail = (1 - level) / 2
-    low = np.quantile(ranks, tail, axis=0, method="inverted_cdf")
-    high = np.quantile(ranks, 1 - tail, axis=0, method="inverted_cdf")
+    low, high = _rank_quantiles(simulated, (tail, 1 - tail))
     point = shown.select(
         key, pl.col("estimate").rank("ordinal", descending=True).cast(pl.Int64).alias("rank")
     )
     return point.with_columns(
         pl.Series("rank_low", low.astype(np.int64)), pl.Series("rank_high", high.astype(np.int64))
     ).cast(schema)
+
+
+def _rank_quantiles(simulated: np.ndarray, qs: Sequence[float]) -> list[np.ndarray]:
+    """Per column, the ``qs`` quantiles (numpy's "inverted_cdf") of its rank (1 = highest)
+    across the draws (rows). The ranks take only the values 1..k, so the quantiles are read
+    from per-column rank counts instead of sorting every column: the same numbers, a few
+    times faster (every filter change on the Regions page pays it)."""
+    draws, k = simulated.shape
+    order = (-simulated).argsort(axis=1, kind="stable")  # per draw: columns, highest first
+    ranks = np.empty_like(order)
+    np.put_along_axis(ranks, order, np.broadcast_to(np.arange(k), order.shape), axis=1)
+    counts = np.bincount((ranks * k + np.arange(k)).ravel(), minlength=k * k).reshape(k, k)
+    below = counts.cumsum(axis=0)  # [r, column]: draws ranking the column r + 1 or higher
+    # numpy's own position of each quantile among ``draws`` sorted values (0-based)
+    at = [int(np.quantile(np.arange(draws), q, method="inverted_cdf")) for q in qs]
+    return [(below <= a).sum(axis=0) + 1 for a in at]
 
 
 def versus_whole(
