@@ -6,9 +6,11 @@ wave the page shows, without reading a survey row.
 The sums come from ``queries.summaries.pages`` (``weighted_sums`` / ``weighted_estimates``
 over the in-memory ``Snapshot``, delivered or raked per whole wave) and the statistics are
 ``queries.metrics.inference``'s own (``standing_from_sums``, ``calibrated_standing``), so this
-path and the raw-row one differ only in where the sums come from. The one thing added here
-is the contrasts' cells: a region against the rest is v = a·(y − c) with (a, c) constant in a
-cell (the region is a cell key), so its cell sums follow from y's.
+path and the raw-row one differ only in where the sums come from. The calibrated standing
+uses the snapshot's raking (each wave raked once per data version, ``memory._raking``), as
+the Overview does. The one thing added here is the contrasts' cells: a region against the
+rest is v = a·(y − c) with (a, c) constant in a cell (the region is a cell key), so its cell
+sums follow from y's.
 """
 
 from __future__ import annotations
@@ -16,9 +18,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
+import numpy as np
 import polars as pl
 
-from queries.metrics.calibrated import UNIT
+from queries.metrics.calibrated import AREA
 from queries.metrics.filters import Filters
 from queries.metrics.inference import (
     ALPHA,
@@ -31,18 +34,19 @@ from queries.metrics.inference import (
     standing_from_sums,
 )
 from queries.metrics.page_weights import WeightedEstimates
-from queries.summaries.memory import CALIBRATED, DELIVERED, Snapshot
-from queries.summaries.pages import (
-    _whole,  # the whole waves' cells, margins and totals
-    composite_of,
-    weighted_estimates,
-    weighted_sums,
+from queries.summaries.calibrated import CellArrays, calibrated_maker
+from queries.summaries.memory import (  # the snapshot's raking, kept per data version
+    CALIBRATED,
+    DELIVERED,
+    Snapshot,
+    _cell_arrays,
+    _raking,
 )
+from queries.summaries.pages import composite_of, weighted_estimates, weighted_sums
 from queries.summaries.read import chosen_strata
-from queries.survey.calibrated_sums import calibrated_sums
 
 __all__ = [
-    "contrast_cells",
+    "contrast_arrays",
     "groups_from_summaries",
     "latest_wave",
     "latest_wave_of_rows",
@@ -63,35 +67,28 @@ def latest_wave_of_rows(data: object, filters: Filters, source: str | None) -> s
     return latest_wave(data.responses, filters, source)
 
 
-def contrast_cells(cells: pl.DataFrame, contrasts: Sequence[Contrast]) -> pl.DataFrame:
-    """The cells of every contrast's variable v = a·(y − c) (named by its region) from y's
-    cells (any frame of per-cell n, Σy, Σw, Σwy, Σw², Σw²y, Σw²y² with the region):
-    Σwv = a(Σwy − cΣw), Σw²v = a(Σw²y − cΣw²), Σw²v² = a²(Σw²y² − 2cΣw²y + c²Σw²),
-    Σv = a(Σy − cn); n, Σw, Σw² stay (v has a value where y has)."""
-    table = pl.DataFrame(
-        [(k.region, *k.inside, *k.outside) for k in contrasts],
-        schema=["_region", "_a_in", "_c_in", "_a_out", "_c_out"],
-        orient="row",
-    )
-    inside = pl.col("region") == pl.col("_region")
-    a = pl.when(inside).then(pl.col("_a_in")).otherwise(pl.col("_a_out"))
-    c = pl.when(inside).then(pl.col("_c_in")).otherwise(pl.col("_c_out"))
-    sw, sw2, sw2y = pl.col("sw"), pl.col("sw2"), pl.col("sw2y")
-    return (
-        cells.join(table, how="cross")
-        .with_columns(a.alias("_a"), c.alias("_c"))
-        .with_columns(
-            (pl.col("_a") * (pl.col("swy") - pl.col("_c") * sw)).alias("swy"),
-            (pl.col("_a") * (sw2y - pl.col("_c") * sw2)).alias("sw2y"),
-            (
-                pl.col("_a") ** 2
-                * (pl.col("sw2y2") - 2 * pl.col("_c") * sw2y + pl.col("_c") ** 2 * sw2)
-            ).alias("sw2y2"),
-            (pl.col("_a") * (pl.col("sy") - pl.col("_c") * pl.col("n"))).alias("sy"),
-            pl.col("_region").alias("variable"),
-        )
-        .select(cells.columns)
-    )
+def contrast_arrays(
+    y: CellArrays, contrasts: Sequence[Contrast], regions: Sequence[str]
+) -> dict[str, CellArrays]:
+    """Per contrast (named by its region), the cells of v = a·(y − c) from y's cells
+    (``regions``: the region codes' values): Σwv = a(Σwy − cΣw), Σw²v = a(Σw²y − cΣw²),
+    Σw²v² = a²(Σw²y² − 2cΣw²y + c²Σw²), Σv = a(Σy − cn); n, Σw, Σw² stay (v has a value
+    where y has)."""
+    code = {region: i for i, region in enumerate(regions)}
+    s, out = y.sums, {}
+    for k in contrasts:
+        inside = y.codes["region"] == code[k.region]
+        a = np.where(inside, k.inside[0], k.outside[0])
+        c = np.where(inside, k.inside[1], k.outside[1])
+        sums = {
+            **s,
+            "sy": a * (s["sy"] - c * s["n"]),
+            "swy": a * (s["swy"] - c * s["sw"]),
+            "sw2y": a * (s["sw2y"] - c * s["sw2"]),
+            "sw2y2": a * a * (s["sw2y2"] - 2 * c * s["sw2y"] + c * c * s["sw2"]),
+        }
+        out[k.region] = replace(y, sums=sums)
+    return out
 
 
 def standing_from_summaries(
@@ -105,32 +102,39 @@ def standing_from_summaries(
     seed: int = RANK_SEED,
 ) -> Standing:
     """``inference.weighted_standing`` (the Regions page's ranking of one wave, either
-    weights) from the summary store: the same numbers, rank intervals from the same draws."""
+    weights) from the summary store: the same numbers, rank intervals from the same draws.
+    Calibrated: the wave as the snapshot raked it once (``memory._raking``), the region, the
+    whole domain and each contrast summed into its raking cells and linearised."""
     y = composite_of(snapshot, filters.institutions)
     variables = {"composite_trust": y}
-    kept = chosen_strata(None, filters, source, strata=snapshot.strata)
-    asked = filters.weights == CALIBRATED and (pl.col("wave") == wave).any()
-    if not kept.select(asked).item():  # as the rows: nothing selected, delivered
-        filters = replace(filters, weights=DELIVERED)
-    kw = {"waves": [wave]}
-    regional = weighted_sums(snapshot, filters, source, variables, by=["region"], **kw)
-    if regional.weights != CALIBRATED:  # delivered, or no margins for this wave
-        plain = standing_from_sums(regional.sums, alpha=alpha, draws=draws, seed=seed)
-        return replace(plain, uncalibrated_waves=regional.uncalibrated_waves)
-    whole = weighted_sums(snapshot, filters, source, variables, **kw)
-    waves = _whole(snapshot, filters, source, [wave])
-    y_cells = waves.cells(snapshot, filters, variables)
+    strata = snapshot.strata
+    kept = chosen_strata(None, filters, source, strata=strata).filter(pl.col("wave") == wave)
+    margins = _raking(snapshot).margins.get((source, wave)) if kept.height else None
+    if filters.weights != CALIBRATED or margins is None:  # as the rows: delivered
+        plain = replace(filters, weights=DELIVERED)
+        sums = weighted_sums(snapshot, plain, source, variables, by=["region"], waves=[wave])
+        made = standing_from_sums(sums.sums, alpha=alpha, draws=draws, seed=seed)
+        asked = filters.weights == CALIBRATED and kept.height  # calibration asked, no margins
+        return replace(made, uncalibrated_waves=(wave,) if asked else ())
+    everywhere = chosen_strata(None, replace(filters, regions=()), source, strata=strata)
+    waves = everywhere.filter(pl.col("wave") == wave)
+    y_cells = _cell_arrays(snapshot, variables)
+    make = calibrated_maker(_raking(snapshot), waves, y_cells, filters)
+    regional = make([wave], pl.col("region"))
+    by_region = regional.sums.rename({AREA: "region"})
+    if filters.regions:  # other regions: empty domains
+        by_region = by_region.filter(pl.col("region").is_in(list(filters.regions)))
+    values = _raking(snapshot).values["region"]
 
     def tested(contrasts: Sequence[Contrast]) -> pl.DataFrame:
-        cells = contrast_cells(y_cells, contrasts)
-        made = calibrated_sums(cells, waves.margins, unit=UNIT, carry=["period_start"],
-                               totals=waves.totals)  # fmt: skip
-        return made.sums
+        cells = contrast_arrays(y_cells["composite_trust"], contrasts, values)
+        return calibrated_maker(_raking(snapshot), waves, cells, filters)([wave], None).sums
 
     made = calibrated_standing(
-        regional.sums, whole.sums, tested, alpha=alpha, draws=draws, seed=seed
+        by_region, make([wave], None).sums, tested, alpha=alpha, draws=draws, seed=seed
     )
-    return replace(made, uncalibrated_waves=regional.uncalibrated_waves)
+    left = tuple(sorted({key[1] for key, _ in regional.delivered}))
+    return replace(made, uncalibrated_waves=left)
 
 
 def groups_from_summaries(
