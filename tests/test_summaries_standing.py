@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import re
 
+import numpy as np
 import polars as pl
 import pytest
 from hypothesis import given
@@ -22,7 +23,12 @@ from queries.db import engine_for, make_engine
 from queries.errors import SenimError
 from queries.metrics.dataset import load_dataset
 from queries.metrics.filters import Filters, apply_filters
-from queries.metrics.inference import Standing, weighted_by_group, weighted_standing
+from queries.metrics.inference import (
+    Standing,
+    rank_intervals,
+    weighted_by_group,
+    weighted_standing,
+)
 from queries.schema import summary_cells, summary_strata, summary_variables
 from queries.summaries.memory import load_snapshot
 from queries.summaries.standing import groups_from_summaries, latest_wave, standing_from_summaries
@@ -116,6 +122,29 @@ def test_the_calibrated_standing_and_cross_tabs_come_from_the_store(calibrating)
         assert_same_frame(
             weighted_by_group(data, Filters(), source, wave, by).estimates, made.estimates, by
         )
+
+
+@given(
+    estimates=st.lists(st.floats(0, 10), min_size=1, max_size=22),
+    se=st.floats(0.001, 2),
+    seed=st.integers(0, 2**32 - 1),
+    draws=st.sampled_from((1, 2, 3, 40, 999, 10_000)),
+)
+@SLOW
+def test_rank_intervals_are_numpy_quantiles_of_the_simulated_ranks(estimates, se, seed, draws):
+    """The counting shortcut (each page's filter change pays the ranks) gives exactly the
+    ranks' inverted-CDF quantiles that sorting every region's simulated ranks gives."""
+    frame = pl.DataFrame(
+        {"region": [f"R{i:02d}" for i in range(len(estimates))], "estimate": estimates,
+         "se": [se * (1 + i % 3) for i in range(len(estimates))]}
+    )  # fmt: skip
+    made = rank_intervals(frame, key="region", draws=draws, seed=seed)
+    est, ses = frame["estimate"].to_numpy(), frame["se"].to_numpy()
+    simulated = np.random.default_rng(seed).normal(est, ses, size=(draws, len(est)))
+    ranks = (-simulated).argsort(axis=1, kind="stable").argsort(axis=1, kind="stable") + 1
+    for column, q in (("rank_low", 0.025), ("rank_high", 0.975)):
+        expected = np.quantile(ranks, q, axis=0, method="inverted_cdf").astype(int).tolist()
+        assert made[column].to_list() == expected, column
 
 
 # --- the page (AppTest, the shared demo database) -------------------------------------------
