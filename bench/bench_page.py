@@ -33,6 +33,7 @@ from bench.serving import (
     USER,
     Design,
     add_bench_user,
+    cpu_seconds,
     load_average,
     page_path,
     previous_design_database,
@@ -51,6 +52,7 @@ class PageTimes:
     page: str
     first_open_s: float | None  # None: the design has no such page
     changes_s: tuple[float, ...]
+    cpu_s: tuple[float, ...]  # the server's CPU time during each change
     exceptions: int
 
     @property
@@ -60,6 +62,11 @@ class PageTimes:
     @property
     def p95_ms(self) -> float:
         return percentile(list(self.changes_s), 95) * 1000
+
+    @property
+    def cpu_ms(self) -> tuple[float, float]:
+        """The server's CPU time per change, p50 and p95."""
+        return percentile(list(self.cpu_s), 50) * 1000, percentile(list(self.cpu_s), 95) * 1000
 
 
 @dataclass(frozen=True)
@@ -77,9 +84,11 @@ class PagesResult:
             if p.first_open_s is None:
                 out.append(f"{p.page:<9} (no such page in this design)")
                 continue
+            cpu50, cpu95 = p.cpu_ms
             out.append(f"{p.page:<9} first opening {p.first_open_s:6.2f} s; filter change p50 "
-                       f"{p.p50_ms:6.0f} ms, p95 {p.p95_ms:6.0f} ms ({len(p.changes_s)} changes,"
-                       f" exceptions shown {p.exceptions})")  # fmt: skip
+                       f"{p.p50_ms:6.0f} ms, p95 {p.p95_ms:6.0f} ms (server CPU p50 {cpu50:.0f}"
+                       f" ms, p95 {cpu95:.0f} ms; {len(p.changes_s)} changes, exceptions shown"
+                       f" {p.exceptions})")  # fmt: skip
         languages = ", ".join(LANGUAGES)
         after, peak = self.rss_after_mb, self.rss_peak_mb
         out.append(f"server RSS (with children) after every page in {languages}: "
@@ -91,11 +100,12 @@ def _labels(lang: str) -> tuple[str, str, str]:
     return tuple(translate(f"auth.{k}", lang) for k in ("username", "password", "sign_in"))  # type: ignore[return-value]
 
 
-def visit_pages(url: str, *, steps: int, seed: int = 11) -> list[PageTimes]:
-    """Every filter page in every language on the server at ``url``, timed."""
+def visit_pages(url: str, pid: int, *, steps: int, seed: int = 11) -> list[PageTimes]:
+    """Every filter page in every language on the server at ``url`` (process ``pid``), timed."""
     rng = random.Random(seed)
     first: dict[str, float | None] = {}
     changes: dict[str, list[float]] = {p: [] for p in PAGES}
+    cpu: dict[str, list[float]] = {p: [] for p in PAGES}
     exceptions = dict.fromkeys(PAGES, 0)
     for lang in LANGUAGES:
         with StreamlitSession(url, timeout=RUN_TIMEOUT) as session:
@@ -118,20 +128,22 @@ def visit_pages(url: str, *, steps: int, seed: int = 11) -> list[PageTimes]:
                     widget_id, options = widgets[key]
                     chosen[key] = next_choice(rng, chosen.get(key, []), options)
                     session.set_strings(widget_id, chosen[key])
-                    started = time.perf_counter()
+                    started, cpu_before = time.perf_counter(), cpu_seconds(pid)
                     result = session.run(query_string=query, page_name=page_path(page))
                     changes[page].append(time.perf_counter() - started)
+                    cpu[page].append(cpu_seconds(pid) - cpu_before)
                     exceptions[page] += bool(result.of_kind("exception"))
                 for widget_id, _options in widgets.values():  # the next page starts unfiltered
                     session.set_strings(widget_id, [])
-    return [PageTimes(p, first.get(p), tuple(changes[p]), exceptions[p]) for p in PAGES]
+    return [PageTimes(p, first.get(p), tuple(changes[p]), tuple(cpu[p]), exceptions[p])
+            for p in PAGES]  # fmt: skip
 
 
 def measure(design: Design, url: str, *, steps: int) -> PagesResult:
     """Serve ``design`` on ``url`` and time every page in every language."""
     add_bench_user(design, url)
     with serve(design, url, log_name=f"bench-page-{design.name}.log") as served:
-        pages = visit_pages(served.url, steps=steps)
+        pages = visit_pages(served.url, served.process.pid, steps=steps)
         after = served.rss.now()
         peak = max(served.rss.peak, after)
     return PagesResult(tuple(pages), after, peak, load_average())

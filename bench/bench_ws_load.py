@@ -40,6 +40,7 @@ from bench.serving import (
     USER,
     Design,
     add_bench_user,
+    cpu_seconds,
     load_average,
     page_path,
     previous_design_database,
@@ -59,11 +60,13 @@ class Tally:
     exceptions: int = 0  # runs that showed an exception element
     timeouts: int = 0  # runs that did not finish within the timeout
     disconnects: int = 0  # connections that dropped (or could not be reopened)
+    failed_opens: int = 0  # sessions that could not sign in and open their page
     by_page: dict[str, list[float]] = field(default_factory=dict)
+    server_cpu_s: float = float("nan")  # the server's CPU time in the measured period
 
     @property
     def errors(self) -> int:
-        return self.exceptions + self.timeouts + self.disconnects
+        return self.exceptions + self.timeouts + self.disconnects + self.failed_opens
 
 
 @dataclass(frozen=True)
@@ -80,13 +83,15 @@ class LoadResult:
     exceptions: int
     timeouts: int
     disconnects: int
+    failed_opens: int
     rss_peak_mb: float
     rss_end_mb: float
+    server_cpu_s: float
     load: str
 
     @property
     def errors(self) -> int:
-        return self.exceptions + self.timeouts + self.disconnects
+        return self.exceptions + self.timeouts + self.disconnects + self.failed_opens
 
     def lines(self) -> list[str]:
         return [
@@ -94,8 +99,11 @@ class LoadResult:
             f"{self.reruns} reruns, p50 {self.p50_s * 1000:.0f} ms, p95 {self.p95_s * 1000:.0f} ms"
             f", max {self.max_s * 1000:.0f} ms",
             f"errors {self.errors} (exceptions shown {self.exceptions}, timeouts {self.timeouts},"
-            f" disconnects {self.disconnects}); server RSS (with children) peak "
-            f"{self.rss_peak_mb:,.0f} MB, at the end {self.rss_end_mb:,.0f} MB; {self.load}",
+            f" disconnects {self.disconnects}, sessions that could not sign in and open their"
+            f" page {self.failed_opens}); server RSS (with children) peak "
+            f"{self.rss_peak_mb:,.0f} MB, at the end {self.rss_end_mb:,.0f} MB",
+            f"server CPU {self.server_cpu_s:.0f} s in {self.seconds:.0f} s "
+            f"({self.server_cpu_s / max(self.reruns, 1) * 1000:.0f} ms per rerun); {self.load}",
         ]
 
 
@@ -137,6 +145,8 @@ class LoadSession:
             signed_in = await self.session.sign_in(*USER)
         if signed_in.of_kind("text_input"):  # still the form: the account is missing
             raise RuntimeError("the bench user could not sign in")
+        if signed_in.of_kind("exception"):
+            raise RuntimeError("the app showed an exception at sign-in")
         page = await self.session.run(query_string="lang=en", page_name=page_path(self.page))
         self.widgets = filter_widgets(page)
         self.chosen = {}
@@ -171,8 +181,8 @@ async def _drive(user: LoadSession, *, until: float, every: float, tally: Tally,
                 tally.disconnects += 1
             try:  # a fresh tab, as a person would reload
                 await user.open(gate)
-            except (TimeoutError, ConnectionClosed, OSError, RuntimeError):
-                tally.disconnects += 1
+            except (TimeoutError, ConnectionClosed, OSError, RuntimeError, KeyError):
+                tally.failed_opens += 1
                 return
             continue
         elapsed = time.monotonic() - tick
@@ -185,20 +195,33 @@ async def _drive(user: LoadSession, *, until: float, every: float, tally: Tally,
 
 async def run_load(url: str, *, sessions: int, seconds: float, every: float = 2.0,
                    pages: tuple[str, ...] = PAGES, timeout: float = 60.0,
-                   seed: int = 11) -> Tally:  # fmt: skip
+                   seed: int = 11, pid: int | None = None) -> Tally:  # fmt: skip
     """Sign ``sessions`` users in (session i on ``pages[i % len(pages)]``), then let each change
     a filter every ``every`` seconds for ``seconds`` seconds (a page the design lacks shows
-    its default page, the Overview, whose filters are then changed)."""
+    its default page, the Overview, whose filters are then changed). ``pid``: the server's
+    process, whose CPU time in the measured period is kept."""
     gate = asyncio.Semaphore(SIGN_IN_AT_ONCE)
     users = [LoadSession(url, pages[i % len(pages)], seed=seed + i, timeout=timeout)
              for i in range(sessions)]  # fmt: skip
     tally = Tally()
+
+    async def opened(user: LoadSession) -> LoadSession | None:
+        try:
+            await user.open(gate)
+        except (TimeoutError, ConnectionClosed, OSError, RuntimeError, KeyError):
+            tally.failed_opens += 1  # KeyError: no sign-in form (the first run failed)
+            return None
+        return user
+
     try:
-        await asyncio.gather(*(u.open(gate) for u in users))
+        users_in = [u for u in await asyncio.gather(*(opened(u) for u in users)) if u]
         until = time.monotonic() + seconds
+        cpu_before = cpu_seconds(pid) if pid else 0.0
         await asyncio.gather(
-            *(_drive(u, until=until, every=every, tally=tally, gate=gate) for u in users)
+            *(_drive(u, until=until, every=every, tally=tally, gate=gate) for u in users_in)
         )
+        if pid:
+            tally.server_cpu_s = cpu_seconds(pid) - cpu_before
     finally:
         await asyncio.gather(*(u.close() for u in users))
     return tally
@@ -210,7 +233,7 @@ def measure(design: Design, url: str, *, sessions: int, seconds: float,
     add_bench_user(design, url)
     with serve(design, url, log_name=f"bench-ws-load-{design.name}.log") as served:
         tally = asyncio.run(run_load(served.url, sessions=sessions, seconds=seconds,
-                                     every=every, pages=pages))  # fmt: skip
+                                     every=every, pages=pages, pid=served.process.pid))  # fmt: skip
         end_mb = served.rss.now()
         peak_mb = max(served.rss.peak, end_mb)
     times = tally.times
@@ -218,8 +241,9 @@ def measure(design: Design, url: str, *, sessions: int, seconds: float,
         sessions=sessions, seconds=seconds, pages=pages, reruns=len(times),
         p50_s=percentile(times, 50), p95_s=percentile(times, 95),
         max_s=max(times, default=float("nan")), exceptions=tally.exceptions,
-        timeouts=tally.timeouts, disconnects=tally.disconnects, rss_peak_mb=peak_mb,
-        rss_end_mb=end_mb, load=load_average(),
+        timeouts=tally.timeouts, disconnects=tally.disconnects,
+        failed_opens=tally.failed_opens, rss_peak_mb=peak_mb,
+        rss_end_mb=end_mb, server_cpu_s=tally.server_cpu_s, load=load_average(),
     )  # fmt: skip
 
 

@@ -9,6 +9,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+# --- issue 11 (bench/bench_ws_load.py): plotly peeks at sys.modules["pandas"] without importing
+# it; when two first runs of a fresh server overlap, one thread imports pandas while the other's
+# plotly finds it half-initialised (AttributeError: 'pandas' has no attribute 'Series'). An
+# import here makes every run wait until pandas is whole.
+import pandas  # noqa: F401
+
+# --- end issue 11
 import streamlit as st
 
 from dashboard import auth, server_guard
