@@ -109,7 +109,10 @@ def overview(version: str, filters: Filters, source: str) -> OverviewNumbers:
     url = settings.database_url()
     if not _catalog(url, version).complete:
         return computed(overview_numbers, version, filters, source)
-    return _overview(url, version, filters, source)
+    # H4: a composite over a new institution set is summed in SQL once (then cached in the
+    # database for every process); Streamlit shows the spinner only past half a second
+    with st.spinner(t("common.loading")):
+        return _overview(url, version, filters, source)
 
 
 # --- end summary store ------------------------------------------------------------------
