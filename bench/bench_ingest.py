@@ -6,8 +6,11 @@ own. Prints seconds per stage (the time up to each progress report is charged to
 names; "finishing" is the summary store, the upload log and the audit row), total, rows/second
 and peak RSS, and the previous/new ratio.
 
-The previous design is bench/legacy_ingest.py on the schema before migration 0006.
-Usage: python bench/bench_ingest.py [ROWS] [--only sqlite|postgresql]"""
+Three designs side by side: "previous" is bench/legacy_ingest.py on the schema before migration
+0006; "before" is the tree of commit BEFORE (exported with ``git archive`` into var/bench/), the
+state before the latest ingest/rebuild speed work; "new" is this tree. Then ``summaries rebuild``
+of the loaded database (1 load's worth of waves) by "before" and "new": time, CPU, peak RSS.
+Usage: python bench/bench_ingest.py [ROWS] [--only sqlite|postgresql] [--no-rebuild]"""
 
 from __future__ import annotations
 
@@ -25,7 +28,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-DESIGNS = ("previous", "new")
+DESIGNS = ("previous", "before", "new")
+BEFORE = "dc5a028"  # the tree before the second round of ingest/rebuild speed work
+BEFORE_TREE = ROOT / "var" / "bench" / f"tree-{BEFORE}"
+# design -> (source tree, the design that tree runs)
+RUNS = {"previous": (ROOT, "previous"), "before": (BEFORE_TREE, "new"), "new": (ROOT, "new")}
+REBUILDS = ("before", "new")
 STAGES = ("reading", "validating", "checking", "responses", "trust scores", "finishing")
 
 
@@ -73,6 +81,7 @@ def one_load(design: str, url: str, file: Path) -> dict:
 
         _downgrade(engine, legacy_ingest.SCHEMA_BEFORE)
         store.insert_survey = legacy_ingest.insert_survey
+        _summaries_without_later_tables()
     content = file.read_bytes()
     stages: dict[str, float] = {}
     peaks: dict[str, float] = {}
@@ -100,6 +109,22 @@ def one_load(design: str, url: str, file: Path) -> dict:
         "peak_mb": peak_rss_mb(),
         "peaks": peaks,
     }
+
+
+def _summaries_without_later_tables() -> None:
+    """The previous design's schema (SCHEMA_BEFORE) has only the first summary tables: its
+    loads delete a wave's summaries from those alone (later migrations added caches beside)."""
+    from sqlalchemy import delete
+
+    from queries.schema import summary_cells, summary_strata, summary_variables
+    from queries.summaries import store as summary_store
+
+    def delete_waves(conn, waves) -> None:
+        for source, wave in waves:
+            for table in (summary_cells, summary_strata, summary_variables):
+                conn.execute(delete(table).where(table.c.source == source, table.c.wave == wave))
+
+    summary_store._delete = delete_waves
 
 
 def _server_cpu():
@@ -145,11 +170,62 @@ def _downgrade(engine, revision: str) -> None:
 
 
 def _child(design: str, url: str, file: Path) -> dict:
-    command = [sys.executable, __file__, "--run", design, url, str(file)]
+    tree, runs = RUNS[design]
+    command = [sys.executable, __file__, "--tree", str(tree), "--run", runs, url, str(file)]
+    return _json_of(command, f"{design} load")
+
+
+def _json_of(command: list[str], what: str) -> dict:
     done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
     if done.returncode:
-        raise SystemExit(f"{design} load failed:\n{done.stderr[-3000:]}")
+        raise SystemExit(f"{what} failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _export_before() -> None:
+    """The BEFORE tree under var/bench/ (git archive), once."""
+    if (BEFORE_TREE / "queries").is_dir():
+        return
+    BEFORE_TREE.mkdir(parents=True, exist_ok=True)
+    archive = subprocess.run(["git", "archive", BEFORE], cwd=ROOT, capture_output=True, check=True)
+    subprocess.run(["tar", "-x", "-C", str(BEFORE_TREE)], input=archive.stdout, check=True)
+
+
+def one_rebuild(url: str) -> dict:
+    """``summaries rebuild`` of the database ``url`` (in this process), as the command line
+    runs it: one transaction under the writer locks."""
+    from queries.db import make_engine
+    from queries.ingest.uploads import lock
+    from queries.summaries.rebuild import rebuild
+    from queries.vocab import UploadKind
+
+    engine = make_engine(url)
+    started, cpu = time.perf_counter(), time.process_time()
+    with engine.connect().execution_options(immediate=True) as conn, conn.begin():
+        lock(conn, UploadKind.SURVEY)
+        waves = rebuild(conn)
+    engine.dispose()
+    return {
+        "waves": waves,
+        "total": time.perf_counter() - started,
+        "cpu": time.process_time() - cpu,
+        "peak_mb": peak_rss_mb(),
+    }
+
+
+def print_rebuilds(backend: str, url: str) -> None:
+    """Rebuild the summaries of the database just loaded, "before" then "new"."""
+    results = {}
+    for design in REBUILDS:
+        tree = RUNS[design][0]
+        command = [sys.executable, __file__, "--tree", str(tree), "--rebuild", url]
+        results[design] = _json_of(command, f"{design} rebuild")
+    old, new = results["before"], results["new"]
+    print(f"\n{backend}: summaries rebuild, {new['waves']} waves      before      new  before/new")
+    for name, key in (("time", "total"), ("CPU, this process", "cpu")):
+        a, b = old[key], new[key]
+        print(f"  {name:<30} {a:>8.1f} s {b:>8.1f} s {a / b:>8.1f}x")
+    print(f"  {'peak RSS':<30} {old['peak_mb']:>7,.0f} MB {new['peak_mb']:>7,.0f} MB")
 
 
 def _postgres_databases(admin_url: str, names: list[str]) -> list[str]:
@@ -167,23 +243,31 @@ def _postgres_databases(admin_url: str, names: list[str]) -> list[str]:
     return [base.set(database=name).render_as_string(hide_password=False) for name in names]
 
 
+def _ratio(a: float, b: float) -> str:
+    return f"{a / b:>7.1f}x" if b else f"{'':>8}"
+
+
 def print_side_by_side(backend: str, results: dict[str, dict]) -> None:
-    old, new = results["previous"], results["new"]
-    print(f"\n{backend}: {new['rows']:,} rows        previous      new    previous/new")
-    for stage in STAGES:
-        a, b = old["stages"].get(stage, 0.0), new["stages"].get(stage, 0.0)
-        print(f"  {stage:<22} {a:>8.1f} s {b:>8.1f} s {a / b if b else float('nan'):>8.1f}x")
-    a, b = old["stages"].get("committing", 0.0), new["stages"].get("committing", 0.0)
-    print(f"  {'commit':<22} {a:>8.1f} s {b:>8.1f} s")
-    print(f"  {'total':<22} {old['total']:>8.1f} s {new['total']:>8.1f} s "
-          f"{old['total'] / new['total']:>8.1f}x")  # fmt: skip
-    print(f"  {'rows/second':<22} {old['rows'] / old['total']:>10,.0f} "
-          f"{new['rows'] / new['total']:>10,.0f}")  # fmt: skip
-    print(f"  {'CPU, this process':<22} {old['cpu']:>8.1f} s {new['cpu']:>8.1f} s")
-    if old["server_cpu"] or new["server_cpu"]:
-        print(f"  {'CPU, database server':<22} {old['server_cpu']:>8.1f} s "
-              f"{new['server_cpu']:>8.1f} s")  # fmt: skip
-    print(f"  {'peak RSS':<22} {old['peak_mb']:>7,.0f} MB {new['peak_mb']:>7,.0f} MB")
+    runs = [results[d] for d in DESIGNS]
+    print(
+        f"\n{backend}: {runs[-1]['rows']:,} rows   "
+        + "".join(f"{d:>11}" for d in DESIGNS)
+        + "  previous/new  before/new"
+    )
+
+    def line(name: str, values: list[float], unit: str = "s", ratios: bool = True) -> None:
+        shown = "".join(f"{v:>9.1f} {unit}" for v in values)
+        tail = f"  {_ratio(values[0], values[2])}     {_ratio(values[1], values[2])}" * ratios
+        print(f"  {name:<22}{shown}{tail}")
+
+    for stage in (*STAGES, "committing"):
+        line(stage, [r["stages"].get(stage, 0.0) for r in runs])
+    line("total", [r["total"] for r in runs])
+    print(f"  {'rows/second':<22}" + "".join(f"{r['rows'] / r['total']:>11,.0f}" for r in runs))
+    line("CPU, this process", [r["cpu"] for r in runs])
+    if any(r["server_cpu"] for r in runs):
+        line("CPU, database server", [r["server_cpu"] for r in runs])
+    print(f"  {'peak RSS':<22}" + "".join(f"{r['peak_mb']:>8,.0f} MB" for r in runs))
     for design in DESIGNS:
         raised = ", ".join(f"{k} {v:,.0f}" for k, v in results[design]["peaks"].items())
         print(f"    {design} peak RSS (MB) by the end of: {raised}")
@@ -193,12 +277,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("rows", nargs="?", type=int, default=1_000_000)
     parser.add_argument("--only", choices=("sqlite", "postgresql"))
+    parser.add_argument("--no-rebuild", action="store_true", help="skip the rebuild figures")
     parser.add_argument("--run", nargs=3, metavar=("DESIGN", "URL", "FILE"), help=argparse.SUPPRESS)
+    parser.add_argument("--rebuild", metavar="URL", help=argparse.SUPPRESS)
+    parser.add_argument("--tree", help=argparse.SUPPRESS)  # the source tree a child runs
     args = parser.parse_args()
+    if args.tree:
+        sys.path.insert(0, args.tree)
     if args.run:
         design, url, file = args.run
         print(json.dumps(one_load(design, url, Path(file))))
         return
+    if args.rebuild:
+        print(json.dumps(one_rebuild(args.rebuild)))
+        return
+    _export_before()
     with tempfile.TemporaryDirectory() as folder:
         started = time.perf_counter()
         file = Path(folder) / "survey.csv"
@@ -211,15 +304,17 @@ def main() -> None:
         if args.only != "postgresql":
             urls = {d: f"sqlite:///{Path(folder) / f'{d}.db'}" for d in DESIGNS}
             print_side_by_side("sqlite", {d: _child(d, urls[d], file) for d in DESIGNS})
+            if not args.no_rebuild:
+                print_rebuilds("sqlite", urls["new"])
         if args.only != "sqlite":
-            _run_postgres(file)
+            _run_postgres(file, rebuild=not args.no_rebuild)
     print(f"\nload average now {os.getloadavg()[0]:.1f}")
 
 
-def _run_postgres(file: Path) -> None:
+def _run_postgres(file: Path, *, rebuild: bool) -> None:
     names = [f"bench_ingest_{d}" for d in DESIGNS]
     if os.environ.get("SENIM_BENCH_POSTGRES_URL"):
-        _postgres_side_by_side(os.environ["SENIM_BENCH_POSTGRES_URL"], names, file)
+        _postgres_side_by_side(os.environ["SENIM_BENCH_POSTGRES_URL"], names, file, rebuild)
         return
     if not (shutil.which("pg_ctl") or list(Path("/usr/lib/postgresql").glob("*/bin/initdb"))):
         print("\npostgresql: not installed here (set SENIM_BENCH_POSTGRES_URL)")
@@ -230,15 +325,17 @@ def _run_postgres(file: Path) -> None:
     try:
         url = server.start()
         os.environ["BENCH_PG_DATA"] = str(server.dir / "data")  # for the children's CPU figure
-        _postgres_side_by_side(url, names, file)
+        _postgres_side_by_side(url, names, file, rebuild)
     finally:
         server.stop()
 
 
-def _postgres_side_by_side(admin_url: str, names: list[str], file: Path) -> None:
+def _postgres_side_by_side(admin_url: str, names: list[str], file: Path, rebuild: bool) -> None:
     urls = _postgres_databases(admin_url, names)
     results = {d: _child(d, u, file) for d, u in zip(DESIGNS, urls, strict=True)}
     print_side_by_side("postgresql", results)
+    if rebuild:
+        print_rebuilds("postgresql", urls[DESIGNS.index("new")])
 
 
 if __name__ == "__main__":

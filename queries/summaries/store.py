@@ -24,6 +24,7 @@ from queries.schema import (
 from queries.summaries.cells import ROW_COLUMNS, TRUST, cell_sums
 
 Wave = tuple[str, str]  # (source, wave label)
+INSERT_ROWS = 50_000  # SQLite: rows bound per executemany (their Python objects are large)
 
 
 def waves_of(frame: pl.DataFrame) -> list[Wave]:
@@ -135,7 +136,8 @@ def _insert(conn: Connection, table: Table, frame: pl.DataFrame) -> None:
         return
     marks = ", ".join("?" for _ in columns)
     statement = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})"
-    conn.exec_driver_sql(statement, driver_rows(frame))
+    for offset in range(0, frame.height, INSERT_ROWS):  # Python tuples for a slice at a time
+        conn.exec_driver_sql(statement, driver_rows(frame.slice(offset, INSERT_ROWS)))
 
 
 def driver_rows(frame: pl.DataFrame) -> list[tuple]:
@@ -147,24 +149,15 @@ def driver_rows(frame: pl.DataFrame) -> list[tuple]:
 
 def write_sums(conn: Connection, waves: Iterable[Wave], rows: pl.DataFrame) -> None:
     """Replace the summaries of ``waves`` by those of ``rows`` (which hold all their rows)."""
-    _write(conn, waves, [cell_sums(rows)])
-
-
-def _write(
-    conn: Connection, waves: Iterable[Wave], sums: list[tuple[pl.DataFrame, pl.DataFrame]]
-) -> None:
-    """Replace the summaries of ``waves`` by the (strata, cells) of ``sums``: one bulk insert
-    per table whatever the number of waves."""
+    strata, cells = cell_sums(rows)
     _delete(conn, waves)
-    strata = pl.concat([s for s, _ in sums])
-    cells = pl.concat([c for _, c in sums])
     if strata.height:
         _insert(conn, summary_strata, strata)
     if cells.height:
-        _insert(conn, summary_cells, cells)
-        totals = cells.group_by("source", "wave", "variable", maintain_order=True).agg(
-            pl.col("n").sum()
-        )
+        # stored in the order of their index (source, wave, variable): the index grows at its
+        # end instead of in 40 places at once, and a variable's cells are read back together
+        _insert(conn, summary_cells, cells.sort("source", "wave", "variable", maintain_order=True))
+        totals = cells.group_by("source", "wave", "variable").agg(pl.col("n").sum())
         _insert(conn, summary_variables, totals)
 
 
@@ -184,19 +177,15 @@ def _stored_count(conn: Connection, wave: Wave) -> int:
 
 def after_survey_insert(conn: Connection, clean: pl.DataFrame) -> None:
     """Inside an upload's transaction, after its rows are inserted: the summaries of every wave
-    the upload touched. A wave made only of this upload's rows (the usual case: a new wave) is
-    summed from the validated frame in memory, one wave at a time (a wave's working columns,
-    not the whole upload's, are in memory at once) and all such waves are written together; a
-    wave that already had rows is summed again from its stored rows."""
-    new, grown = [], []
+    the upload touched, one wave at a time (one wave's working columns and sums in memory at
+    once). A wave made only of this upload's rows (the usual case: a new wave) is summed from
+    the validated frame in memory; a wave that already had rows is summed again from its
+    stored rows."""
     for wave, rows in _wave_rows(clean):
         if _stored_count(conn, wave) == rows.height:
-            new.append((wave, cell_sums(rows)))
+            write_sums(conn, [wave], rows)
         else:
-            grown.append(wave)
-    if new:
-        _write(conn, [wave for wave, _ in new], [sums for _, sums in new])
-    refresh_waves(conn, grown)
+            refresh_waves(conn, [wave])
 
 
 def _wave_rows(frame: pl.DataFrame) -> Iterator[tuple[Wave, pl.DataFrame]]:
