@@ -84,6 +84,7 @@ def test_the_composite_expression_is_recognised_with_its_splits():
     assert composite_measure(pl.col("state_listens")) is None
 
 
+@pytest.mark.slow
 def test_cached_cells_of_the_composite_and_its_splits_equal_the_polars_sums(loaded):  # noqa: F811
     waves = all_waves(loaded)
 

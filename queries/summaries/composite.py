@@ -72,26 +72,41 @@ def _age_group(age):
     )
 
 
-def _sums_query(institutions: Sequence[str], wave_ids: Sequence[int]):
-    """One GROUP BY: per cell of the waves, the sums of the composite and its splits."""
+def _sums_query(institutions: Sequence[str], wave_ids: Sequence[int], *, most: bool):
+    """One GROUP BY: per cell of the waves, the sums of the composite and its splits.
+
+    ``most``: at least half the waves (a first fill), so every score is read in key order and
+    averaged per respondent before the join; otherwise the waves' respondents are looked up
+    first (an upload's wave: a small part of the scores)."""
     t, r, w = trust_scores.c, responses.c, survey_waves.c
     region = r.region_code if "region_code" in r else r.region  # being renamed (regions work)
-    per_respondent = (
-        select(
-            w.source,
-            w.wave,
-            region.label("region"),
-            r.sex,
-            _age_group(r.age).label("age_group"),  # here: a CASE in GROUP BY breaks PostgreSQL
-            r.settlement,
-            cast(r.weight, Float).label("w"),
-            (func.sum(cast(t.score, Float)) / func.count()).label("y"),
+    chosen = t.institution.in_(sorted(set(institutions)))
+    mean = (func.sum(cast(t.score, Float)) / func.count()).label("y")
+    attributes = [
+        w.source,
+        w.wave,
+        region.label("region"),
+        r.sex,
+        _age_group(r.age).label("age_group"),  # here: a CASE in GROUP BY breaks PostgreSQL
+        r.settlement,
+        cast(r.weight, Float).label("w"),
+    ]
+    if most:
+        means = select(t.response_id, mean).where(chosen).group_by(t.response_id).subquery()
+        per_respondent = (
+            select(*attributes, means.c.y)
+            .select_from(means.join(responses, means.c.response_id == r.id).join(survey_waves))
+            .where(r.wave_id.in_(list(wave_ids)))
+            .subquery()
         )
-        .select_from(trust_scores.join(responses, t.response_id == r.id).join(survey_waves))
-        .where(t.institution.in_(sorted(set(institutions))), r.wave_id.in_(list(wave_ids)))
-        .group_by(r.id, w.id)
-        .subquery()
-    )
+    else:
+        per_respondent = (
+            select(*attributes, mean)
+            .select_from(trust_scores.join(responses, t.response_id == r.id).join(survey_waves))
+            .where(chosen, r.wave_id.in_(list(wave_ids)))
+            .group_by(r.id, w.id)
+            .subquery()
+        )
     s = per_respondent.c
     # the OECD split of split_exprs: round half up, then 6-10 / 5 / 0-4
     values = {
@@ -122,6 +137,7 @@ def composite_sums(conn: Connection, institutions: Sequence[str], waves: Sequenc
     ids = conn.execute(select(w.id).where(chosen)).scalars().all() if waves else []
     if not ids:
         return pl.DataFrame(schema=CELL_SCHEMA)
+    most = 2 * len(ids) >= conn.execute(select(func.count()).select_from(survey_waves)).scalar_one()
     schema = {
         **dict.fromkeys(_KEYS, pl.String),
         "n": pl.Int64,
@@ -129,7 +145,7 @@ def composite_sums(conn: Connection, institutions: Sequence[str], waves: Sequenc
         "sw2": pl.Float64,
         **{f"{c}_{i}": pl.Float64 for i in range(len(MEASURES)) for c in _SUMS},
     }
-    rows = conn.execute(_sums_query(institutions, ids)).all()
+    rows = conn.execute(_sums_query(institutions, ids, most=most)).all()
     wide = pl.DataFrame(rows, schema=schema, orient="row", strict=False)
     parts = [
         wide.select(
