@@ -384,5 +384,5 @@ def upsert_kind(
     if kind == UploadKind.PROPOSALS:  # register summaries (issue 11), in this same transaction
         from queries.summaries.register import refresh_register
 
-        refresh_register(conn)
+        refresh_register(conn, upload_id=upload_id)  # the days this upload touched
     return counts

@@ -36,9 +36,12 @@ from queries.metrics.register import (
     RegisterSummary,
     summarise_register,
 )
-from queries.schema import metadata, proposals, register_counts, register_days
+from queries.schema import metadata, proposals, register_counts, register_days, row_history
 
 _KEYS = ("source", "region", "topic", "submitted_on")
+# An upload touching more submission days than this rewrites the whole register (one pass
+# over the table instead of a long IN list).
+MAX_DAYS = 400
 
 
 def _days_between(conn: Connection, later, earlier):
@@ -48,26 +51,54 @@ def _days_between(conn: Connection, later, earlier):
     return later - earlier  # PostgreSQL: date - date is an integer
 
 
-def refresh_register(conn: Connection) -> None:
-    """Rewrite both register summaries from the stored proposals, in the caller's transaction
-    (an upload or rollback of proposals, a rebuild)."""
+def refresh_register(conn: Connection, *, upload_id: int | None = None) -> None:
+    """Rewrite the register summaries from the stored proposals, in the caller's transaction.
+
+    ``upload_id``: just after that upload's upsert, only the days it touched are rewritten:
+    the summaries of a day are a function of the proposals submitted that day, and an upsert
+    changes only the days of the rows it wrote (their ``upload_id`` is now this upload) and
+    the former days of the rows it changed (in ``row_history``). Otherwise (a rollback, a
+    rebuild), or when the upload touched many days, everything is rewritten."""
+    days = None if upload_id is None else touched_days(conn, upload_id)
+    if days is not None and len(days) > MAX_DAYS:
+        days = None
     p = proposals.c
     keys = [p[k] for k in _KEYS]
-    conn.execute(delete(register_counts))
-    conn.execute(delete(register_days))
-    counts = select(*keys, p.status, func.count(), func.count(p.answered_on)).group_by(
-        *keys, p.status
+    for table in (register_counts, register_days):
+        chosen = [] if days is None else [table.c.submitted_on.in_(days)]
+        conn.execute(delete(table).where(*chosen))
+    if days == []:
+        return
+    chosen = [] if days is None else [p.submitted_on.in_(days)]
+    counts = (
+        select(*keys, p.status, func.count(), func.count(p.answered_on))
+        .where(*chosen)
+        .group_by(*keys, p.status)
     )
     conn.execute(insert(register_counts).from_select(list(COUNT_SCHEMA), counts))
     parts = []
     for event, column in EVENTS.items():
-        days = _days_between(conn, p[column], p.submitted_on)
+        between = _days_between(conn, p[column], p.submitted_on)
         parts.append(
-            select(*keys, literal(event), days, func.count())
-            .where(p[column].is_not(None))
-            .group_by(*keys, days)
+            select(*keys, literal(event), between, func.count())
+            .where(p[column].is_not(None), *chosen)
+            .group_by(*keys, between)
         )
     conn.execute(insert(register_days).from_select(list(DAYS_SCHEMA), union_all(*parts)))
+
+
+def touched_days(conn: Connection, upload_id: int) -> list[dt.date]:
+    """The submission days an upload's upsert changed: those of the rows it wrote, and the
+    former ones of the rows it changed."""
+    p, h = proposals.c, row_history.c
+    found = set(
+        conn.execute(select(p.submitted_on).distinct().where(p.upload_id == upload_id)).scalars()
+    )
+    previous = conn.execute(
+        select(h.previous).where(h.upload_id == upload_id, h.table_name == proposals.name)
+    ).scalars()  # None for an inserted row (stored as JSON null: not filtered in SQL)
+    found |= {dt.date.fromisoformat(old["submitted_on"]) for old in previous if old}
+    return sorted(found)
 
 
 def read_register(engine: Engine) -> RegisterSummary:
