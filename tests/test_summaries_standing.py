@@ -142,7 +142,8 @@ def test_rank_intervals_are_numpy_quantiles_of_the_simulated_ranks(estimates, se
     est, ses = frame["estimate"].to_numpy(), frame["se"].to_numpy()
     simulated = np.random.default_rng(seed).normal(est, ses, size=(draws, len(est)))
     ranks = (-simulated).argsort(axis=1, kind="stable").argsort(axis=1, kind="stable") + 1
-    for column, q in (("rank_low", 0.025), ("rank_high", 0.975)):
+    tail = (1 - 0.95) / 2  # the default level's tails, as computed there (not exactly 0.025)
+    for column, q in (("rank_low", tail), ("rank_high", 1 - tail)):
         expected = np.quantile(ranks, q, axis=0, method="inverted_cdf").astype(int).tolist()
         assert made[column].to_list() == expected, column
 
