@@ -18,7 +18,7 @@ import argparse
 import random
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -42,7 +42,7 @@ from bench.serving import (
 from dashboard.i18n import translate
 from tests.streamlit_ws import StreamlitSession
 
-RUN_TIMEOUT = 900.0  # a first page of the previous design at 10M may take minutes
+RUN_TIMEOUT = 300.0  # a run slower than this ends the page in that language (counted)
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,7 @@ class PageTimes:
     changes_s: tuple[float, ...]
     cpu_s: tuple[float, ...]  # the server's CPU time during each change
     exceptions: int
+    timeouts: int = 0  # languages in which a run of the page did not finish in RUN_TIMEOUT
 
     @property
     def p50_ms(self) -> float:
@@ -81,14 +82,17 @@ class PagesResult:
     def lines(self) -> list[str]:
         out = []
         for p in self.pages:
-            if p.first_open_s is None:
+            if p.first_open_s is None and not p.timeouts:
                 out.append(f"{p.page:<9} (no such page in this design)")
+                continue
+            if not p.changes_s:
+                out.append(f"{p.page:<9} no run finished within {RUN_TIMEOUT:.0f} s")
                 continue
             cpu50, cpu95 = p.cpu_ms
             out.append(f"{p.page:<9} first opening {p.first_open_s:6.2f} s; filter change p50 "
                        f"{p.p50_ms:6.0f} ms, p95 {p.p95_ms:6.0f} ms (server CPU p50 {cpu50:.0f}"
                        f" ms, p95 {cpu95:.0f} ms; {len(p.changes_s)} changes, exceptions shown"
-                       f" {p.exceptions})")  # fmt: skip
+                       f" {p.exceptions}, timed out in {p.timeouts} language(s))")  # fmt: skip
         languages = ", ".join(LANGUAGES)
         after, peak = self.rss_after_mb, self.rss_peak_mb
         out.append(f"server RSS (with children) after every page in {languages}: "
@@ -100,43 +104,72 @@ def _labels(lang: str) -> tuple[str, str, str]:
     return tuple(translate(f"auth.{k}", lang) for k in ("username", "password", "sign_in"))  # type: ignore[return-value]
 
 
+@dataclass
+class _Tally:
+    """What visit_pages gathers per page."""
+
+    first: dict[str, float | None] = field(default_factory=dict)
+    changes: dict[str, list[float]] = field(default_factory=lambda: {p: [] for p in PAGES})
+    cpu: dict[str, list[float]] = field(default_factory=lambda: {p: [] for p in PAGES})
+    exceptions: dict[str, int] = field(default_factory=lambda: dict.fromkeys(PAGES, 0))
+    timeouts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(PAGES, 0))
+
+
+def _signed_in(url: str, lang: str) -> StreamlitSession:
+    session = StreamlitSession(url, timeout=RUN_TIMEOUT)
+    signed_in = session.sign_in(*USER, lang=lang, labels=_labels(lang))
+    if [e for e in signed_in.of_kind("text_input") if e.label == _labels(lang)[1]]:
+        session.close()
+        raise RuntimeError("the bench user could not sign in")
+    return session
+
+
+def _one_page(session: StreamlitSession, page: str, lang: str, *, steps: int, pid: int,
+              rng: random.Random, tally: _Tally) -> None:  # fmt: skip
+    """Open ``page`` and make ``steps`` filter changes on it, then clear the filters."""
+    query = f"lang={lang}"
+    started = time.perf_counter()
+    opened = session.run(query_string=query, page_name=page_path(page))
+    if opened.page_not_found:
+        tally.first[page] = None
+        return
+    tally.first.setdefault(page, time.perf_counter() - started)
+    tally.exceptions[page] += bool(opened.of_kind("exception"))
+    widgets = filter_widgets(opened)
+    chosen: dict[str, list[str]] = {}
+    for _ in range(steps):
+        key = rng.choice(sorted(widgets))
+        widget_id, options = widgets[key]
+        chosen[key] = next_choice(rng, chosen.get(key, []), options)
+        session.set_strings(widget_id, chosen[key])
+        started, cpu_before = time.perf_counter(), cpu_seconds(pid)
+        result = session.run(query_string=query, page_name=page_path(page))
+        tally.changes[page].append(time.perf_counter() - started)
+        tally.cpu[page].append(cpu_seconds(pid) - cpu_before)
+        tally.exceptions[page] += bool(result.of_kind("exception"))
+    for widget_id, _options in widgets.values():  # the next page starts unfiltered
+        session.set_strings(widget_id, [])
+
+
 def visit_pages(url: str, pid: int, *, steps: int, seed: int = 11) -> list[PageTimes]:
-    """Every filter page in every language on the server at ``url`` (process ``pid``), timed."""
-    rng = random.Random(seed)
-    first: dict[str, float | None] = {}
-    changes: dict[str, list[float]] = {p: [] for p in PAGES}
-    cpu: dict[str, list[float]] = {p: [] for p in PAGES}
-    exceptions = dict.fromkeys(PAGES, 0)
+    """Every filter page in every language on the server at ``url`` (process ``pid``), timed.
+    A run that does not finish within RUN_TIMEOUT ends that page in that language (counted);
+    a fresh session carries on with the next page."""
+    rng, tally = random.Random(seed), _Tally()
     for lang in LANGUAGES:
-        with StreamlitSession(url, timeout=RUN_TIMEOUT) as session:
-            signed_in = session.sign_in(*USER, lang=lang, labels=_labels(lang))
-            if [e for e in signed_in.of_kind("text_input") if e.label == _labels(lang)[1]]:
-                raise RuntimeError("the bench user could not sign in")
-            query = f"lang={lang}"
+        session = _signed_in(url, lang)
+        try:
             for page in PAGES:
-                started = time.perf_counter()
-                opened = session.run(query_string=query, page_name=page_path(page))
-                if opened.page_not_found:
-                    first[page] = None
-                    continue
-                first.setdefault(page, time.perf_counter() - started)
-                exceptions[page] += bool(opened.of_kind("exception"))
-                widgets = filter_widgets(opened)
-                chosen: dict[str, list[str]] = {}
-                for _ in range(steps):
-                    key = rng.choice(sorted(widgets))
-                    widget_id, options = widgets[key]
-                    chosen[key] = next_choice(rng, chosen.get(key, []), options)
-                    session.set_strings(widget_id, chosen[key])
-                    started, cpu_before = time.perf_counter(), cpu_seconds(pid)
-                    result = session.run(query_string=query, page_name=page_path(page))
-                    changes[page].append(time.perf_counter() - started)
-                    cpu[page].append(cpu_seconds(pid) - cpu_before)
-                    exceptions[page] += bool(result.of_kind("exception"))
-                for widget_id, _options in widgets.values():  # the next page starts unfiltered
-                    session.set_strings(widget_id, [])
-    return [PageTimes(p, first.get(p), tuple(changes[p]), tuple(cpu[p]), exceptions[p])
-            for p in PAGES]  # fmt: skip
+                try:
+                    _one_page(session, page, lang, steps=steps, pid=pid, rng=rng, tally=tally)
+                except TimeoutError:
+                    tally.timeouts[page] += 1
+                    session.close()
+                    session = _signed_in(url, lang)
+        finally:
+            session.close()
+    return [PageTimes(p, tally.first.get(p), tuple(tally.changes[p]), tuple(tally.cpu[p]),
+                      tally.exceptions[p], tally.timeouts[p]) for p in PAGES]  # fmt: skip
 
 
 def measure(design: Design, url: str, *, steps: int) -> PagesResult:

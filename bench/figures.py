@@ -130,7 +130,11 @@ def measure_demo(size: int) -> None:
         print(f"  demo build, {design} design, {size:,} responses: {seconds:.1f} s, peak RSS "
               f"{peak:,.0f} MB (load {_load():.1f})", flush=True)  # fmt: skip
         _store(design, size, "demo", {"seconds": seconds, "peak_mb": peak})
-    log = BENCH_DIR / f"demo-{TEN_MILLION}.log"  # the 10M build's own log (bench/common.py)
+
+
+def logged_build() -> None:
+    """The 10M demo build's own figures, from the log bench/common.py wrote while building it."""
+    log = BENCH_DIR / f"demo-{TEN_MILLION}.log"
     built = re.search(r"built \S+ in (\S+) s, peak RSS (\S+) MB", log.read_text()) if (
         log.exists()) else None  # fmt: skip
     if built:
@@ -172,14 +176,15 @@ def _cell(entry: dict | None, pick) -> str:
 def _page(name: str):
     def pick(value: dict) -> str | None:
         (page,) = [p for p in value["pages"] if p["page"] == name]
-        if page["first_open_s"] is None:  # the design has no such page
-            return None
-        wall, cpu = page["changes_s"], page.get("cpu_s") or [float("nan")]
+        if not page["changes_s"]:  # no such page in the design, or no run finished in time
+            return f"timed out ({page['timeouts']} languages)" if page.get("timeouts") else None
+        wall, cpu = page["changes_s"], page.get("cpu_s")
 
         def ms(times: list[float]) -> str:
             return f"{percentile(times, 50) * 1000:,.0f} / {percentile(times, 95) * 1000:,.0f}"
 
-        return f"{ms(wall)} ms (CPU {ms(cpu)})"
+        late = f", timed out in {page['timeouts']} languages" if page.get("timeouts") else ""
+        return f"{ms(wall)} ms" + (f" (CPU {ms(cpu)})" if cpu else "") + late
 
     return pick
 
@@ -260,6 +265,7 @@ def main() -> None:
         if "demo" in parts:
             print(f"\n== demo build ({args.demo_size:,} responses)", flush=True)
             measure_demo(args.demo_size)
+            logged_build()
         if "ingest" in parts:
             print(f"\n== ingest ({args.ingest_rows:,} rows; bench/bench_ingest.py)", flush=True)
             measure_ingest(args.ingest_rows)
