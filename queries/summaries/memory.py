@@ -1,13 +1,15 @@
-"""The summary store held in memory for one data version, so a filter change costs a polars
-pass over the cells (tens to hundreds of thousands of rows, whatever the number of
+"""The summary store held in memory for one data version, so a filter change costs a few
+numpy passes over the cells (tens to hundreds of thousands of rows, whatever the number of
 respondents) instead of a database query.
 
 A ``Snapshot`` holds the strata and the cells of the variables the Overview reads (those of
-any institution filter included). A variable the store does not hold (the composite over
-another set of institutions) is summed into cells once per snapshot from the survey rows,
-reading only the columns it needs, and kept with the snapshot. For calibrated weights (issue
-12) it also holds every respondent's per-cell n, Σw, Σw² and the population counts, so each
-whole wave is raked from cells too (``queries.summaries.calibrated``).
+any institution filter included), laid out once per snapshot as arrays per variable
+(``queries.summaries.calibrated.CellArrays``). The composite over another set of institutions
+comes from the database's composite cache (``queries.summaries.composite``: summed in SQL on
+first use, for every process); any other variable the store does not hold is summed into cells
+once per snapshot from the survey rows. For calibrated weights (issue 12) it also holds every
+respondent's per-cell n, Σw, Σw² and the population counts: each whole wave is raked once per
+snapshot (``WaveRaking``), and a filter change only sums its domain into the raking cells.
 """
 
 from __future__ import annotations
