@@ -120,7 +120,7 @@ def overview(version: str, filters: Filters, source: str) -> OverviewNumbers:
 
 # --- Regions page from summaries (issue 11; queries/summaries/standing.py) ----------------
 @st.cache_data(max_entries=500, show_spinner=False)
-def _regions_wave(url: str, version: str, filters: Filters, source: str) -> str | None:
+def _regions_wave(url: str, version: str, filters: Filters, source: str | None) -> str | None:
     return latest_wave(_snapshot(url, version).strata, filters, source)
 
 
@@ -134,9 +134,10 @@ def _regions_groups(url: str, version: str, filters: Filters, source: str, wave:
     return groups_from_summaries(_snapshot(url, version), filters, source, wave, by)
 
 
-def regions_wave(version: str, filters: Filters, source: str) -> str | None:
-    """The wave the Regions page shows: the latest of ``source`` the filters keep (None: no
-    response), from the store; from the rows while the store is incomplete (as ``overview``)."""
+def regions_wave(version: str, filters: Filters, source: str | None) -> str | None:
+    """The wave the Regions page shows: the latest of ``source`` (None: any source) the
+    filters keep (None: no response), from the store; from the rows while the store is
+    incomplete (as ``overview``)."""
     url = settings.database_url()
     if not _catalog(url, version).complete:
         return computed(latest_wave_of_rows, version, filters, source)
