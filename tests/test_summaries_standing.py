@@ -202,6 +202,17 @@ def test_delivered_weights_and_a_filter_change_stay_on_summaries(app, monkeypatc
     assert shown_ranks(at, "en") == expected
 
 
+def test_another_institution_set_stays_off_the_survey_rows(app, monkeypatch):
+    """A composite over a chosen set of institutions (not a stored variable) still draws
+    without the dataset, with the raw path's ranks."""
+    filters = Filters(institutions=("police", "courts"))
+    expected = expected_ranks(app, filters)
+    forbid_rows(monkeypatch)
+    at = view("regions", params={"institution": ["police", "courts"]})
+    assert not at.exception, at.exception
+    assert shown_ranks(at, "en") == expected
+
+
 def test_an_incomplete_store_falls_back_to_the_rows(app):
     expected = expected_ranks(app, Filters())
     with make_engine(app).begin() as conn:  # as after upgrading an older database
