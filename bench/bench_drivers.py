@@ -7,7 +7,9 @@ dashboard keeps it), then ``drivers_from_store`` per filter change: the selectio
 with the filters pushed down to SQL. Filter changes not seen before (a cache hit costs nothing
 on both designs); the first is the default selection.
 
-    .venv/bin/python bench/bench_drivers.py [--sizes 100000 1000000]
+    .venv/bin/python bench/bench_drivers.py [--sizes 100000 1000000] [--designs before after]
+
+At 10M run ``--designs after`` alone: the dataset of the previous design does not fit here.
 """
 
 from __future__ import annotations
@@ -81,6 +83,8 @@ def run(url: str, design: str) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--designs", nargs="+", choices=("before", "after"),
+                        default=["before", "after"])  # fmt: skip
     parser.add_argument("--child", nargs=2, metavar=("URL", "DESIGN"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -89,13 +93,14 @@ def main() -> None:
     for size in args.sizes:
         url = demo_database(size)
         found = {}
-        for design in ("before", "after"):
+        for design in args.designs:
             out = subprocess.run(
                 [sys.executable, __file__, "--child", url, design],
                 capture_output=True, text=True, check=True,
             ).stdout  # fmt: skip
             found[design] = json.loads(out.splitlines()[-1])
-        assert found["before"]["n"] == found["after"]["n"], found  # the same models
+        if len(found) == 2:
+            assert found["before"]["n"] == found["after"]["n"], found  # the same models
         for design, got in found.items():
             changes = [t * 1000 for t in got["changes_s"]]
             print(
