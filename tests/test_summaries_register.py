@@ -358,3 +358,21 @@ def test_check_finds_a_difference_and_rebuild_repairs_it(engine, db_url, capsys)
     assert main(["summaries", "check", "--db", db_url]) == 0
     with engine.connect() as conn:
         assert conn.execute(select(register_counts.c.n)).scalars().all() == [1]
+
+
+def test_a_database_stamped_past_the_placeholder_still_serves_the_register(engine, db_url):
+    """Upgraded while 0007 was an empty placeholder: no summary tables. The register is then
+    summarised from the rows, and ``summaries rebuild`` creates and fills the tables."""
+    rows = [("C1", "eotinish", None, "water", dt.date(2024, 5, 1), "received", None, None)]
+    load(engine, rows, "p.csv")
+    want = stored(engine)
+    with engine.begin() as conn:
+        for table in (register_counts, register_days):
+            conn.exec_driver_sql(f"DROP TABLE {table.name}")
+    for name, frame in stored(engine).items():
+        assert_frame_equal(frame, want[name], check_exact=True)
+    assert main(["summaries", "check", "--db", db_url]) == 1
+    assert main(["summaries", "rebuild", "--db", db_url]) == 0
+    assert main(["summaries", "check", "--db", db_url]) == 0
+    with engine.connect() as conn:
+        assert conn.execute(select(register_counts.c.n)).scalars().all() == [1]

@@ -28,7 +28,7 @@ from sqlalchemy import (
 )
 
 from queries.contract import PROPOSALS
-from queries.metrics.dataset import _read
+from queries.metrics.dataset import _proposals, _read
 from queries.metrics.register import (
     COUNT_SCHEMA,
     DAYS_SCHEMA,
@@ -102,10 +102,20 @@ def touched_days(conn: Connection, upload_id: int) -> list[dt.date]:
 
 
 def read_register(engine: Engine) -> RegisterSummary:
-    """Both register summaries, typed (a few thousand rows; the app keeps them per version)."""
+    """Both register summaries, typed (the app keeps them per data version). A database
+    stamped past migration 0007 while it was an empty placeholder has no such tables: its
+    register is summarised from the rows here until ``summaries rebuild`` creates them."""
+    with engine.connect() as conn:
+        missing = not all(_has(conn, t) for t in (register_counts, register_days))
+    if missing:
+        return summarise_register(_proposals(engine))
     counts = _read(engine, select(*(register_counts.c[k] for k in COUNT_SCHEMA)), COUNT_SCHEMA)
     days = _read(engine, select(*(register_days.c[k] for k in DAYS_SCHEMA)), DAYS_SCHEMA)
     return RegisterSummary(counts, days)
+
+
+def _has(conn: Connection, table) -> bool:
+    return inspect(conn).has_table(table.name)
 
 
 def _stored_summary(conn: Connection) -> RegisterSummary:
@@ -135,7 +145,7 @@ def rebuild_register(conn: Connection) -> int:
 def check_register(conn: Connection) -> list[str]:
     """``summaries check``: the stored register summaries against the proposals summarised
     again, independently of the SQL that wrote them (in polars); what differs, one line each."""
-    if not all(inspect(conn).has_table(t.name) for t in (register_counts, register_days)):
+    if not all(_has(conn, t) for t in (register_counts, register_days)):
         return ["register summaries: the tables are missing; run `summaries rebuild`"]
     want = summarise_register(_raw_proposals(conn))
     have = _stored_summary(conn)
