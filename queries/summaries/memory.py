@@ -129,16 +129,17 @@ def _raking(snapshot: Snapshot) -> WaveRaking:
 
 
 def _cell_arrays(snapshot: Snapshot, variables: Mapping[str, pl.Expr]) -> dict[str, CellArrays]:
-    """Per Overview variable, its cells laid out over the raking cells (kept per snapshot)."""
+    """Per Overview variable, its cells laid out over the raking cells (kept per snapshot,
+    keyed by the expression's text: the same expression has the same cells)."""
     raking = _raking(snapshot)
-    store = variables_for(snapshot.institutions).stored
     out = {}
     for name, expr in variables.items():
-        same = next((s for s, e in store.items() if e.meta.eq(expr)), None)
-        key = same if same is not None else f"built:{expr}"
+        key = f"expr:{expr}"
         with snapshot._raking_lock:
             found = snapshot._raked.get(key)
         if found is None:
+            store = variables_for(snapshot.institutions).stored
+            same = next((s for s, e in store.items() if e.meta.eq(expr)), None)
             if same is None:
                 cells = snapshot.built(f"built:{name}", expr)
             else:
