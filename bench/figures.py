@@ -81,6 +81,8 @@ def _database(design: str, size: int) -> str | None:
 
 def measure_design(design: str, size: int, parts: set[str], args) -> None:
     """The server-side parts for one design and size, each stored as soon as it is measured."""
+    if not parts & {"browser", "pages", "load"}:
+        return
     print(f"\n== {design} design, {size:,} responses ({time.strftime('%H:%M UTC', time.gmtime())},"
           f" load {_load():.1f})", flush=True)  # fmt: skip
     url = _database(design, size)
