@@ -18,6 +18,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import polars as pl
 
 from queries.metrics import as_list
@@ -107,9 +108,17 @@ def _submitted(summary: RegisterSummary, first: dt.date | None, last: dt.date | 
     return summary.counts.filter(keep), summary.days.filter(keep)
 
 
-def _event_on() -> pl.Expr:
-    """The event's date from a histogram row: submitted on + days."""
-    return pl.col("submitted_on") + pl.duration(days=pl.col("days"))
+_EPOCH = dt.date(1970, 1, 1)
+
+
+def _day(date: dt.date) -> int:
+    """A date as polars stores it: days since 1970-01-01 (integer compares, no date maths)."""
+    return (date - _EPOCH).days
+
+
+def _event_by(as_of: dt.date) -> pl.Expr:
+    """A histogram row's event happened by ``as_of``: submitted on + days <= as_of."""
+    return pl.col("submitted_on").cast(pl.Int32) + pl.col("days") <= _day(as_of)
 
 
 def latest_submission(register: Register) -> dt.date | None:
@@ -128,9 +137,9 @@ def received(register: Register) -> int:
 def days_to_answer(register: Register) -> pl.Series:
     """Days to answer, one value per answered proposal (rows: in row order; summary: sorted)."""
     if isinstance(register, RegisterSummary):
-        hist = _event(register, "answer").sort("days")
-        values = hist.select(pl.col("days").repeat_by(pl.col("n")).explode()).to_series()
-        return values.drop_nulls().alias("answered_on")
+        hist = _event(register, "answer").group_by("days").agg(pl.col("n").sum()).sort("days")
+        values = np.repeat(hist.get_column("days").to_numpy(), hist.get_column("n").to_numpy())
+        return pl.Series("answered_on", values, dtype=pl.Int64)
     return register.select(days_to("answered_on")).to_series().drop_nulls()
 
 
@@ -183,20 +192,23 @@ def _time_to_summary(summary: RegisterSummary, by_cols: list[str]) -> pl.DataFra
 def _backlog_summary(summary: RegisterSummary, as_of: dt.date, by_cols: list[str]) -> pl.DataFrame:
     """Open on ``as_of`` = submitted by then, minus those answered by then (on = s + days)."""
     counts, days = _submitted(summary, None, as_of)
-    closed = days.filter(pl.col("event") == "answer", _event_on() <= as_of)
+    closed = days.filter(pl.col("event") == "answer", _event_by(as_of))
     frame = pl.concat(
         [
             counts.select(*by_cols, "submitted_on", "n"),
             closed.select(*by_cols, "submitted_on", -pl.col("n")),
         ]
     )
-    age = (pl.lit(as_of) - pl.col("submitted_on")).dt.total_days()
+    age = _day(as_of) - pl.col("submitted_on").cast(pl.Int32)
     n = pl.col("n")
-    aggs = [
-        n.sum().cast(pl.Int64).alias("open"),
-        n.filter(age > 30).sum().cast(pl.Int64).alias("open_over_30_days"),
-        n.filter(age > 90).sum().cast(pl.Int64).alias("open_over_90_days"),
-    ]
+    # the weighted flags as columns first: a group_by sums plain columns much faster
+    frame = frame.with_columns(
+        n.alias("open"),
+        (n * (age > 30)).alias("open_over_30_days"),
+        (n * (age > 90)).alias("open_over_90_days"),
+    )
+    columns = ("open", "open_over_30_days", "open_over_90_days")
+    aggs = [pl.col(c).sum().cast(pl.Int64) for c in columns]
     if not by_cols:
         return frame.select(aggs)
     # as on the rows: a group is listed when it has an open proposal
@@ -207,7 +219,7 @@ def _answer_rate_summary(
     summary: RegisterSummary, as_of: dt.date, by_cols: list[str], since: dt.date | None
 ) -> pl.DataFrame:
     counts, days = _submitted(summary, since, as_of - dt.timedelta(days=30))
-    quick = days.filter(pl.col("event") == "answer", pl.col("days") <= 30, _event_on() <= as_of)
+    quick = days.filter(pl.col("event") == "answer", pl.col("days") <= 30, _event_by(as_of))
     n = pl.col("n").sum().cast(pl.Int64)
     if not by_cols:
         return pl.DataFrame(
