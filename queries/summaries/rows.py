@@ -78,6 +78,36 @@ def _where(filters: Filters | None) -> list:
     return clauses
 
 
+def _rows_query(
+    *,
+    source: str,
+    waves: Sequence[str],
+    columns: Collection[str],
+    filters: Filters | None,
+    keys: Sequence[str],
+):
+    """The SELECT of ``survey_rows`` (``keys``: the cell and design columns it adds) and the
+    schema of its result."""
+    r, w, t = responses.c, survey_waves.c, trust_scores.c
+    plain = [c for c in dict.fromkeys(columns) if not c.startswith(TRUST) and c not in keys]
+    chosen = [c.removeprefix(TRUST) for c in dict.fromkeys(columns) if c.startswith(TRUST)]
+    ratings = [
+        select(t.score).where(t.response_id == r.id, t.institution == i).scalar_subquery()
+        for i in chosen
+    ]
+    query = (
+        select(r.id, w.source, w.wave, w.period_start, *(r[c] for c in [*keys, *plain]), *ratings)
+        .join_from(responses, survey_waves, r.wave_id == w.id)
+        .where(w.source == source, w.wave.in_(list(waves)), *_where(filters))
+    )
+    schema = {
+        "response_id": pl.Int64,
+        **{c: ROW_COLUMNS[c] for c in ("source", "wave", "period_start", *keys, *plain)},
+        **{f"{TRUST}{i}": pl.Float64 for i in chosen},
+    }
+    return query, schema
+
+
 def survey_rows(
     engine: Engine,
     *,
@@ -91,23 +121,9 @@ def survey_rows(
     wave, period_start, the cell keys, the weight, just ``columns`` (``trust_*`` ones looked up
     per respondent), ``age_group`` and ``stratum``, in id order. The filters' sources and wave
     range are the caller's to resolve (``source``, ``waves``)."""
-    r, w, t = responses.c, survey_waves.c, trust_scores.c
-    plain = [c for c in dict.fromkeys(columns) if not c.startswith(TRUST) and c not in KEYS]
-    chosen = [c.removeprefix(TRUST) for c in dict.fromkeys(columns) if c.startswith(TRUST)]
-    ratings = [
-        select(t.score).where(t.response_id == r.id, t.institution == i).scalar_subquery()
-        for i in chosen
-    ]
-    query = (
-        select(r.id, w.source, w.wave, w.period_start, *(r[c] for c in [*KEYS, *plain]), *ratings)
-        .join_from(responses, survey_waves, r.wave_id == w.id)
-        .where(w.source == source, w.wave.in_(list(waves)), *_where(filters))
+    query, schema = _rows_query(
+        source=source, waves=waves, columns=columns, filters=filters, keys=KEYS
     )
-    schema = {
-        "response_id": pl.Int64,
-        **{c: ROW_COLUMNS[c] for c in ("source", "wave", "period_start", *KEYS, *plain)},
-        **{f"{TRUST}{i}": pl.Float64 for i in chosen},
-    }
     # one wave (at most a few hundred thousand rows) in one piece; several in id slices
     frame = _read(engine, query, schema, key=len(waves) > 1)
     return frame.sort("response_id").with_columns(
@@ -148,8 +164,11 @@ def wave_rows(
     ``institutions`` and the model's other answers. The answers of the others stay null: the
     model never reads them."""
     columns = [*ANSWERS, *(f"{TRUST}{i}" for i in institutions)]
-    inside = survey_rows(engine, source=source, waves=[wave], columns=columns, filters=filters)
-    inside = inside.select("response_id", *columns, in_domain=pl.lit(True))
+    # the design has the keys already: the selection's read is its ids and answers only
+    query, schema = _rows_query(
+        source=source, waves=[wave], columns=columns, filters=filters, keys=()
+    )
+    inside = _read(engine, query, schema).select("response_id", *columns, in_domain=pl.lit(True))
     rows = design.join(inside, on="response_id", how="left", maintain_order="left")
     rows = rows.with_columns(pl.col("in_domain").fill_null(False))
     return WaveRows(rows, population, reference_regions())
