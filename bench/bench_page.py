@@ -42,7 +42,7 @@ from bench.serving import (
 from dashboard.i18n import translate
 from tests.streamlit_ws import StreamlitSession
 
-RUN_TIMEOUT = 300.0  # a run slower than this ends the page in that language (counted)
+RUN_TIMEOUT = 120.0  # a run slower than this ends the page in that language (counted)
 
 
 @dataclass(frozen=True)
