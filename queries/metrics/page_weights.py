@@ -224,6 +224,9 @@ def pooled_from(
         return WeightedEstimates(first, made.weights, made.uncalibrated_waves)
     per = made.sums.group_by(by).agg(pl.col("sw", "swy").sum()).filter(pl.col("sw") > 0)
     ratio = {g: (wy / w, w) for g, w, wy in per.iter_rows()}
+    if not ratio:  # nobody in any group answered: no pooled SE (nor a second pass to make)
+        unknown = (pl.lit(None, first.schema[c]).alias(c) for c in ("se", "ci_low", "ci_high"))
+        return WeightedEstimates(first.with_columns(unknown), made.weights, made.uncalibrated_waves)
     raked = second(ratio)
     left = ["\x00".join(map(str, key)) for key, _ in raked.delivered]
     delivered = pl.concat_str(pl.col(UNIT), separator="\x00").is_in(left)
