@@ -211,6 +211,33 @@ def _ragged_rows(text: str, delimiter: str, width: int) -> list[tuple[int, int]]
     return [(int(r), int(f)) for r, f in bad.head(SHOWN_ROWS + 1).select("row", "fields").rows()]
 
 
+def _ragged_unquoted(data: bytes, delimiter: str, width: int) -> list[tuple[int, int]]:
+    """``_ragged_rows`` of a file without quotes, from its UTF-8 bytes (a line's fields are
+    its delimiters + 1), counted a block of lines at a time: no copy of the file per line."""
+    raw = np.frombuffer(data, dtype=np.uint8)
+    ends = np.append(_newlines(data), len(raw))  # each line's end (exclusive)
+    fields = []
+    first = 0  # the block's first line
+    while first < len(ends):
+        low = int(ends[first - 1]) + 1 if first else 0
+        last = max(int(np.searchsorted(ends, low + SCAN_BYTES, side="right")), first + 1)
+        found = np.flatnonzero(raw[low : ends[last - 1]] == ord(delimiter)) + low
+        fields.append(np.diff(np.searchsorted(found, ends[first:last]), prepend=0) + 1)
+        first = last
+    suspects = np.flatnonzero(np.concatenate(fields) != width)
+    suspects = suspects[suspects > 0]  # line 0 is the header
+    counts = np.concatenate(fields)
+    bad: list[tuple[int, int]] = []
+    for batch in range(0, len(suspects), 1_000):  # blank lines are no rows: skip them
+        rows = suspects[batch : batch + 1_000]
+        lines = [data[(ends[r - 1] + 1) : ends[r]].decode("utf-8") for r in rows]
+        blank = pl.Series(lines, dtype=pl.String).str.strip_chars().str.len_bytes() == 0
+        bad += [(int(r), int(counts[r])) for r, b in zip(rows, blank, strict=True) if not b]
+        if len(bad) > SHOWN_ROWS:
+            break
+    return bad[: SHOWN_ROWS + 1]
+
+
 def _ragged_rows_csv(text: str, delimiter: str, width: int) -> list[tuple[int, int]]:
     bad: list[tuple[int, int]] = []
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
@@ -348,12 +375,17 @@ def read_table(
     _check_lines(content, file_name)
     decoded, encoding = _decode(content, file_name)
     text, delimiter, raw_headers, names = _header(decoded, file_name)
-    bad = _ragged_rows(text, delimiter, len(raw_headers))
+    data = _utf8(content, decoded, text, encoding)
+    if b'"' in data:
+        bad = _ragged_rows(text, delimiter, len(raw_headers))
+    else:
+        bad = _ragged_unquoted(data, delimiter, len(raw_headers))
+    del decoded, text  # the file as a str (up to 4 bytes a character) is not needed any more
     if bad:
         raise _reject(file_name, _ragged_message(bad, len(raw_headers), delimiter))
     try:
         frame = pl.read_csv(
-            _utf8(content, decoded, text, encoding),
+            data,
             separator=delimiter,
             infer_schema=False,
             has_header=True,
@@ -366,9 +398,9 @@ def read_table(
     if frame.width != len(names):
         raise _reject(file_name, _ragged_message([(0, frame.width)], len(names), delimiter))
     frame = frame.rename(dict(zip(frame.columns, names, strict=True)))
-    frame = frame.with_columns(pl.all().str.strip_chars()).with_columns(
-        pl.when(pl.all().str.len_bytes() == 0).then(None).otherwise(pl.all()).name.keep()
-    )
+    for name in frame.columns:  # a column at a time: one column's copy beside the frame
+        value = pl.col(name).str.strip_chars()
+        frame = frame.with_columns(pl.when(value.str.len_bytes() > 0).then(value).alias(name))
     # Excel keeps formatted but empty columns: no header and no value -> not a column.
     empty = [
         n

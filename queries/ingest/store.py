@@ -194,7 +194,7 @@ def insert_survey(
     # summary store (issue 11): the touched waves' sums, in this same transaction
     from queries.summaries.store import after_survey_insert  # late: summaries read metrics
 
-    after_survey_insert(conn, clean)
+    after_survey_insert(conn, clean, first_id=first_id)
     return clean.height
 
 

@@ -37,13 +37,14 @@ def _wave_id(conn: Connection, wave: Wave) -> int | None:
     return conn.execute(select(w.id).where(w.source == wave[0], w.wave == wave[1])).scalar()
 
 
-def stored_rows(conn: Connection, wave: Wave) -> pl.DataFrame:
+def stored_rows(conn: Connection, wave: Wave, *, below: int | None = None) -> pl.DataFrame:
     """The stored rows of one wave (in response id order, as they were inserted), in the
     shape ``cell_sums`` reads: ``ROW_COLUMNS`` plus one ``trust_<institution>`` column per
-    institution with a score in the wave."""
+    institution with a score in the wave. ``below``: only responses with a smaller id."""
     wave_id = _wave_id(conn, wave)
     if wave_id is None:
         return pl.DataFrame(schema=ROW_COLUMNS)
+    wanted = r_id_below(below)
     r, w = responses.c, survey_waves.c
     # the column is being renamed region_code -> region (the regions work): take either
     region = r.region_code if "region_code" in r else r.region
@@ -57,7 +58,7 @@ def stored_rows(conn: Connection, wave: Wave) -> pl.DataFrame:
     query = (
         select(r.id, *columns)
         .join_from(responses, survey_waves, r.wave_id == w.id)
-        .where(r.wave_id == wave_id)
+        .where(r.wave_id == wave_id, *wanted)
         .order_by(r.id)
     )
     frame = read_frame(conn, query, {"id": pl.Int64, **ROW_COLUMNS})
@@ -66,7 +67,7 @@ def stored_rows(conn: Connection, wave: Wave) -> pl.DataFrame:
         conn,
         select(t.response_id, t.institution, t.score)
         .join_from(trust_scores, responses, t.response_id == r.id)
-        .where(r.wave_id == wave_id),
+        .where(r.wave_id == wave_id, *wanted),
         {"id": pl.Int64, "institution": pl.String, "score": pl.Float64},
     )
     if scores.height:
@@ -74,6 +75,11 @@ def stored_rows(conn: Connection, wave: Wave) -> pl.DataFrame:
         wide = wide.rename({c: f"{TRUST}{c}" for c in wide.columns if c != "id"})
         frame = frame.join(wide, on="id", how="left", maintain_order="left")
     return frame.drop("id")
+
+
+def r_id_below(below: int | None) -> list:
+    """The WHERE clauses keeping responses with an id below ``below`` (none: all)."""
+    return [] if below is None else [responses.c.id < below]
 
 
 def read_frame(conn: Connection, query: Select, schema: dict[str, pl.DataType]) -> pl.DataFrame:
@@ -175,17 +181,32 @@ def _stored_count(conn: Connection, wave: Wave) -> int:
     return int(conn.execute(count).scalar_one())
 
 
-def after_survey_insert(conn: Connection, clean: pl.DataFrame) -> None:
-    """Inside an upload's transaction, after its rows are inserted: the summaries of every wave
-    the upload touched, one wave at a time (one wave's working columns and sums in memory at
-    once). A wave made only of this upload's rows (the usual case: a new wave) is summed from
-    the validated frame in memory; a wave that already had rows is summed again from its
-    stored rows."""
+def after_survey_insert(
+    conn: Connection, clean: pl.DataFrame, *, first_id: int | None = None
+) -> None:
+    """Inside an upload's transaction, after its rows are inserted (response ids from
+    ``first_id`` on, in frame order): the summaries of every wave the upload touched, one wave
+    at a time (one wave's working columns and sums in memory at once). The upload's rows are
+    taken from the validated frame in memory; a wave that already had rows reads back only
+    those (ids below ``first_id``; without it, every stored row), so the sums cover the same
+    rows in the same order as a rebuild."""
     for wave, rows in _wave_rows(clean):
-        if _stored_count(conn, wave) == rows.height:
+        if _stored_count(conn, wave) == rows.height:  # the usual case: a new wave
             write_sums(conn, [wave], rows)
-        else:
+        elif first_id is None:
             refresh_waves(conn, [wave])
+        else:
+            write_sums(conn, [wave], _grown(stored_rows(conn, wave, below=first_id), rows))
+
+
+def _grown(earlier: pl.DataFrame, added: pl.DataFrame) -> pl.DataFrame:
+    """A wave's earlier stored rows followed by an upload's rows, in ``stored_rows``' shape:
+    ``ROW_COLUMNS`` and, sorted, the trust columns holding at least one score."""
+    scored = [c for c in added.columns if c.startswith(TRUST) and added.get_column(c).count()]
+    added = added.select(*ROW_COLUMNS, *(pl.col(c).cast(pl.Float64) for c in scored))
+    rows = pl.concat([earlier, added.cast(ROW_COLUMNS)], how="diagonal_relaxed")  # type: ignore[arg-type]
+    trust = sorted(c for c in rows.columns if c.startswith(TRUST))
+    return rows.select(*ROW_COLUMNS, *trust)
 
 
 def _wave_rows(frame: pl.DataFrame) -> Iterator[tuple[Wave, pl.DataFrame]]:
