@@ -16,8 +16,10 @@ one the wave's margins lack, as ``calibrated_sums`` maps it), the settlement its
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import polars as pl
@@ -33,11 +35,19 @@ from queries.summaries.calibrated import (
     inside,
 )
 from queries.summaries.cells import STRATUM_KEYS
-from queries.summaries.memory import Snapshot, _cell_arrays, _raking
-from queries.survey.calibrated_sums import CalibratedSums, linearise
+from queries.summaries.memory import DELIVERED, Snapshot, _cell_arrays, _raking
+from queries.summaries.read import chosen_strata
+from queries.survey.calibrated_sums import CalibratedSums, RakingCells, linearise
 from queries.survey.sums import SUM_COLUMNS
 
-__all__ = ["cell_arrays", "centred_sums", "delivered_sums", "raked_sums"]
+__all__ = [
+    "cell_arrays",
+    "centred_sums",
+    "delivered_sums",
+    "kept_strata",
+    "raked_arrays",
+    "raked_sums",
+]
 
 _ZEROED = ("n", "sy", *SUM_COLUMNS)
 _CODED = ("region", "sex", "age_group", "settlement")
@@ -55,6 +65,22 @@ def _cached(snapshot: Snapshot, key: object, make):
         found = make()
         with snapshot._raking_lock:
             found = snapshot._raked.setdefault(_kept_key(key), found)
+    return found
+
+
+def kept_strata(snapshot: Snapshot, filters: Filters, source: str | None) -> pl.DataFrame:
+    """``read.chosen_strata`` of the snapshot's strata, kept for the last few selections (a
+    page asks for the same one several times per filter change; ~10 ms of polars each)."""
+    key = (dataclasses.replace(filters, weights=DELIVERED), source)
+    with snapshot._raking_lock:
+        recent = snapshot._raked.setdefault(_kept_key("kept"), {})
+        found = recent.get(key)
+    if found is None:
+        found = chosen_strata(None, filters, source, strata=snapshot.strata)
+        with snapshot._raking_lock:
+            if len(recent) >= _RECENT:
+                recent.pop(next(iter(recent)))
+            recent[key] = found
     return found
 
 
@@ -128,14 +154,17 @@ class _Coding:
         return out[::-1]
 
 
-def _coding(snapshot: Snapshot, raking: WaveRaking, by: tuple[str, ...], raked: bool) -> _Coding:
+def _coding(snapshot: Snapshot, raking: WaveRaking, by: tuple[str, ...], mapped: bool) -> _Coding:
+    """``mapped``: a margin column's domains are the values raking uses (``calibrated_sums``'
+    by groups); else the raw values (the delivered path's, and the Overview's areas)."""
+
     def make() -> _Coding:
         values, raw_valid, of_k = [], [], []
         for column in by:
-            if raked and column in DIMS:  # the value raking uses (mapped as calibrated_sums)
-                mapped = raking.cells.get_column(column)
-                kept = tuple(sorted(mapped.unique().to_list()))
-                codes = mapped.replace_strict(kept, range(len(kept))).to_numpy()
+            if mapped and column in DIMS:  # the value raking uses (mapped as calibrated_sums)
+                used = raking.cells.get_column(column)
+                kept = tuple(sorted(used.unique().to_list()))
+                codes = used.replace_strict(kept, range(len(kept))).to_numpy()
                 values.append(kept)
                 raw_valid.append(np.zeros(0, dtype=np.int64))
                 of_k.append(codes.astype(np.int64))
@@ -148,11 +177,12 @@ def _coding(snapshot: Snapshot, raking: WaveRaking, by: tuple[str, ...], raked: 
                 of_k.append(None)
         return _Coding(by, tuple(values), tuple(raw_valid), tuple(of_k))
 
-    return _cached(snapshot, ("coding", by, raked), make)
+    return _cached(snapshot, ("coding", by, mapped), make)
 
 
 def _existing(snapshot: Snapshot, raking: WaveRaking, coding: _Coding, raked: bool) -> np.ndarray:
     """Which domains have a respondent: units × domains (raked) or strata × domains."""
+    key = ("existing", coding.by, tuple(x is None for x in coding.of_k), raked)
 
     def make() -> np.ndarray:
         fine = _fine(snapshot, raking)
@@ -163,7 +193,7 @@ def _existing(snapshot: Snapshot, raking: WaveRaking, coding: _Coding, raked: bo
         out[where[d >= 0], d[d >= 0]] = True
         return out
 
-    return _cached(snapshot, ("existing", coding.by, raked), make)
+    return _cached(snapshot, key, make)
 
 
 def delivered_sums(
@@ -179,7 +209,7 @@ def delivered_sums(
         return pl.DataFrame()
     raking = _raking(snapshot)
     arrays = cell_arrays(snapshot, variables)
-    coding = _coding(snapshot, raking, tuple(by), raked=False)
+    coding = _coding(snapshot, raking, tuple(by), mapped=False)
     size, domains = len(raking.strata), coding.size
     codes = pl.DataFrame({"stratum": raking.strata}).with_row_index("_s")
     named = kept.with_columns(pl.concat_str(*STRATUM_KEYS, separator="|").alias("stratum"))
@@ -220,29 +250,75 @@ class _Units:
     units: pl.DataFrame  # _u, source, wave, period_start
     position: np.ndarray  # per raking cell: its place among the picked ones, or -1
     local_unit: np.ndarray  # per unit: its place among the chosen ones, or -1
-    strata: pl.DataFrame  # _u, stratum, _h, n_h
-    layout: object  # RakingCells
+    strata: pl.DataFrame  # _h, _u, stratum, n_h
+    layout: RakingCells
 
     @property
     def cells(self) -> int:
         return len(self.layout.g)
 
+    @cached_property
+    def info(self) -> pl.DataFrame:
+        """Per stratum (``_h``): source, wave, period_start, stratum."""
+        info = self.strata.join(self.units, on="_u", how="left", maintain_order="left")
+        return info.select("source", "wave", "period_start", "stratum")
 
-def _units(raking: WaveRaking, waves: pl.DataFrame) -> _Units:
-    """``waves``: the chosen strata (source, wave, region, n_h), every region."""
-    units = raking.units.join(waves.select("source", "wave").unique(), on=["source", "wave"],
-                              how="semi")  # fmt: skip
-    picked = raking.cells.join(units.select("_u"), on="_u", how="semi").sort("_k")
-    position = np.full(raking.cells.height, -1)
-    position[picked.get_column("_k").to_numpy()] = np.arange(picked.height)
-    local_unit = np.full(raking.units.height, -1)
-    local_unit[units.get_column("_u").to_numpy()] = np.arange(units.height)
-    n_h = waves.select(pl.concat_str(*STRATUM_KEYS, separator="|").alias("stratum"), "n_h")
-    strata = picked.select("_u", "stratum").unique(maintain_order=True).with_row_index("_h")
-    strata = strata.join(n_h, on="stratum", how="left", maintain_order="left")
-    cell_h = picked.join(strata.select("stratum", "_h"), on="stratum", maintain_order="left")
-    layout = _layout(raking, picked, local_unit, cell_h.get_column("_h").to_numpy(), strata.height)
-    return _Units(units, position, local_unit, strata, layout)
+    @cached_property
+    def n_h(self) -> np.ndarray:
+        return self.strata.get_column("n_h").cast(pl.Int64).to_numpy()
+
+    @cached_property
+    def calibrated(self) -> tuple[tuple[str, str], ...]:
+        return tuple(key for key, reason in self._reasons if reason is None)
+
+    @cached_property
+    def delivered(self) -> tuple[tuple[tuple[str, str], str], ...]:
+        return tuple((key, reason) for key, reason in self._reasons if reason is not None)
+
+    @cached_property
+    def _reasons(self) -> list[tuple[tuple[str, str], str | None]]:
+        raked = self.layout_reasons
+        rows = self.units.select("_u", "source", "wave").iter_rows()
+        return [((source, wave), raked[u]) for u, source, wave in rows]
+
+    layout_reasons: Mapping[int, str | None] = field(default_factory=dict)
+
+
+def _units(snapshot: Snapshot, raking: WaveRaking, waves: pl.DataFrame) -> _Units:
+    """``waves``: the chosen strata (source, wave, region, n_h), every region. None of it
+    depends on the filters' domain: kept per snapshot and set of waves (the last few)."""
+    key = tuple(sorted(waves.select("source", "wave").unique().rows()))
+
+    def make() -> _Units:
+        units = raking.units.join(pl.DataFrame(list(key), schema=["source", "wave"], orient="row"),
+                                  on=["source", "wave"], how="semi")  # fmt: skip
+        picked = raking.cells.join(units.select("_u"), on="_u", how="semi").sort("_k")
+        position = np.full(raking.cells.height, -1)
+        position[picked.get_column("_k").to_numpy()] = np.arange(picked.height)
+        local_unit = np.full(raking.units.height, -1)
+        local_unit[units.get_column("_u").to_numpy()] = np.arange(units.height)
+        n_h = waves.select(pl.concat_str(*STRATUM_KEYS, separator="|").alias("stratum"), "n_h")
+        strata = picked.select("_u", "stratum").unique(maintain_order=True).with_row_index("_h")
+        strata = strata.join(n_h, on="stratum", how="left", maintain_order="left")
+        cell_h = picked.join(strata.select("stratum", "_h"), on="stratum", maintain_order="left")
+        h = cell_h.get_column("_h").to_numpy()
+        layout = _layout(raking, picked, local_unit, h, strata.height)
+        reasons = {u: raking.raked[u].reason for u in units.get_column("_u").to_list()}
+        return _Units(units, position, local_unit, strata, layout, reasons)
+
+    with snapshot._raking_lock:  # a few recent sets of waves (a page asks for one or two)
+        recent = snapshot._raked.setdefault(_kept_key("units"), {})
+        found = recent.get(key)
+    if found is None:
+        found = make()
+        with snapshot._raking_lock:
+            if len(recent) >= _RECENT:
+                recent.pop(next(iter(recent)))
+            recent[key] = found
+    return found
+
+
+_RECENT = 16
 
 
 def _frame(
@@ -259,40 +335,34 @@ def _frame(
     h, d = np.nonzero(local[unit_of_h])
     v = np.repeat(np.arange(len(names)), len(h))
     h, d = np.tile(h, len(names)), np.tile(d, len(names))
-    info = chosen.strata.join(chosen.units, on="_u", how="left", maintain_order="left")
-    rows = info[h]
+    rows = chosen.info[h]
     columns = [
-        *(coding.frame(d) if coding.by else []),
-        *rows.select("source", "wave", "period_start", "stratum").get_columns(),
+        *coding.frame(d),
+        *rows.get_columns(),
         pl.Series("variable", list(names), pl.String)[v],
         *(pl.Series(c, made[c][v, d, h]) for c in (*SUM_COLUMNS, "sz", "sz2")),
         pl.Series("n", made["n"][v, d, h]).round().cast(pl.Int64),
-        rows.get_column("n_h").cast(pl.Int64),
+        pl.Series("n_h", chosen.n_h[h]),
         pl.Series("N_h", [None] * len(h), pl.Float64),
     ]
-    done, delivered = [], []
-    for u, source, wave in chosen.units.select("_u", "source", "wave").iter_rows():
-        reason = raking.raked[u].reason
-        if reason is None:
-            done.append((source, wave))
-        else:
-            delivered.append(((source, wave), reason))
-    return CalibratedSums(pl.DataFrame(columns), tuple(done), tuple(delivered))
+    return CalibratedSums(pl.DataFrame(columns), chosen.calibrated, chosen.delivered)
 
 
-def raked_sums(
+def raked_arrays(
     snapshot: Snapshot,
     waves: pl.DataFrame,
     filters: Filters,
-    variables: Mapping[str, pl.Expr],
+    arrays: Mapping[str, CellArrays],
     by: Sequence[str],
+    *,
+    mapped: bool = True,
 ) -> CalibratedSums:
-    """``calibrated_sums(whole_wave_cells(...), by=by, carry=period_start)`` of the chosen
-    whole waves (``waves``: their strata, every region) from the snapshot's raking."""
+    """Raked sums per (by domain, stratum) of cell arrays (``cell_arrays``, or made from
+    them) over the chosen whole waves, the filters a domain. ``mapped``: a margin column's
+    domains as ``calibrated_sums`` makes them (else the raw values, as the Overview's areas)."""
     raking = _raking(snapshot)
-    arrays = cell_arrays(snapshot, variables)
-    coding = _coding(snapshot, raking, tuple(by), raked=True)
-    chosen = _units(raking, waves)
+    coding = _coding(snapshot, raking, tuple(by), mapped)
+    chosen = _units(snapshot, raking, waves)
     masks = domain_masks(raking, filters, regions=True)
     shape = (len(arrays), chosen.cells, coding.size)
     a = {c: np.zeros(shape) for c in _ZEROED}
@@ -305,6 +375,18 @@ def raked_sums(
     made = linearise(a, chosen.layout)
     existing = _existing(snapshot, raking, coding, raked=True)
     return _frame(raking, chosen, made, list(arrays), coding, existing)
+
+
+def raked_sums(
+    snapshot: Snapshot,
+    waves: pl.DataFrame,
+    filters: Filters,
+    variables: Mapping[str, pl.Expr],
+    by: Sequence[str],
+) -> CalibratedSums:
+    """``calibrated_sums(whole_wave_cells(...), by=by, carry=period_start)`` of the chosen
+    whole waves (``waves``: their strata, every region) from the snapshot's raking."""
+    return raked_arrays(snapshot, waves, filters, cell_arrays(snapshot, variables), by)
 
 
 def centred_sums(
@@ -322,7 +404,7 @@ def centred_sums(
     Σv = Σy − r·n, Σwv = Σwy − r·Σw, Σw²v = Σw²y − r·Σw², Σw²v² = Σw²y² − 2r·Σw²y + r²·Σw²."""
     raking = _raking(snapshot)
     cells = cell_arrays(snapshot, {"y": y})["y"]
-    chosen = _units(raking, waves)
+    chosen = _units(snapshot, raking, waves)
     masks = domain_masks(raking, filters, regions=True)
     layout = chosen.layout
     shape = (len(ratio), chosen.cells, 1)

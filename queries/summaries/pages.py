@@ -32,8 +32,7 @@ from queries.metrics.page_weights import (
 from queries.metrics.trust import composite_expr, trust_columns
 from queries.summaries.cells import TRUST
 from queries.summaries.memory import CALIBRATED, DELIVERED, Snapshot, _raking
-from queries.summaries.page_sums import centred_sums, delivered_sums, raked_sums
-from queries.summaries.read import chosen_strata
+from queries.summaries.page_sums import centred_sums, delivered_sums, kept_strata, raked_sums
 from queries.survey.calibrated_sums import CalibratedSums
 
 __all__ = [
@@ -61,7 +60,7 @@ def _kept(
 ) -> pl.DataFrame:
     """The strata the raw path's ``selection_rows`` keeps (source, wave, region, period_start,
     n_h); the raw path's messages (an unknown wave)."""
-    kept = chosen_strata(None, filters, source, strata=snapshot.strata)
+    kept = kept_strata(snapshot, filters, source)
     return kept if waves is None else kept.filter(pl.col("wave").is_in(list(waves)))
 
 

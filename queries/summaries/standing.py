@@ -21,7 +21,6 @@ from dataclasses import replace
 import numpy as np
 import polars as pl
 
-from queries.metrics.calibrated import AREA
 from queries.metrics.filters import Filters
 from queries.metrics.inference import (
     ALPHA,
@@ -34,14 +33,9 @@ from queries.metrics.inference import (
     standing_from_sums,
 )
 from queries.metrics.page_weights import WeightedEstimates
-from queries.summaries.calibrated import CellArrays, calibrated_maker
-from queries.summaries.memory import (  # the snapshot's raking, kept per data version
-    CALIBRATED,
-    DELIVERED,
-    Snapshot,
-    _cell_arrays,
-    _raking,
-)
+from queries.summaries.calibrated import CellArrays
+from queries.summaries.memory import CALIBRATED, DELIVERED, Snapshot, _raking
+from queries.summaries.page_sums import cell_arrays, kept_strata, raked_arrays
 from queries.summaries.pages import composite_of, weighted_estimates, weighted_sums
 from queries.summaries.read import chosen_strata
 
@@ -107,8 +101,7 @@ def standing_from_summaries(
     whole domain and each contrast summed into its raking cells and linearised."""
     y = composite_of(snapshot, filters.institutions)
     variables = {"composite_trust": y}
-    strata = snapshot.strata
-    kept = chosen_strata(None, filters, source, strata=strata).filter(pl.col("wave") == wave)
+    kept = kept_strata(snapshot, filters, source).filter(pl.col("wave") == wave)
     margins = _raking(snapshot).margins.get((source, wave)) if kept.height else None
     if filters.weights != CALIBRATED or margins is None:  # as the rows: delivered
         plain = replace(filters, weights=DELIVERED)
@@ -116,23 +109,22 @@ def standing_from_summaries(
         made = standing_from_sums(sums.sums, alpha=alpha, draws=draws, seed=seed)
         asked = filters.weights == CALIBRATED and kept.height  # calibration asked, no margins
         return replace(made, uncalibrated_waves=(wave,) if asked else ())
-    everywhere = chosen_strata(None, replace(filters, regions=()), source, strata=strata)
-    waves = everywhere.filter(pl.col("wave") == wave)
-    y_cells = _cell_arrays(snapshot, variables)
-    make = calibrated_maker(_raking(snapshot), waves, y_cells, filters)
-    regional = make([wave], pl.col("region"))
-    by_region = regional.sums.rename({AREA: "region"})
+    waves = kept_strata(snapshot, replace(filters, regions=()), source)
+    waves = waves.filter(pl.col("wave") == wave)
+    y_cells = cell_arrays(snapshot, variables)
+    # the regions as the Overview's areas (their raw values), the whole domain, the contrasts
+    regional = raked_arrays(snapshot, waves, filters, y_cells, ["region"], mapped=False)
+    by_region = regional.sums
     if filters.regions:  # other regions: empty domains
         by_region = by_region.filter(pl.col("region").is_in(list(filters.regions)))
     values = _raking(snapshot).values["region"]
 
     def tested(contrasts: Sequence[Contrast]) -> pl.DataFrame:
         cells = contrast_arrays(y_cells["composite_trust"], contrasts, values)
-        return calibrated_maker(_raking(snapshot), waves, cells, filters)([wave], None).sums
+        return raked_arrays(snapshot, waves, filters, cells, []).sums
 
-    made = calibrated_standing(
-        by_region, make([wave], None).sums, tested, alpha=alpha, draws=draws, seed=seed
-    )
+    whole = raked_arrays(snapshot, waves, filters, y_cells, []).sums
+    made = calibrated_standing(by_region, whole, tested, alpha=alpha, draws=draws, seed=seed)
     left = tuple(sorted({key[1] for key, _ in regional.delivered}))
     return replace(made, uncalibrated_waves=left)
 
