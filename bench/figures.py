@@ -146,20 +146,23 @@ def logged_build() -> None:
 
 
 def measure_ingest(rows: int) -> None:
-    """bench_ingest.py as it is (its own side-by-side table), the totals kept for the table."""
+    """bench_ingest.py as it is (its own side-by-side table, which H5 owns); the first design's
+    (the previous one) and the last's (this tree) totals and peaks kept for the table."""
     done = subprocess.run([sys.executable, "bench/bench_ingest.py", str(rows)], cwd=ROOT,
                           capture_output=True, text=True)  # fmt: skip
     print(done.stdout, done.stderr[-2000:] if done.returncode else "", flush=True)
     backend = None
     for line in done.stdout.splitlines():
-        head = re.match(r"(sqlite|postgresql): ", line)
-        backend = head[1] if head else backend
-        total = re.match(r"\s+total\s+(\S+) s\s+(\S+) s", line)
-        peak = re.match(r"\s+peak RSS\s+(\S+) MB\s+(\S+) MB", line)
-        for found, key in ((total, "seconds"), (peak, "peak_mb")):
-            if found and backend:
-                for design, value in (("before", found[1]), ("now", found[2])):
-                    _store(design, rows, f"ingest-{backend}-{key}", float(value.replace(",", "")))
+        if line.startswith(("sqlite", "postgresql")):  # a table's head; not the rebuild tables
+            head = re.match(r"(sqlite|postgresql): (?!summaries)", line)
+            backend = head[1] if head else None
+        for label, key, unit in (("total", "seconds", "s"), ("peak RSS", "peak_mb", "MB")):
+            if backend and line.strip().startswith(label):
+                values = re.findall(rf"([\d,.]+) {unit}", line)
+                if len(values) >= 2:
+                    for design, value in (("before", values[0]), ("now", values[-1])):
+                        _store(design, rows, f"ingest-{backend}-{key}",
+                               float(value.replace(",", "")))  # fmt: skip
 
 
 def _cell(entry: dict | None, pick) -> str:
