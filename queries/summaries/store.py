@@ -1,6 +1,7 @@
 """Writing the summary store inside the caller's transaction: the sums of given waves are
-deleted and written again, from a frame already in memory (an upload) or from the stored rows
-(a rollback, an upload adding respondents to a stored wave, a rebuild)."""
+deleted and written again, from a frame already in memory (an upload; a wave that already had
+rows adds its earlier stored rows) or from the stored rows (a rollback, a rebuild), read at the
+driver without SQLAlchemy's per-row objects."""
 
 from __future__ import annotations
 
