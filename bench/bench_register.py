@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import itertools
 import sqlite3
 import statistics
 import sys
@@ -106,6 +107,7 @@ def month_file(i: int, n: int = 300) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
+UPLOADS_MADE = itertools.count()  # every upload's content differs, across calls too
 SCENARIOS = {
     "whole register again (~9k rows, all days)": lambda i: (
         generate_proposals(1000 + i).write_csv().encode()
@@ -118,13 +120,12 @@ def upload_cost(engine, repeats: int) -> None:
     """Proposals uploads with and without the summary write (alternating, so both see the same
     load on the machine; every upload's content differs, so none is skipped as unchanged)."""
     real = stored_register.refresh_register
-    uploads_made = iter(range(10**6))
     for scenario, make in SCENARIOS.items():
         times: dict[bool, list[float]] = {True: [], False: []}
         for i in range(repeats):
             for write in (True, False) if i % 2 else (False, True):
                 stored_register.refresh_register = real if write else (lambda conn, **_: None)
-                n = next(uploads_made)
+                n = next(UPLOADS_MADE)
                 content = make(n)
                 started = time.perf_counter()
                 report = ingest_bytes(engine, "proposals", content, f"p{n}.csv")

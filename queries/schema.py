@@ -332,7 +332,13 @@ register_days = Table(
     Column("event", String(16), nullable=False),  # answer | implement
     Column("days", Integer, nullable=False),  # the event's date - submitted_on
     Column("n", Integer, nullable=False),
+    Index("ix_register_days_submitted_on", "submitted_on"),
 )
+# An upload rewrites the summaries of the submission days it touched: found by upload_id, read
+# and rewritten by day (register_counts' and the proposals' own indexes, migration 0007).
+Index("ix_register_counts_submitted_on", register_counts.c.submitted_on)
+Index("ix_proposals_submitted_on", proposals.c.submitted_on)
+Index("ix_proposals_upload_id", proposals.c.upload_id)
 
 # --- composite cache (issue 11, migration 0008): queries/summaries/composite.py ---
 # The composite trust index over a non-default set of institutions (``institutions``: the set's

@@ -49,6 +49,11 @@ def upgrade() -> None:
         sa.Column("days", sa.Integer(), nullable=False),
         sa.Column("n", sa.Integer(), nullable=False),
     )
+    # an upload rewrites the days it touched: its rows by upload_id, the days' rows by day
+    op.create_index("ix_register_counts_submitted_on", "register_counts", ["submitted_on"])
+    op.create_index("ix_register_days_submitted_on", "register_days", ["submitted_on"])
+    op.create_index("ix_proposals_submitted_on", "proposals", ["submitted_on"])
+    op.create_index("ix_proposals_upload_id", "proposals", ["upload_id"])
     dialect = op.get_bind().dialect.name
     op.execute(
         f"INSERT INTO register_counts ({KEYS}, status, n, n_answered) "
@@ -65,5 +70,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_proposals_upload_id", table_name="proposals")
+    op.drop_index("ix_proposals_submitted_on", table_name="proposals")
     op.drop_table("register_days")
     op.drop_table("register_counts")
