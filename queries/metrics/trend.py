@@ -19,35 +19,51 @@ def trend_from_sums(
     by: Sequence[str] = (),
     shares: Sequence[str] = (),
     level: float = 0.95,
+    contrast: bool | None = None,
 ) -> pl.DataFrame:
     """Per (by, variable) the series over waves with ``change``, ``change_se``, ``p_value``
     (a t-test: the change over its SE, with the two waves' design df added).
 
     ``sums`` must have a ``wave`` column; ``waves`` maps ``wave`` to ``period_start`` (sort key).
     Waves are independent samples (each wave has its own strata), so the variances of two waves
-    add; if some stratum spans two waves the linearised contrast is used instead.
+    add; if some stratum spans two waves the linearised contrast is used instead (``contrast``:
+    whether that is so, when the caller already knows; see ``spans_waves``).
     """
     keys = [*by, "variable"]
     if "region" in by:  # region-reform: regions across 2022 are compared on comparable units
         sums = on_comparable_units(sums)
-    est = combine(sums, by=[*by, "wave"], shares=shares, level=level)
     order = waves.select("wave", "period_start").unique("wave")
+    est = combine(sums, by=[*by, "wave"], shares=shares, level=level)
     est = est.join(order, on="wave", how="left").sort([*keys, "period_start", "wave"])
-    prev = pl.col("estimate").shift(1).over(keys)
+    # sorted so: the row before is the previous wave of the same (by, variable) when its keys
+    # are the same (a mask, much cheaper than shifting over groups on a loaded machine)
+    same = pl.all_horizontal(pl.col(k) == pl.col(k).shift(1) for k in keys)
+
+    def before(column: str) -> pl.Expr:
+        return pl.when(same).then(pl.col(column).shift(1))
+
     est = est.with_columns(
-        pl.col("wave").shift(1).over(keys).alias("previous_wave"),
-        (pl.col("estimate") - prev).alias("change"),
-        (pl.col("se").pow(2) + pl.col("se").shift(1).over(keys).pow(2)).sqrt().alias("change_se"),
+        before("wave").alias("previous_wave"),
+        (pl.col("estimate") - before("estimate")).alias("change"),
+        (pl.col("se").pow(2) + before("se").pow(2)).sqrt().alias("change_se"),
+        # a t-test with the design df of both waves (R: svycontrast, df = degf of each design)
+        (pl.col("df") + before("df")).alias("_df"),
     )
-    shared = sums.group_by("stratum").agg(pl.col("wave").n_unique()).get_column("wave").max()
-    if shared is not None and shared > 1:
+    if spans_waves(sums) if contrast is None else contrast:
         est = _contrast_se(sums, est, by)
-    # a t-test with the design df of both waves (R: svycontrast with df = degf of each design)
     z = pl.col("change") / pl.col("change_se")
-    df = pl.col("df") + pl.col("df").shift(1).over(keys)
-    return est.with_columns(p_value(z, df=df).alias("p_value")).with_columns(
-        (pl.col("p_value") < 1 - level).fill_null(False).alias("significant")
+    return (
+        est.with_columns(p_value(z, df=pl.col("_df")).alias("p_value"))
+        .with_columns((pl.col("p_value") < 1 - level).fill_null(False).alias("significant"))
+        .drop("_df")
     )
+
+
+def spans_waves(sums: pl.DataFrame) -> bool:
+    """Whether some stratum has rows in two waves (then the waves are not independent samples
+    and a change's SE is the linearised contrast)."""
+    shared = sums.group_by("stratum").agg(pl.col("wave").n_unique()).get_column("wave").max()
+    return shared is not None and shared > 1
 
 
 def _contrast_se(sums: pl.DataFrame, est: pl.DataFrame, by: Sequence[str]) -> pl.DataFrame:
@@ -85,4 +101,4 @@ def metric_trend(
     return trend_from_sums(sums, waves, by=by_cols, shares=shares, level=level)
 
 
-__all__ = ["metric_trend", "trend_from_sums", "z_value"]
+__all__ = ["metric_trend", "spans_waves", "trend_from_sums", "z_value"]
