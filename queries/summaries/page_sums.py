@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
@@ -53,35 +53,45 @@ _ZEROED = ("n", "sy", *SUM_COLUMNS)
 _CODED = ("region", "sex", "age_group", "settlement")
 
 
-def _kept_key(key: object) -> object:
-    return ("page_sums", key)
-
-
 def _cached(snapshot: Snapshot, key: object, make):
     """``make()`` once per snapshot under ``key`` (in the snapshot's raking store)."""
+    key = ("page_sums", key)
     with snapshot._raking_lock:
-        found = snapshot._raked.get(_kept_key(key))
+        found = snapshot._raked.get(key)
     if found is None:
         found = make()
         with snapshot._raking_lock:
-            found = snapshot._raked.setdefault(_kept_key(key), found)
+            found = snapshot._raked.setdefault(key, found)
     return found
+
+
+def _recent(snapshot: Snapshot, name: str, key: object, make):
+    """``make()`` kept per snapshot for the last ``_RECENT`` keys of ``name`` (they depend on
+    the selection, so an unbounded store would grow with every filter combination)."""
+    with snapshot._raking_lock:
+        recent = snapshot._raked.setdefault(("page_sums", name), {})
+        found = recent.get(key)
+    if found is None:
+        found = make()
+        with snapshot._raking_lock:
+            if len(recent) >= _RECENT:
+                recent.pop(next(iter(recent)))
+            recent[key] = found
+    return found
+
+
+_RECENT = 16
 
 
 def kept_strata(snapshot: Snapshot, filters: Filters, source: str | None) -> pl.DataFrame:
     """``read.chosen_strata`` of the snapshot's strata, kept for the last few selections (a
     page asks for the same one several times per filter change; ~10 ms of polars each)."""
     key = (dataclasses.replace(filters, weights=DELIVERED), source)
-    with snapshot._raking_lock:
-        recent = snapshot._raked.setdefault(_kept_key("kept"), {})
-        found = recent.get(key)
-    if found is None:
-        found = chosen_strata(None, filters, source, strata=snapshot.strata)
-        with snapshot._raking_lock:
-            if len(recent) >= _RECENT:
-                recent.pop(next(iter(recent)))
-            recent[key] = found
-    return found
+
+    def make() -> pl.DataFrame:
+        return chosen_strata(None, filters, source, strata=snapshot.strata)
+
+    return _recent(snapshot, "kept", key, make)
 
 
 def cell_arrays(snapshot: Snapshot, variables: Mapping[str, pl.Expr]) -> dict[str, CellArrays]:
@@ -252,6 +262,8 @@ class _Units:
     local_unit: np.ndarray  # per unit: its place among the chosen ones, or -1
     strata: pl.DataFrame  # _h, _u, stratum, n_h
     layout: RakingCells
+    calibrated: tuple[tuple[str, str], ...]  # the units raked, as calibrated_sums names them
+    delivered: tuple[tuple[tuple[str, str], str], ...]  # the others, and why
 
     @property
     def cells(self) -> int:
@@ -266,22 +278,6 @@ class _Units:
     @cached_property
     def n_h(self) -> np.ndarray:
         return self.strata.get_column("n_h").cast(pl.Int64).to_numpy()
-
-    @cached_property
-    def calibrated(self) -> tuple[tuple[str, str], ...]:
-        return tuple(key for key, reason in self._reasons if reason is None)
-
-    @cached_property
-    def delivered(self) -> tuple[tuple[tuple[str, str], str], ...]:
-        return tuple((key, reason) for key, reason in self._reasons if reason is not None)
-
-    @cached_property
-    def _reasons(self) -> list[tuple[tuple[str, str], str | None]]:
-        raked = self.layout_reasons
-        rows = self.units.select("_u", "source", "wave").iter_rows()
-        return [((source, wave), raked[u]) for u, source, wave in rows]
-
-    layout_reasons: Mapping[int, str | None] = field(default_factory=dict)
 
 
 def _units(snapshot: Snapshot, raking: WaveRaking, waves: pl.DataFrame) -> _Units:
@@ -303,22 +299,13 @@ def _units(snapshot: Snapshot, raking: WaveRaking, waves: pl.DataFrame) -> _Unit
         cell_h = picked.join(strata.select("stratum", "_h"), on="stratum", maintain_order="left")
         h = cell_h.get_column("_h").to_numpy()
         layout = _layout(raking, picked, local_unit, h, strata.height)
-        reasons = {u: raking.raked[u].reason for u in units.get_column("_u").to_list()}
-        return _Units(units, position, local_unit, strata, layout, reasons)
+        rows = units.select("_u", "source", "wave").iter_rows()
+        reasons = [((source, wave), raking.raked[u].reason) for u, source, wave in rows]
+        done = tuple(key for key, reason in reasons if reason is None)
+        left = tuple((key, reason) for key, reason in reasons if reason is not None)
+        return _Units(units, position, local_unit, strata, layout, done, left)
 
-    with snapshot._raking_lock:  # a few recent sets of waves (a page asks for one or two)
-        recent = snapshot._raked.setdefault(_kept_key("units"), {})
-        found = recent.get(key)
-    if found is None:
-        found = make()
-        with snapshot._raking_lock:
-            if len(recent) >= _RECENT:
-                recent.pop(next(iter(recent)))
-            recent[key] = found
-    return found
-
-
-_RECENT = 16
+    return _recent(snapshot, "units", key, make)
 
 
 def _frame(
