@@ -89,7 +89,8 @@ def overview_sums(responses: pl.DataFrame, institutions: Sequence[str] = ()) -> 
 
 
 def _waves(sums: pl.DataFrame) -> pl.DataFrame:
-    return sums.select("wave", "period_start").unique().sort("period_start", "wave")
+    waves = sums.lazy().select("wave", "period_start").unique()
+    return waves.sort("period_start", "wave").collect()
 
 
 def _check_one_source(responses: pl.DataFrame) -> None:
@@ -442,9 +443,10 @@ def _survey_numbers(domains: _Domains) -> tuple[pl.DataFrame, pl.DataFrame, pl.D
             composite_by_region(own, sums=domains.latest),
             regions_moved(own, sums=domains.moved),
         )
-    trend = trend_from_sums(stacked, _waves(stacked), by=[_PART, _AREA], shares=SHARES,
-                            contrast=False)  # fmt: skip
-    part = {k: trend.filter(pl.col(_PART) == k).drop(_PART) for k in parts}
+    waves = stacked.select("wave", "period_start")  # trend_from_sums takes each wave once
+    trend = trend_from_sums(stacked, waves, by=[_PART, _AREA], shares=SHARES, contrast=False)
+    part = trend.partition_by(_PART, as_dict=True, include_key=False)
+    part = {k: part.get((k,), trend.clear().drop(_PART)) for k in parts}
     by_region = part["map"].select(
         pl.col(_AREA).alias("region"), "estimate", "se", "ci_low", "ci_high", "n", "df",
         "suppressed",
