@@ -422,20 +422,23 @@ def _survey_numbers(domains: _Domains) -> tuple[pl.DataFrame, pl.DataFrame, pl.D
     three sets of sums stacked: each (part, area, wave, variable) group is combined from its
     own rows, so this equals three separate passes at about a third of polars' fixed cost."""
     moved, pair = _last_two(domains.moved)
+    region = pl.col("region")
     parts = {
-        "national": domains.national.with_columns(pl.lit("").alias(_AREA)),
-        "map": domains.latest.filter(pl.col("variable") == "composite_trust")
-        .with_columns(pl.col("region").alias(_AREA)),
-    }  # fmt: skip
+        "national": (domains.national, pl.lit("")),
+        "map": (domains.latest.filter(pl.col("variable") == "composite_trust"), region),
+    }
     if pair.height == 2:  # region-reform: compared on comparable units, as regions_moved does
-        parts["moved"] = on_comparable_units(moved).with_columns(pl.col("region").alias(_AREA))
-    columns = [c for c in parts["national"].columns if c not in ("region", "source")]
+        parts["moved"] = (on_comparable_units(moved), region)
+    columns = [c for c in domains.national.columns if c not in ("region", "source")]
     # calibrated sums bring their own Σz (``sz``): every part has them, or none
-    same = {tuple(sorted(set(p.columns) & {*columns, "sz"})) for p in parts.values()}
-    stacked = pl.concat(
-        [p.select(pl.lit(k).alias(_PART), *columns) for k, p in parts.items()],
-        how="vertical_relaxed",
-    ) if len(same) == 1 else None  # fmt: skip
+    same = {tuple(sorted(set(f.columns) & {*columns, "sz"})) for f, _ in parts.values()}
+    stacked = None
+    if len(same) == 1:
+        stacked = pl.concat(
+            [f.lazy().select(pl.lit(k).alias(_PART), area.alias(_AREA), *columns)
+             for k, (f, area) in parts.items()],
+            how="vertical_relaxed",
+        ).collect()  # fmt: skip
     if stacked is None or spans_waves(stacked):  # not independent domains: one by one
         own = pl.DataFrame()
         return (
@@ -445,8 +448,9 @@ def _survey_numbers(domains: _Domains) -> tuple[pl.DataFrame, pl.DataFrame, pl.D
         )
     waves = stacked.select("wave", "period_start")  # trend_from_sums takes each wave once
     trend = trend_from_sums(stacked, waves, by=[_PART, _AREA], shares=SHARES, contrast=False)
-    part = trend.partition_by(_PART, as_dict=True, include_key=False)
-    part = {k: part.get((k,), trend.clear().drop(_PART)) for k in parts}
+    found = trend.partition_by(_PART, as_dict=True, include_key=False)
+    part = {k: found.get((k,)) for k in parts}
+    part = {k: trend.clear().drop(_PART) if f is None else f for k, f in part.items()}
     by_region = part["map"].select(
         pl.col(_AREA).alias("region"), "estimate", "se", "ci_low", "ci_high", "n", "df",
         "suppressed",
