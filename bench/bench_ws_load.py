@@ -193,6 +193,18 @@ async def _drive(user: LoadSession, *, until: float, every: float, tally: Tally,
         await asyncio.sleep(max(0.0, every - (time.monotonic() - tick)))
 
 
+async def _within(jobs: list, seconds: float, tally: Tally, counter: str) -> list:
+    """Run ``jobs`` at once for at most ``seconds``; those still running are cancelled and
+    counted in ``tally.<counter>``. The finished ones' results (None for the cancelled)."""
+    tasks = [asyncio.ensure_future(job) for job in jobs]
+    _done, pending = await asyncio.wait(tasks, timeout=seconds) if tasks else (set(), set())
+    for task in pending:
+        task.cancel()
+    setattr(tally, counter, getattr(tally, counter) + len(pending))
+    await asyncio.gather(*pending, return_exceptions=True)
+    return [None if t in pending else t.result() for t in tasks]
+
+
 async def run_load(url: str, *, sessions: int, seconds: float, every: float = 2.0,
                    pages: tuple[str, ...] = PAGES, timeout: float = 60.0,
                    seed: int = 11, pid: int | None = None) -> Tally:  # fmt: skip
@@ -214,12 +226,15 @@ async def run_load(url: str, *, sessions: int, seconds: float, every: float = 2.
         return user
 
     try:
-        users_in = [u for u in await asyncio.gather(*(opened(u) for u in users)) if u]
+        # Bounded phases: against a server that stops answering, the sign-ins (two at a time,
+        # each up to three runs of ``timeout``) would otherwise take many minutes.
+        opening = [opened(u) for u in users]
+        signed_in = await _within(opening, max(120.0, 5.0 * sessions), tally, "failed_opens")
+        users_in = [u for u in signed_in if u]
         until = time.monotonic() + seconds
         cpu_before = cpu_seconds(pid) if pid else 0.0
-        await asyncio.gather(
-            *(_drive(u, until=until, every=every, tally=tally, gate=gate) for u in users_in)
-        )
+        driving = [_drive(u, until=until, every=every, tally=tally, gate=gate) for u in users_in]
+        await _within(driving, seconds + 2 * timeout + every, tally, "timeouts")
         if pid:
             tally.server_cpu_s = cpu_seconds(pid) - cpu_before
     finally:
