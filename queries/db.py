@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, func, select
+from sqlalchemy import Connection, Engine, create_engine, event, func, select
 from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.exc import InterfaceError, OperationalError
 
@@ -16,6 +17,7 @@ from queries.errors import DatabaseUnavailable
 from queries.schema import regions, uploads
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+BUSY_TIMEOUT_MS = 60_000  # how long a SQLite statement waits for another writer
 __all__ = [
     "Engine",
     "data_version",
@@ -25,6 +27,7 @@ __all__ = [
     "is_sqlite",
     "make_engine",
     "upgrade",
+    "without_waiting",
 ]
 
 
@@ -83,8 +86,24 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=60000")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cursor.close()
+
+
+@contextlib.contextmanager
+def without_waiting(conn: Connection) -> Iterator[None]:
+    """On SQLite, statements in this block fail at once (``is_busy``) instead of queueing for
+    up to a minute behind a writer: for best-effort writes, such as an activity stamp, that
+    must never hold up a page while an upload or a cache fill holds the writer lock."""
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    raw = conn.connection.driver_connection
+    raw.execute("PRAGMA busy_timeout=0")
+    try:
+        yield
+    finally:
+        raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
 
 def _sqlite_begin(conn) -> None:

@@ -11,8 +11,10 @@ from sqlalchemy import select
 
 from queries.access import accounts as auth
 from queries.access import sessions
+from queries.db import init_db, make_engine
 from queries.schema import user_sessions
 from tests.access_helpers import fast_hashing  # noqa: F401
+from tests.conftest import sqlite_url
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")
 NOW = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)
@@ -119,3 +121,26 @@ def test_a_one_time_password_cannot_be_kept_as_the_new_one(engine):
     # Nothing is pending any more: a second "replacement" is refused.
     with pytest.raises(auth.AuthError):
         auth.replace_one_time_password(engine, "aliya", "yet-another-password")
+
+
+def last_seen(engine, session_id: int) -> dt.datetime:
+    with engine.connect() as conn:
+        query = select(user_sessions.c.last_seen_at).where(user_sessions.c.id == session_id)
+        return conn.execute(query).scalar_one()
+
+
+def test_a_writer_holding_sqlite_does_not_hold_up_a_signed_in_rerun(tmp_path, limits):
+    # An upload or a composite fill holds SQLite's writer lock for seconds: the activity stamp
+    # is skipped then (the session is still valid), not queued behind it for up to a minute,
+    # and made at the next rerun once the writer is done. Found by 50 websocket sessions.
+    engine = make_engine(sqlite_url(tmp_path / "busy.db"))  # SQLite's database-wide lock
+    init_db(engine)
+    session_id, token = signed_in(engine)
+    before = last_seen(engine, session_id)
+    with engine.connect().execution_options(immediate=True) as writer, writer.begin():
+        found = sessions.check(engine, session_id=session_id, now=at(10))
+        assert found is not None and found.id == session_id
+        assert sessions.resume(engine, token=token, now=at(10)) is not None
+    assert last_seen(engine, session_id) == before  # skipped while the writer held the lock
+    assert sessions.check(engine, session_id=session_id, now=at(11)) is not None
+    assert last_seen(engine, session_id) > before  # made once it was free

@@ -20,9 +20,11 @@ import secrets
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy.exc import OperationalError
 
 from queries import settings
 from queries.access.common import aware as _aware
+from queries.db import is_busy, without_waiting
 from queries.schema import user_sessions
 
 HANDOFF_SECONDS = 60
@@ -106,14 +108,29 @@ def _valid(row, now: dt.datetime) -> bool:
     )
 
 
-def _use(conn: Connection, row, now: dt.datetime) -> Session | None:
+def _use(engine: Engine, row, now: dt.datetime) -> Session | None:
     if row is None or not _valid(row, now):
         return None
     if (now - _aware(row.last_seen_at)).total_seconds() >= TOUCH_SECONDS:
-        conn.execute(
-            update(user_sessions).where(user_sessions.c.id == row.id).values(last_seen_at=now)
-        )
+        _touch(engine, row.id, now)
     return Session(row.id, row.username, row.method, _aware(row.expires_at))
+
+
+def _touch(engine: Engine, session_id: int, now: dt.datetime) -> None:
+    """Stamp the session's activity in a transaction of its own, skipped when SQLite's writer
+    lock is taken. Reading and then writing in one transaction fails at once under WAL when
+    another write commits in between, and waiting would hold every signed-in rerun behind an
+    upload or a cache fill for as long as they write; the idle timeout counts in minutes, so a
+    stamp missed now is made at the next rerun."""
+    try:
+        with engine.connect() as conn, without_waiting(conn), conn.begin():
+            conn.execute(
+                update(user_sessions).where(user_sessions.c.id == session_id)
+                .values(last_seen_at=now)
+            )  # fmt: skip
+    except OperationalError as exc:
+        if not is_busy(exc):
+            raise
 
 
 def resume(engine: Engine, *, token: str, now: dt.datetime | None = None) -> Session | None:
@@ -121,19 +138,19 @@ def resume(engine: Engine, *, token: str, now: dt.datetime | None = None) -> Ses
     if not token or len(token) > 200:
         return None
     now = now or _now()
-    with engine.begin() as conn:
+    with engine.connect() as conn:
         row = conn.execute(
             select(user_sessions).where(user_sessions.c.token_hash == digest(token))
         ).first()
-        return _use(conn, row, now)
+    return _use(engine, row, now)
 
 
 def check(engine: Engine, *, session_id: int, now: dt.datetime | None = None) -> Session | None:
     """The session by id (a tab that signed in itself), if still valid (counts as activity)."""
     now = now or _now()
-    with engine.begin() as conn:
+    with engine.connect() as conn:
         row = conn.execute(select(user_sessions).where(user_sessions.c.id == session_id)).first()
-        return _use(conn, row, now)
+    return _use(engine, row, now)
 
 
 def revoke(
