@@ -11,7 +11,10 @@ import streamlit as st
 
 from dashboard.components.theme import (
     CHART_CONFIG,
+    house_layout,
+    merged,
     rgba,
+    spec_figure,
     style,
 )
 from dashboard.i18n import fmt_number, region_name, t
@@ -36,7 +39,7 @@ def trend_chart(
 ) -> go.Figure:
     """Lines over waves (x in time order) with 95% CI bands; suppressed points are gaps.
     ``reform_break``: mark where the 2022 regional reform falls between two waves."""
-    fig = go.Figure()
+    data = []
     scale = 100 if percent else 1
     order = trend.select("wave", "period_start").unique().sort("period_start")
     # Legend top to bottom as the lines stand at the latest wave with an estimate.
@@ -55,83 +58,91 @@ def trend_chart(
         low = (part.get_column("ci_low") * scale).to_list()
         high = (part.get_column("ci_high") * scale).to_list()
         c = colour(name)
-        fig.add_trace(
-            go.Scatter(
-                x=x + x[::-1],
-                y=high + low[::-1],
-                fill="toself",
-                fillcolor=rgba(c, 0.15),
-                line={"width": 0},
-                hoverinfo="skip",
-                showlegend=False,
-                legendgroup=name,
-            )
+        data.append(
+            {
+                "type": "scatter",
+                "x": x + x[::-1],
+                "y": high + low[::-1],
+                "fill": "toself",
+                "fillcolor": rgba(c, 0.15),
+                "line": {"width": 0},
+                "hoverinfo": "skip",
+                "showlegend": False,
+                "legendgroup": name,
+            }
         )
-        fig.add_trace(
-            go.Scatter(
-                x=x,
-                y=est,
-                mode="lines+markers",
-                name=label(name),
-                line={"color": c, "width": 2},
-                legendgroup=name,
-                customdata=list(zip(low, high, part.get_column("n"), strict=True)),
-                hovertemplate=(
+        data.append(
+            {
+                "type": "scatter",
+                "x": x,
+                "y": est,
+                "mode": "lines+markers",
+                "name": label(name),
+                "line": {"color": c, "width": 2},
+                "legendgroup": name,
+                "customdata": list(zip(low, high, part.get_column("n"), strict=True)),
+                "hovertemplate": (
                     f"<b>{label(name)}</b><br>%{{x}}: %{{y:.2f}}<br>"
                     f"{t('charts.ci')}: %{{customdata[0]:.2f}}–%{{customdata[1]:.2f}}"
                     f"<br>n = %{{customdata[2]}}<extra></extra>"
                 ),
-            )
+            }
         )
-    fig.update_xaxes(title=t("charts.wave"), type="category")
-    fig.update_yaxes(title=y_title, ticksuffix="%" if percent else "")
-    fig = style(fig, title=title)
-    # Beside the plot, not under it: rotated wave labels would run into a legend below.
-    fig.update_layout(
-        showlegend=len(fig.data) > 2,
-        legend={"orientation": "v", "x": 1.01, "y": 1, "yanchor": "top", "xanchor": "left"},
-    )
+    layout = merged(
+        house_layout(title=title),
+        {
+            "xaxis": {"title": {"text": t("charts.wave")}, "type": "category"},
+            "yaxis": {"title": {"text": y_title}, "ticksuffix": "%" if percent else ""},
+            # Beside the plot, not under it: rotated wave labels would run into a legend below.
+            "showlegend": len(data) > 2,
+            "legend": {"orientation": "v", "x": 1.01, "y": 1, "yanchor": "top",
+                       "xanchor": "left"},
+        },
+    )  # fmt: skip
     if reform_break:  # region-reform
-        _mark_reform(fig, order.get_column("wave").to_list())
+        layout = _mark_reform(layout, order.get_column("wave").to_list())
     if trend.is_empty() or trend.get_column("estimate").is_null().all():
-        empty_note(fig)
-    return fig
+        layout = empty_note(layout)
+    return spec_figure(data, layout)
 
 
-def _mark_reform(fig: go.Figure, waves: list[str]) -> None:
+def _mark_reform(layout: dict, waves: list[str]) -> dict:
     """A dashed line between the last wave before the 2022 reform and the first after it."""
     before = before_reform(period_end(pl.Series(waves, dtype=pl.String))).to_list()
     if not any(before) or all(before):
-        return
+        return layout
     x = before.index(False) - 0.5  # category axis: wave i sits at i
     line = {"color": "#D55E00", "dash": "dash", "width": 1.5}
-    fig.add_shape(type="line", xref="x", yref="paper", x0=x, x1=x, y0=0, y1=1, line=line)
-    fig.add_annotation(
-        x=x,
-        y=1,
-        xref="x",
-        yref="paper",
-        text=t("reform.break_label"),
-        showarrow=False,
-        yanchor="bottom",
-        font={"size": 11, "color": "#D55E00"},
-    )
+    shape = {"type": "line", "xref": "x", "yref": "paper", "x0": x, "x1": x, "y0": 0, "y1": 1,
+             "line": line}  # fmt: skip
+    note = {
+        "x": x,
+        "y": 1,
+        "xref": "x",
+        "yref": "paper",
+        "text": t("reform.break_label"),
+        "showarrow": False,
+        "yanchor": "bottom",
+        "font": {"size": 11, "color": "#D55E00"},
+    }
+    return {**layout, "shapes": [*layout.get("shapes", ()), shape],
+            "annotations": [*layout.get("annotations", ()), note]}  # fmt: skip
 
 
-def empty_note(fig: go.Figure) -> None:
+def empty_note(layout: dict) -> dict:
     """Say "too few responses" across an empty plot (rather than draw bare axes)."""
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False)
-    fig.update_layout(showlegend=False)
-    fig.add_annotation(
-        text=t("common.too_few"),
-        xref="paper",
-        yref="paper",
-        x=0.5,
-        y=0.5,
-        showarrow=False,
-        font={"size": 15, "color": "#666"},
-    )
+    note = {
+        "text": t("common.too_few"),
+        "xref": "paper",
+        "yref": "paper",
+        "x": 0.5,
+        "y": 0.5,
+        "showarrow": False,
+        "font": {"size": 15, "color": "#666"},
+    }
+    layout = merged(layout, {"xaxis": {"visible": False}, "yaxis": {"visible": False},
+                             "showlegend": False})  # fmt: skip
+    return {**layout, "annotations": [*layout.get("annotations", ()), note]}
 
 
 def bar_ci(
@@ -166,52 +177,55 @@ def bar_ci(
     dots = colour
     if colours is not None:
         dots = [colours.get(g, colour) for g in shown.get_column("group").fill_null("")]
-    fig = go.Figure(
-        go.Scatter(
-            x=est.to_list(),
-            y=names,
-            mode="markers",
-            marker={"color": dots, "size": 10},
-            error_x={
-                "type": "data",
-                "symmetric": False,
-                "array": (shown.get_column("ci_high") * scale - est).to_list(),
-                "arrayminus": (est - shown.get_column("ci_low") * scale).to_list(),
-                "color": rgba(colour, 0.6),
-            },
-            customdata=shown.get_column("n").to_list(),
-            hovertemplate="%{y}: %{x:.2f}<br>n = %{customdata}<extra></extra>",
-        )
-    )
-    fig.update_xaxes(title=x_title, ticksuffix="%" if percent else "")
-    fig = style(fig, title=title, height=height or max(260, 28 * len(names) + 90))
+    dot = {
+        "type": "scatter",
+        "x": est.to_list(),
+        "y": names,
+        "mode": "markers",
+        "marker": {"color": dots, "size": 10},
+        "error_x": {
+            "type": "data",
+            "symmetric": False,
+            "array": (shown.get_column("ci_high") * scale - est).to_list(),
+            "arrayminus": (est - shown.get_column("ci_low") * scale).to_list(),
+            "color": rgba(colour, 0.6),
+        },
+        "customdata": shown.get_column("n").to_list(),
+        "hovertemplate": "%{y}: %{x:.2f}<br>n = %{customdata}<extra></extra>",
+    }
+    layout = house_layout(title=title, height=height or max(260, 28 * len(names) + 90))
+    layout = merged(layout, {"xaxis": {"title": {"text": x_title},
+                                       "ticksuffix": "%" if percent else ""}})  # fmt: skip
     if shown.is_empty():
-        empty_note(fig)
+        layout = empty_note(layout)
     elif hidden.height:  # named under the title, never over the axis
         labels = ", ".join(label(v) for v in hidden.get_column(category).to_list())
         lines = textwrap.wrap(f"{t('common.too_few')}: {labels}", 60)  # plotly never wraps
-        fig.update_layout(
-            title_subtitle={"text": "<br>".join(lines), "font": {"size": 11, "color": "#666"}},
-            margin_t=72 + 16 * len(lines),
-            # the note's lines add to the figure, so the dots keep their room below it
-            height=fig.layout.height + 16 * len(lines),
+        subtitle = {"text": "<br>".join(lines), "font": {"size": 11, "color": "#666"}}
+        layout = merged(
+            layout,
+            {
+                "title": {"subtitle": subtitle},
+                "margin": {"t": 72 + 16 * len(lines)},
+                # the note's lines add to the figure, so the dots keep their room below it
+                "height": layout["height"] + 16 * len(lines),
+            },
         )
-    return fig
+    return spec_figure([dot], layout)
 
 
 def funnel_chart(funnel: pl.DataFrame, *, title: str) -> go.Figure:
     """The register funnel: received → answered → accepted → implemented."""
     stages = funnel.get_column("stage").to_list()
-    fig = go.Figure(
-        go.Funnel(
-            y=[t(f"feedback.stage_{s}") for s in stages],
-            x=funnel.get_column("count").to_list(),
-            texttemplate="%{value:,}<br>%{percentInitial:.0%}",
-            marker={"color": "#0072B2"},
-            hovertemplate="%{y}: %{x:,}<extra></extra>",
-        )
-    )
-    return style(fig, title=title, height=320)
+    trace = {
+        "type": "funnel",
+        "y": [t(f"feedback.stage_{s}") for s in stages],
+        "x": funnel.get_column("count").to_list(),
+        "texttemplate": "%{value:,}<br>%{percentInitial:.0%}",
+        "marker": {"color": "#0072B2"},
+        "hovertemplate": "%{y}: %{x:,}<extra></extra>",
+    }
+    return spec_figure([trace], house_layout(title=title, height=320))
 
 
 def histogram(

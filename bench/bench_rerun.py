@@ -1,0 +1,126 @@
+"""In-process server CPU of a filter-change rerun of the Overview and Regions pages (issue 11):
+the whole script (sidebar, auth check, figures, tables, i18n) through AppTest on a demo
+database, alternating between two filter selections. Prints the median and p95 CPU time
+(``time.process_time``) per page; ``--profile`` prints cProfile's top functions for one rerun.
+
+    .venv/bin/python bench/bench_rerun.py --db var/bench/demo-100000.db [--runs 20] [--profile]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pstats
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+from bench.common import percentile  # noqa: E402
+
+USER = {"username": "bench-staff", "role": "staff", "expires_at": 4_102_444_800}
+# Two selections a user switches between: the sidebar's region filter on and off.
+SELECTIONS = ([], ["KZ-75"])
+# --dump: selections that reach every branch of the figures (a region split by the 2022 reform
+# draws the reform line; few responses leave dots out), the charts' JSON written per selection.
+DUMP_SELECTIONS = ([], ["KZ-75"], ["KZ-10"], ["KZ-75", "KZ-11", "KZ-10"])
+
+
+def _script(name: str) -> None:
+    """The script AppTest runs (its source only): one view, profiled into the file named by
+    SENIM_RERUN_PROFILE when set (the script runs in its own thread, out of reach of a
+    profiler started in the main one)."""
+    import cProfile
+    import importlib
+    import os
+    import sys
+
+    sys.path.insert(0, os.getcwd())
+    render = importlib.import_module(f"dashboard.views.{name}").render
+    out = os.environ.pop("SENIM_RERUN_PROFILE", None)
+    if not out:
+        render()
+        return
+    prof = cProfile.Profile()
+    try:
+        prof.runcall(render)
+    finally:
+        prof.dump_stats(out)
+
+
+def dump(page: str, *, lang: str) -> list:
+    """What the page sends for each of DUMP_SELECTIONS: every chart's JSON and the other
+    elements' values, to compare two trees' output."""
+    at = AppTest.from_function(_script, args=(page,), default_timeout=300)
+    at.session_state["lang"] = lang
+    at.session_state["senim_user"] = dict(USER)
+    at.run()
+    shown = []
+    for selection in DUMP_SELECTIONS:
+        at.multiselect(key="f_region").set_value(selection)
+        at.run()
+        assert not at.exception, at.exception
+        charts = [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
+        texts = [str(getattr(el, "value", "")) for el in at.main]
+        shown.append({"selection": selection, "charts": charts, "texts": texts})
+    return shown
+
+
+def reruns(page: str, *, runs: int, lang: str, profile: bool) -> list[float]:
+    """CPU seconds of ``runs`` filter changes on ``page`` (first two runs warm the caches)."""
+    at = AppTest.from_function(_script, args=(page,), default_timeout=300)
+    at.session_state["lang"] = lang
+    at.session_state["senim_user"] = dict(USER)
+    at.run()
+    times = []
+    for i in range(runs + 2):
+        at.multiselect(key="f_region").set_value(SELECTIONS[i % 2])
+        out = f"/tmp/senim-rerun-{page}.prof"
+        if profile and i == runs + 1:
+            os.environ["SENIM_RERUN_PROFILE"] = out
+        start = time.process_time()
+        at.run()
+        elapsed = time.process_time() - start
+        if profile and i == runs + 1:
+            stats = pstats.Stats(out).sort_stats("cumulative")
+            print(f"--- {page}: cumulative ---")
+            stats.print_stats(45)
+            print(f"--- {page}: own time ---")
+            stats.sort_stats("tottime").print_stats(30)
+        assert not at.exception, at.exception
+        if i >= 2:
+            times.append(elapsed)
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--db", default=str(ROOT / "var/bench/demo-100000.db"))
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--pages", nargs="+", default=["overview", "regions"])
+    parser.add_argument("--lang", default="ru")
+    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--dump", help="write the pages' output (JSON) to this file and stop")
+    args = parser.parse_args()
+    os.environ["SENIM_DATABASE_URL"] = f"sqlite:///{Path(args.db).resolve()}"
+    os.environ["SENIM_REQUIRE_LOGIN"] = "1"
+    os.chdir(ROOT)
+    if args.dump:
+        out = {f"{p}/{lang}": dump(p, lang=lang) for p in args.pages for lang in ("ru", "en")}
+        Path(args.dump).write_text(json.dumps(out, ensure_ascii=False, sort_keys=True))
+        return
+    for page in args.pages:
+        times = reruns(page, runs=args.runs, lang=args.lang, profile=args.profile)
+        print(
+            f"{page:10s} filter change CPU: median {percentile(times, 50) * 1000:6.1f} ms, "
+            f"p95 {percentile(times, 95) * 1000:6.1f} ms over {len(times)} reruns"
+        )
+
+
+if __name__ == "__main__":
+    main()
