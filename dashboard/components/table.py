@@ -63,6 +63,15 @@ def download(
     )
 
 
+# scale (issue 11): the workbook was written again on every rerun of every page with tables
+# (~5 ms a small table, four on Regions). Keyed on the CSV of the same rows plus the column
+# types, which together fix every cell of the workbook; the frame itself is never a key (the
+# field notes: polars arguments are hashed from a shortened printout).
+@st.cache_data(max_entries=200, show_spinner=False)
+def _xlsx(csv: bytes, schema: str, sheet: str, _frame: pl.DataFrame) -> bytes:
+    return to_xlsx_bytes(_frame, sheet)
+
+
 def data_table(
     frame: pl.DataFrame,
     *,
@@ -91,9 +100,10 @@ def data_table(
         return
     left, right = st.columns(2)
     rows = frame.height
+    csv = to_csv_bytes(frame)
     download(
         t("common.download_csv"),
-        to_csv_bytes(frame),
+        csv,
         f"{file_name}.csv",
         CSV,
         key=f"{key}_csv",
@@ -103,7 +113,7 @@ def data_table(
     )
     download(
         t("common.download_xlsx"),
-        to_xlsx_bytes(frame, file_name),
+        _xlsx(csv, str(frame.schema), file_name, frame),
         f"{file_name}.xlsx",
         XLSX,
         key=f"{key}_xlsx",
