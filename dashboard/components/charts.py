@@ -49,10 +49,15 @@ def trend_chart(
     names = trend.get_column(series).unique(maintain_order=True).to_list()
     rank = dict(latest.iter_rows())
     names.sort(key=lambda name: -(rank.get(name) or float("-inf")))
+    # Every line on every wave (gaps as nulls) in one join, split per line (a join per line
+    # cost ~1 ms each, a tenth of a rerun with eight institutions).
+    lines = pl.DataFrame({series: names}, schema={series: trend.schema[series]})
+    grid = order.join(lines, how="cross").join(
+        trend, on=[series, "wave", "period_start"], how="left"
+    )
+    parts = grid.partition_by(series, as_dict=True, include_key=False)
     for name in names:
-        part = order.join(
-            trend.filter(pl.col(series) == name), on=["wave", "period_start"], how="left"
-        ).sort("period_start")
+        part = parts[(name,)].sort("period_start")
         x = part.get_column("wave").to_list()
         est = (part.get_column("estimate") * scale).to_list()
         low = (part.get_column("ci_low") * scale).to_list()
