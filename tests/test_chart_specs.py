@@ -11,7 +11,14 @@ import plotly.graph_objects as go
 import polars as pl
 import pytest
 
-from dashboard.components.charts import bar_ci, funnel_chart, trend_chart
+from dashboard.components.charts import (
+    bar_ci,
+    bar_values,
+    coefficient_plot,
+    funnel_chart,
+    scatter_fit,
+    trend_chart,
+)
 from dashboard.components.regionmap import region_map
 from dashboard.components.theme import house_layout, spec_figure, style
 
@@ -75,6 +82,25 @@ CHARTS = {
     "bar_all_hidden": lambda: bar_ci(UNITS.with_columns(suppressed=True), title="x", **BAR_ARGS),
     "funnel": lambda: funnel_chart(
         pl.DataFrame({"stage": ["received", "answered"], "count": [10, 4]}), title="Funnel"
+    ),
+    "bar_values": lambda: bar_values(
+        UNITS, category="region", value="n", label=str, title="Count", x_title="n"
+    ),
+    "scatter_fit": lambda: scatter_fit(
+        UNITS.drop_nulls().select(
+            "region", x="n", y="estimate", y_low="ci_low", y_high="ci_high", fitted="estimate"
+        ),
+        title="Fit",
+        x_title="x",
+        y_title="y",
+    ),
+    "coefficients": lambda: coefficient_plot(
+        UNITS.drop_nulls().select(
+            "estimate", "ci_low", "ci_high", key="region", significant=pl.col("n") > 200
+        ),
+        label=str,
+        title="Terms",
+        x_title="change",
     ),
     "map": lambda: region_map(UNITS, value_title="trust", title="Map"),
     "map_before_reform": lambda: region_map(UNITS, value_title="t", title="", wave="2021-Q2"),

@@ -262,36 +262,34 @@ def histogram(
 def scatter_fit(points: pl.DataFrame, *, title: str, x_title: str, y_title: str) -> go.Figure:
     """Regions as points (with trust CI) and the weighted fitted line."""
     ordered = points.sort("x")
-    fig = go.Figure(
-        go.Scatter(
-            x=ordered.get_column("x").to_list(),
-            y=ordered.get_column("y").to_list(),
-            mode="markers",
-            marker={"size": 10, "color": "#0072B2"},
-            error_y={  # each region's own 95% CI (t interval, from queries)
-                "type": "data",
-                "symmetric": False,
-                "array": (ordered.get_column("y_high") - ordered.get_column("y")).to_list(),
-                "arrayminus": (ordered.get_column("y") - ordered.get_column("y_low")).to_list(),
-                "color": rgba("#0072B2", 0.4),
-            },
-            text=[region_name(r) for r in ordered.get_column("region").to_list()],
-            hovertemplate="<b>%{text}</b><br>%{x:.1f}; %{y:.2f}<extra></extra>",
-            name=y_title,
-        )
-    )
-    fig.add_trace(
-        go.Scatter(
-            x=ordered.get_column("x").to_list(),
-            y=ordered.get_column("fitted").to_list(),
-            mode="lines",
-            line={"color": "#D55E00"},
-            name=t("ngo.fitted_line"),
-        )
-    )
-    fig.update_xaxes(title=x_title)
-    fig.update_yaxes(title=y_title)
-    return style(fig, title=title)
+    x = ordered.get_column("x").to_list()
+    dots = {
+        "type": "scatter",
+        "x": x,
+        "y": ordered.get_column("y").to_list(),
+        "mode": "markers",
+        "marker": {"size": 10, "color": "#0072B2"},
+        "error_y": {  # each region's own 95% CI (t interval, from queries)
+            "type": "data",
+            "symmetric": False,
+            "array": (ordered.get_column("y_high") - ordered.get_column("y")).to_list(),
+            "arrayminus": (ordered.get_column("y") - ordered.get_column("y_low")).to_list(),
+            "color": rgba("#0072B2", 0.4),
+        },
+        "text": [region_name(r) for r in ordered.get_column("region").to_list()],
+        "hovertemplate": "<b>%{text}</b><br>%{x:.1f}; %{y:.2f}<extra></extra>",
+        "name": y_title,
+    }
+    fitted = {
+        "type": "scatter",
+        "x": x,
+        "y": ordered.get_column("fitted").to_list(),
+        "mode": "lines",
+        "line": {"color": "#D55E00"},
+        "name": t("ngo.fitted_line"),
+    }
+    axes = {"xaxis": {"title": {"text": x_title}}, "yaxis": {"title": {"text": y_title}}}
+    return spec_figure([dots, fitted], merged(house_layout(title=title), axes))
 
 
 def format_estimate(value: float | None, percent: bool = False, decimals: int = 1) -> str:
@@ -307,18 +305,20 @@ def bar_values(
 ) -> go.Figure:  # fmt: skip
     """Horizontal bars, largest on top, one per category (complete counts: no error bars)."""
     ordered = frame.sort(value, nulls_last=False)
-    fig = go.Figure(
-        go.Bar(
-            x=ordered.get_column(value).to_list(),
-            y=[label(v) for v in ordered.get_column(category).to_list()],
-            orientation="h",
-            marker={"color": colour},
-            hovertemplate=f"%{{y}}: %{{x:,.{decimals}f}}<extra></extra>",
-        )
-    )
-    fig.update_xaxes(title=x_title, tickformat=",")
-    fig.update_yaxes(automargin=True)
-    return style(fig, title=title, height=max(260, 24 * ordered.height + 110))
+    bars = {
+        "type": "bar",
+        "x": ordered.get_column(value).to_list(),
+        "y": [label(v) for v in ordered.get_column(category).to_list()],
+        "orientation": "h",
+        "marker": {"color": colour},
+        "hovertemplate": f"%{{y}}: %{{x:,.{decimals}f}}<extra></extra>",
+    }
+    layout = merged(
+        house_layout(title=title, height=max(260, 24 * ordered.height + 110)),
+        {"xaxis": {"title": {"text": x_title}, "tickformat": ","},
+         "yaxis": {"automargin": True}},
+    )  # fmt: skip
+    return spec_figure([bars], layout)
 
 
 # --- issue 12 (inference): p-values and coefficient plots -------------------------------------
@@ -336,29 +336,32 @@ def coefficient_plot(terms: pl.DataFrame, *, label, title: str, x_title: str) ->
     names = [label(key) for key in ordered.get_column("key").to_list()]
     colours = ["#0072B2" if s else "#999999" for s in ordered.get_column("significant")]
     est = ordered.get_column("estimate")
-    fig = go.Figure(
-        go.Scatter(
-            x=est.to_list(),
-            y=names,
-            mode="markers",
-            marker={"color": colours, "size": 10},
-            error_x={
-                "type": "data",
-                "symmetric": False,
-                "array": (ordered.get_column("ci_high") - est).to_list(),
-                "arrayminus": (est - ordered.get_column("ci_low")).to_list(),
-                "color": "#666666",
-            },
-            customdata=list(
-                zip(ordered.get_column("ci_low"), ordered.get_column("ci_high"), strict=True)
-            ),
-            hovertemplate=(
-                f"%{{y}}: %{{x:+.2f}}<br>{t('charts.ci')}: "
-                "%{customdata[0]:.2f}…%{customdata[1]:.2f}<extra></extra>"
-            ),
-        )
-    )
-    fig.add_vline(x=0, line={"color": "#333333", "width": 1})
-    fig.update_xaxes(title=x_title)
-    fig.update_yaxes(automargin=True)
-    return style(fig, title=title, height=max(280, 30 * len(names) + 110))
+    dots = {
+        "type": "scatter",
+        "x": est.to_list(),
+        "y": names,
+        "mode": "markers",
+        "marker": {"color": colours, "size": 10},
+        "error_x": {
+            "type": "data",
+            "symmetric": False,
+            "array": (ordered.get_column("ci_high") - est).to_list(),
+            "arrayminus": (est - ordered.get_column("ci_low")).to_list(),
+            "color": "#666666",
+        },
+        "customdata": list(
+            zip(ordered.get_column("ci_low"), ordered.get_column("ci_high"), strict=True)
+        ),
+        "hovertemplate": (
+            f"%{{y}}: %{{x:+.2f}}<br>{t('charts.ci')}: "
+            "%{customdata[0]:.2f}…%{customdata[1]:.2f}<extra></extra>"
+        ),
+    }
+    zero = {"type": "line", "x0": 0, "x1": 0, "xref": "x", "y0": 0, "y1": 1,
+            "yref": "y domain", "line": {"color": "#333333", "width": 1}}  # fmt: skip
+    layout = merged(
+        house_layout(title=title, height=max(280, 30 * len(names) + 110)),
+        {"xaxis": {"title": {"text": x_title}}, "yaxis": {"automargin": True},
+         "shapes": [zero]},
+    )  # fmt: skip
+    return spec_figure([dots], layout)
