@@ -16,6 +16,7 @@ from dashboard.components.charts import (
     bar_values,
     coefficient_plot,
     funnel_chart,
+    histogram,
     scatter_fit,
     trend_chart,
 )
@@ -102,6 +103,10 @@ CHARTS = {
         title="Terms",
         x_title="change",
     ),
+    "histogram_target": lambda: histogram(
+        pl.Series([1, 4, None, 45]), title="Days", x_title="d", cutoff=30
+    ),
+    "histogram_empty": lambda: histogram(pl.Series([], dtype=pl.Int64), title="", x_title="d"),
     "map": lambda: region_map(UNITS, value_title="trust", title="Map"),
     "map_before_reform": lambda: region_map(UNITS, value_title="t", title="", wave="2021-Q2"),
 }

@@ -15,7 +15,6 @@ from dashboard.components.theme import (
     merged,
     rgba,
     spec_figure,
-    style,
 )
 from dashboard.i18n import fmt_number, region_name, t
 from queries.reference.reform import before_reform, period_end
@@ -237,26 +236,28 @@ def histogram(
     values: pl.Series, *, title: str, x_title: str, cutoff: int | None = None
 ) -> go.Figure:
     """A distribution of day counts, with an optional marker line (e.g. the 30-day target)."""
-    fig = go.Figure(
-        go.Histogram(
-            x=values.drop_nulls().to_list(),
-            nbinsx=60,
-            marker={"color": "#56B4E9"},
-            hovertemplate=f"{x_title}: %{{x}}<br>%{{y}}<extra></extra>",
-        )
+    bars = {
+        "type": "histogram",
+        "x": values.drop_nulls().to_list(),
+        "nbinsx": 60,
+        "marker": {"color": "#56B4E9"},
+        "hovertemplate": f"{x_title}: %{{x}}<br>%{{y}}<extra></extra>",
+    }
+    layout = merged(
+        house_layout(title=title, height=320),
+        {"xaxis": {"title": {"text": x_title}}, "yaxis": {"title": {"text": t("charts.count")}}},
     )
-    if cutoff:
-        fig.add_vline(
-            x=cutoff,
-            line={"color": "#D55E00", "dash": "dash"},
-            annotation_text=t("feedback.target_days", days=cutoff),
-        )
-    fig.update_xaxes(title=x_title)
+    if cutoff:  # as add_vline(..., annotation_text=...) writes it
+        line = {"type": "line", "x0": cutoff, "x1": cutoff, "xref": "x", "y0": 0, "y1": 1,
+                "yref": "y domain", "line": {"color": "#D55E00", "dash": "dash"}}  # fmt: skip
+        note = {"showarrow": False, "text": t("feedback.target_days", days=cutoff),
+                "x": cutoff, "xanchor": "left", "xref": "x", "y": 1, "yanchor": "top",
+                "yref": "y domain"}  # fmt: skip
+        layout = {**layout, "shapes": [line], "annotations": [note]}
     tail = values.drop_nulls().quantile(0.99)
     if tail is not None and tail > 0:  # a few very late answers would squash the rest
-        fig.update_xaxes(range=[0, max(tail, cutoff or 0) * 1.1])
-    fig.update_yaxes(title=t("charts.count"))
-    return style(fig, title=title, height=320)
+        layout = merged(layout, {"xaxis": {"range": [0, max(tail, cutoff or 0) * 1.1]}})
+    return spec_figure([bars], layout)
 
 
 def scatter_fit(points: pl.DataFrame, *, title: str, x_title: str, y_title: str) -> go.Figure:
