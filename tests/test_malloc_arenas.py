@@ -1,0 +1,66 @@
+"""The dashboard bounds glibc's malloc arenas (dashboard/serve.py, issue 11): session threads
+started after its import share the arenas that exist instead of each making its own, which
+keeps the pages its runs freed."""
+
+from __future__ import annotations
+
+import ctypes.util
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# the heaps (arenas) glibc reports before and after THREADS new threads allocated at once
+PROBE = """
+import ctypes, ctypes.util, re, sys, tempfile, threading
+import polars, streamlit  # what the app imports (and the threads they start) in both cases
+limit = 0
+if sys.argv[1] == "serve":
+    import dashboard.serve
+    limit = dashboard.serve.ARENAS
+libc = ctypes.CDLL(ctypes.util.find_library("c"))
+libc.fopen.restype = ctypes.c_void_p
+def heaps():
+    with tempfile.NamedTemporaryFile(suffix=".xml") as out:
+        fp = libc.fopen(out.name.encode(), b"w")
+        libc.malloc_info(0, ctypes.c_void_p(fp))
+        libc.fclose(ctypes.c_void_p(fp))
+        return len(re.findall(r"<heap nr=", open(out.name).read()))
+before = heaps()
+THREADS = 12
+held, start = [], threading.Barrier(THREADS)
+def work():
+    start.wait()
+    held.append([bytearray(100_000) for _ in range(20)])  # malloc, not pymalloc
+threads = [threading.Thread(target=work) for _ in range(THREADS)]
+for t in threads: t.start()
+for t in threads: t.join()
+print(before, heaps(), limit)
+"""
+
+
+def _heaps(what: str) -> tuple[int, int, int]:
+    env = {k: v for k, v in os.environ.items() if k != "MALLOC_ARENA_MAX"}
+    done = subprocess.run([sys.executable, "-c", PROBE, what], cwd=ROOT, env=env,
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    before, after, limit = done.stdout.split()[-3:]
+    return int(before), int(after), int(limit)
+
+
+@pytest.mark.skipif(
+    platform.system() != "Linux" or platform.libc_ver()[0] != "glibc"
+    or not ctypes.util.find_library("c"),
+    reason="glibc only",
+)  # fmt: skip
+def test_threads_started_after_the_import_make_no_new_arena() -> None:
+    # not imported here: building serve.py's app would mount the session routes for other tests
+    before, after, _ = _heaps("plain")
+    assert after > before  # glibc alone: the new threads make arenas of their own
+    before, after, limit = _heaps("serve")
+    assert limit >= 1
+    assert after <= max(before, limit)
