@@ -72,7 +72,9 @@ def render() -> None:
     if events.is_empty():
         st.info(t("audit.none"), icon=":material/search_off:")
         return
-    shown = events.with_columns(pl.col("action").map_elements(_action_name, return_dtype=pl.String))
+    # a dict, not a Python callback inside polars (see queries.survey.design.p_values)
+    names = {action: _action_name(action) for action in events.get_column("action").unique()}
+    shown = events.with_columns(pl.col("action").replace_strict(names, return_dtype=pl.String))
     data_table(
         shown.rename({c: t(f"audit.col_{c}") for c in events.columns}),
         key="audit",

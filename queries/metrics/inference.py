@@ -19,7 +19,7 @@ import polars as pl
 from queries.metrics import combine, variable_sums
 from queries.metrics.trust import composite_expr, trust_columns
 from queries.survey.calibrated_sums import UNKNOWN
-from queries.survey.design import difference_from_sums, p_value
+from queries.survey.design import difference_from_sums, p_values
 
 ALPHA = 0.05
 RANK_DRAWS = 10_000
@@ -329,9 +329,9 @@ def _versus_contrasts(
     tests = tests.select(
         "region",
         (pl.col("estimate") - whole).alias("difference"),
-        pl.when(hide).then(None).otherwise(p_value(pl.col("_diff") / pl.col("_se")))
-        .alias("p_value"),
-    )  # fmt: skip
+        pl.when(hide).then(None).otherwise(pl.col("_diff") / pl.col("_se")).alias("p_value"),
+    )  # the z, made a p-value below (outside the expression: see ``p_values``)
+    tests = tests.with_columns(p_values(tests.get_column("p_value")).alias("p_value"))
     return _grouped(tests, alpha)
 
 

@@ -9,7 +9,7 @@ import polars as pl
 from queries.metrics import as_list, combine, variable_sums
 from queries.metrics.calibrated import calibrated_trend_sums  # issue 12
 from queries.reference.reform import on_comparable_units
-from queries.survey.design import difference_from_sums, p_value, z_value
+from queries.survey.design import difference_from_sums, p_values, z_value
 
 
 def trend_from_sums(
@@ -51,9 +51,9 @@ def trend_from_sums(
     )
     if spans_waves(sums) if contrast is None else contrast:
         est = _contrast_se(sums, est, by)
-    z = pl.col("change") / pl.col("change_se")
+    z = est.get_column("change") / est.get_column("change_se")
     return (
-        est.with_columns(p_value(z, df=pl.col("_df")).alias("p_value"))
+        est.with_columns(p_values(z, df=est.get_column("_df")).alias("p_value"))
         .with_columns((pl.col("p_value") < 1 - level).fill_null(False).alias("significant"))
         .drop("_df")
     )

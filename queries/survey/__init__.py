@@ -9,10 +9,10 @@ from queries.survey.design import (
     combine_sums,
     difference,
     difference_from_sums,
-    p_value,
+    p_values,
     survey_mean,
     survey_proportion,
-    t_quantile,
+    t_quantiles,
     z_value,
 )
 from queries.survey.raking import RakeResult, poststratify, rake
@@ -28,7 +28,7 @@ __all__ = [
     "combine_sums",
     "difference",
     "difference_from_sums",
-    "p_value",
+    "p_values",
     "poststratify",
     "rake",
     "stratum_sums",
@@ -36,6 +36,6 @@ __all__ = [
     "survey_mean",
     "survey_proportion",
     "survey_regression",
-    "t_quantile",
+    "t_quantiles",
     "z_value",
 ]

@@ -36,11 +36,11 @@ __all__ = [
     "combine_sums",
     "difference",
     "difference_from_sums",
-    "p_value",
+    "p_values",
     "stratum_sums",
     "survey_mean",
     "survey_proportion",
-    "t_quantile",
+    "t_quantiles",
     "z_value",
 ]
 
@@ -58,40 +58,36 @@ def z_value(level: float) -> float:
     return NormalDist().inv_cdf(0.5 + level / 2)
 
 
-def p_value(z: pl.Expr, *, df: pl.Expr | None = None) -> pl.Expr:
-    """Two-sided p-value of a statistic, vectorised (null stays null): normal, 2·(1 − Φ(|z|)),
+# The t and normal tails are computed on whole columns outside polars' expressions: a Python
+# callback inside an expression (map_batches) runs on polars' thread pool and must take the GIL,
+# while another thread holding the GIL can be waiting for that pool (an eager Series operation):
+# with many sessions at once the server stopped (bench/bench_ws_load.py at 10M, py-spy showed
+# the pool's workers waiting for the GIL and every script thread waiting for the pool).
+def p_values(z: pl.Series, *, df: pl.Series | None = None) -> pl.Series:
+    """Two-sided p-values of a column of statistics (null stays null): normal, 2·(1 − Φ(|z|)),
     or Student's t with ``df`` degrees of freedom per row when given (null when df < 1)."""
     from scipy.stats import norm, t  # imported here: scipy is slow to import and rarely needed
 
-    if df is None:
-        return z.abs().map_batches(
-            lambda s: pl.Series(2 * norm.sf(s.cast(pl.Float64).to_numpy()), nan_to_null=True),
-            return_dtype=pl.Float64,
-        )
-
-    def two_sided(s: pl.Series) -> pl.Series:
-        stat, dof = (s.struct.field(f).cast(pl.Float64).to_numpy() for f in ("z", "df"))
-        with np.errstate(invalid="ignore"):
-            return pl.Series(2 * t.sf(np.abs(stat), np.where(dof >= 1, dof, np.nan)),
-                             nan_to_null=True)  # fmt: skip
-
-    return pl.struct(z.alias("z"), df.alias("df")).map_batches(two_sided, return_dtype=pl.Float64)
+    stat = np.abs(z.cast(pl.Float64).to_numpy())
+    with np.errstate(invalid="ignore"):
+        if df is None:
+            tail = norm.sf(stat)
+        else:
+            dof = df.cast(pl.Float64).to_numpy()
+            tail = t.sf(stat, np.where(dof >= 1, dof, np.nan))
+    return pl.Series("p_value", 2 * tail, nan_to_null=True)
 
 
-def t_quantile(level: float, df: pl.Expr) -> pl.Expr:
+def t_quantiles(level: float, df: pl.Series) -> pl.Series:
     """The two-sided t quantile for ``level`` with ``df`` degrees of freedom per row (R's
     ``qt(0.5 + level/2, df)``); null when df < 1 (no interval can be given)."""
     from scipy.stats import t
 
     z_value(level)  # the same check of the level
-
-    def quantile(s: pl.Series) -> pl.Series:
-        dof = s.cast(pl.Float64).to_numpy()
-        with np.errstate(invalid="ignore"):
-            return pl.Series(t.ppf(0.5 + level / 2, np.where(dof >= 1, dof, np.nan)),
-                             nan_to_null=True)  # fmt: skip
-
-    return df.map_batches(quantile, return_dtype=pl.Float64)
+    dof = df.cast(pl.Float64).to_numpy()
+    with np.errstate(invalid="ignore"):
+        quantile = t.ppf(0.5 + level / 2, np.where(dof >= 1, dof, np.nan))
+    return pl.Series("_crit", quantile, nan_to_null=True)
 
 
 def _check_ci(ci: str) -> None:
@@ -134,9 +130,13 @@ def finish(
     share = pl.lit(share) if isinstance(share, bool) else share
     small = pl.col("n") < MIN_N
     se = pl.col("_var").clip(lower_bound=0.0).sqrt()
-    crit = pl.lit(z_value(level)) if ci == "normal" else t_quantile(level, pl.col("df"))
-    # issue 11: each evaluated once (the quantile is a Python call), as they are used up to
-    # five times below; on a few hundred rows that halves this step's cost
+    crit = (
+        pl.lit(z_value(level), pl.Float64)
+        if ci == "normal"
+        else t_quantiles(level, frame.get_column("df"))
+    )
+    # issue 11: each evaluated once, as they are used up to five times below; on a few hundred
+    # rows that halves this step's cost
     frame = frame.with_columns(crit.alias("_crit"), se.alias("_se"))
     crit, se = pl.col("_crit"), pl.col("_se")
     low, high = pl.col(est) - crit * se, pl.col(est) + crit * se
@@ -368,8 +368,8 @@ def difference_from_sums(
     )
     out = finish(out, level, ci="normal" if ci == "normal" else "t", est="difference")
     hide = pl.col("suppressed")
-    z = pl.col("difference") / pl.col("se")
-    p = p_value(z) if ci == "normal" else p_value(z, df=pl.col("df"))
+    z = out.get_column("difference") / out.get_column("se")
+    p = p_values(z, df=None if ci == "normal" else out.get_column("df"))
     out = out.with_columns(
         pl.when(hide).then(None).otherwise(pl.col("estimate_a")).alias("estimate_a"),
         pl.when(hide).then(None).otherwise(pl.col("estimate_b")).alias("estimate_b"),
