@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import polars as pl
 
-from bench.common import demo_database, percentile
+from bench.common import demo_database, print_percentiles
 from queries.db import engine_for, init_db
 from queries.metrics.dataset import _ngo, _proposals, load_dataset
 from queries.metrics.feedback import feedback_numbers
@@ -140,9 +140,7 @@ def run(size: int, changes: int) -> None:
                            ("summaries", summary_pages(snapshot, frames, filters))):  # fmt: skip
             for page, work in zip(("feedback", "ngo"), made, strict=True):
                 times.setdefault(f"{page:<8} {filters.weights:<10} {path}", []).append(timed(work))
-    for key, values in sorted(times.items()):
-        print(f"  {key:<30} p50 {percentile(values, 50) * 1000:7.0f} ms   "
-              f"p95 {percentile(values, 95) * 1000:7.0f} ms   ({len(values)} changes)")  # fmt: skip
+    print_percentiles(times)
 
 
 def main() -> None:

@@ -26,7 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.bench_feedback_ngo import SETTLEMENTS, SEXES, SOURCE, register_of, rss_mb, timed
-from bench.common import demo_database, percentile
+from bench.common import demo_database, print_percentiles
 from queries.db import engine_for, init_db
 from queries.metrics.dataset import load_dataset
 from queries.metrics.filters import Filters
@@ -119,9 +119,7 @@ def run(size: int, changes: int) -> None:
                      "summaries": summary_page(engine, snapshot, frames, filters)}  # fmt: skip
             for path, work in paths.items():
                 times.setdefault(f"regions  {weights:<10} {path}", []).append(timed(work))
-    for key, values in sorted(times.items()):
-        print(f"  {key:<30} p50 {percentile(values, 50) * 1000:7.0f} ms   "
-              f"p95 {percentile(values, 95) * 1000:7.0f} ms   ({len(values)} changes)")  # fmt: skip
+    print_percentiles(times)
 
 
 def main() -> None:

@@ -64,3 +64,10 @@ def percentile(values: list[float], q: float) -> float:
     low = int(pos)
     high = min(low + 1, len(ordered) - 1)
     return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
+
+
+def print_percentiles(times: dict[str, list[float]]) -> None:
+    """One line per key: p50 and p95 of its timings (seconds) in ms, and how many."""
+    for key, values in sorted(times.items()):
+        print(f"  {key:<30} p50 {percentile(values, 50) * 1000:7.0f} ms   "
+              f"p95 {percentile(values, 95) * 1000:7.0f} ms   ({len(values)} changes)")  # fmt: skip
