@@ -198,24 +198,6 @@ def _rows_for(engine: Engine, columns: set[str]) -> pl.DataFrame:
     return _read(engine, query, schema, key=True)
 
 
-def _named_cells(
-    snapshot: Snapshot, variables: Mapping[str, pl.Expr]
-) -> tuple[pl.DataFrame, dict[str, str]]:
-    """The cells of ``variables`` (stored ones, or built from rows once per snapshot) and each
-    name's stored name."""
-    store = variables_for(snapshot.institutions).stored
-    names: dict[str, str] = {}
-    parts = []
-    for name, expr in variables.items():
-        same = next((s for s, e in store.items() if e.meta.eq(expr)), None)
-        if same is None:  # under its own name: "composite_trust" is also a stored name
-            same = f"built:{name}"
-            parts.append(snapshot.built(same, expr))
-        names[name] = same
-    cells = pl.concat([snapshot.cells, *parts]) if parts else snapshot.cells
-    return cells.filter(pl.col("variable").is_in(sorted(set(names.values())))), names
-
-
 def snapshot_sums(
     snapshot: Snapshot,
     kept: pl.DataFrame,
