@@ -8,7 +8,11 @@ did not finish within the timeout, dropped connections), and the server's reside
 process and children, sampled every 0.25 s): peak and at the end.
 
     .venv/bin/python bench/bench_ws_load.py [--size 1000000] [--sessions 50] [--seconds 180]
-        [--pages overview regions ...] [--design now|before]
+        [--pages overview regions ...] [--design now|before] [--processes N]
+
+``--processes N`` serves the app from N processes on the same database and pins session i to
+process i mod N, as the sticky proxy of docs/deploy.md section 6 does; the server's CPU and
+memory are then the sum over the processes (and the printed RSS is the total).
 
 The sessions are spread over the pages with filters (Overview, Regions, Feedback, NGO, Drivers)
 unless ``--pages`` names fewer.
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import random
 import sys
 import time
@@ -73,6 +78,7 @@ class Tally:
 class LoadResult:
     """One load run, as printed."""
 
+    processes: int
     sessions: int
     seconds: float
     pages: tuple[str, ...]
@@ -95,12 +101,13 @@ class LoadResult:
 
     def lines(self) -> list[str]:
         return [
-            f"{self.sessions} sessions x {self.seconds:.0f} s ({', '.join(self.pages)}): "
+            f"{self.sessions} sessions x {self.seconds:.0f} s on {self.processes} process"
+            f"{'es' if self.processes > 1 else ''} ({', '.join(self.pages)}): "
             f"{self.reruns} reruns, p50 {self.p50_s * 1000:.0f} ms, p95 {self.p95_s * 1000:.0f} ms"
             f", max {self.max_s * 1000:.0f} ms",
             f"errors {self.errors} (exceptions shown {self.exceptions}, timeouts {self.timeouts},"
             f" disconnects {self.disconnects}, sessions that could not sign in and open their"
-            f" page {self.failed_opens}); server RSS (with children) peak "
+            f" page {self.failed_opens}); server RSS (all processes, with children) peak "
             f"{self.rss_peak_mb:,.0f} MB, at the end {self.rss_end_mb:,.0f} MB",
             f"server CPU {self.server_cpu_s:.0f} s in {self.seconds:.0f} s "
             f"({self.server_cpu_s / max(self.reruns, 1) * 1000:.0f} ms per rerun); {self.load}",
@@ -205,16 +212,18 @@ async def _within(jobs: list, seconds: float, tally: Tally, counter: str) -> lis
     return [None if t in pending else t.result() for t in tasks]
 
 
-async def run_load(url: str, *, sessions: int, seconds: float, every: float = 2.0,
-                   pages: tuple[str, ...] = PAGES, timeout: float = 60.0,
-                   seed: int = 11, pid: int | None = None) -> Tally:  # fmt: skip
-    """Sign ``sessions`` users in (session i on ``pages[i % len(pages)]``), then let each change
-    a filter every ``every`` seconds for ``seconds`` seconds (a page the design lacks shows
-    its default page, the Overview, whose filters are then changed). ``pid``: the server's
-    process, whose CPU time in the measured period is kept."""
+async def run_load(url: str | tuple[str, ...], *, sessions: int, seconds: float,
+                   every: float = 2.0, pages: tuple[str, ...] = PAGES, timeout: float = 60.0,
+                   seed: int = 11, pids: tuple[int, ...] = ()) -> Tally:  # fmt: skip
+    """Sign ``sessions`` users in (session i on ``pages[i % len(pages)]``, served by
+    ``urls[i % len(urls)]`` when ``url`` names several processes), then let each change a
+    filter every ``every`` seconds for ``seconds`` seconds (a page the design lacks shows its
+    default page, the Overview, whose filters are then changed). ``pids``: the servers'
+    processes, whose CPU time in the measured period is kept (summed)."""
+    urls = (url,) if isinstance(url, str) else url
     gate = asyncio.Semaphore(SIGN_IN_AT_ONCE)
-    users = [LoadSession(url, pages[i % len(pages)], seed=seed + i, timeout=timeout)
-             for i in range(sessions)]  # fmt: skip
+    users = [LoadSession(urls[i % len(urls)], pages[i % len(pages)], seed=seed + i,
+                         timeout=timeout) for i in range(sessions)]  # fmt: skip
     tally = Tally()
 
     async def opened(user: LoadSession) -> LoadSession | None:
@@ -232,28 +241,35 @@ async def run_load(url: str, *, sessions: int, seconds: float, every: float = 2.
         signed_in = await _within(opening, max(120.0, 5.0 * sessions), tally, "failed_opens")
         users_in = [u for u in signed_in if u]
         until = time.monotonic() + seconds
-        cpu_before = cpu_seconds(pid) if pid else 0.0
+        cpu_before = sum(cpu_seconds(pid) for pid in pids)
         driving = [_drive(u, until=until, every=every, tally=tally, gate=gate) for u in users_in]
         await _within(driving, seconds + 2 * timeout + every, tally, "timeouts")
-        if pid:
-            tally.server_cpu_s = cpu_seconds(pid) - cpu_before
+        if pids:
+            tally.server_cpu_s = sum(cpu_seconds(pid) for pid in pids) - cpu_before
     finally:
         await asyncio.gather(*(u.close() for u in users))
     return tally
 
 
 def measure(design: Design, url: str, *, sessions: int, seconds: float,
-            pages: tuple[str, ...] = PAGES, every: float = 2.0) -> LoadResult:  # fmt: skip
-    """Serve ``design`` on ``url`` and run the load against it."""
+            pages: tuple[str, ...] = PAGES, every: float = 2.0,
+            processes: int = 1) -> LoadResult:  # fmt: skip
+    """Serve ``design`` on ``url`` from ``processes`` processes and run the load against them."""
     add_bench_user(design, url)
-    with serve(design, url, log_name=f"bench-ws-load-{design.name}.log") as served:
-        tally = asyncio.run(run_load(served.url, sessions=sessions, seconds=seconds,
-                                     every=every, pages=pages, pid=served.process.pid))  # fmt: skip
-        end_mb = served.rss.now()
-        peak_mb = max(served.rss.peak, end_mb)
+    with contextlib.ExitStack() as stack:
+        servers = [
+            stack.enter_context(serve(design, url, log_name=f"bench-ws-load-{design.name}-{i}.log"))
+            for i in range(processes)
+        ]
+        tally = asyncio.run(run_load(tuple(s.url for s in servers), sessions=sessions,
+                                     seconds=seconds, every=every, pages=pages,
+                                     pids=tuple(s.process.pid for s in servers)))  # fmt: skip
+        end_mb = sum(s.rss.now() for s in servers)
+        # the sum of the peaks: an upper bound of the total's peak (sampled apart)
+        peak_mb = max(sum(s.rss.peak for s in servers), end_mb)
     times = tally.times
     return LoadResult(
-        sessions=sessions, seconds=seconds, pages=pages, reruns=len(times),
+        processes=processes, sessions=sessions, seconds=seconds, pages=pages, reruns=len(times),
         p50_s=percentile(times, 50), p95_s=percentile(times, 95),
         max_s=max(times, default=float("nan")), exceptions=tally.exceptions,
         timeouts=tally.timeouts, disconnects=tally.disconnects,
@@ -270,13 +286,15 @@ def main() -> None:
     parser.add_argument("--every", type=float, default=2.0, help="seconds between changes")
     parser.add_argument("--pages", nargs="+", default=list(PAGES), choices=PAGES)
     parser.add_argument("--design", choices=("now", "before"), default="now")
+    parser.add_argument("--processes", type=int, default=1, help="app processes, sticky")
     args = parser.parse_args()
     if args.design == "before":
         design, (url, _built) = PREVIOUS, previous_design_database(args.size)
     else:
         design, url = NOW, demo_database(args.size)
     result = measure(design, url, sessions=args.sessions, seconds=args.seconds,
-                     pages=tuple(args.pages), every=args.every)  # fmt: skip
+                     pages=tuple(args.pages), every=args.every,
+                     processes=args.processes)  # fmt: skip
     print(f"{args.size:,} responses, {design.name} design, websocket load:")
     for line in result.lines():
         print(f"  {line}")

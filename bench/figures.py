@@ -95,7 +95,11 @@ def measure_design(design: str, size: int, parts: set[str], args) -> None:
         (
             "load",
             lambda: bench_ws_load.measure(
-                served, url, sessions=args.sessions, seconds=args.load_seconds
+                served,
+                url,
+                sessions=args.sessions,
+                seconds=args.load_seconds,
+                processes=args.load_processes if design == "now" else 1,
             ),
         ),
     ]
@@ -255,6 +259,12 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=6, help="filter changes per page and language")
     parser.add_argument("--sessions", type=int, default=50)
     parser.add_argument("--load-seconds", type=float, default=60)
+    parser.add_argument(
+        "--load-processes",
+        type=int,
+        default=1,
+        help="app processes serving today's design in the load (sticky)",
+    )
     parser.add_argument("--ingest-rows", type=int, default=1_000_000)
     parser.add_argument("--demo-size", type=int, default=1_000_000)
     parser.add_argument("--table", action="store_true", help="print the stored table only")
