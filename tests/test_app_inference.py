@@ -17,8 +17,9 @@ from queries.metrics.dataset import load_dataset
 from queries.metrics.drivers import drivers_numbers
 from queries.metrics.filters import Filters, apply_filters
 from queries.metrics.inference import region_standing
+from queries.metrics.moved import composite_by_region
 from queries.metrics.ngo import ngo_density, ngo_trust_relation
-from queries.metrics.overview import composite_by_region, overview_numbers
+from queries.metrics.overview import overview_numbers
 from tests.apptest_helpers import DEFAULT_SOURCE, use_database, view
 
 

@@ -13,8 +13,8 @@ from scipy.stats import norm, rankdata
 from scipy.stats import t as student
 
 from queries.metrics.inference import holm, rank_intervals, region_standing, versus_whole
+from queries.metrics.moved import regions_moved
 from queries.metrics.ngo import ngo_trust_relation
-from queries.metrics.overview import regions_moved
 from tests.test_metrics_overview import responses as two_wave_responses
 
 

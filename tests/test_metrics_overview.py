@@ -18,12 +18,8 @@ from scipy import stats
 
 from queries.errors import SenimError
 from queries.metrics.filters import Filters
-from queries.metrics.overview import (
-    composite_by_region,
-    headline_cards,
-    overview_numbers,
-    regions_moved,
-)
+from queries.metrics.moved import composite_by_region, regions_moved
+from queries.metrics.overview import headline_cards, overview_numbers
 
 D = dt.date
 # region -> (wave 1 answers, wave 2 answers), each pair repeated 20 times

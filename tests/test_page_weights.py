@@ -19,8 +19,8 @@ from queries.metrics.drivers import drivers_numbers, trust_drivers
 from queries.metrics.feedback import feedback_numbers, feedback_survey
 from queries.metrics.filters import Filters, apply_filters
 from queries.metrics.inference import region_standing, weighted_by_group, weighted_standing
+from queries.metrics.moved import composite_by_group, composite_by_region
 from queries.metrics.ngo import trust_by_region
-from queries.metrics.overview import composite_by_group, composite_by_region
 from queries.survey.calibration import (
     calibrated_weights,
     category_codes,

@@ -279,7 +279,7 @@ def test_trend_chart_marks_the_reform_between_the_waves_it_falls_between():
 
 
 def test_regions_that_moved_across_the_reform_are_comparable_units():
-    from queries.metrics.overview import regions_moved
+    from queries.metrics.moved import regions_moved
 
     responses = reform_responses().with_columns(trust_government=pl.col("score"))
     moved = regions_moved(responses)

@@ -15,10 +15,19 @@ from dataclasses import dataclass, replace
 
 import polars as pl
 
-from queries.errors import SenimError
-from queries.metrics import combine, variable_sums
+from queries.metrics import variable_sums
 from queries.metrics.filters import Filters, apply_filters
-from queries.metrics.inference import with_holm
+from queries.metrics.moved import (
+    SURVEY_BY,
+    TOP_MOVED,
+    check_one_source,
+    composite_by_region,
+    last_two_waves,
+    moved_from_trend,
+    no_moves,
+    regions_moved,
+    waves_of,
+)
 from queries.metrics.ngo import national_density, ngo_rows
 from queries.metrics.register import answer_rate_30, funnel, latest_submission, register_rows
 from queries.metrics.trend import spans_waves, trend_from_sums
@@ -51,8 +60,6 @@ CARD_COLUMNS = {
 }
 INSTITUTION_PREFIX = "institution:"
 SHARES = ("participation",)
-# fixed within a stratum (source|wave|region): carried along, the sums group on the stratum only
-_SURVEY_BY = ["region", "wave", "period_start"]
 _YEAR = dt.timedelta(days=365)
 _MONTH = dt.timedelta(days=30)
 
@@ -85,21 +92,7 @@ def overview_variables(
 
 def overview_sums(responses: pl.DataFrame, institutions: Sequence[str] = ()) -> pl.DataFrame:
     """The one pass: per (region, wave, stratum, variable) sums of every Overview variable."""
-    return variable_sums(responses, overview_variables(responses, institutions), carry=_SURVEY_BY)
-
-
-def _waves(sums: pl.DataFrame) -> pl.DataFrame:
-    waves = sums.lazy().select("wave", "period_start").unique()
-    return waves.sort("period_start", "wave").collect()
-
-
-def _check_one_source(responses: pl.DataFrame) -> None:
-    if "source" in responses.columns and responses.get_column("source").n_unique() > 1:
-        found = ", ".join(sorted(responses.get_column("source").unique().drop_nulls().to_list()))
-        raise SenimError(
-            f"The Overview compares waves of one survey source, but the data has several "
-            f"({found}); choose one source."
-        )
+    return variable_sums(responses, overview_variables(responses, institutions), carry=SURVEY_BY)
 
 
 def survey_trend(
@@ -110,11 +103,11 @@ def survey_trend(
     wave, its SE and significance (see ``trend_from_sums``). ``sums``: ``overview_sums`` output
     when the caller already has it."""
     if sums is None:
-        _check_one_source(responses)
+        check_one_source(responses)
         sums = overview_sums(responses, institutions)
     if sums.is_empty():
         return pl.DataFrame()
-    return _with_government(trend_from_sums(sums, _waves(sums), shares=SHARES))
+    return _with_government(trend_from_sums(sums, waves_of(sums), shares=SHARES))
 
 
 def _with_government(trend: pl.DataFrame) -> pl.DataFrame:
@@ -224,90 +217,6 @@ def headline_cards(
     return frame.sort(pl.col("card").replace_strict(order, default=99))
 
 
-def _composite_sums(responses: pl.DataFrame, institutions: Sequence[str]) -> pl.DataFrame:
-    _check_one_source(responses)
-    variables = {"composite_trust": composite_expr(trust_columns(responses, institutions))}
-    return variable_sums(responses, variables, by=_SURVEY_BY)
-
-
-TOP_MOVED = 5  # the regions that moved most, shown on the Overview
-_MOVED = ["region", "wave", "previous_wave", "estimate", "change", "change_se", "p_value",
-          "p_adjusted", "significant", "tested", "n"]  # fmt: skip
-
-
-def regions_moved(
-    responses: pl.DataFrame,
-    institutions: Sequence[str] = (),
-    top: int = TOP_MOVED,
-    *,
-    sums: pl.DataFrame | None = None,
-) -> pl.DataFrame:
-    """Composite trust's change per region between one source's last two waves, with the
-    change's SE, raw p-value and Holm-adjusted p (``p_adjusted``, over every region tested:
-    ``tested``); ``significant`` is the adjusted test. The ``top`` rows: significant regions
-    first, then by absolute change. Regions without an estimate in either wave (too few
-    responses) are left out of the list and of the family (issue 12: multiplicity)."""
-    if sums is None:
-        sums = _composite_sums(responses, institutions) if responses.height else pl.DataFrame()
-    sums, waves = _last_two(sums)
-    if waves.height < 2:
-        return _no_moves()
-    trend = trend_from_sums(sums, waves, by=["region"])
-    return _moved(trend, *waves.get_column("wave"), top)
-
-
-def _last_two(sums: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Composite trust's sums in its last two waves, and those waves (``_waves``: fewer than
-    two when it has fewer)."""
-    sums = sums.filter(pl.col("variable") == "composite_trust") if sums.height else sums
-    waves = _waves(sums).tail(2) if sums.height else pl.DataFrame()
-    if waves.height == 2:
-        sums = sums.filter(pl.col("wave").is_in(waves.get_column("wave").to_list()))
-    return sums, waves
-
-
-def _no_moves() -> pl.DataFrame:
-    extra = {"p_adjusted": pl.Float64, "tested": pl.Int64}
-    return pl.DataFrame(schema={c: CARD_COLUMNS.get(c) or extra.get(c, pl.String) for c in _MOVED})
-
-
-def _moved(trend: pl.DataFrame, before: str, last: str, top: int) -> pl.DataFrame:
-    """The regions that moved from ``trend_from_sums(..., by=["region"])`` over two waves."""
-    family = trend.filter(
-        (pl.col("wave") == last) & (pl.col("previous_wave") == before),
-        pl.col("change").is_not_null(),
-    )
-    return (
-        with_holm(family)  # the family: every region tested, not just the rows shown
-        .with_columns(tested=pl.lit(family.get_column("p_value").is_not_null().sum(), pl.Int64))
-        .sort("significant", pl.col("change").abs(), "region", descending=[True, True, False])
-        .head(top)
-        .select(_MOVED)
-    )
-
-
-def composite_by_region(
-    responses: pl.DataFrame, institutions: Sequence[str] = (), *, sums: pl.DataFrame | None = None
-) -> pl.DataFrame:
-    """Composite trust per region (estimate, se, CI, n, suppressed): over all the given
-    responses, or from ``overview_sums`` output restricted to one wave by the caller."""
-    if sums is None:
-        variables = {"composite_trust": composite_expr(trust_columns(responses, institutions))}
-        sums = variable_sums(responses, variables, by=["region"])
-    sums = sums.filter(pl.col("variable") == "composite_trust")
-    return combine(sums, by=["region"]).drop("variable")
-
-
-def composite_by_group(
-    responses: pl.DataFrame, by: str, institutions: Sequence[str] = ()
-) -> pl.DataFrame:
-    """Composite trust per value of ``by`` (sex, age group, ...), each a domain; respondents
-    with no value left out (the Regions page's cross-tabs)."""
-    variables = {"composite": composite_expr(trust_columns(responses, institutions))}
-    sums = variable_sums(responses, variables, by=[by])
-    return combine(sums, by=[by]).filter(pl.col(by).is_not_null())
-
-
 @dataclass(frozen=True)
 class OverviewNumbers:
     """Everything the Overview page draws."""
@@ -389,7 +298,7 @@ def overview_from_sums(
         trend, latest, by_region = pl.DataFrame(), None, pl.DataFrame()
         moved = regions_moved(own, sums=sums if moved is None else moved)
     else:
-        latest = _waves(sums).get_column("wave")[-1]
+        latest = waves_of(sums).get_column("wave")[-1]
         regional = sums if by_region is None else by_region  # issue 12
         domains = _Domains(sums, regional.filter(pl.col("wave") == latest),
                            sums if moved is None else moved)  # fmt: skip
@@ -421,7 +330,7 @@ def _survey_numbers(domains: _Domains) -> tuple[pl.DataFrame, pl.DataFrame, pl.D
     """The national trend, the map and the regions moved from ONE ``trend_from_sums`` over the
     three sets of sums stacked: each (part, area, wave, variable) group is combined from its
     own rows, so this equals three separate passes at about a third of polars' fixed cost."""
-    moved, pair = _last_two(domains.moved)
+    moved, pair = last_two_waves(domains.moved)
     region = pl.col("region")
     parts = {
         "national": (domains.national, pl.lit("")),
@@ -457,7 +366,7 @@ def _survey_numbers(domains: _Domains) -> tuple[pl.DataFrame, pl.DataFrame, pl.D
     )  # fmt: skip
     if "moved" in parts:
         regions = part["moved"].rename({_AREA: "region"})
-        moves = _moved(regions, *pair.get_column("wave"), TOP_MOVED)
+        moves = moved_from_trend(regions, *pair.get_column("wave"), TOP_MOVED)
     else:
-        moves = _no_moves()
+        moves = no_moves()
     return _with_government(part["national"].drop(_AREA)), by_region, moves
