@@ -9,6 +9,10 @@ other (bench_ingest.py). A size whose database is missing is built by bench/comm
 which is skipped with a note (its build takes long; `python -c "from bench.common import
 demo_database; demo_database(10_000_000)"`).
 
+``--backend postgresql`` measures today's design on the bench's own PostgreSQL server
+(bench/postgres.py, kept under var/bench/pg; its demo databases are built on first use, 10M
+included) and keeps those figures apart (``now-postgresql``).
+
 Each figure is kept in var/bench/results/figures.json with the load average at the time (the
 machine's 2 cores are shared) and the table at the end shows the newest of each, so parts can be
 run separately (``--only``) and the table still comes out whole; ``--table`` prints it alone.
@@ -70,9 +74,13 @@ def _store(design: str, size: int, part: str, value: object) -> None:
     RESULTS.write_text(json.dumps(results, indent=1))
 
 
-def _database(design: str, size: int) -> str | None:
+def _database(design: str, size: int, backend: str = "sqlite") -> str | None:
     if design == "before":
         return previous_design_database(size)[0]
+    if backend == "postgresql":  # the bench's own server, kept under var/bench/pg
+        from bench.postgres import postgres_demo_database
+
+        return postgres_demo_database(size)
     if size >= TEN_MILLION and not (BENCH_DIR / f"demo-{size}.db").exists():
         print(f"  (skipped: var/bench/demo-{size}.db does not exist yet)", flush=True)
         return None
@@ -83,9 +91,11 @@ def measure_design(design: str, size: int, parts: set[str], args) -> None:
     """The server-side parts for one design and size, each stored as soon as it is measured."""
     if not parts & {"browser", "pages", "load"}:
         return
-    print(f"\n== {design} design, {size:,} responses ({time.strftime('%H:%M UTC', time.gmtime())},"
-          f" load {_load():.1f})", flush=True)  # fmt: skip
-    url = _database(design, size)
+    backend = "" if design == "before" else f" on {args.backend}"
+    at = time.strftime("%H:%M UTC", time.gmtime())
+    print(f"\n== {design} design{backend}, {size:,} responses ({at}, load {_load():.1f})",
+          flush=True)  # fmt: skip
+    url = _database(design, size, args.backend)
     if url is None:
         return
     served = PREVIOUS if design == "before" else NOW
@@ -114,7 +124,8 @@ def measure_design(design: str, size: int, parts: set[str], args) -> None:
             continue
         for line in result.lines():
             print(f"  {line}", flush=True)
-        _store(design, size, part, asdict(result))
+        _store(design if args.backend == "sqlite" else f"{design}-{args.backend}", size, part,
+               asdict(result))  # fmt: skip
 
 
 def _browser(design, url: str, repeats: int):
@@ -264,6 +275,12 @@ def main() -> None:
         type=int,
         default=1,
         help="app processes serving today's design in the load (sticky)",
+    )
+    parser.add_argument(
+        "--backend",
+        choices=("sqlite", "postgresql"),
+        default="sqlite",
+        help="today's design on SQLite files or on the bench's PostgreSQL (bench/postgres.py)",
     )
     parser.add_argument("--ingest-rows", type=int, default=1_000_000)
     parser.add_argument("--demo-size", type=int, default=1_000_000)
