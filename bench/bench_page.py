@@ -10,6 +10,11 @@ browser. Printed per page: p50/p95 over the three languages, exceptions shown; t
 resident memory (its process and children) after all pages in all languages, and its peak.
 
     .venv/bin/python bench/bench_page.py [--sizes 100000 1000000] [--steps 8] [--design now|before]
+        [--against /tmp/tree-of-an-earlier-commit]
+
+``--against``: another checkout of this repository (``git worktree add DIR COMMIT``) served on
+the same database right before this tree, the two printed one above the other (a change to the
+script around the statistics, measured in the same run).
 """
 
 from __future__ import annotations
@@ -187,16 +192,21 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--steps", type=int, default=8, help="filter changes per page and language")
     parser.add_argument("--design", choices=("now", "before"), default="now")
+    parser.add_argument("--against", type=Path, help="an earlier checkout, served first")
     args = parser.parse_args()
     for size in args.sizes:
         if args.design == "before":
-            design, (url, _built) = PREVIOUS, previous_design_database(size)
+            runs = [(PREVIOUS, previous_design_database(size)[0])]
         else:
-            design, url = NOW, demo_database(size)
-        result = measure(design, url, steps=args.steps)
-        print(f"{size:,} responses, {design.name} design, every page in {', '.join(LANGUAGES)}:")
-        for line in result.lines():
-            print(f"  {line}", flush=True)
+            url = demo_database(size)
+            earlier = [Design(args.against.name, args.against)] if args.against else []
+            runs = [(design, url) for design in (*earlier, NOW)]
+        for design, url in runs:
+            result = measure(design, url, steps=args.steps)
+            print(f"{size:,} responses, {design.name} design, every page in "
+                  f"{', '.join(LANGUAGES)}:")  # fmt: skip
+            for line in result.lines():
+                print(f"  {line}", flush=True)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ import pandas  # noqa: F401
 # --- end issue 11
 import streamlit as st
 
-from dashboard import auth, server_guard
+from dashboard import auth, heap, server_guard
 from dashboard.components.filters import keep_selection
 from dashboard.components.regionmap import preload_map
 from dashboard.i18n import LANG_KEY, LANGUAGES, t
@@ -94,14 +94,19 @@ def main() -> None:
     st.set_page_config(page_title="Senim", page_icon=str(LOGO), layout="wide")
     choose_language()
     keep_selection()
-    user = auth.current_user()
-    server_guard.note_session(user)  # what this session may do on Streamlit's own endpoints
-    st.logo(str(LOGO), size="large")
-    page = st.navigation(page_list(user), position="sidebar" if user else "hidden")
-    auth.logout_button()
-    if user is None:  # scale (issue 11): chart code and map geometry load while signing in
-        preload_map()
-    page.run()
+    with auth.checked_for_this_run() as user:  # issue 11: one database check per run
+        server_guard.note_session(user)  # what this session may do on Streamlit's own endpoints
+        st.logo(str(LOGO), size="large")
+        page = st.navigation(page_list(user), position="sidebar" if user else "hidden")
+        auth.logout_button()
+        if user is None:  # scale (issue 11): chart code and map geometry load while signing in
+            preload_map()
+            page.run()
+            return
+        try:
+            page.run()
+        finally:  # also after st.stop() or st.rerun() inside the page
+            heap.settle(page.url_path)  # issue 11: later runs' garbage passes skip what lives on
 
 
 if __name__ == "__main__":  # `streamlit run` executes this file as __main__

@@ -20,13 +20,17 @@ section in secrets, sign-in goes through the identity provider (``st.login``), a
 is verified and bound to an account by ``queries.access.oidc``.
 
 On every run the account is looked up again, so disabling a user or changing their role takes
-effect at their next click.
+effect at their next click. Once per run (issue 11): ``app.main`` checks inside
+``checked_for_this_run()`` and every ``current_user()`` of that run reuses its answer; the
+answer is dropped when the run ends (also by ``st.stop``/``st.rerun``) and when the run signs in
+or out, so a later run, a callback or a fragment rerun always asks the database again.
 """
 
 from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import quote, urlencode, urlsplit
 
@@ -112,6 +116,7 @@ def _here() -> str:
 
 
 def _start_session(username: str, role: str, method: str) -> None:
+    _forget_run_user()
     sid, code = sessions.open_session(engine(), username=username, method=method)
     st.session_state[SESSION_KEY] = {
         "username": username,
@@ -128,6 +133,7 @@ def _start_session(username: str, role: str, method: str) -> None:
 
 
 def _end_session(expired: bool = False) -> None:
+    _forget_run_user()
     stored = st.session_state.pop(SESSION_KEY, None)
     if isinstance(stored, dict) and stored.get("sid") is not None:
         with contextlib.suppress(DatabaseUnavailable):
@@ -228,8 +234,53 @@ def _auth_setting(name: str) -> str:
     return ""
 
 
+# --- one check per run (issue 11): five callers each asked the database (session row, account,
+# activity stamp) on every rerun; keyed on the browser session, present only while app.main runs
+_RUN_USERS: dict[str, SessionUser | None] = {}
+
+
+def _session_key() -> str | None:
+    from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return None if ctx is None else ctx.session_id
+
+
+def _forget_run_user() -> None:
+    key = _session_key()
+    if key is not None:
+        _RUN_USERS.pop(key, None)
+
+
+@contextlib.contextmanager
+def checked_for_this_run() -> Iterator[SessionUser | None]:
+    """The session's user, checked against the database now; inside the block
+    ``current_user()`` returns the same answer without asking again."""
+    key = _session_key()
+    user = _check_user()
+    if key is not None:
+        _RUN_USERS[key] = user
+    try:
+        yield user
+    finally:
+        if key is not None:
+            _RUN_USERS.pop(key, None)
+
+
 def current_user() -> SessionUser | None:
-    """The user of this browser session, or None when signed out."""
+    """The user of this browser session, or None when signed out (checked once per run inside
+    ``checked_for_this_run``, else at each call)."""
+    key = _session_key()
+    if key is not None and key in _RUN_USERS:
+        return _RUN_USERS[key]
+    return _check_user()
+
+
+# --- end one check per run
+
+
+def _check_user() -> SessionUser | None:
+    """Ask the database: the stored session still open, the account still enabled."""
     stored = st.session_state.get(SESSION_KEY)
     if isinstance(stored, dict):
         if _session_alive(stored):

@@ -191,6 +191,14 @@ def map_geometry(vintage: Vintage) -> dict | str:
     return url if url is not None and serving else boundaries_of(vintage)
 
 
+def load_geometry() -> None:
+    """Read both vintages' boundaries and the cities' centres now (cached for the process), so
+    they are part of the long-lived heap (``dashboard.heap``) rather than loaded by a later run."""
+    for vintage in Vintage:
+        boundaries_of(vintage)
+    _city_centres()
+
+
 PRELOAD_KEY = "senim_map_preload"
 
 
