@@ -3,7 +3,15 @@ the whole script (sidebar, auth check, figures, tables, i18n) through AppTest on
 database, alternating between two filter selections. Prints the median and p95 CPU time
 (``time.process_time``) per page; ``--profile`` prints cProfile's top functions for one rerun.
 
+``--entry`` runs the entry point (dashboard/app.py) on each page instead of the view alone,
+signed in through a real session row: the session check, the sidebar and the garbage pass after
+the run count too. ``--against DIR`` first runs the same measurement on another checkout of this
+repository (``git worktree add DIR COMMIT``; its own dashboard and queries, in a process of its
+own), so an earlier commit prints above this tree in one run.
+
     .venv/bin/python bench/bench_rerun.py --db var/bench/demo-100000.db [--runs 20] [--profile]
+    .venv/bin/python bench/bench_rerun.py --entry --pages overview regions feedback ngo drivers \
+        --against /tmp/earlier-tree
 """
 
 from __future__ import annotations
@@ -16,7 +24,8 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+# the tree measured: this one, or the --against checkout (set for its own process)
+ROOT = Path(os.environ.get("SENIM_BENCH_TREE") or Path(__file__).resolve().parents[1]).resolve()
 sys.path.insert(0, str(ROOT))
 
 from streamlit.testing.v1 import AppTest  # noqa: E402
@@ -98,6 +107,44 @@ def reruns(page: str, *, runs: int, lang: str, profile: bool) -> list[float]:
     return times
 
 
+def entry_reruns(page: str, *, runs: int, lang: str) -> list[float]:
+    """CPU seconds of ``runs`` filter changes on ``page`` through dashboard/app.py, signed in
+    with a real session (the first two runs warm the caches)."""
+    from streamlit.util import calc_hash
+
+    from queries.access import sessions
+    from queries.db import engine_for
+
+    username = USER["username"]
+    sid, _code = sessions.open_session(engine_for(os.environ["SENIM_DATABASE_URL"]),
+                                       username=username, method="password")  # fmt: skip
+    at = AppTest.from_file(str(ROOT / "dashboard" / "app.py"), default_timeout=300)
+    at.session_state["lang"] = lang
+    at.session_state["senim_user"] = {**USER, "sid": sid, "expires_at": time.time() + 3600}
+    at._page_hash = calc_hash("" if page == "overview" else page)  # st.Page: its url_path
+    at.run()
+    times = []
+    for i in range(runs + 2):
+        at.multiselect(key="f_region").set_value(SELECTIONS[i % 2])
+        start = time.process_time()
+        at.run()
+        elapsed = time.process_time() - start
+        assert not at.exception, at.exception
+        assert "senim_user" in at.session_state, "the bench user was signed out"
+        if i >= 2:
+            times.append(elapsed)
+    return times
+
+
+def _bench_account(url: str) -> None:
+    """The bench user's account (staff) in the database, created once."""
+    from queries.access.accounts import create_user, get_user
+    from queries.db import engine_for
+
+    if get_user(engine_for(url), USER["username"]) is None:
+        create_user(engine_for(url), USER["username"], None, role=USER["role"])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--db", default=str(ROOT / "var/bench/demo-100000.db"))
@@ -106,10 +153,33 @@ def main() -> None:
     parser.add_argument("--lang", default="ru")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--dump", help="write the pages' output (JSON) to this file and stop")
+    parser.add_argument("--entry", action="store_true", help="through app.py, real session")
+    parser.add_argument("--against", type=Path, help="an earlier checkout, measured first")
     args = parser.parse_args()
+    if args.against:
+        import subprocess
+
+        argv = [a for a in sys.argv[1:] if a not in ("--against", str(args.against))]
+        argv += [] if "--db" in argv else ["--db", args.db]
+        print(f"--- {args.against} ---", flush=True)
+        subprocess.run([sys.executable, str(Path(__file__).resolve()), *argv],
+                       env={**os.environ, "SENIM_BENCH_TREE": str(args.against.resolve())},
+                       check=True)  # fmt: skip
+        print(f"--- {ROOT} ---", flush=True)
     os.environ["SENIM_DATABASE_URL"] = f"sqlite:///{Path(args.db).resolve()}"
     os.environ["SENIM_REQUIRE_LOGIN"] = "1"
     os.chdir(ROOT)
+    if args.entry:
+        _bench_account(os.environ["SENIM_DATABASE_URL"])
+        for page in args.pages:
+            times = entry_reruns(page, runs=args.runs, lang=args.lang)
+            print(
+                f"{page:10s} filter change CPU through app.py: median "
+                f"{percentile(times, 50) * 1000:6.1f} ms, p95 {percentile(times, 95) * 1000:6.1f}"
+                f" ms over {len(times)} reruns",
+                flush=True,
+            )
+        return
     if args.dump:
         out = {f"{p}/{lang}": dump(p, lang=lang) for p in args.pages for lang in ("ru", "en")}
         Path(args.dump).write_text(json.dumps(out, ensure_ascii=False, sort_keys=True))

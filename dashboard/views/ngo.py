@@ -7,7 +7,7 @@ import streamlit as st
 
 from dashboard.components.charts import bar_values, fmt_p, scatter_fit, show
 from dashboard.components.page import start_page
-from dashboard.components.table import data_table
+from dashboard.components.table import as_arrow, data_table
 from dashboard.components.theme import MONEY_COLOUR
 from dashboard.components.weights_note import weights_note
 from dashboard.data import from_register, page_numbers
@@ -130,16 +130,18 @@ def robustness(relation: Relation) -> None:
     with st.expander(t("ngo.loo_title")):
         loo = check.loo
         st.dataframe(
-            pl.DataFrame(
-                {
-                    t("ngo.loo_left_out"): [region_name(r) for r in loo.get_column("left_out")],
-                    t("ngo.loo_slope"): [fmt_number(v, 3) for v in loo.get_column("slope")],
-                    t("ngo.loo_p"): [fmt_p(v) for v in loo.get_column("p_value")],
-                    t("ngo.loo_significant"): [
-                        t("cards.significant") if v else t("cards.not_significant")
-                        for v in loo.get_column("significant")
-                    ],
-                }
+            as_arrow(
+                pl.DataFrame(
+                    {
+                        t("ngo.loo_left_out"): [region_name(r) for r in loo.get_column("left_out")],
+                        t("ngo.loo_slope"): [fmt_number(v, 3) for v in loo.get_column("slope")],
+                        t("ngo.loo_p"): [fmt_p(v) for v in loo.get_column("p_value")],
+                        t("ngo.loo_significant"): [
+                            t("cards.significant") if v else t("cards.not_significant")
+                            for v in loo.get_column("significant")
+                        ],
+                    }
+                )
             ),
             hide_index=True,
             width="stretch",

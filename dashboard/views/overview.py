@@ -9,6 +9,7 @@ from dashboard.components.cards import metric_cards, signed
 from dashboard.components.charts import fmt_p, funnel_chart, show, trend_chart
 from dashboard.components.page import start_page
 from dashboard.components.regionmap import region_map
+from dashboard.components.table import as_arrow
 from dashboard.components.theme import institution_colour
 from dashboard.data import overview
 from dashboard.i18n import fmt_number, institution_name, region_name, t
@@ -88,7 +89,7 @@ def render() -> None:
         if significant.is_empty():
             st.info(t("overview.moved_no_significant", **family))
         else:
-            st.dataframe(_moved_table(significant), hide_index=True, width="stretch")
+            st.dataframe(as_arrow(_moved_table(significant)), hide_index=True, width="stretch")
         st.caption(t("overview.moved_family", **family))
 
 
