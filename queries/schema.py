@@ -19,6 +19,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     SmallInteger,
     String,
@@ -373,4 +374,17 @@ summary_composites = Table(
     Column("sy", Float, nullable=False),
     Index("ix_summary_composites_set", "institutions", "variable", "source", "wave"),
     Index("ix_summary_composites_wave", "source", "wave"),
+)
+
+# --- persisted snapshot (issue 11, migration 0009): queries/summaries/persisted.py ---
+# The in-memory snapshot's frames (strata, the Overview's cells, cell totals, population) as
+# one compressed Arrow IPC blob per data version, so a starting process reads one row instead of
+# summing the store again; a row of another version or format is ignored. A cache: it may be
+# empty, and ``summaries rebuild`` empties it.
+summary_snapshots = Table(
+    "summary_snapshots",
+    metadata,
+    Column("version", String(32), primary_key=True),
+    Column("format", Integer, nullable=False),
+    Column("frames", LargeBinary, nullable=False),
 )

@@ -1,5 +1,6 @@
 """`summaries rebuild|check`: the summary store recomputed from the raw survey rows, or checked
-against them (exit code 1 when something differs)."""
+against them (exit code 1 when something differs). A rebuild also replaces the persisted
+snapshot (``queries.summaries.persisted``), so the next server start reads one row."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import sys
 
 from queries.cli.common import add_db_option, engine_from
 from queries.ingest.uploads import lock
+from queries.summaries.memory import load_snapshot
+from queries.summaries.persisted import forget_frames
 from queries.summaries.rebuild import check, rebuild
 from queries.vocab import UploadKind
 
@@ -37,6 +40,8 @@ def _rebuild(args) -> int:
         lock(conn, UploadKind.SURVEY)
         lock(conn, UploadKind.PROPOSALS)  # the register summaries are rebuilt too (issue 11)
         waves = rebuild(conn, progress=_say)
+        forget_frames(conn)  # the store may have changed under the same data version
+    load_snapshot(engine)  # persisted again from the new store, for the next server start
     print(f"Summaries rebuilt for {waves} wave(s).")
     return 0
 

@@ -59,6 +59,7 @@ from queries.summaries.cells import (
     variables_for,
 )
 from queries.summaries.composite import composite_cells, composite_measure
+from queries.summaries.persisted import SnapshotFrames, store_frames, stored_frames
 from queries.summaries.read import (
     SUMS_SCHEMA,
     all_strata,
@@ -161,19 +162,44 @@ def _stored_overview_names(institutions: tuple[str, ...]) -> list[str]:
 
 
 def load_snapshot(engine: Engine) -> Snapshot:
-    """Read the strata and the Overview's cells of the current data version."""
+    """Read the strata and the Overview's cells of the current data version: the frames
+    persisted for that version (``queries.summaries.persisted``: one row) when there are,
+    else built from the store and persisted for the next process."""
     version = data_version(engine)
     with engine.connect() as conn, conn.begin():
-        strata = all_strata(conn)
         institutions = stored_institutions(conn)
-    names = _stored_overview_names(institutions)
+    names = tuple(_stored_overview_names(institutions))
+    frames = stored_frames(engine, version=version, names=names)
+    if frames is None or frames.institutions != institutions:
+        frames = _built_frames(engine, version, institutions, names)
+        store_frames(engine, frames)
+    return Snapshot(engine, version, frames.strata, frames.institutions, frames.cells,
+                    frames.totals, frames.population)  # fmt: skip
+
+
+def _built_frames(
+    engine: Engine, version: str, institutions: tuple[str, ...], names: tuple[str, ...]
+) -> SnapshotFrames:
+    """The snapshot's frames summed from the store (what ``load_snapshot`` persists)."""
+    with engine.connect() as conn, conn.begin():
+        strata = all_strata(conn)
     c = summary_cells.c
     query = select(*(c[name] for name in CELL_SCHEMA)).where(c.variable.in_(names))
     cells = _read(engine, query, dict(CELL_SCHEMA)) if names else pl.DataFrame(schema=CELL_SCHEMA)
     query = select(*(c[name] for name in CELL_SCHEMA)).where(c.variable == RESPONDENTS)
     totals = cell_totals(_read(engine, query, dict(CELL_SCHEMA)))
     population = _stored_upload(engine, POPULATION)
-    return Snapshot(engine, version, strata, institutions, cells, totals, population)
+    return SnapshotFrames(version, names, institutions, strata, cells, totals, population)
+
+
+def warm_snapshot(snapshot: Snapshot) -> None:
+    """Do now what the Overview's first page with the default filters would (every wave
+    raked, each variable's cells laid out as arrays, the modules its statistics import on
+    first use): for a server warming up before its first visitor. What is laid out stays in
+    the snapshot, so the page finds it done."""
+    sources = snapshot.strata.get_column("source").unique().sort().to_list()
+    if sources:  # an empty store has nothing to lay out
+        overview_from_summaries(snapshot.engine, Filters(), sources[0], snapshot=snapshot)
 
 
 def _rows_for(engine: Engine, columns: set[str]) -> pl.DataFrame:
@@ -289,4 +315,10 @@ def overview_from_summaries(
     return replace(numbers, comparable_units=comparable, uncalibrated_waves=uncalibrated)
 
 
-__all__ = ["Snapshot", "load_snapshot", "overview_from_summaries", "snapshot_sums"]
+__all__ = [
+    "Snapshot",
+    "load_snapshot",
+    "overview_from_summaries",
+    "snapshot_sums",
+    "warm_snapshot",
+]
