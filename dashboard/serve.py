@@ -46,8 +46,66 @@ def bound_malloc_arenas() -> None:
 bound_malloc_arenas()
 # --- end memory ---------------------------------------------------------------------------
 
+import contextlib  # noqa: E402
+import logging  # noqa: E402
+import threading  # noqa: E402
+
 import streamlit as st  # noqa: E402
 
 from dashboard.session_routes import routes  # noqa: E402
 
-app = st.App(str(Path(__file__).with_name("app.py")), routes=routes())
+# --- launch (issue 11): the first visitor's imports and data prepared at server start ---------
+_LOG = logging.getLogger("senim.serve")
+_warmed = threading.Event()  # set once the warm-up thread has started (one per process)
+_start_lock = threading.Lock()
+
+
+def warm_up() -> None:
+    """What the first visitor's runs would otherwise do one after the other, done while the
+    browser loads the page and the user signs in (bench/bench_launch.py): the app's imports,
+    the engine (schema check), and the summary store's snapshot of the current data version
+    in the app's own caches (``dashboard.data``), with the Overview's default layout of it.
+
+    Safe beside the first runs: the modules are imported in app.py's order (pandas first:
+    app.py's note on plotly and a half-imported pandas), so a run that needs one waits on
+    Python's import lock for it and never holds one this thread waits for; the caches compute
+    a key once (a run asking for the same key waits for this thread's value). Harmless when
+    the database is down or empty: whatever fails is logged and left to the runs, which
+    report it as they always do (a failed cache call stores nothing)."""
+    try:
+        import pandas  # noqa: F401
+
+        from dashboard import auth, data  # noqa: F401  (auth: the sign-in page's imports)
+        from dashboard.views import overview  # noqa: F401  (plotly and the charts)
+        from queries import settings
+        from queries.db import data_version
+        from queries.summaries.memory import warm_snapshot
+
+        url = settings.database_url()
+        engine = data.engine()
+        version = data_version(engine)
+        if data._catalog(url, version).complete:  # else the pages read rows (data.overview)
+            data._register(url, version)
+            warm_snapshot(data._snapshot(url, version))
+    except Exception:  # whatever it was, the first run meets it again and shows it
+        _LOG.warning("warm-up stopped; the first visit does the rest", exc_info=True)
+
+
+def start_warm_up() -> None:
+    """Start ``warm_up`` in a daemon thread, once per process."""
+    with _start_lock:
+        if _warmed.is_set():
+            return
+        _warmed.set()
+    threading.Thread(target=warm_up, name="senim-warm-up", daemon=True).start()
+
+
+@contextlib.asynccontextmanager
+async def _lifespan(_app):
+    start_warm_up()  # when the server starts (not when a test imports this module)
+    yield
+
+
+# --- end launch -------------------------------------------------------------------------------
+
+app = st.App(str(Path(__file__).with_name("app.py")), routes=routes(), lifespan=_lifespan)
