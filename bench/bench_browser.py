@@ -67,6 +67,10 @@ PROBE = """
 (() => {
   const b = window.__bench = {armed: false, click: null, scriptDone: null, firstChart: null,
                                mapDrawn: null};
+  // served through serve.py the sign-in moves to a cookie and the page loads again: the click
+  // is carried over (epoch ms in sessionStorage) and read back relative to the new page
+  const carried = sessionStorage.getItem('__benchClick');
+  if (carried !== null) b.click = Number(carried) - performance.timeOrigin;
   const attr = 'data-test-script-state';  // the end of the last script run after the click
   new MutationObserver(() => {
     const app = document.querySelector('[data-testid="stApp"]');
@@ -75,7 +79,10 @@ PROBE = """
     }
   }).observe(document, {subtree: true, attributes: true, attributeFilter: [attr]});
   document.addEventListener('click', () => {
-    if (b.armed && b.click === null) b.click = performance.now();
+    if (b.armed && b.click === null) {
+      b.click = performance.now();
+      sessionStorage.setItem('__benchClick', performance.timeOrigin + b.click);
+    }
   }, true);
   const tick = () => {
     if (b.click !== null) {
@@ -315,11 +322,24 @@ class FirstPage:
         ]
 
 
+@dataclass(frozen=True)
+class Entry(Design):
+    """A design served the way ``make run`` serves it: its ``dashboard/serve.py`` when it has
+    one (the session-cookie routes, the allocator limits and, today, the warm-up at start),
+    else ``dashboard/app.py``."""
+
+    @property
+    def app(self) -> Path:
+        serve = self.tree / "dashboard" / "serve.py"
+        return serve if serve.exists() else self.tree / "dashboard" / "app.py"
+
+
 def first_page(browser, design: Design, url: str, *, repeats: int) -> FirstPage:
-    """Launch ``design`` on ``url``; the first visit from the launch, then ``repeats`` visits in
-    fresh browsers (cold HTTP cache) with the server warm."""
+    """Launch ``design`` (through its serve.py, ``Entry``) on ``url``; the first visit from the
+    launch, then ``repeats`` visits in fresh browsers (cold HTTP cache) with the server warm."""
     add_bench_user(design, url)
-    with serve_design(design, url, log_name=f"bench-browser-{design.name}.log") as served:
+    entry = Entry(design.name, design.tree)
+    with serve_design(entry, url, log_name=f"bench-browser-{design.name}.log") as served:
         context = browser.new_context(viewport={"width": 1440, "height": 1000})
         first = visit(context, served.url)
         context.close()

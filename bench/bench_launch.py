@@ -6,7 +6,7 @@ The served script is the design's serve.py with a line put first that wraps a fe
 (``install_timeline``) so each call's start and end are written to a file: the engine's schema
 check (``init_db``), the password check, the snapshot read, the first raking, the Overview's
 numbers. The browser records its navigations, the sign-in click and each script run's end.
-Usage: python bench/bench_launch.py [--sizes 100000] [--launches 2]
+Usage: python bench/bench_launch.py [--sizes 100000] [--launches 2] [--base DIR]
        [--trees now=. before=/tmp/h2-before]"""
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -40,15 +41,25 @@ runpy.run_path({bench!r}, run_name="senim_bench_launch")["install_timeline"]()
 PROBE = """
 (() => {
   const now = () => performance.timeOrigin + performance.now();
-  const b = window.__launch = {start: performance.timeOrigin, runs: [], firstChart: null,
-                               mapDrawn: null, click: Number(sessionStorage.getItem('lc')) || null};
+  const page = sessionStorage.getItem('lc') ? 'Overview page' : 'sign-in page';
+  const b = window.__launch = {start: performance.timeOrigin, firstChart: null, mapDrawn: null,
+                               runs: JSON.parse(sessionStorage.getItem('lr') || '[]'),
+                               click: Number(sessionStorage.getItem('lc')) || null};
+  const note = (text, at) => { b.runs.push([text, at]); sessionStorage.setItem('lr', JSON.stringify(b.runs)); };
+  note(`${page}: navigation starts`, performance.timeOrigin);
+  document.addEventListener('DOMContentLoaded', () => note(`${page}: HTML and scripts parsed`, now()));
   document.addEventListener('click', () => {
     if (window.__armed && b.click === null) { b.click = now(); sessionStorage.setItem('lc', b.click); }
   }, true);
+  // the page's main thread busy for 0.2 s or more at a time (parsing, drawing): one line each
+  new PerformanceObserver((list) => list.getEntries().forEach((task) => {
+    if (task.duration >= 200) note(`${page}: main thread busy ${(task.duration / 1000).toFixed(2)} s`, performance.timeOrigin + task.startTime);
+  })).observe({type: 'longtask', buffered: true});
+  let last = null;
   new MutationObserver(() => {
     const app = document.querySelector('[data-testid="stApp"]');
     const state = app && app.getAttribute('data-test-script-state');
-    if (state && (b.runs.length === 0 || b.runs[b.runs.length - 1][0] !== state)) b.runs.push([state, now()]);
+    if (state && state !== last) { last = state; note(`${page}: script ${state}`, now()); }
   }).observe(document, {subtree: true, attributes: true, attributeFilter: ['data-test-script-state']});
   const tick = () => {
     if (b.click !== null) {
@@ -124,11 +135,10 @@ def launch(browser, tree: Path, url: str, folder: Path) -> list[tuple[float, str
         finally:
             process.terminate()
             process.wait(timeout=20)
-    events += [(probe["start"] / 1000, "page after the cookie hand-off starts loading"),
-               (probe["click"] / 1000, "sign-in clicked"),
+    events += [(probe["click"] / 1000, "sign-in clicked"),
                (probe["firstChart"] / 1000, "first Overview chart drawn"),
                (probe["mapDrawn"] / 1000, "map drawn")]  # fmt: skip
-    events += [(t / 1000, f"script run {state} (this page)") for state, t in probe["runs"]]
+    events += [(t / 1000, text) for text, t in probe["runs"]]
     for line in timeline.read_text().splitlines():
         event = json.loads(line)
         where = f" [{event['thread']}]" if "thread" in event else ""
@@ -146,25 +156,40 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000])
     parser.add_argument("--trees", nargs="+", default=["now=."], help="name=path pairs")
     parser.add_argument("--launches", type=int, default=2, help="per tree and size")
+    parser.add_argument("--base", type=Path, help="folder of base-<size>.db files to copy from "
+                        "(a schema every tree can open) instead of var/bench")  # fmt: skip
     args = parser.parse_args()
     trees = {k: Path(v).resolve() for k, v in (t.split("=", 1) for t in args.trees)}
     with chromium() as browser, tempfile.TemporaryDirectory(prefix="senim-launch-") as tmp:
         folder = Path(tmp)
         for size in args.sizes:
-            source = Path(demo_database(size).removeprefix("sqlite:///"))
+            source = (args.base / f"base-{size}.db" if args.base
+                      else Path(demo_database(size).removeprefix("sqlite:///")))  # fmt: skip
+            urls = {}
             for name, tree in trees.items():
                 copy = folder / f"{name}-{size}.db"
                 shutil.copyfile(source, copy)  # each design migrates its own copy
-                url = f"sqlite:///{copy}"
-                add_user(tree, url)
-                for number in range(1, args.launches + 1):
-                    events = launch(browser, tree, url, folder)
-                    total = events[-1][0] - events[0][0]
-                    print(f"{size:,} responses, {name} ({tree}), launch {number}: "
-                          f"{total:.2f} s, load {os.getloadavg()[0]:.1f}", flush=True)  # fmt: skip
-                for at, text in events:  # the last launch's timeline
+                urls[name] = f"sqlite:///{copy}"
+                add_user(tree, urls[name])
+            totals: dict[str, list[float]] = {name: [] for name in trees}
+            last = {}
+            for number in range(1, args.launches + 1):  # the trees in turn: alike under load
+                for name, tree in trees.items():
+                    last[name] = launch(browser, tree, urls[name], folder)
+                    total = last[name][-1][0] - last[name][0][0]
+                    totals[name].append(total)
+                    print(f"{size:,} responses, {name}, launch {number}: {total:.2f} s, "
+                          f"load {os.getloadavg()[0]:.1f}", flush=True)  # fmt: skip
+            for name, events in last.items():
+                print(f"{size:,} responses, {name} ({trees[name]}), last launch's timeline:")
+                for at, text in events:
                     print(f"  {at - events[0][0]:6.2f} s  {text}", flush=True)
-                copy.unlink()
+            for name, times in totals.items():
+                later = statistics.median(times[1:]) if len(times) > 1 else times[0]
+                print(f"{size:,} responses, {name}: launches {', '.join(f'{t:.2f}' for t in times)}"
+                      f" s; median after the first {later:.2f} s", flush=True)  # fmt: skip
+            for name in trees:
+                Path(urls[name].removeprefix("sqlite:///")).unlink()
 
 
 if __name__ == "__main__":
