@@ -147,12 +147,14 @@ def entry_reruns(page: str, *, runs: int, lang: str) -> list[float]:
 
 
 def _bench_account(url: str) -> None:
-    """The bench user's account (staff) in the database, created once."""
+    """The bench user's account (staff) in the database, created once, with the password the
+    websocket benches sign in with (bench/serving.py)."""
+    from bench.serving import USER as ACCOUNT
     from queries.access.accounts import create_user, get_user
     from queries.db import engine_for
 
-    if get_user(engine_for(url), USER["username"]) is None:
-        create_user(engine_for(url), USER["username"], None, role=USER["role"])
+    if get_user(engine_for(url), ACCOUNT[0]) is None:
+        create_user(engine_for(url), *ACCOUNT, role=USER["role"])
 
 
 def main() -> None:

@@ -4,6 +4,7 @@ out (and said so), every label translated."""
 from __future__ import annotations
 
 import textwrap
+from functools import lru_cache
 
 import plotly.graph_objects as go
 import polars as pl
@@ -112,7 +113,7 @@ def trend_chart(
 
 def _mark_reform(layout: dict, waves: list[str]) -> dict:
     """A dashed line between the last wave before the 2022 reform and the first after it."""
-    before = before_reform(period_end(pl.Series(waves, dtype=pl.String))).to_list()
+    before = _coded_before_reform(tuple(waves))
     if not any(before) or all(before):
         return layout
     x = before.index(False) - 0.5  # category axis: wave i sits at i
@@ -131,6 +132,12 @@ def _mark_reform(layout: dict, waves: list[str]) -> dict:
     }
     return {**layout, "shapes": [*layout.get("shapes", ()), shape],
             "annotations": [*layout.get("annotations", ()), note]}  # fmt: skip
+
+
+@lru_cache(maxsize=256)
+def _coded_before_reform(waves: tuple[str, ...]) -> tuple[bool, ...]:
+    # once per set of wave labels (issue 11): a polars pass per redraw was slow on a busy machine
+    return tuple(before_reform(period_end(pl.Series(waves, dtype=pl.String))).to_list())
 
 
 def empty_note(layout: dict) -> dict:

@@ -17,7 +17,7 @@ import hashlib
 import json
 import sys
 import textwrap
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import plotly.graph_objects as go
@@ -45,7 +45,7 @@ def region_map(
     """The units coloured by ``estimate`` (suppressed ones grey), offline base map: today's 20,
     or the 17 old units when ``wave`` lies before the 2022 reform (region-reform). Built as
     plain specs (see theme.spec_figure): validating it cost ~60 ms a rerun."""
-    vintage = (vintage_of(wave) if wave else None) or Vintage.SINCE_2022
+    vintage = _vintage(wave)
     geojson = map_geometry(vintage)
     shown = frame.filter(~pl.col("suppressed") & pl.col("estimate").is_not_null())
     codes = [feature["id"] for feature in boundaries_of(vintage)["features"]]
@@ -120,6 +120,13 @@ def region_map(
         },
     )
     return spec_figure([base, values, *_city_markers(frame)], layout)
+
+
+@lru_cache(maxsize=256)
+def _vintage(wave: str | None) -> Vintage:
+    """The boundaries ``wave`` is drawn on: parsed once per label (issue 11: a polars pass per
+    redraw, slow on a busy machine), today's when the label is not a period."""
+    return (vintage_of(wave) if wave else None) or Vintage.SINCE_2022
 
 
 @cache
