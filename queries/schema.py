@@ -1,7 +1,8 @@
 """The database schema: SQLAlchemy Core tables, one definition for SQLite and PostgreSQL.
 
-Trust ratings live in a long table (``trust_scores``) so that a new ``trust_*``
-institution in an upload needs no schema change. Every data row remembers the
+Trust ratings of the contract's institutions are columns of ``responses`` (``trust_<institution>``,
+migration 0010); any other ``trust_*`` item of an upload lives in a long table (``trust_scores``),
+so a new institution needs no schema change. Every data row remembers the
 upload that wrote it, so an upload can be rolled back whole; rows that an upload
 replaced or updated keep their previous values in ``row_history``.
 """
@@ -26,9 +27,12 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    select,
 )
+from sqlalchemy.sql.elements import ColumnElement
 
 from queries.contract import NGO, POPULATION, PROPOSALS, SURVEY, Contract, Parser, Storage
+from queries.contract.columns import TRUST_INSTITUTIONS, TRUST_PREFIX
 from queries.vocab import (
     ProposalSource,
     ProposalStatus,
@@ -134,21 +138,42 @@ responses = Table(
     Column("upload_id", Integer, ForeignKey("uploads.id"), nullable=False),
     Column("wave_id", Integer, ForeignKey("survey_waves.id"), nullable=False),
     *contract_columns(SURVEY),
+    # the contract's trust items, one column each (migration 0010 adds them last)
+    *(
+        Column(
+            f"{TRUST_PREFIX}{i}",
+            SmallInteger,
+            CheckConstraint(f"{TRUST_PREFIX}{i} BETWEEN 0 AND 10", name=f"{TRUST_PREFIX}{i}_range"),
+        )
+        for i in TRUST_INSTITUTIONS
+    ),
     UniqueConstraint("wave_id", "respondent_id", name="uq_responses_wave_respondent"),
     CheckConstraint("weight > 0", name="weight_positive"),
     Index("ix_responses_upload_id", "upload_id"),
 )
 
+# trust items beyond the contract's institutions (those are columns of responses)
 trust_scores = Table(
     "trust_scores",
     metadata,
     Column("response_id", Integer, primary_key=True),
-    Column("institution", String(64), primary_key=True),  # e.g. government (from trust_government)
+    Column("institution", String(64), primary_key=True),  # e.g. council (from trust_council)
     Column("score", SmallInteger, nullable=False),
     # ingest speed (issue 11, migration 0006): response_id refers to responses.id, but not as a
     # per-row foreign key; the load checks each batch once and the rollback deletes scores first
     CheckConstraint("score BETWEEN 0 AND 10", name="score_range"),
 )
+
+
+def trust_score(institution: str) -> ColumnElement:
+    """The score a respondent gave ``institution`` (NULL when none), in a SELECT over
+    ``responses``: its column (the contract's institutions), else a lookup by the key."""
+    if institution in TRUST_INSTITUTIONS:
+        return responses.c[f"{TRUST_PREFIX}{institution}"]
+    t = trust_scores.c
+    found = select(t.score).where(t.response_id == responses.c.id, t.institution == institution)
+    return found.scalar_subquery()
+
 
 ngo_activity = Table(
     "ngo_activity",

@@ -30,8 +30,13 @@ def test_each_stored_column_is_a_table_column_of_the_contracts_type(kind):
         assert name in table.c, name
         assert type(table.c[name].type) is type(column.sql), name
         assert table.c[name].nullable == (not column.required and column.default is None), name
+    # the contract's trust items are columns too (migration 0010), nullable, of their type
+    items = [c for c in spec.columns if c.storage is Storage.LONG]
+    for item in items:
+        assert type(table.c[item.name].type) is type(item.sql) and table.c[item.name].nullable
     # and nothing else in the table but the bookkeeping columns
-    assert set(table.c.keys()) - set(spec.stored) <= {"id", "upload_id", "wave_id"}
+    stored = {*spec.stored, *(c.name for c in items)}
+    assert set(table.c.keys()) - stored <= {"id", "upload_id", "wave_id"}
 
 
 def test_natural_keys_and_unique_constraints_agree():
@@ -62,11 +67,14 @@ def test_every_column_has_a_name_in_three_languages():
             assert set(label) == {"kk", "ru", "en"} and all(label.values()), column.name
 
 
-def test_trust_items_are_stored_long_and_the_rest_in_the_row():
+def test_trust_items_are_apart_from_the_rest_of_the_row():
+    # the contract's items are their own columns of responses (migration 0010), any other
+    # trust_<word> of a file long rows of trust_scores; neither is a plain stored answer
     survey = contract("survey")
     long = [c.name for c in survey.columns if c.storage is Storage.LONG]
     assert long and all(name.startswith("trust_") for name in long)
     assert not set(long) & set(survey.stored)
+    assert set(long) <= set(TABLES["responses"].c.keys())
 
 
 def test_the_documented_column_tables_are_the_contracts():

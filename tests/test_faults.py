@@ -29,6 +29,8 @@ def snapshot(engine) -> dict[str, int]:
             for t in (responses, trust_scores, survey_waves)
         }
         counts["max_response_id"] = conn.execute(select(func.max(responses.c.id))).scalar()
+        # the contract's trust items are columns of responses (migration 0010)
+        counts["scores"] = conn.execute(select(func.count(responses.c.trust_police))).scalar()
     return counts
 
 

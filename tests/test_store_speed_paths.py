@@ -1,19 +1,22 @@
 """The fast survey write paths (issue 11, ingest at speed), on SQLite and PostgreSQL: chunked
-conversion, the set-based long trust scores, the once-per-load check that replaced the per-row
+conversion, the contract's trust items as checked columns of responses (migration 0010), the
+set-based long trust scores of other items, the once-per-load check that replaced the per-row
 foreign key (migration 0006), and what the load leaves behind (pragmas, orphans)."""
 
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import delete, func, inspect, select
+from sqlalchemy import delete, func, inspect, select, update
+from sqlalchemy.exc import IntegrityError
 
+from queries.contract import TRUST_INSTITUTIONS
 from queries.db import make_engine
 from queries.errors import SenimError
 from queries.ingest import store
 from queries.ingest.pipeline import ingest_bytes, rollback
 from queries.schema import responses, trust_scores
-from tests.test_store import new_upload, survey_frame
-from tests.uploads_helpers import survey_csv, survey_rows
+from tests.test_store import new_upload, stored_scores, survey_frame
+from tests.uploads_helpers import SURVEY_HEADER, survey_csv, survey_rows
 
 # ratings per respondent (None: no answer), written out so the expected rows need no code
 GOVERNMENT = [3, None, 10, 0, 7, None, 5, 1, 2, 9, None]
@@ -28,14 +31,6 @@ def rated_frame():
         .scatter(range(len(GOVERNMENT)), GOVERNMENT),
         trust_zoo=frame.get_column("trust_government").clone().scatter(range(len(ZOO)), ZOO),
     )
-
-
-def stored_scores(engine) -> list[tuple]:
-    with engine.connect() as conn:
-        rows = conn.execute(
-            select(trust_scores.c.response_id, trust_scores.c.institution, trust_scores.c.score)
-        ).all()
-    return sorted(tuple(r) for r in rows)
 
 
 def test_scores_written_chunk_by_chunk_are_exactly_the_given_ratings(engine, monkeypatch):
@@ -73,17 +68,25 @@ def test_the_load_checks_its_block_of_responses_once(engine):
             store.check_response_block(conn, first_id=1, count=3)
 
 
+def with_council(n: int, wave: str) -> bytes:
+    """``survey_rows`` plus an item beyond the contract's (trust_council: a long row each)."""
+    rows = [f"{row},{i % 11}" for i, row in enumerate(survey_rows(n, wave=wave))]
+    return survey_csv(rows, header=f"{SURVEY_HEADER},trust_council")
+
+
 def test_rollbacks_leave_no_score_without_its_response(engine):
-    first = ingest_bytes(engine, "survey", survey_csv(survey_rows(40, wave="2025-Q1")), "a.csv")
-    second = ingest_bytes(engine, "survey", survey_csv(survey_rows(30, wave="2025-Q2")), "b.csv")
+    first = ingest_bytes(engine, "survey", with_council(40, "2025-Q1"), "a.csv")
+    second = ingest_bytes(engine, "survey", with_council(30, "2025-Q2"), "b.csv")
     rollback(engine, first.upload_id, by="tester")
-    third = ingest_bytes(engine, "survey", survey_csv(survey_rows(20, wave="2025-Q3")), "c.csv")
+    third = ingest_bytes(engine, "survey", with_council(20, "2025-Q3"), "c.csv")
     assert {r.status for r in (first, second, third)} == {"loaded"}
     orphans = select(func.count()).where(trust_scores.c.response_id.not_in(select(responses.c.id)))
     with engine.connect() as conn:
         assert conn.execute(orphans).scalar_one() == 0
         kept = conn.execute(select(func.count()).select_from(trust_scores)).scalar_one()
-    assert kept == 2 * (30 + 20)  # two rated institutions per respondent in these files
+    assert kept == 30 + 20  # trust_council: one long row per respondent of the kept files
+    # government and police are columns of the kept responses
+    assert len(stored_scores(engine)) == 3 * (30 + 20)
 
 
 def test_trust_scores_key_and_range_stay_without_the_per_row_foreign_key(engine):
@@ -96,6 +99,19 @@ def test_trust_scores_key_and_range_stay_without_the_per_row_foreign_key(engine)
     assert [c["name"] for c in inspector.get_check_constraints("trust_scores")] == [
         "ck_trust_scores_score_range"
     ]
+
+
+def test_the_contract_items_are_range_checked_columns_of_responses(engine):
+    checks = {c["name"] for c in inspect(engine).get_check_constraints("responses")}
+    assert {f"ck_responses_trust_{i}_range" for i in TRUST_INSTITUTIONS} <= checks
+    upload_id = new_upload(engine)
+    with engine.begin() as conn:
+        store.insert_survey(conn, upload_id, survey_frame(["a"]))
+    for bad in (11, -1):
+        with pytest.raises(IntegrityError), engine.begin() as conn:
+            conn.execute(update(responses).values(trust_media=bad))
+    with engine.begin() as conn:
+        conn.execute(update(responses).values(trust_media=10))  # the ends are allowed
 
 
 def test_a_trust_column_that_is_not_a_plain_name_never_reaches_sql(sqlite_db_url):

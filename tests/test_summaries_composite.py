@@ -175,7 +175,7 @@ def test_a_second_process_reads_the_cache_without_touching_the_rows(loaded):  # 
     event.listen(second, "before_cursor_execute", probe("second"))
     try:
         made = overview_from_summaries(first, filters, SOURCES[0])
-        assert "trust_scores" in seen["first"]  # the probe sees a raw read when there is one
+        assert "responses" in seen["first"]  # the probe sees a raw read when there is one
         again = overview_from_summaries(second, filters, SOURCES[0], snapshot=load_snapshot(second))
         assert seen["second"] == []
         assert_same_overview(made, again)

@@ -37,7 +37,9 @@ class Storage(StrEnum):
 
     ROW = "row"  # a column of the kind's own table
     WAVE = "wave"  # the survey_waves table (a response refers to its wave)
-    LONG = "long"  # the trust_scores table, one row per (response, item)
+    # a trust item: the contract's institutions are columns of responses (migration 0010),
+    # any other trust_<word> of a file goes to the long trust_scores table
+    LONG = "long"
 
 
 _DTYPES: dict[type[TypeEngine], pl.DataType] = {

@@ -2,10 +2,11 @@
 SQLite, COPY on PostgreSQL), and NGO / proposal rows that replace or update earlier ones while
 keeping what they replaced in ``row_history`` so a rollback restores it exactly.
 
-Survey loads convert the frame chunk by chunk (never a second whole copy of it) and write the
-long trust scores set-based: on SQLite from a wide temporary table (one bound row per respondent
-instead of one per score), on PostgreSQL by COPY; the scores' reference to their responses is
-checked once per load instead of row by row (migration 0006)."""
+Survey loads convert the frame chunk by chunk (never a second whole copy of it). The scores of
+the contract's institutions are columns of the responses (migration 0010), written with them;
+trust items beyond those go to the long trust_scores, set-based: on SQLite from a wide temporary
+table (one bound row per respondent instead of one per score), on PostgreSQL by COPY; the
+scores' reference to their responses is checked once per load instead of row by row (0006)."""
 
 from __future__ import annotations
 
@@ -39,6 +40,7 @@ CHUNK = 100_000
 SQLITE_LOAD_CACHE_KIB = 131_072
 # The responses table in schema order: derived, so a new column cannot be forgotten here.
 RESPONSE_COLUMNS = tuple(column.name for column in responses.columns)
+WIDE_TRUST = tuple(c for c in RESPONSE_COLUMNS if c.startswith(TRUST_PREFIX))
 
 
 def _is_postgres(conn: Connection) -> bool:
@@ -176,19 +178,21 @@ def insert_survey(
         wave_id=waves.get_column("wave_id"),
         id=pl.int_range(first_id, first_id + clean.height, dtype=pl.Int64),
         upload_id=pl.lit(upload_id, dtype=pl.Int64),
+        # the contract's items are columns of responses (migration 0010); a file may lack some
+        **{c: pl.lit(None, pl.Int16) for c in WIDE_TRUST if c not in clean.columns},
     )
-    items = sorted(c for c in rows.columns if c.startswith(TRUST_PREFIX))
+    extra = sorted(c for c in rows.columns if c.startswith(TRUST_PREFIX) and c not in WIDE_TRUST)
     with _sqlite_load_cache(conn):
         bulk_insert(
             conn,
             responses,
             rows.select(RESPONSE_COLUMNS),
-            (lambda f: progress(0.1 + 0.4 * f, Stage.RESPONSES)) if progress else None,
+            (lambda f: progress(0.1 + 0.8 * f, Stage.RESPONSES)) if progress else None,
         )
-        insert_scores(
+        insert_scores(  # items beyond the contract's, if any
             conn,
-            rows.select("id", *items),
-            (lambda f: progress(0.5 + 0.45 * f, Stage.TRUST_SCORES)) if progress else None,
+            rows.select("id", *extra),
+            (lambda f: progress(0.9 + 0.05 * f, Stage.TRUST_SCORES)) if progress else None,
         )
     check_response_block(conn, first_id=first_id, count=clean.height)
     # summary store (issue 11): the touched waves' sums, in this same transaction
@@ -244,6 +248,8 @@ def insert_scores(
     in (response_id, institution) order."""
     items = wide.columns[1:]
     if wide.is_empty() or not items:
+        if progress:  # the stage is reported all the same (nothing beyond the contract's items)
+            progress(1.0)
         return
     if _is_postgres(conn):
         _copy(conn, trust_scores.name, TRUST_COLUMNS, _chunks(wide, _long_scores, progress))

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 import polars as pl
-from sqlalchemy import Boolean, Engine, Float, Integer, select
+from sqlalchemy import Boolean, Connection, Engine, Float, Integer, select
 
 from queries.contract import (
     NGO,
@@ -28,6 +28,7 @@ from queries.schema import (
     proposals,
     responses,
     survey_waves,
+    trust_score,
     trust_scores,
 )
 
@@ -179,6 +180,17 @@ def _age_group(age: pl.Expr) -> pl.Expr:
     )
 
 
+def _scored_institutions(conn: Connection) -> list[str]:
+    """The institutions with at least one stored score."""
+    r, t = responses.c, trust_scores.c
+    found = [
+        i
+        for i in TRUST_INSTITUTIONS
+        if conn.execute(select(r.id).where(trust_score(i).is_not(None)).limit(1)).first()
+    ]
+    return found + list(conn.execute(select(t.institution).distinct()).scalars())
+
+
 def _responses(engine: Engine) -> tuple[pl.DataFrame, tuple[str, ...]]:
     r, w = responses.c, survey_waves.c
     query = select(
@@ -191,35 +203,13 @@ def _responses(engine: Engine) -> tuple[pl.DataFrame, tuple[str, ...]]:
         "period_start": pl.Date,
         **ANSWER_SCHEMA,
     }
-    t = trust_scores.c
-    if engine.dialect.name == "sqlite":
-        # SQLite: one pass, each rating looked up by the (response_id, institution) key —
-        # faster than handing millions of long rows over and pivoting them.
-        with engine.connect() as conn:
-            institutions = institution_order(
-                list(conn.execute(select(t.institution).distinct()).scalars())
-            )
-        ratings = [
-            select(t.score).where(t.response_id == r.id, t.institution == inst).scalar_subquery()
-            for inst in institutions
-        ]
-        schema |= {f"trust_{inst}": pl.Float64 for inst in institutions}
-        frame = _read(engine, query.add_columns(*ratings), schema, key=True)
-    else:
-        frame = _read(engine, query, schema, key=True)
-        scores = _read(
-            engine,
-            select(t.response_id, t.institution, t.score),
-            {"response_id": pl.Int64, "institution": pl.String, "score": pl.Float64},
-        )
-        institutions = institution_order(scores.get_column("institution").unique().to_list())
-        if scores.height:
-            wide = scores.pivot(on="institution", index="response_id", values="score")
-            wide = wide.rename({i: f"trust_{i}" for i in institutions})
-            frame = frame.join(wide, on="response_id", how="left")
-    for inst in institutions:
-        if f"trust_{inst}" not in frame.columns:
-            frame = frame.with_columns(pl.lit(None, pl.Float64).alias(f"trust_{inst}"))
+    with engine.connect() as conn:
+        institutions = institution_order(_scored_institutions(conn))
+    # one pass: the contract's items are columns (migration 0010), any other is looked up by
+    # the (response_id, institution) key — faster than pivoting long rows
+    schema |= {f"trust_{inst}": pl.Float64 for inst in institutions}
+    ratings = [trust_score(inst) for inst in institutions]
+    frame = _read(engine, query.add_columns(*ratings), schema, key=True)
     frame = frame.with_columns(
         age_group=_age_group(pl.col("age")),
         stratum=pl.concat_str("source", "wave", "region", separator="|"),

@@ -72,44 +72,51 @@ def _age_group(age):
     )
 
 
-def _sums_query(institutions: Sequence[str], wave_ids: Sequence[int], *, most: bool, sqlite: bool):
+def _sums_query(institutions: Sequence[str], wave_ids: Sequence[int]):
     """One GROUP BY: per cell of the waves, the sums of the composite and its splits.
 
-    ``most``: at least half the waves (a first fill), so every score is read in key order and
-    averaged per respondent before the join; otherwise the waves' respondents are looked up
-    first (an upload's wave: a small part of the scores)."""
+    The composite of a respondent is the mean of the chosen institutions' scores they gave:
+    the contract's items are columns of the row (migration 0010), summed across; any other
+    item's scores come from trust_scores, summed per respondent and joined. A respondent who
+    rated none of them has no composite (no row)."""
     t, r, w = trust_scores.c, responses.c, survey_waves.c
     region = r.region_code if "region_code" in r else r.region  # being renamed (regions work)
-    chosen = t.institution.in_(sorted(set(institutions)))
-    mean = (func.sum(cast(t.score, Float)) / func.count()).label("y")
-    attributes = [
-        w.source,
-        w.wave,
-        region.label("region"),
-        r.sex,
-        _age_group(r.age).label("age_group"),  # here: a CASE in GROUP BY breaks PostgreSQL
-        r.settlement,
-        cast(r.weight, Float).label("w"),
-    ]
-    if most:
-        # SQLite: "+ 0" keeps the key's index out (reading it would fetch each score's row on
-        # its own); a table scan and a sort are several times faster
-        rid = t.response_id + 0 if sqlite else t.response_id
-        means = select(rid.label("response_id"), mean).where(chosen).group_by(rid).subquery()
-        per_respondent = (
-            select(*attributes, means.c.y)
-            .select_from(means.join(responses, means.c.response_id == r.id).join(survey_waves))
-            .where(r.wave_id.in_(list(wave_ids)))
+    chosen = sorted(set(institutions))
+    wide = [r[f"{TRUST}{i}"] for i in chosen if f"{TRUST}{i}" in r]
+    total = [func.coalesce(cast(c, Float), 0.0) for c in wide]
+    count = [case((c.is_(None), 0), else_=1) for c in wide]
+    source = responses.join(survey_waves)
+    extra = [i for i in chosen if f"{TRUST}{i}" not in r]
+    if extra:
+        others = (
+            select(
+                t.response_id,
+                func.sum(cast(t.score, Float)).label("total"),
+                func.count().label("count"),
+            )
+            .where(t.institution.in_(extra))
+            .group_by(t.response_id)
             .subquery()
         )
-    else:
-        per_respondent = (
-            select(*attributes, mean)
-            .select_from(trust_scores.join(responses, t.response_id == r.id).join(survey_waves))
-            .where(chosen, r.wave_id.in_(list(wave_ids)))
-            .group_by(r.id, w.id)
-            .subquery()
+        source = source.outerjoin(others, others.c.response_id == r.id)
+        total.append(func.coalesce(others.c.total, 0.0))
+        count.append(func.coalesce(others.c.count, 0))
+    rated = sum(count[1:], count[0])
+    per_respondent = (
+        select(
+            w.source,
+            w.wave,
+            region.label("region"),
+            r.sex,
+            _age_group(r.age).label("age_group"),  # here: a CASE in GROUP BY breaks PostgreSQL
+            r.settlement,
+            cast(r.weight, Float).label("w"),
+            (sum(total[1:], total[0]) / rated).label("y"),
         )
+        .select_from(source)
+        .where(r.wave_id.in_(list(wave_ids)), rated > 0)
+        .subquery()
+    )
     s = per_respondent.c
     # the OECD split of split_exprs: round half up, then 6-10 / 5 / 0-4
     values = {
@@ -140,7 +147,6 @@ def composite_sums(conn: Connection, institutions: Sequence[str], waves: Sequenc
     ids = conn.execute(select(w.id).where(chosen)).scalars().all() if waves else []
     if not ids:
         return pl.DataFrame(schema=CELL_SCHEMA)
-    most = 2 * len(ids) >= conn.execute(select(func.count()).select_from(survey_waves)).scalar_one()
     schema = {
         **dict.fromkeys(_KEYS, pl.String),
         "n": pl.Int64,
@@ -148,7 +154,7 @@ def composite_sums(conn: Connection, institutions: Sequence[str], waves: Sequenc
         "sw2": pl.Float64,
         **{f"{c}_{i}": pl.Float64 for i in range(len(MEASURES)) for c in _SUMS},
     }
-    query = _sums_query(institutions, ids, most=most, sqlite=conn.dialect.name == "sqlite")
+    query = _sums_query(institutions, ids)
     rows = conn.execute(query).all()
     wide = pl.DataFrame(rows, schema=schema, orient="row", strict=False)
     parts = [

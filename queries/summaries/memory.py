@@ -208,8 +208,10 @@ def _rows_for(engine: Engine, columns: set[str]) -> pl.DataFrame:
     r, w, t = responses.c, survey_waves.c, trust_scores.c
     plain = sorted(c for c in columns if not c.startswith(TRUST))
     chosen = sorted(c.removeprefix(TRUST) for c in columns if c.startswith(TRUST))
-    ratings = [
-        select(t.score).where(t.response_id == r.id, t.institution == i).scalar_subquery()
+    ratings = [  # the contract's items are columns (migration 0010), others looked up
+        r[f"{TRUST}{i}"]
+        if f"{TRUST}{i}" in r
+        else select(t.score).where(t.response_id == r.id, t.institution == i).scalar_subquery()
         for i in chosen
     ]
     keys = ["region", "sex", "age", "settlement", "weight"]

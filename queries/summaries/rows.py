@@ -23,7 +23,7 @@ from queries.metrics.dataset import _age_group, _read  # age groups; the fast CS
 from queries.metrics.drivers import ANSWERS, Drivers, no_model, wave_drivers
 from queries.metrics.filters import Filters
 from queries.reference.regions import reference_regions
-from queries.schema import responses, survey_waves, trust_scores
+from queries.schema import responses, survey_waves, trust_score
 from queries.summaries.cells import ROW_COLUMNS, STRATUM_KEYS, TRUST
 from queries.summaries.standing import latest_wave
 
@@ -88,13 +88,10 @@ def _rows_query(
 ):
     """The SELECT of ``survey_rows`` (``keys``: the cell and design columns it adds) and the
     schema of its result."""
-    r, w, t = responses.c, survey_waves.c, trust_scores.c
+    r, w = responses.c, survey_waves.c
     plain = [c for c in dict.fromkeys(columns) if not c.startswith(TRUST) and c not in keys]
     chosen = [c.removeprefix(TRUST) for c in dict.fromkeys(columns) if c.startswith(TRUST)]
-    ratings = [
-        select(t.score).where(t.response_id == r.id, t.institution == i).scalar_subquery()
-        for i in chosen
-    ]
+    ratings = [trust_score(i).label(f"{TRUST}{i}") for i in chosen]
     query = (
         select(r.id, w.source, w.wave, w.period_start, *(r[c] for c in [*keys, *plain]), *ratings)
         .join_from(responses, survey_waves, r.wave_id == w.id)

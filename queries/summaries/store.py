@@ -40,8 +40,9 @@ def _wave_id(conn: Connection, wave: Wave) -> int | None:
 
 def stored_rows(conn: Connection, wave: Wave, *, below: int | None = None) -> pl.DataFrame:
     """The stored rows of one wave (in response id order, as they were inserted), in the
-    shape ``cell_sums`` reads: ``ROW_COLUMNS`` plus one ``trust_<institution>`` column per
-    institution with a score in the wave. ``below``: only responses with a smaller id."""
+    shape ``cell_sums`` reads: ``ROW_COLUMNS`` plus, sorted, one ``trust_<institution>``
+    column per institution with a score in the wave. ``below``: only responses with a smaller
+    id."""
     wave_id = _wave_id(conn, wave)
     if wave_id is None:
         return pl.DataFrame(schema=ROW_COLUMNS)
@@ -56,14 +57,19 @@ def stored_rows(conn: Connection, wave: Wave, *, below: int | None = None) -> pl
         region.label("region"),
         *(r[c] for c in list(ROW_COLUMNS)[4:]),
     ]
+    wide = [c.name for c in responses.columns if c.name.startswith(TRUST)]  # 0010's items
     query = (
-        select(r.id, *columns)
+        select(r.id, *columns, *(r[c] for c in wide))
         .join_from(responses, survey_waves, r.wave_id == w.id)
         .where(r.wave_id == wave_id, *wanted)
         .order_by(r.id)
     )
-    frame = read_frame(conn, query, {"id": pl.Int64, **ROW_COLUMNS})
-    t = trust_scores.c
+    frame = read_frame(
+        conn, query, {"id": pl.Int64, **ROW_COLUMNS, **dict.fromkeys(wide, pl.Float64)}
+    )
+    # only the items with a score in these rows, as the long table gave them
+    frame = frame.drop([c for c in wide if frame.get_column(c).null_count() == frame.height])
+    t = trust_scores.c  # items beyond the contract's
     scores = read_frame(
         conn,
         select(t.response_id, t.institution, t.score)
@@ -72,10 +78,11 @@ def stored_rows(conn: Connection, wave: Wave, *, below: int | None = None) -> pl
         {"id": pl.Int64, "institution": pl.String, "score": pl.Float64},
     )
     if scores.height:
-        wide = scores.pivot(on="institution", index="id", values="score", sort_columns=True)
-        wide = wide.rename({c: f"{TRUST}{c}" for c in wide.columns if c != "id"})
-        frame = frame.join(wide, on="id", how="left", maintain_order="left")
-    return frame.drop("id")
+        extra = scores.pivot(on="institution", index="id", values="score")
+        extra = extra.rename({c: f"{TRUST}{c}" for c in extra.columns if c != "id"})
+        frame = frame.join(extra, on="id", how="left", maintain_order="left")
+    trust = sorted(c for c in frame.columns if c.startswith(TRUST))
+    return frame.select(*ROW_COLUMNS, *trust)
 
 
 def r_id_below(below: int | None) -> list:
