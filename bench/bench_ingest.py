@@ -8,9 +8,11 @@ and peak RSS, and the previous/new ratio.
 
 Three designs side by side: "previous" is bench/legacy_ingest.py on the schema before migration
 0006; "before" is the tree of commit BEFORE (exported with ``git archive`` into var/bench/), the
-state before the latest ingest/rebuild speed work; "new" is this tree. Then ``summaries rebuild``
+state before the latest ingest speed work (the long trust scores, migration 0010's parent);
+"new" is this tree. ``--designs`` picks some of them. Then ``summaries rebuild``
 of the loaded database (1 load's worth of waves) by "before" and "new": time, CPU, peak RSS.
-Usage: python bench/bench_ingest.py [ROWS] [--only sqlite|postgresql] [--no-rebuild]"""
+Usage: python bench/bench_ingest.py [ROWS] [--only sqlite|postgresql] [--no-rebuild]
+                                   [--designs previous,before,new]"""
 
 from __future__ import annotations
 
@@ -29,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 
 DESIGNS = ("previous", "before", "new")
-BEFORE = "dc5a028"  # the tree before the second round of ingest/rebuild speed work
+BEFORE = "dfc4af4"  # the tree before the wide trust columns (migration 0010) and what followed
 BEFORE_TREE = ROOT / "var" / "bench" / f"tree-{BEFORE}"
 # design -> (source tree, the design that tree runs)
 RUNS = {"previous": (ROOT, "previous"), "before": (BEFORE_TREE, "new"), "new": (ROOT, "new")}
@@ -248,17 +250,21 @@ def _ratio(a: float, b: float) -> str:
 
 
 def print_side_by_side(backend: str, results: dict[str, dict]) -> None:
-    runs = [results[d] for d in DESIGNS]
+    """One column per design (in the order run), and each earlier design's ratio to the last."""
+    designs = list(results)
+    runs = [results[d] for d in designs]
+    last = designs[-1]
     print(
         f"\n{backend}: {runs[-1]['rows']:,} rows   "
-        + "".join(f"{d:>11}" for d in DESIGNS)
-        + "  previous/new  before/new"
+        + "".join(f"{d:>11}" for d in designs)
+        + "".join(f"  {f'{d}/{last}':>14}" for d in designs[:-1])
     )
 
-    def line(name: str, values: list[float], unit: str = "s", ratios: bool = True) -> None:
+    def line(name: str, values: list[float], unit: str = "s") -> None:
         shown = "".join(f"{v:>9.1f} {unit}" for v in values)
-        tail = f"  {_ratio(values[0], values[2])}     {_ratio(values[1], values[2])}" * ratios
-        print(f"  {name:<22}{shown}{tail}")
+        print(
+            f"  {name:<22}{shown}" + "".join(f"  {_ratio(v, values[-1]):>14}" for v in values[:-1])
+        )
 
     for stage in (*STAGES, "committing"):
         line(stage, [r["stages"].get(stage, 0.0) for r in runs])
@@ -268,7 +274,7 @@ def print_side_by_side(backend: str, results: dict[str, dict]) -> None:
     if any(r["server_cpu"] for r in runs):
         line("CPU, database server", [r["server_cpu"] for r in runs])
     print(f"  {'peak RSS':<22}" + "".join(f"{r['peak_mb']:>8,.0f} MB" for r in runs))
-    for design in DESIGNS:
+    for design in designs:
         raised = ", ".join(f"{k} {v:,.0f}" for k, v in results[design]["peaks"].items())
         print(f"    {design} peak RSS (MB) by the end of: {raised}")
 
@@ -278,6 +284,11 @@ def main() -> None:
     parser.add_argument("rows", nargs="?", type=int, default=1_000_000)
     parser.add_argument("--only", choices=("sqlite", "postgresql"))
     parser.add_argument("--no-rebuild", action="store_true", help="skip the rebuild figures")
+    parser.add_argument(
+        "--designs",
+        default=",".join(DESIGNS),
+        help="the designs to load, in order (comma-separated; default all three)",
+    )
     parser.add_argument("--run", nargs=3, metavar=("DESIGN", "URL", "FILE"), help=argparse.SUPPRESS)
     parser.add_argument("--rebuild", metavar="URL", help=argparse.SUPPRESS)
     parser.add_argument("--tree", help=argparse.SUPPRESS)  # the source tree a child runs
@@ -291,7 +302,11 @@ def main() -> None:
     if args.rebuild:
         print(json.dumps(one_rebuild(args.rebuild)))
         return
-    _export_before()
+    designs = [d.strip() for d in args.designs.split(",") if d.strip()]
+    if unknown := set(designs) - set(DESIGNS):
+        parser.error(f"unknown designs: {', '.join(sorted(unknown))}")
+    if "before" in designs:
+        _export_before()
     with tempfile.TemporaryDirectory() as folder:
         started = time.perf_counter()
         file = Path(folder) / "survey.csv"
@@ -302,17 +317,17 @@ def main() -> None:
             f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (figures taken under that load)"
         )
         if args.only != "postgresql":
-            urls = {d: f"sqlite:///{Path(folder) / f'{d}.db'}" for d in DESIGNS}
-            print_side_by_side("sqlite", {d: _child(d, urls[d], file) for d in DESIGNS})
-            if not args.no_rebuild:
+            urls = {d: f"sqlite:///{Path(folder) / f'{d}.db'}" for d in designs}
+            print_side_by_side("sqlite", {d: _child(d, urls[d], file) for d in designs})
+            if not args.no_rebuild and set(REBUILDS) <= set(designs):
                 print_rebuilds("sqlite", urls["new"])
         if args.only != "sqlite":
-            _run_postgres(file, rebuild=not args.no_rebuild)
+            _run_postgres(file, designs, rebuild=not args.no_rebuild)
     print(f"\nload average now {os.getloadavg()[0]:.1f}")
 
 
-def _run_postgres(file: Path, *, rebuild: bool) -> None:
-    names = [f"bench_ingest_{d}" for d in DESIGNS]
+def _run_postgres(file: Path, designs: list[str], *, rebuild: bool) -> None:
+    names = [f"bench_ingest_{d}" for d in designs]
     if os.environ.get("SENIM_BENCH_POSTGRES_URL"):
         _postgres_side_by_side(os.environ["SENIM_BENCH_POSTGRES_URL"], names, file, rebuild)
         return
@@ -332,10 +347,11 @@ def _run_postgres(file: Path, *, rebuild: bool) -> None:
 
 def _postgres_side_by_side(admin_url: str, names: list[str], file: Path, rebuild: bool) -> None:
     urls = _postgres_databases(admin_url, names)
-    results = {d: _child(d, u, file) for d, u in zip(DESIGNS, urls, strict=True)}
+    designs = [name.removeprefix("bench_ingest_") for name in names]
+    results = {d: _child(d, u, file) for d, u in zip(designs, urls, strict=True)}
     print_side_by_side("postgresql", results)
-    if rebuild:
-        print_rebuilds("postgresql", urls[DESIGNS.index("new")])
+    if rebuild and set(REBUILDS) <= set(results):
+        print_rebuilds("postgresql", urls[designs.index("new")])
 
 
 if __name__ == "__main__":

@@ -19,6 +19,8 @@ from queries.vocab import Stage
 
 CHUNK = 100_000
 SCHEMA_BEFORE = "0005"  # the revision whose schema this path was written for
+# the responses columns of that schema (0010 added the contract's trust items as columns)
+COLUMNS = tuple(c for c in RESPONSE_COLUMNS if not c.startswith(TRUST_PREFIX))
 
 
 def bulk_insert(conn: Connection, table: Table, frame: pl.DataFrame, progress=None) -> None:
@@ -58,7 +60,7 @@ def insert_survey(conn: Connection, upload_id: int, clean: pl.DataFrame, progres
     bulk_insert(
         conn,
         responses,
-        rows.select(RESPONSE_COLUMNS),
+        rows.select(COLUMNS),
         (lambda f: progress(0.1 + 0.4 * f, Stage.RESPONSES)) if progress else None,
     )
     trust_cols = [c for c in rows.columns if c.startswith(TRUST_PREFIX)]
