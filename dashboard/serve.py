@@ -66,23 +66,28 @@ def warm_up() -> None:
     the engine (schema check), and the summary store's snapshot of the current data version
     in the app's own caches (``dashboard.data``), with the Overview's default layout of it.
 
-    Safe beside the first runs: the modules are imported in app.py's order (pandas first:
-    app.py's note on plotly and a half-imported pandas), so a run that needs one waits on
-    Python's import lock for it and never holds one this thread waits for; the caches compute
-    a key once (a run asking for the same key waits for this thread's value). Harmless when
-    the database is down or empty: whatever fails is logged and left to the runs, which
-    report it as they always do (a failed cache call stores nothing)."""
+    The engine comes first: on SQLite its schema check reads every foreign key of the
+    database (2 s at 10M responses with the file in the page cache, minutes without), in
+    SQLite's C code, beside the first run's imports. Safe beside the first runs: Python's
+    import locks make a run wait for a module this thread is importing (the project's imports
+    have no cycles, so neither waits for the other); app.py imports pandas first, so its
+    plotly never meets a half-imported one (app.py's note); the caches compute a key once (a
+    run asking for the same key waits for this thread's value). Harmless when the database is
+    down or empty: whatever fails is logged and left to the runs, which report it as they
+    always do (a failed cache call stores nothing)."""
     try:
-        import pandas  # noqa: F401
-
-        from dashboard import auth, data  # noqa: F401  (auth: the sign-in page's imports)
-        from dashboard.views import overview  # noqa: F401  (plotly and the charts)
+        from dashboard import data
         from queries import settings
         from queries.db import data_version
         from queries.summaries.memory import warm_snapshot
 
-        url = settings.database_url()
         engine = data.engine()
+        import pandas  # noqa: F401  (then the sign-in page's and the Overview's imports)
+
+        from dashboard import auth  # noqa: F401
+        from dashboard.views import overview  # noqa: F401  (plotly and the charts)
+
+        url = settings.database_url()
         version = data_version(engine)
         if data._catalog(url, version).complete:  # else the pages read rows (data.overview)
             data._register(url, version)
