@@ -4,9 +4,14 @@ on PostgreSQL (a throwaway local server when installed). Prints wall and CPU sec
 process, and the database server's for PostgreSQL): on a shared machine CPU says more.
 
 - long, row by row (previous): one bound row / CSV line per score, per-row foreign key
-- long, set-based (today's path, queries.ingest.store.insert_scores): no per-row foreign key
+- long, set-based (before migration 0010; queries.ingest.store.insert_scores, which still
+  writes items beyond the contract's): no per-row foreign key
 - long, staging table + INSERT ... SELECT (PostgreSQL only)
-- wide: one row per respondent, one column per institution (not the stored layout)
+- wide table: one row per respondent, one column per institution, a table of its own
+- columns of responses (today, migration 0010): the scores written with the responses
+
+Each figure is the responses and their scores together (the responses alone are the same in
+every way but the last, which writes them with their score columns).
 
 Usage: python bench/bench_trust_layout.py [RESPONDENTS]   (default 200,000)"""
 
@@ -53,8 +58,9 @@ def ratings(n: int) -> pl.DataFrame:
     return frame
 
 
-def respondents(conn: Connection, wide: pl.DataFrame) -> None:
-    """The responses the ratings belong to (the foreign key's target), in this transaction."""
+def respondents(conn: Connection, wide: pl.DataFrame, *, scores: bool = False) -> None:
+    """The responses the ratings belong to (the foreign key's target), in this transaction;
+    ``scores``: with their trust columns (today's layout)."""
     upload = conn.exec_driver_sql("SELECT max(id) FROM uploads").scalar()
     wave = conn.exec_driver_sql(
         "INSERT INTO survey_waves (source, wave, period_start) "
@@ -68,6 +74,8 @@ def respondents(conn: Connection, wide: pl.DataFrame) -> None:
         region=pl.lit("KZ-75"),
         weight=pl.lit(1.0),
     )
+    if scores:
+        rows = rows.with_columns(wide.select(ITEMS))
     store.bulk_insert(conn, responses, rows)
 
 
@@ -103,6 +111,10 @@ def wide_table(conn: Connection, wide: pl.DataFrame) -> None:
     store.bulk_insert(conn, table, wide.rename({"id": "response_id"}))
 
 
+def columns_of_responses(conn: Connection, wide: pl.DataFrame) -> None:
+    pass  # written with the responses (see measure)
+
+
 def _table(name: str, columns: tuple[str, ...]):
     from sqlalchemy import column, table
 
@@ -113,7 +125,8 @@ WAYS: dict[str, Callable] = {
     "long, row by row, per-row FK (previous)": long_row_by_row,
     "long, set-based, no per-row FK (today)": long_set_based,
     "long, staging + INSERT ... SELECT, no FK": long_staged,
-    "wide, one row per respondent, with FK": wide_table,
+    "wide table, one row per respondent, with FK": wide_table,
+    "columns of responses (today)": columns_of_responses,
 }
 
 
@@ -124,14 +137,17 @@ def measure(url: str, wide: pl.DataFrame, server_cpu: Callable[[], float]) -> No
         engine, kind="survey", file_name="b.csv", sha256="0" * 64, uploaded_by="b", status="loaded"
     )
     scores = store._long_scores(wide).height
-    print(f"\n{engine.dialect.name}: {wide.height:,} respondents, {scores:,} scores")
+    print(
+        f"\n{engine.dialect.name}: {wide.height:,} respondents, {scores:,} scores "
+        "(responses and scores written together)"
+    )
     for name, write in WAYS.items():
         if write is long_staged and engine.dialect.name != "postgresql":
             continue
         with engine.connect() as conn:
             transaction = conn.begin()
-            respondents(conn, wide)
             started, cpu, server = time.perf_counter(), time.process_time(), server_cpu()
+            respondents(conn, wide, scores=write is columns_of_responses)
             write(conn, wide)
             wall, cpu, server = (
                 time.perf_counter() - started,

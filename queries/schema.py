@@ -129,6 +129,8 @@ survey_waves = Table(
     CheckConstraint(f"source IN {SURVEY_SOURCES}", name="source"),
 )
 
+# responses' foreign keys (upload, wave, region): on PostgreSQL checked once per load, not per
+# row (migration 0011, ingest.store.hold_references); SQLite enforces them per row
 responses = Table(
     "responses",
     metadata,

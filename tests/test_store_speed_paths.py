@@ -5,6 +5,7 @@ foreign key (migration 0006), and what the load leaves behind (pragmas, orphans)
 
 from __future__ import annotations
 
+import polars as pl
 import pytest
 from sqlalchemy import delete, func, inspect, select, update
 from sqlalchemy.exc import IntegrityError
@@ -112,6 +113,29 @@ def test_the_contract_items_are_range_checked_columns_of_responses(engine):
             conn.execute(update(responses).values(trust_media=bad))
     with engine.begin() as conn:
         conn.execute(update(responses).values(trust_media=10))  # the ends are allowed
+
+
+def test_responses_refer_to_their_upload_wave_and_region_per_row_on_sqlite_only(engine):
+    keys = {k["referred_table"] for k in inspect(engine).get_foreign_keys("responses")}
+    if engine.dialect.name == "sqlite":
+        assert keys == {"uploads", "survey_waves", "regions"}
+    else:  # migration 0011: checked once per load instead
+        assert keys == set()
+
+
+def test_a_load_whose_rows_refer_to_nothing_stores_nothing(engine):
+    upload_id = new_upload(engine)
+    nowhere = survey_frame(["a", "b"]).with_columns(region=pl.Series(["KZ-75", "KZ-00"]))
+    regions = pytest.raises(SenimError, match=r"regions that do not exist \(KZ-00\)")
+    with regions, engine.begin() as conn:
+        store.insert_survey(conn, upload_id, nowhere)
+    unknown = pytest.raises(SenimError, match=r"uploads that do not exist \(999\)")
+    with unknown, engine.begin() as conn:
+        store.insert_survey(conn, 999, survey_frame(["a"]))
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(responses)).scalar_one() == 0
+    with engine.begin() as conn:  # the same rows with real references load
+        assert store.insert_survey(conn, upload_id, survey_frame(["a", "b"])) == 2
 
 
 def test_a_trust_column_that_is_not_a_plain_name_never_reaches_sql(sqlite_db_url):

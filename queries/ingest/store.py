@@ -26,10 +26,12 @@ from queries.ingest.reading import ROW
 from queries.ingest.validate import ERROR_SCHEMA, Validation, empty_errors
 from queries.schema import (
     metadata,
+    regions,
     responses,
     row_history,
     survey_waves,
     trust_scores,
+    uploads,
 )
 from queries.vocab import Stage, UploadKind
 
@@ -182,6 +184,7 @@ def insert_survey(
         **{c: pl.lit(None, pl.Int16) for c in WIDE_TRUST if c not in clean.columns},
     )
     extra = sorted(c for c in rows.columns if c.startswith(TRUST_PREFIX) and c not in WIDE_TRUST)
+    hold_references(conn, rows, upload_id)
     with _sqlite_load_cache(conn):
         bulk_insert(
             conn,
@@ -200,6 +203,25 @@ def insert_survey(
 
     after_survey_insert(conn, clean, first_id=first_id)
     return clean.height
+
+
+def hold_references(conn: Connection, rows: pl.DataFrame, upload_id: int) -> None:
+    """Once per load, what per-row foreign keys of responses would check (PostgreSQL has none
+    since migration 0011): the upload, the waves and the regions the rows refer to exist, held
+    FOR KEY SHARE as a foreign key's check holds them, until the load ends."""
+    wanted = (
+        (uploads.c.id, [upload_id]),
+        (survey_waves.c.id, rows.get_column("wave_id").unique().to_list()),
+        (regions.c.code, rows.get_column("region").unique().to_list()),
+    )
+    for key, values in wanted:
+        held = select(key).where(key.in_(values)).with_for_update(key_share=True)
+        missing = set(values) - set(conn.execute(held).scalars())
+        if missing:
+            raise SenimError(
+                f"The load refers to {key.table.name} that do not exist "
+                f"({', '.join(sorted(map(str, missing))[:5])}); nothing was stored."
+            )
 
 
 @contextmanager
