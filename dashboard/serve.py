@@ -66,9 +66,9 @@ def warm_up() -> None:
     the engine (schema check), and the summary store's snapshot of the current data version
     in the app's own caches (``dashboard.data``), with the Overview's default layout of it.
 
-    The engine comes first: on SQLite its schema check reads every foreign key of the
-    database (2 s at 10M responses with the file in the page cache, minutes without), in
-    SQLite's C code, beside the first run's imports. Safe beside the first runs: Python's
+    The engine comes first: its schema upgrade is the database's own work (after a migration,
+    SQLite's foreign-key check reads every row: minutes at 10M responses with the file not in
+    the page cache), done beside the first run's imports. Safe beside the first runs: Python's
     import locks make a run wait for a module this thread is importing (the project's imports
     have no cycles, so neither waits for the other); app.py imports pandas first, so its
     plotly never meets a half-imported one (app.py's note); the caches compute a key once (a
