@@ -151,6 +151,26 @@ def launch(browser, tree: Path, url: str, folder: Path) -> list[tuple[float, str
     return sorted(events)
 
 
+# The launch cut in four: (name, event it starts at, event it ends at); the last match of each.
+SEGMENTS = (
+    ("server start to health URL", "server process started", "health URL answers"),
+    ("tab opened to sign-in form filled", "browser tab opened", "sign-in form shown and filled"),
+    ("sign-in click to Overview run done", "sign-in clicked", "Overview page: script notRunning"),
+    ("Overview run done to drawn", "Overview page: script notRunning", "Overview drawn"),
+)
+
+
+def segments(events: list[tuple[float, str]]) -> dict[str, float]:
+    """Seconds of each SEGMENT in one launch's timeline."""
+    at = {}
+    for when, text in events:
+        for _, *marks in SEGMENTS:
+            for mark in marks:
+                if text.startswith(mark):
+                    at[mark] = when
+    return {name: at[end] - at[start] for name, start, end in SEGMENTS}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000])
@@ -172,12 +192,14 @@ def main() -> None:
                 urls[name] = f"sqlite:///{copy}"
                 add_user(tree, urls[name])
             totals: dict[str, list[float]] = {name: [] for name in trees}
+            parts: dict[str, list[dict[str, float]]] = {name: [] for name in trees}
             last = {}
             for number in range(1, args.launches + 1):  # the trees in turn: alike under load
                 for name, tree in trees.items():
                     last[name] = launch(browser, tree, urls[name], folder)
                     total = last[name][-1][0] - last[name][0][0]
                     totals[name].append(total)
+                    parts[name].append(segments(last[name]))
                     print(f"{size:,} responses, {name}, launch {number}: {total:.2f} s, "
                           f"load {os.getloadavg()[0]:.1f}", flush=True)  # fmt: skip
             for name, events in last.items():
@@ -188,6 +210,10 @@ def main() -> None:
                 later = statistics.median(times[1:]) if len(times) > 1 else times[0]
                 print(f"{size:,} responses, {name}: launches {', '.join(f'{t:.2f}' for t in times)}"
                       f" s; median after the first {later:.2f} s", flush=True)  # fmt: skip
+                runs = parts[name][1:] or parts[name]
+                for segment, *_ in SEGMENTS:
+                    median = statistics.median(r[segment] for r in runs)
+                    print(f"    {segment:<36} median {median:5.2f} s", flush=True)
             for name in trees:
                 Path(urls[name].removeprefix("sqlite:///")).unlink()
 
