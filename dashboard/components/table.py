@@ -3,17 +3,27 @@
 Downloads (issue 13, findings 4 and 7): Streamlit's own grid download is off
 (``client.disableDataExport``); every download goes through ``download`` here: the formula-safe
 exporter (``queries.export``), offered from the analyst role up, each one written to the audit
-log (who, which file, how many rows)."""
+log (who, which file, how many rows).
+
+Tables' files are made only when clicked (issue 11: a CSV and a workbook per table were written on
+every rerun, ~20% of a Regions filter change at 10M): ``st.download_button`` gets a callable,
+which Streamlit runs on its own thread when the browser asks for the file (a ``deferred_file``
+backend operation naming the id sent with this run's button). Server side, at that moment, the
+session that was shown the button must still be signed in with ``DOWNLOAD_ROLE``
+(``server_guard.session_allows``: signed out, expired or demoted since, it gets nothing); the
+audit entry is written then, once per file actually made."""
 
 from __future__ import annotations
 
 import contextlib
+import logging
+from collections.abc import Callable
 
 import polars as pl
 import pyarrow as pa
 import streamlit as st
 
-from dashboard import auth
+from dashboard import auth, server_guard
 from dashboard.data import engine
 from dashboard.i18n import t
 from queries.access import audit
@@ -25,6 +35,7 @@ ROW_PX = 35  # Streamlit's data grid row height
 DOWNLOAD_ROLE = Role.ANALYST
 CSV = "text/csv"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+_LOG = logging.getLogger("senim.downloads")
 
 
 def may_download() -> bool:
@@ -34,15 +45,45 @@ def may_download() -> bool:
 
 def _audited(file_name: str, rows: int) -> None:
     user = auth.current_user()
+    _record(engine(), user.username if user else "", file_name, rows)
+
+
+def _record(db, actor: str, file_name: str, rows: int) -> None:
     with contextlib.suppress(SenimError):  # a download never fails because the log cannot write
-        audit.record_download(
-            engine(), actor=user.username if user else "", what=file_name, rows=rows
-        )
+        audit.record_download(db, actor=actor, what=file_name, rows=rows)
+
+
+class DownloadRefused(Exception):
+    """A file asked for by a session that may no longer download (nothing is made)."""
+
+
+def _on_click(make: Callable[[], bytes], file_name: str, rows: int) -> Callable[[], bytes]:
+    """``make`` wrapped for Streamlit's thread: the role checked and the download audited when
+    the file is asked for. What it needs of this run (session, user, engine) is taken now: the
+    callable runs outside any script run."""
+    from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    session = ctx.session_id if ctx is not None else ""
+    user = auth.current_user()
+    actor = user.username if user else ""
+    db = engine()
+    server_guard.note_session(user)  # the table the check reads (app.main records it too)
+
+    def made() -> bytes:
+        if not server_guard.session_allows(session, DOWNLOAD_ROLE):
+            _LOG.warning("download refused: session %s may not download", session[:8])
+            raise DownloadRefused(file_name)
+        data = make()
+        _record(db, actor, file_name, rows)
+        return data
+
+    return made
 
 
 def download(
     label: str,
-    data: bytes,
+    data: bytes | Callable[[], bytes],
     file_name: str,
     mime: str,
     *,
@@ -51,7 +92,13 @@ def download(
     icon: str,
     container=st,
 ) -> None:
-    """A download button whose click is written to the audit log (``rows``: what it holds)."""
+    """A download button whose download is written to the audit log (``rows``: what it holds).
+    ``data`` as bytes: sent with the page, audited at the click's rerun; as a callable: made
+    only when clicked, for a session still allowed to download (no rerun)."""
+    if callable(data):
+        container.download_button(label, _on_click(data, file_name, rows), file_name, mime,
+                                   key=key, icon=icon, on_click="ignore")  # fmt: skip
+        return
     container.download_button(
         label,
         data,
@@ -72,15 +119,6 @@ def as_arrow(frame: pl.DataFrame) -> pa.Table:
     fields = [pa.field(f.name, pa.string()) if pa.types.is_large_string(f.type) else f
               for f in table.schema]  # fmt: skip
     return table.cast(pa.schema(fields))
-
-
-# scale (issue 11): the workbook was written again on every rerun of every page with tables
-# (~5 ms a small table, four on Regions). Keyed on the CSV of the same rows plus the column
-# types, which together fix every cell of the workbook; the frame itself is never a key (the
-# field notes: polars arguments are hashed from a shortened printout).
-@st.cache_data(max_entries=200, show_spinner=False)
-def _xlsx(csv: bytes, schema: str, sheet: str, _frame: pl.DataFrame) -> bytes:
-    return to_xlsx_bytes(_frame, sheet)
 
 
 def data_table(
@@ -110,28 +148,13 @@ def data_table(
     if not allow_export or not may_download():  # viewers see the table, not the files
         return
     left, right = st.columns(2)
-    rows = frame.height
-    csv = to_csv_bytes(frame)
-    download(
-        t("common.download_csv"),
-        csv,
-        f"{file_name}.csv",
-        CSV,
-        key=f"{key}_csv",
-        rows=rows,
-        icon=":material/download:",
-        container=left,
-    )
-    download(
-        t("common.download_xlsx"),
-        _xlsx(csv, str(frame.schema), file_name, frame),
-        f"{file_name}.xlsx",
-        XLSX,
-        key=f"{key}_xlsx",
-        rows=rows,
-        icon=":material/table_view:",
-        container=right,
-    )
+    for label, suffix, make, mime, icon, column in (
+        ("common.download_csv", "csv", lambda: to_csv_bytes(frame), CSV, "download", left),
+        ("common.download_xlsx", "xlsx", lambda: to_xlsx_bytes(frame, file_name), XLSX,
+         "table_view", right),
+    ):  # fmt: skip
+        download(t(label), make, f"{file_name}.{suffix}", mime, key=f"{key}_{suffix}",
+                 rows=frame.height, icon=f":material/{icon}:", container=column)  # fmt: skip
 
 
 def estimate_table(
