@@ -23,7 +23,7 @@ from queries.metrics.page_weights import WeightedEstimates
 from queries.summaries.memory import Snapshot, load_snapshot, overview_from_summaries
 from queries.summaries.pages import Frames  # Feedback and NGO pages (issue 11)
 from queries.summaries.read import Catalog, catalog, register_frames
-from queries.summaries.rows import drivers_from_store, wave_design  # Drivers page
+from queries.summaries.rows import WaveAnswers, drivers_from_store, wave_answers  # Drivers
 from queries.summaries.standing import (  # the Regions page (issue 11)
     groups_from_summaries,
     latest_wave,
@@ -207,20 +207,27 @@ def from_register(function: Callable[..., object], version: str, *args: object) 
 
 # --- Drivers page from the rows it needs (issue 11; queries/summaries/rows.py) ------------
 @st.cache_resource(show_spinner=False, max_entries=2)
-def _wave_design(url: str, version: str, source: str, wave: str) -> pl.DataFrame:
-    # the wave's every respondent, a few narrow columns: kept while filter changes read theirs
-    return wave_design(engine_for(url), source=source, wave=wave)
+def _wave_answers(url: str, version: str, source: str, wave: str) -> WaveAnswers:
+    # the wave's every respondent and answer, read once, compact: filter changes cut it in
+    # memory (and its raked weights are kept with it)
+    snapshot = _snapshot(url, version)
+    answers = wave_answers(
+        engine_for(url), source=source, wave=wave,
+        institutions=snapshot.institutions, population=snapshot.population,
+    )  # fmt: skip
+    _release_freed()  # the read's CSV text and full-width frame
+    return answers
 
 
 @st.cache_data(max_entries=500, show_spinner=False)
 def _drivers(url: str, version: str, filters: Filters, source: str, outcome: str) -> Drivers:
     snapshot = _snapshot(url, version)
     wave = _regions_wave(url, version, filters, source)
-    design = None if wave is None else _wave_design(url, version, source, wave)
+    answers = None if wave is None else _wave_answers(url, version, source, wave)
     try:
         return drivers_from_store(engine_for(url), filters, source, outcome,
                                   strata=snapshot.strata, institutions=snapshot.institutions,
-                                  population=snapshot.population, design=design)  # fmt: skip
+                                  population=snapshot.population, answers=answers)  # fmt: skip
     finally:
         _release_freed()
 

@@ -1,15 +1,17 @@
 """Rows read with the selection pushed down to SQL (issue 11, ``queries/summaries/rows.py``):
 for random filters they equal the full dataset cut by ``apply_filters`` (hypothesis, SQLite and
-PostgreSQL); the drivers model from them equals the raw-row path's; and the Drivers page draws
-in kk, ru and en with the survey-row loader forbidden."""
+PostgreSQL); a wave read once, compactly, and cut in memory equals the SQL cut; the drivers
+model from it equals the raw-row path's; and the Drivers page draws in kk, ru and en with the
+survey-row loader forbidden."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 import polars as pl
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 import dashboard.data
@@ -20,7 +22,14 @@ from queries.metrics.dataset import load_dataset
 from queries.metrics.drivers import ANSWERS, OUTCOMES, Drivers, drivers_numbers
 from queries.metrics.filters import Filters, apply_filters
 from queries.summaries.memory import load_snapshot
-from queries.summaries.rows import drivers_from_store, survey_rows
+from queries.summaries.rows import (
+    WaveAnswers,
+    drivers_from_store,
+    survey_rows,
+    wave_answers,
+    wave_rows,
+)
+from queries.summaries.standing import latest_wave
 from tests.apptest_helpers import DEFAULT_SOURCE, use_database, view
 from tests.test_summaries import (  # noqa: F401 (loaded: a fixture)
     SLOW,
@@ -78,6 +87,90 @@ def test_no_filter_reads_the_whole_wave_and_an_unknown_age_group_none(loaded):  
     assert odd.is_empty()
 
 
+def keeper(engine, snapshot) -> Callable[[str, str | None], WaveAnswers | None]:
+    """``wave_answers`` of (source, wave) read once and kept, as the dashboard keeps them."""
+    kept: dict[tuple[str, str], WaveAnswers] = {}
+
+    def answers(source: str, wave: str | None) -> WaveAnswers | None:
+        if wave is not None and (source, wave) not in kept:
+            kept[source, wave] = wave_answers(
+                engine, source=source, wave=wave, institutions=snapshot.institutions,
+                population=snapshot.population,
+            )  # fmt: skip
+        return kept.get((source, wave))
+
+    return answers
+
+
+def test_a_wave_read_once_and_cut_in_memory_equals_the_sql_cut(loaded):  # noqa: F811
+    snapshot = load_snapshot(loaded)
+    answers_of = keeper(loaded, snapshot)
+
+    whole = answers_of(SOURCES[0], WAVES[SOURCES[0]][-1])
+    # compact: no text, no float but the weights, the wave's one-value columns apart
+    assert {"source", "wave", "period_start"} <= set(whole.constants)
+    assert not {pl.String, pl.Float64} & set(whole.frame.drop("weight").dtypes)
+    assert whole.frame.get_column("trust_government").dtype == pl.Int8
+
+    @given(
+        filters=filters_strategy(),
+        source=st.sampled_from(SOURCES),
+        index=st.integers(0, 3),
+        chosen=st.lists(st.sampled_from(snapshot.institutions), unique=True, max_size=3),
+    )
+    @SLOW
+    def same(filters: Filters, source: str, index: int, chosen: list[str]) -> None:
+        wave = WAVES[source][index % len(WAVES[source])]
+        trust = [f"trust_{i}" for i in chosen]
+        got = wave_rows(answers_of(source, wave), filters, institutions=chosen).responses
+        want = survey_rows(
+            loaded, source=source, waves=[wave], columns=[*ANSWERS, *trust], filters=filters
+        ).drop("response_id")
+        got = got.select(*want.columns, "in_domain")  # every column (its order aside)
+        assert got.drop("in_domain").schema == want.schema  # in the read's types
+        assert got.filter("in_domain").drop("in_domain").equals(want), (filters, source, wave)
+        everyone = survey_rows(loaded, source=source, waves=[wave], columns=trust)
+        assert got.height == everyone.height  # the whole wave, the others outside the domain
+        assert got.select(everyone.columns[1:]).equals(everyone.drop("response_id"))
+
+    same()
+
+
+def test_drivers_from_a_wave_kept_across_filters_equal_the_raw_path(loaded):  # noqa: F811
+    """Both databases; one ``WaveAnswers`` per wave serves every filter (its raked weights
+    computed once): the models equal the raw-row path's for random filters."""
+    data = load_dataset(loaded)
+    snapshot = load_snapshot(loaded)
+    answers = keeper(loaded, snapshot)
+    fitted: list[str] = []
+
+    @given(filters=filters_strategy(), source=st.sampled_from(SOURCES),
+           outcome=st.sampled_from(OUTCOMES))  # fmt: skip
+    @example(Filters(), SOURCES[0], OUTCOMES[1])  # the whole latest wave: models fitted
+    @example(Filters(weights="delivered"), SOURCES[0], OUTCOMES[0])
+    @SLOW
+    def same(filters: Filters, source: str, outcome: str) -> None:
+        def made() -> Drivers:
+            return drivers_from_store(
+                loaded, filters, source, outcome, strata=snapshot.strata,
+                institutions=snapshot.institutions, population=snapshot.population,
+                answers=answers(source, latest_wave(snapshot.strata, filters, source)),
+            )  # fmt: skip
+
+        try:
+            raw = drivers_numbers(data, filters, source, outcome)
+        except SenimError as exc:
+            with pytest.raises(SenimError) as caught:
+                made()
+            assert str(caught.value) == str(exc)
+            return
+        assert_same_drivers(raw, made())
+        fitted.extend([raw.weights] if raw.fitted else [])
+
+    same()
+    assert fitted  # some models really fitted
+
+
 def assert_same_drivers(raw: Drivers, made: Drivers) -> None:
     assert_same_frame(raw.terms, made.terms, "terms")
     for field in ("outcome", "n", "df", "dropped", "reason", "weights", "uncalibrated_waves"):
@@ -90,12 +183,14 @@ def test_drivers_from_pushed_down_rows_equal_the_raw_path(demo_url):
     engine = engine_for(demo_url)
     data = load_dataset(engine)
     snapshot = load_snapshot(engine)
+    answers = keeper(engine, snapshot)  # one per wave for every filter: raked once
     fitted: list[str] = []
 
     def drivers_of(filters: Filters, source: str, outcome: str) -> Drivers:
         return drivers_from_store(
             engine, filters, source, outcome, strata=snapshot.strata,
             institutions=snapshot.institutions, population=snapshot.population,
+            answers=answers(source, latest_wave(snapshot.strata, filters, source)),
         )  # fmt: skip
 
     def same(filters: Filters, source: str, outcome: str) -> None:

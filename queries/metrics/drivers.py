@@ -17,7 +17,7 @@ the other predictors equal, not causes.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -205,7 +205,22 @@ def drivers_numbers(data, filters, source: str, outcome: str) -> Drivers:
     return wave_drivers(data, rows, filters, outcome)
 
 
-def wave_drivers(data, rows: pl.DataFrame, filters, outcome: str) -> Drivers:
+@dataclass(frozen=True)
+class Raked:
+    """A whole wave's raked weights (in its rows' order) and each margin's category codes."""
+
+    weights: pl.Series
+    codes: tuple[np.ndarray, ...]
+
+
+def wave_drivers(
+    data,
+    rows: pl.DataFrame,
+    filters,
+    outcome: str,
+    *,
+    raking: Callable[[], Raked | None] | None = None,
+) -> Drivers:
     """The model on one wave of one source. ``rows``: the whole wave (every region) with the
     filters, region included, as ``in_domain`` (``whole_waves``' form; the model's answers are
     only read where ``in_domain``); ``data``: its population counts and regions (a Dataset, or
@@ -214,18 +229,19 @@ def wave_drivers(data, rows: pl.DataFrame, filters, outcome: str) -> Drivers:
     Delivered weights: the model on the chosen regions' strata. With
     ``filters.weights == "calibrated"`` and margins for the wave's year, the whole wave is
     raked (issue 12) and the model is fitted on it, the filters as its subset, with the
-    calibration-aware SEs of R's ``svyglm`` on a ``rake()`` design."""
+    calibration-aware SEs of R's ``svyglm`` on a ``rake()`` design. ``raking``: gives that
+    wave's ``raked_wave`` (a caller keeping it per wave: the filters do not change it)."""
     wave = rows.get_column("wave").first() if rows.height else None
     latest = rows.filter(pl.col("region").is_in(list(filters.regions))) if filters.regions else rows
     if latest.is_empty():
         return no_model(outcome)
     if filters.weights == "calibrated":
-        raked = _raked_wave(data, rows)
+        raked = raking() if raking is not None else raked_wave(data, rows)
         if raked is not None:
-            rows, codes = raked
             model = trust_drivers(
-                rows, outcome=outcome, institutions=filters.institutions, raked_on=codes
-            )
+                rows.with_columns(weight=raked.weights), outcome=outcome,
+                institutions=filters.institutions, raked_on=raked.codes,
+            )  # fmt: skip
             return replace(model, weights="calibrated")
         return replace(
             trust_drivers(latest, outcome=outcome, institutions=filters.institutions),
@@ -234,11 +250,12 @@ def wave_drivers(data, rows: pl.DataFrame, filters, outcome: str) -> Drivers:
     return trust_drivers(latest, outcome=outcome, institutions=filters.institutions)
 
 
-def _raked_wave(data, rows: pl.DataFrame):
-    """The whole wave ``rows`` (filters as ``in_domain``) with its weights raked to its year's
-    margins, and each margin's category codes; None when it has no margins or they cannot be
-    met. Missing or out-of-margin values join an "unknown" category that keeps its delivered
-    share, as ``calibrated_sums`` does (the frame-based raking of the same cells)."""
+def raked_wave(data, rows: pl.DataFrame) -> Raked | None:
+    """The whole wave ``rows``' weights raked to its year's margins, and each margin's
+    category codes; None when it has no margins or they cannot be met. Missing or
+    out-of-margin values join an "unknown" category that keeps its delivered share, as
+    ``calibrated_sums`` does (the frame-based raking of the same cells). Only the region, sex,
+    age group and weight columns count: the filters do not change it."""
     from queries.metrics.page_weights import raking_margins, unknown_mapped
     from queries.survey.calibration import calibrated_weights, category_codes
 
@@ -251,5 +268,5 @@ def _raked_wave(data, rows: pl.DataFrame):
         raked = calibrated_weights(mapped, margins, weight="weight", out="_raked")
     except (ValueError, SenimError):  # a margin category without respondents: delivered
         return None
-    codes = [category_codes(mapped, column) for column in margins]
-    return rows.with_columns(weight=raked.get_column("_raked")), codes
+    codes = tuple(category_codes(mapped, column) for column in margins)
+    return Raked(raked.get_column("_raked"), codes)

@@ -1,26 +1,26 @@
 """Survey rows for the methods that truly need them (issue 11), read with the selection and the
 columns pushed down to SQL instead of loading every respondent.
 
-The drivers regression is one: it fits a model on one wave of one source. Its respondents in the
-filters (regions, sexes, age groups, settlements) are read with those filters as the WHERE
-clause and only the model's columns; the whole wave's design (strata, weights, the raking
-margins' columns: a few narrow columns, the same whatever the filters) is read apart, so the
-caller can keep it per wave while filter changes read only the selection. Joined, they are the
-frame the raw-row path makes from the full dataset (``whole_waves``), so both paths end in the
-same ``wave_drivers``.
+The drivers regression is one: it fits a model on one wave of one source. That wave's every
+respondent (strata, weights, the raking margins' columns, the model's answers: the same whatever
+the filters) is read once (``wave_answers``, compactly typed: a few MB for a wave of 400
+thousand), the caller keeps it, and each filter combination is cut from it in memory
+(``in_filters``, the same rules as the SQL ``_where`` of ``survey_rows``), with the wave's
+raked weights computed once beside it. The frame it gives is the one the raw-row path makes
+from the full dataset (``whole_waves``), so both paths end in the same ``wave_drivers``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 
 import polars as pl
 from sqlalchemy import Engine, and_, false, or_, select
 
 from queries.metrics.dataset import _age_group, _read  # age groups; the fast CSV hand-over
-from queries.metrics.drivers import ANSWERS, Drivers, no_model, wave_drivers
+from queries.metrics.drivers import ANSWERS, Drivers, Raked, no_model, raked_wave, wave_drivers
 from queries.metrics.filters import Filters
 from queries.reference.regions import reference_regions
 from queries.schema import responses, survey_waves, trust_score
@@ -28,10 +28,12 @@ from queries.summaries.cells import ROW_COLUMNS, STRATUM_KEYS, TRUST
 from queries.summaries.standing import latest_wave
 
 __all__ = [
+    "WaveAnswers",
     "WaveRows",
     "drivers_from_store",
+    "in_filters",
     "survey_rows",
-    "wave_design",
+    "wave_answers",
     "wave_rows",
 ]
 
@@ -129,46 +131,124 @@ def survey_rows(
     )
 
 
-def wave_design(engine: Engine, *, source: str, wave: str) -> pl.DataFrame:
-    """Every respondent of one wave with the design's columns only (``survey_rows`` without
-    answers or filters): what raking the whole wave and the strata's sizes need."""
-    return survey_rows(engine, source=source, waves=[wave])
+@dataclass(frozen=True)
+class WaveAnswers:
+    """One wave of one source as the drivers model reads it, read once for every filter
+    combination: each respondent's design columns and model answers, in id order, compactly
+    typed (``_compact``), the columns with one value in the wave kept as that value."""
+
+    frame: pl.DataFrame  # the columns that vary, compact
+    schema: dict[str, pl.DataType]  # every column as ``survey_rows`` types it, in its order
+    constants: dict[str, object]  # the columns with one value (source, wave, period_start...)
+    population: pl.DataFrame  # the population counts to rake it
+
+    def rows(self, columns: Sequence[str]) -> pl.DataFrame:
+        """``columns`` in ``survey_rows``' types, constants as columns again."""
+        return self.frame.select(
+            pl.lit(self.constants[c], self.schema[c]).alias(c)
+            if c in self.constants
+            else pl.col(c).cast(self.schema[c])
+            for c in columns
+        )
+
+    @cached_property
+    def raked(self) -> Raked | None:
+        """The whole wave raked to its margins (the same whatever the filters), once."""
+        rows = self.rows([c for c in self.schema if c not in ANSWERS and not c.startswith(TRUST)])
+        return raked_wave(WaveRows(rows, self.population, reference_regions()), rows)
+
+
+def _narrowest(column: pl.Series) -> pl.Series:
+    """``column`` in the narrowest type holding every value exactly (strings categorical)."""
+    if column.dtype == pl.String:
+        return column.cast(pl.Categorical)
+    if column.dtype.is_float():
+        candidates = (pl.Int8, pl.Int16, pl.Int32, pl.Float32)
+    elif column.dtype.is_integer():
+        candidates = (pl.Int8, pl.Int16, pl.Int32)
+    else:
+        return column
+    for dtype in candidates:  # a fraction, NaN or out-of-range value does not come back
+        narrow = column.cast(dtype, strict=False)
+        if narrow.null_count() == column.null_count() and narrow.cast(column.dtype).equals(column):
+            return narrow
+    return column
+
+
+def _compact(frame: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, object]]:
+    """``frame`` with its columns narrowed (``_narrowest``), and those with one value in every
+    row (null included) apart as that value; at least one column stays, for the row count."""
+    constants = {
+        c: frame.item(0, c)
+        for c in frame.columns
+        if frame.height > 1 and frame.get_column(c).n_unique() == 1
+    }
+    if len(constants) == frame.width:
+        constants.pop(frame.columns[0])
+    varying = frame.drop(*constants)
+    return pl.DataFrame([_narrowest(c) for c in varying.iter_columns()]), constants
+
+
+def wave_answers(
+    engine: Engine,
+    *,
+    source: str,
+    wave: str,
+    institutions: Sequence[str],
+    population: pl.DataFrame,
+) -> WaveAnswers:
+    """Every respondent of ``source``'s ``wave``, read once: the design's columns, the
+    model's answers and the trust items of ``institutions`` (``wave_rows`` cuts the filters
+    in memory)."""
+    columns = [*ANSWERS, *(f"{TRUST}{i}" for i in institutions)]
+    frame = survey_rows(engine, source=source, waves=[wave], columns=columns).drop("response_id")
+    compact, constants = _compact(frame)
+    return WaveAnswers(compact, dict(frame.schema), constants, population)
+
+
+def in_filters(filters: Filters | None) -> pl.Expr:
+    """``_where`` on rows in memory: true where the filters keep the respondent (a NULL sex,
+    age or settlement is outside a filter on it)."""
+    if filters is None:
+        return pl.lit(True)
+    keep = []
+    for column, chosen in (
+        ("region", filters.regions),
+        ("sex", filters.sexes),
+        ("settlement", filters.settlements),
+    ):
+        if chosen:
+            keep.append(pl.col(column).is_in(list(chosen)))
+    if filters.age_groups:
+        ranges = _age_ranges()
+        age = pl.col("age")
+        ages = [
+            (age >= low) & (age <= high) if high is not None else age >= low
+            for low, high in (ranges[g] for g in filters.age_groups if g in ranges)
+        ]
+        keep.append(pl.any_horizontal(*ages) if ages else pl.lit(False))
+    return pl.all_horizontal(*keep).fill_null(False) if keep else pl.lit(True)
 
 
 @dataclass(frozen=True)
 class WaveRows:
     """One wave of one source as the drivers model reads it: every respondent (strata, weights,
-    raking margins) with the model's answers on those the filters keep, ``in_domain`` saying
-    which; with the population counts and regions to rake it, as a Dataset has them."""
+    raking margins) with the model's answers, ``in_domain`` saying which the filters keep (the
+    model reads answers there only); with the population counts and regions to rake it, as a
+    Dataset has them."""
 
     responses: pl.DataFrame
     population: pl.DataFrame
     regions: pl.DataFrame
 
 
-def wave_rows(
-    engine: Engine,
-    filters: Filters,
-    *,
-    source: str,
-    wave: str,
-    design: pl.DataFrame,
-    institutions: Sequence[str],
-    population: pl.DataFrame,
-) -> WaveRows:
-    """``design`` (``wave_design`` of ``source``'s ``wave``) joined with the answers of the
-    respondents ``filters`` keep, read with those filters pushed down: every trust item of
-    ``institutions`` and the model's other answers. The answers of the others stay null: the
-    model never reads them."""
-    columns = [*ANSWERS, *(f"{TRUST}{i}" for i in institutions)]
-    # the design has the keys already: the selection's read is its ids and answers only
-    query, schema = _rows_query(
-        source=source, waves=[wave], columns=columns, filters=filters, keys=()
-    )
-    inside = _read(engine, query, schema).select("response_id", *columns, in_domain=pl.lit(True))
-    rows = design.join(inside, on="response_id", how="left", maintain_order="left")
-    rows = rows.with_columns(pl.col("in_domain").fill_null(False))
-    return WaveRows(rows, population, reference_regions())
+def wave_rows(answers: WaveAnswers, filters: Filters, *, institutions: Sequence[str]) -> WaveRows:
+    """``answers`` (the wave, read once) with the trust items of ``institutions`` and
+    ``in_domain`` from ``filters``, cut in memory as ``_where`` cuts in SQL."""
+    columns = [c for c in answers.schema if not c.startswith(TRUST)]
+    rows = answers.rows([*columns, *(f"{TRUST}{i}" for i in institutions)])
+    rows = rows.with_columns(in_domain=in_filters(filters))
+    return WaveRows(rows, answers.population, reference_regions())
 
 
 def _trust_items(outcome: str, filters: Filters, stored: Sequence[str]) -> tuple[str, ...]:
@@ -190,18 +270,18 @@ def drivers_from_store(
     strata: pl.DataFrame,
     institutions: Sequence[str],
     population: pl.DataFrame,
-    design: pl.DataFrame | None = None,
+    answers: WaveAnswers | None = None,
 ) -> Drivers:
     """``drivers_numbers`` without the dataset: the latest wave of ``source`` the filters keep
-    (from the store's ``strata``), its rows read as ``wave_rows`` does. ``design``: that wave's
-    ``wave_design`` when the caller keeps it (read here otherwise)."""
+    (from the store's ``strata``), its rows as ``wave_rows`` cuts them. ``answers``: that
+    wave's ``wave_answers`` (every stored institution) when the caller keeps it (read here
+    otherwise)."""
     wave = latest_wave(strata, filters, source)
     if wave is None:
         return no_model(outcome)
-    if design is None:
-        design = wave_design(engine, source=source, wave=wave)
-    data = wave_rows(
-        engine, filters, source=source, wave=wave, design=design,
-        institutions=_trust_items(outcome, filters, institutions), population=population,
-    )  # fmt: skip
-    return wave_drivers(data, data.responses, filters, outcome)
+    if answers is None:
+        answers = wave_answers(
+            engine, source=source, wave=wave, institutions=institutions, population=population
+        )
+    data = wave_rows(answers, filters, institutions=_trust_items(outcome, filters, institutions))
+    return wave_drivers(data, data.responses, filters, outcome, raking=lambda: answers.raked)
