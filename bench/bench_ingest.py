@@ -86,14 +86,16 @@ def one_load(design: str, url: str, file: Path) -> dict:
         _summaries_without_later_tables()
     content = file.read_bytes()
     stages: dict[str, float] = {}
+    cpus: dict[str, float] = {}  # this process's CPU per stage: steadier than wall on a busy host
     peaks: dict[str, float] = {}
-    last = [time.perf_counter()]
+    last = [time.perf_counter(), time.process_time()]
 
     def progress(fraction: float, stage: str) -> None:
-        now = time.perf_counter()
+        now, cpu = time.perf_counter(), time.process_time()
         stages[stage] = stages.get(stage, 0.0) + now - last[0]
+        cpus[stage] = cpus.get(stage, 0.0) + cpu - last[1]
         peaks[stage] = peak_rss_mb()  # the peak so far: which stage raised it
-        last[0] = now
+        last[0], last[1] = now, cpu
 
     server_cpu = _server_cpu() if engine.dialect.name == "postgresql" else lambda: 0.0
     started, cpu, server = time.perf_counter(), time.process_time(), server_cpu()
@@ -105,6 +107,7 @@ def one_load(design: str, url: str, file: Path) -> dict:
     return {
         "rows": report.rows_loaded,
         "stages": stages,
+        "stage_cpu": cpus,
         "total": total,
         "cpu": time.process_time() - cpu,
         "server_cpu": server_cpu() - server,
@@ -215,12 +218,13 @@ def one_rebuild(url: str) -> dict:
     }
 
 
-def print_rebuilds(backend: str, url: str) -> None:
-    """Rebuild the summaries of the database just loaded, "before" then "new"."""
+def print_rebuilds(backend: str, urls: dict[str, str]) -> None:
+    """Rebuild the summaries of the databases just loaded, "before" then "new", each design its
+    own database (a tree reads the schema it wrote: 0010 moved the trust scores)."""
     results = {}
     for design in REBUILDS:
         tree = RUNS[design][0]
-        command = [sys.executable, __file__, "--tree", str(tree), "--rebuild", url]
+        command = [sys.executable, __file__, "--tree", str(tree), "--rebuild", urls[design]]
         results[design] = _json_of(command, f"{design} rebuild")
     old, new = results["before"], results["new"]
     print(f"\n{backend}: summaries rebuild, {new['waves']} waves      before      new  before/new")
@@ -271,6 +275,8 @@ def print_side_by_side(backend: str, results: dict[str, dict]) -> None:
     line("total", [r["total"] for r in runs])
     print(f"  {'rows/second':<22}" + "".join(f"{r['rows'] / r['total']:>11,.0f}" for r in runs))
     line("CPU, this process", [r["cpu"] for r in runs])
+    for stage in (*STAGES, "committing"):
+        line(f"  CPU {stage}", [r.get("stage_cpu", {}).get(stage, 0.0) for r in runs])
     if any(r["server_cpu"] for r in runs):
         line("CPU, database server", [r["server_cpu"] for r in runs])
     print(f"  {'peak RSS':<22}" + "".join(f"{r['peak_mb']:>8,.0f} MB" for r in runs))
@@ -320,7 +326,7 @@ def main() -> None:
             urls = {d: f"sqlite:///{Path(folder) / f'{d}.db'}" for d in designs}
             print_side_by_side("sqlite", {d: _child(d, urls[d], file) for d in designs})
             if not args.no_rebuild and set(REBUILDS) <= set(designs):
-                print_rebuilds("sqlite", urls["new"])
+                print_rebuilds("sqlite", urls)
         if args.only != "sqlite":
             _run_postgres(file, designs, rebuild=not args.no_rebuild)
     print(f"\nload average now {os.getloadavg()[0]:.1f}")
@@ -351,7 +357,7 @@ def _postgres_side_by_side(admin_url: str, names: list[str], file: Path, rebuild
     results = {d: _child(d, u, file) for d, u in zip(designs, urls, strict=True)}
     print_side_by_side("postgresql", results)
     if rebuild and set(REBUILDS) <= set(results):
-        print_rebuilds("postgresql", urls[designs.index("new")])
+        print_rebuilds("postgresql", dict(zip(designs, urls, strict=True)))
 
 
 if __name__ == "__main__":
