@@ -1,112 +1,173 @@
-"""The Drivers page's server work per filter change, before and after it stopped loading the
-dataset (issue 11), on a demo database; each design in its own process (peak RSS apart).
+"""The Drivers page's server work per filter change, in process, this tree beside an earlier
+checkout (issue 11), on a demo database; each design in its own process (memory apart).
 
-before: ``load_dataset`` once (every survey row), then ``drivers_numbers`` per filter change.
-after: the snapshot's strata (the pages share it) and, per wave, ``wave_design`` once (kept as the
-dashboard keeps it), then ``drivers_from_store`` per filter change: the selection's rows read
-with the filters pushed down to SQL. Filter changes not seen before (a cache hit costs nothing
-on both designs); the first is the default selection.
+before (``--against DIR``, e.g. ``git worktree add /tmp/h5-before c8405ed``): the wave's design
+(``wave_design``) kept per wave, and per filter change the chosen respondents' answers read from
+the database with the filters pushed down to SQL, then the fit (raking the whole wave again).
+now: the wave's design columns and answers read once per wave (``wave_answers``, compact), and
+per filter change the filters cut in memory and the fit (the raked weights kept with the wave).
 
-    .venv/bin/python bench/bench_drivers.py [--sizes 100000 1000000] [--designs before after]
+Both as ``dashboard.data`` keeps them: the snapshot's strata, one kept frame per wave, glibc's
+freed pages returned after each model. Filter changes not seen before (a cache hit costs nothing
+on both): the default selection, then random regions, sexes, age groups, settlements, outcomes
+and weights (seeded), on the latest wave and one earlier. Printed: the first model (reads the
+wave), p50/p95/max of the later ones, their CPU time, the process's RSS after the snapshot,
+after all models (its growth: what the page adds to a server), and the peak.
 
-At 10M run ``--designs after`` alone: the dataset of the previous design does not fit here.
+    .venv/bin/python bench/bench_drivers.py --against /tmp/h5-before [--sizes 1000000 10000000]
+        [--db /tmp/copy-of-demo.db ...] [--changes 24]
 """
 
 from __future__ import annotations
 
 import argparse
+import ctypes
 import json
+import os
+import random
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from bench.common import demo_database, peak_rss_mb, percentile
-
+ROOT = Path(__file__).resolve().parents[1]
 SOURCE = "public_trust_council"
-CHANGES = (  # (filters as keyword arguments, outcome)
-    ({}, "trust_government"),
-    ({"sexes": ("female",)}, "trust_government"),
-    ({"sexes": ("female",)}, "composite_trust"),
-    ({"regions": ("KZ-75", "KZ-71")}, "trust_government"),
-    ({"age_groups": ("30-44", "45-59")}, "trust_government"),
-    ({"settlements": ("rural",), "weights": "delivered"}, "trust_government"),
-    ({"wave_to": "2024-Q4"}, "trust_government"),  # an earlier wave: its design read once
-    ({"wave_to": "2024-Q4", "sexes": ("male",)}, "composite_trust"),
-)
+REGIONS = ("KZ-75", "KZ-71", "KZ-15", "KZ-10", "KZ-63", "KZ-11", "KZ-35")
+SEXES = ("male", "female")
+AGE_GROUPS = ("18-29", "30-44", "45-59", "60+")
+SETTLEMENTS = ("urban", "rural")
+OUTCOMES = ("trust_government", "composite_trust")
 
 
-def run(url: str, design: str) -> dict:
+def changes(count: int, seed: int = 7) -> list[tuple[dict, str]]:
+    """The default selection, then ``count`` random filter changes (filters as keyword
+    arguments, outcome); one in four on an earlier wave."""
+    rng = random.Random(seed)
+
+    def some(values):
+        return tuple(rng.sample(values, rng.randint(0, 2)))
+
+    out = [({}, OUTCOMES[0])]
+    for i in range(count):
+        kwargs = {
+            "regions": some(REGIONS),
+            "sexes": some(SEXES),
+            "age_groups": some(AGE_GROUPS),
+            "settlements": some(SETTLEMENTS),
+            "weights": rng.choice(("calibrated", "delivered")),
+        }
+        if i % 4 == 3:
+            kwargs["wave_to"] = "2024-Q4"
+        out.append((kwargs, rng.choice(OUTCOMES)))
+    return out
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as status:
+        line = next(line for line in status if line.startswith("VmRSS:"))
+    return int(line.split()[1]) / 1024
+
+
+def trim() -> None:
+    ctypes.CDLL("libc.so.6").malloc_trim(0)  # as dashboard.data._release_freed
+
+
+def run(url: str, count: int) -> dict:
+    """In a child whose sys.path starts with the checkout to measure."""
+    import resource
+
     from queries.db import engine_for
     from queries.metrics.filters import Filters
+    from queries.summaries import rows
+    from queries.summaries.memory import load_snapshot
+    from queries.summaries.standing import latest_wave
 
     engine = engine_for(url)
-    started = time.perf_counter()
-    if design == "before":
-        from queries.metrics.dataset import load_dataset
-        from queries.metrics.drivers import drivers_numbers
+    snapshot = load_snapshot(engine)
+    trim()
+    base = rss_mb()
+    kept: dict[str, object] = {}
+    now = hasattr(rows, "wave_answers")
 
-        data = load_dataset(engine)
+    def model(filters, outcome):
+        wave = latest_wave(snapshot.strata, filters, SOURCE)
+        if wave not in kept:  # as dashboard.data keeps it per (version, source, wave)
+            if now:
+                kept[wave] = rows.wave_answers(
+                    engine, source=SOURCE, wave=wave, institutions=snapshot.institutions,
+                    population=snapshot.population,
+                )  # fmt: skip
+            else:
+                kept[wave] = rows.wave_design(engine, source=SOURCE, wave=wave)
+            trim()
+        given = {"answers" if now else "design": kept[wave]}
+        made = rows.drivers_from_store(
+            engine, filters, SOURCE, outcome, strata=snapshot.strata,
+            institutions=snapshot.institutions, population=snapshot.population, **given,
+        )  # fmt: skip
+        trim()
+        return made
 
-        def model(filters, outcome):
-            return drivers_numbers(data, filters, SOURCE, outcome)
-    else:
-        from queries.summaries.memory import load_snapshot
-        from queries.summaries.rows import drivers_from_store, wave_design
-        from queries.summaries.standing import latest_wave
-
-        snapshot = load_snapshot(engine)
-        designs: dict[str, object] = {}
-
-        def model(filters, outcome):
-            wave = latest_wave(snapshot.strata, filters, SOURCE)
-            if wave not in designs:  # as dashboard.data keeps it per (version, wave)
-                designs[wave] = wave_design(engine, source=SOURCE, wave=wave)
-            return drivers_from_store(
-                engine, filters, SOURCE, outcome, strata=snapshot.strata,
-                institutions=snapshot.institutions, population=snapshot.population,
-                design=designs[wave],
-            )  # fmt: skip
-
-    load_s = time.perf_counter() - started
-    times, ns = [], []
-    for kwargs, outcome in CHANGES:
-        t0 = time.perf_counter()
+    times, cpu, models = [], [], []
+    for kwargs, outcome in changes(count):
+        t0, c0 = time.perf_counter(), time.process_time()
         made = model(Filters(**kwargs), outcome)
         times.append(time.perf_counter() - t0)
-        ns.append(made.n)
-    return {"load_s": load_s, "changes_s": times, "n": ns, "peak_mb": peak_rss_mb()}
+        cpu.append(time.process_time() - c0)
+        models.append([made.n, made.reason, made.weights, made.terms["estimate"].to_list()])
+    return {
+        "times": times,
+        "cpu": cpu,
+        "models": models,
+        "base_mb": base,
+        "end_mb": rss_mb(),
+        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
-    parser.add_argument("--designs", nargs="+", choices=("before", "after"),
-                        default=["before", "after"])  # fmt: skip
-    parser.add_argument("--child", nargs=2, metavar=("URL", "DESIGN"), help=argparse.SUPPRESS)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 10_000_000])
+    parser.add_argument("--changes", type=int, default=24, help="filter changes after the first")
+    parser.add_argument("--against", type=Path, help="an earlier checkout, measured first")
+    parser.add_argument("--db", type=Path, nargs="+", help="SQLite files instead of --sizes' demos")
+    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(run(*args.child)))
+        print(json.dumps(run(args.child[0], int(args.child[1]))))
         return
-    for size in args.sizes:
-        url = demo_database(size)
+    sys.path.insert(0, str(ROOT))
+    from bench.common import demo_database, percentile
+
+    trees = {"before": args.against, "now": ROOT} if args.against else {"now": ROOT}
+    # a demo file of an older schema: copy it and upgrade the copy (queries.db.init_db)
+    urls = {p.name: f"sqlite:///{p.resolve()}" for p in args.db or ()}
+    for size in urls or args.sizes:
+        url = urls.get(size) or demo_database(size)
         found = {}
-        for design in args.designs:
+        for name, tree in trees.items():
             out = subprocess.run(
-                [sys.executable, __file__, "--child", url, design],
-                capture_output=True, text=True, check=True,
+                [sys.executable, __file__, "--child", url, str(args.changes)], cwd=tree,
+                env={**os.environ, "PYTHONPATH": str(tree)}, capture_output=True, text=True,
+                check=True,
             ).stdout  # fmt: skip
-            found[design] = json.loads(out.splitlines()[-1])
-        if len(found) == 2:
-            assert found["before"]["n"] == found["after"]["n"], found  # the same models
-        for design, got in found.items():
-            changes = [t * 1000 for t in got["changes_s"]]
+            found[name] = json.loads(out.splitlines()[-1])
+        if len(found) == 2:  # the same models (estimates to 1e-9 relative)
+            for old, new in zip(found["before"]["models"], found["now"]["models"], strict=True):
+                assert old[:3] == new[:3], (old, new)
+                assert all(
+                    abs(a - b) <= 1e-9 * max(1.0, abs(a))
+                    for a, b in zip(old[3], new[3], strict=True)
+                )
+        for name, got in found.items():
+            later = [t * 1000 for t in got["times"][1:]]
+            cpu = [t * 1000 for t in got["cpu"][1:]]
             print(
-                f"{size:>10,} {design:<6} load {got['load_s']:6.1f} s | first model "
-                f"{changes[0]:7.0f} ms | filter change p50 {percentile(changes[1:], 50):6.0f} ms "
-                f"max {max(changes[1:]):6.0f} ms | peak RSS {got['peak_mb']:5.0f} MB",
+                f"{size:>10} {name:<6} first {got['times'][0] * 1000:6.0f} ms | filter change "
+                f"p50 {percentile(later, 50):5.0f} p95 {percentile(later, 95):5.0f} "
+                f"max {max(later):5.0f} ms, CPU p50 {percentile(cpu, 50):5.0f} ms | RSS "
+                f"{got['base_mb']:4.0f} -> {got['end_mb']:4.0f} MB "
+                f"(+{got['end_mb'] - got['base_mb']:3.0f}), peak {got['peak_mb']:4.0f} MB",
                 flush=True,
             )
 

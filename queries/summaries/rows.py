@@ -142,12 +142,15 @@ class WaveAnswers:
     constants: dict[str, object]  # the columns with one value (source, wave, period_start...)
     population: pl.DataFrame  # the population counts to rake it
 
-    def rows(self, columns: Sequence[str]) -> pl.DataFrame:
-        """``columns`` in ``survey_rows``' types, constants as columns again."""
+    def rows(self, columns: Sequence[str], *, exact: Collection[str] | None = None) -> pl.DataFrame:
+        """``columns``, constants as columns again; those in ``exact`` (all when None) in
+        ``survey_rows``' types, the others as kept (``.cast(self.schema)`` gives them)."""
         return self.frame.select(
             pl.lit(self.constants[c], self.schema[c]).alias(c)
             if c in self.constants
             else pl.col(c).cast(self.schema[c])
+            if exact is None or c in exact
+            else pl.col(c)
             for c in columns
         )
 
@@ -244,9 +247,13 @@ class WaveRows:
 
 def wave_rows(answers: WaveAnswers, filters: Filters, *, institutions: Sequence[str]) -> WaveRows:
     """``answers`` (the wave, read once) with the trust items of ``institutions`` and
-    ``in_domain`` from ``filters``, cut in memory as ``_where`` cuts in SQL."""
+    ``in_domain`` from ``filters``, cut in memory as ``_where`` cuts in SQL. Text stays
+    categorical and answers narrow (the model casts them to text and floats itself: a filter
+    change copies no wave-long text); the trust items as floats, as the composite's mean reads
+    them."""
     columns = [c for c in answers.schema if not c.startswith(TRUST)]
-    rows = answers.rows([*columns, *(f"{TRUST}{i}" for i in institutions)])
+    trust = [f"{TRUST}{i}" for i in institutions]
+    rows = answers.rows([*columns, *trust], exact=trust)
     rows = rows.with_columns(in_domain=in_filters(filters))
     return WaveRows(rows, answers.population, reference_regions())
 
