@@ -12,20 +12,20 @@ only lays the stored cells out in that shape; the raking and the estimates are B
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
 
-from queries.metrics.calibrated import AREA, DIMS
+from queries.metrics.calibrated import DIMS
 from queries.metrics.filters import Filters
 from queries.metrics.margins import Margins
+from queries.summaries.unit_plan import _layout, _plan  # noqa: F401 (_layout: page_sums')
 from queries.survey.calibrated_sums import (
     CELL_TOTALS,
     UNKNOWN,
     CalibratedSums,
     Raked,
-    RakingCells,
     linearise,
     rake_unit,
 )
@@ -153,6 +153,8 @@ class WaveRaking:
     raked: dict[int, Raked]
     values: dict[str, tuple[str, ...]]  # per domain column, its values (codes index them)
     strata: tuple[str, ...]  # every stratum (source|wave|region), sorted
+    # issue 11: each (units, domains, variables)'s layout, which no filter changes (``_plan``)
+    plans: dict = field(default_factory=dict, compare=False, repr=False)
 
     def arrays(self, cells: pl.DataFrame) -> CellArrays:
         """The arrays of one variable's stored cells (``CELL_SCHEMA`` rows)."""
@@ -294,113 +296,16 @@ def _unit_sums_at_once(
     area: pl.Expr | None,
 ) -> CalibratedSums:
     """``calibrated_sums`` of ``units`` (by: wave, or ``area`` of the region and wave)."""
-    picked = raking.cells.join(units.select("_u"), on="_u", how="semi").sort("_k")
-    position = np.full(raking.cells.height, -1)
-    position[picked.get_column("_k").to_numpy()] = np.arange(picked.height)
-    local_unit = np.full(raking.units.height, -1)
-    local_unit[units.get_column("_u").to_numpy()] = np.arange(units.height)
-    strata = picked.select("_u", "stratum").unique(maintain_order=True).with_row_index("_h")
-    strata = strata.join(n_h, on="stratum", how="left", maintain_order="left")
-    cell_h = picked.join(strata.select("stratum", "_h"), on="stratum", maintain_order="left")
-    # the domains of each unit: one (its wave), or the areas of its regions, in order
-    if area is None:
-        strata = strata.with_columns(_d=pl.lit(0, pl.UInt32), _area=pl.lit(None, pl.String))
-    else:
-        strata = strata.with_columns(area.alias("_area")).with_columns(
-            (pl.col("_area").rank("dense").over("_u") - 1).cast(pl.UInt32).alias("_d")
-        )
-    domains = int(strata.get_column("_d").max()) + 1
-    d_of = np.zeros((units.height, len(raking.values["region"])), dtype=np.int64)
-    regions = {r: i for i, r in enumerate(raking.values["region"])}
-    for u, region, d in strata.select("_u", "region", "_d").iter_rows():
-        d_of[local_unit[u], regions[region]] = d
-    shape = (len(variables), picked.height, domains)
+    plan = _plan(raking, units, n_h, area, tuple(variables))
+    shape = (len(variables), plan.cells, plan.domains)
     a = {c: np.zeros(shape) for c in ZEROED}
     for v, cells in enumerate(variables.values()):
-        at = position[cells.k]
+        at = plan.position[cells.k]
         keep = (at >= 0) & inside(cells, masks)
-        at, u = at[keep], local_unit[cells.unit[keep]]
-        flat = at * domains + d_of[u, cells.codes["region"][keep]]
+        at, u = at[keep], plan.local_unit[cells.unit[keep]]
+        flat = at * plan.domains + plan.d_of[u, cells.codes["region"][keep]]
         for c in ZEROED:
-            a[c][v] = np.bincount(flat, cells.sums[c][keep], shape[1] * domains).reshape(shape[1:])
-    layout = _layout(raking, picked, local_unit, cell_h.get_column("_h").to_numpy(), strata.height)
-    made = linearise(a, layout)
-    return _frame(raking, units, strata, made, list(variables), area is not None)
-
-
-def _layout(
-    raking: WaveRaking, picked: pl.DataFrame, local_unit: np.ndarray, cell_h: np.ndarray, h: int
-) -> RakingCells:
-    """The chosen units' raking cells for ``linearise`` (codes made unique across units)."""
-    unit_of = picked.get_column("_u").to_numpy()
-    g = np.empty(picked.height)
-    groups: dict[tuple[str, ...], list] = {}
-    start = 0
-    for u, part in picked.group_by("_u", maintain_order=True):
-        raked, size = raking.raked[u[0]], part.height
-        g[start : start + size] = raked.g
-        if raked.codes:
-            source, wave = raking.units.row(u[0])[1:3]
-            key = tuple(c for c in raking.margins[(source, wave)] if c in DIMS)
-            groups.setdefault(key, []).append((np.arange(start, start + size), raked.codes))
-        start += size
-    made = []
-    for parts in groups.values():
-        at = np.concatenate([p for p, _ in parts])
-        codes = []
-        for m in range(len(parts[0][1])):
-            offsets = np.cumsum([0, *(int(c[m].max()) + 1 for _, c in parts[:-1])])
-            shifted = [c[m] + o for (_, c), o in zip(parts, offsets, strict=True)]
-            codes.append(np.concatenate(shifted))
-        made.append((at, tuple(codes)))
-    return RakingCells(
-        unit=local_unit[unit_of], stratum=cell_h, strata=h,
-        count=picked.get_column("n_cell").cast(pl.Float64).to_numpy(),
-        sw=picked.get_column("sw_cell").to_numpy(), sw2=picked.get_column("sw2_cell").to_numpy(),
-        g=g, groups=tuple(made),
-    )  # fmt: skip
-
-
-def _frame(
-    raking: WaveRaking,
-    units: pl.DataFrame,
-    strata: pl.DataFrame,
-    made: Mapping[str, np.ndarray],
-    names: list[str],
-    by_area: bool,
-) -> CalibratedSums:
-    """``calibrated_sums``' frame: per unit, rows in (variable, domain, stratum) order."""
-    info = strata.join(raking.units.select("_u", "source", "wave", "period_start"), on="_u",
-                       maintain_order="left")  # fmt: skip
-    domains = strata.select("_u", "_d", "_area").unique().sort("_u", "_d")
-    first = domains.with_row_index("_at").group_by("_u").agg(pl.col("_at").min(), pl.len())
-    v_at, d_at, h_at = [], [], []
-    h_of = info.get_column("_u").to_numpy()
-    for u, at, count in first.sort("_u").iter_rows():
-        h = np.flatnonzero(h_of == u)  # the unit's strata, in stratum order
-        grid = np.meshgrid(np.arange(len(names)), np.arange(count), h, indexing="ij")
-        v_at.append(grid[0].ravel())
-        d_at.append(at + grid[1].ravel())
-        h_at.append(grid[2].ravel())
-    v, d, h = (np.concatenate(x) for x in (v_at, d_at, h_at))
-    local_d = d - np.repeat(first.sort("_u").get_column("_at").to_numpy(),
-                            [len(x) for x in v_at])  # fmt: skip
-    rows = info[h].select("wave", "source", "period_start", "stratum", "n_h")
-    domain = [domains.get_column("_area")[d].alias(AREA)] if by_area else []
-    values = {c: made[c][v, local_d, h] for c in (*SUM_COLUMNS, "sz", "sz2")}
-    sums = pl.DataFrame(
-        [*domain, *rows.get_columns()[:4], pl.Series("variable", names)[v]]
-    ).with_columns(
-        **{c: pl.Series(x) for c, x in values.items()},
-        n=pl.Series(made["n"][v, local_d, h]).round().cast(pl.Int64),
-        n_h=rows.get_column("n_h").cast(pl.Int64),
-        N_h=pl.lit(None, pl.Float64),
-    )
-    done, delivered = [], []
-    for u, source, wave in units.select("_u", "source", "wave").iter_rows():
-        reason = raking.raked[u].reason
-        if reason is None:
-            done.append((source, wave))
-        else:
-            delivered.append(((source, wave), reason))
-    return CalibratedSums(sums, tuple(done), tuple(delivered))
+            a[c][v] = np.bincount(flat, cells.sums[c][keep], shape[1] * plan.domains).reshape(
+                shape[1:]
+            )
+    return plan.sums(linearise(a, plan.layout))

@@ -1,0 +1,181 @@
+"""The calibrated Overview's per-unit layout (issue 11), apart from ``calibrated.py``: what
+``_unit_sums_at_once`` lays out before any filter counts (the chosen units' raking cells,
+each (unit, region)'s domain, the result's rows), made once per (units, domains, variables)
+and kept on the data version's ``WaveRaking``; a filter change then only sums its domain's
+cells and linearises them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import polars as pl
+
+from queries.metrics.calibrated import AREA, DIMS
+from queries.survey.calibrated_sums import CalibratedSums, RakingCells
+from queries.survey.sums import SUM_COLUMNS
+
+if TYPE_CHECKING:  # calibrated.py imports this module
+    from queries.summaries.calibrated import WaveRaking
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What ``_unit_sums_at_once`` lays out before any filter counts: the chosen units' raking
+    cells (``position``, ``layout``), each (unit, region)'s domain (``d_of``), and the result
+    frame's rows (``base``: per (unit, variable, domain, stratum), ``v``, ``d``, ``h``: where
+    each row reads the linearised arrays)."""
+
+    position: np.ndarray
+    local_unit: np.ndarray
+    d_of: np.ndarray
+    domains: int
+    cells: int
+    layout: RakingCells
+    base: pl.DataFrame
+    n_h: pl.Series
+    at: tuple[np.ndarray, np.ndarray, np.ndarray]
+    done: tuple[tuple[str, str], ...]
+    delivered: tuple[tuple[tuple[str, str], str], ...]
+
+    def sums(self, made: Mapping[str, np.ndarray]) -> CalibratedSums:
+        """``calibrated_sums``' frame: per unit, rows in (variable, domain, stratum) order."""
+        v, d, h = self.at
+        values = {c: pl.Series(made[c][v, d, h]) for c in (*SUM_COLUMNS, "sz", "sz2")}
+        sums = self.base.with_columns(
+            **values,
+            n=pl.Series(made["n"][v, d, h]).round().cast(pl.Int64),
+            n_h=self.n_h,
+            N_h=pl.lit(None, pl.Float64),
+        )
+        return CalibratedSums(sums, self.done, self.delivered)
+
+
+_PLANS_KEPT = 64  # (units, domains, variables) of the last few filter changes
+
+
+def _plan(
+    raking: WaveRaking,
+    units: pl.DataFrame,
+    n_h: pl.DataFrame,
+    area: pl.Expr | None,
+    names: tuple[str, ...],
+) -> _Plan:
+    """The filter-free layout of ``_unit_sums_at_once``, kept on ``raking`` (issue 11: half of
+    a calibrated Overview's time was these joins and index grids, the same on every filter
+    change). ``n_h`` is the snapshot's, fixed per stratum, so the units' ids name it."""
+    key = (
+        tuple(units.get_column("_u").to_list()),
+        None if area is None else area.meta.serialize(format="binary"),
+        names,
+    )
+    found = raking.plans.get(key)
+    if found is None:
+        if len(raking.plans) >= _PLANS_KEPT:  # a new data version makes a new raking anyway
+            raking.plans.clear()
+        found = raking.plans[key] = _new_plan(raking, units, n_h, area, names)
+    return found
+
+
+def _new_plan(
+    raking: WaveRaking,
+    units: pl.DataFrame,
+    n_h: pl.DataFrame,
+    area: pl.Expr | None,
+    names: tuple[str, ...],
+) -> _Plan:
+    picked = raking.cells.join(units.select("_u"), on="_u", how="semi").sort("_k")
+    position = np.full(raking.cells.height, -1)
+    position[picked.get_column("_k").to_numpy()] = np.arange(picked.height)
+    local_unit = np.full(raking.units.height, -1)
+    local_unit[units.get_column("_u").to_numpy()] = np.arange(units.height)
+    strata = picked.select("_u", "stratum").unique(maintain_order=True).with_row_index("_h")
+    strata = strata.join(n_h, on="stratum", how="left", maintain_order="left")
+    cell_h = picked.join(strata.select("stratum", "_h"), on="stratum", maintain_order="left")
+    # the domains of each unit: one (its wave), or the areas of its regions, in order
+    if area is None:
+        strata = strata.with_columns(_d=pl.lit(0, pl.UInt32), _area=pl.lit(None, pl.String))
+    else:
+        strata = strata.with_columns(area.alias("_area")).with_columns(
+            (pl.col("_area").rank("dense").over("_u") - 1).cast(pl.UInt32).alias("_d")
+        )
+    domains = int(strata.get_column("_d").max()) + 1
+    d_of = np.zeros((units.height, len(raking.values["region"])), dtype=np.int64)
+    regions = {r: i for i, r in enumerate(raking.values["region"])}
+    for u, region, d in strata.select("_u", "region", "_d").iter_rows():
+        d_of[local_unit[u], regions[region]] = d
+    layout = _layout(raking, picked, local_unit, cell_h.get_column("_h").to_numpy(), strata.height)
+    base, n_h_rows, at = _rows(raking, strata, list(names), area is not None)
+    done, delivered = [], []
+    for u, source, wave in units.select("_u", "source", "wave").iter_rows():
+        reason = raking.raked[u].reason
+        if reason is None:
+            done.append((source, wave))
+        else:
+            delivered.append(((source, wave), reason))
+    return _Plan(position, local_unit, d_of, domains, picked.height, layout, base, n_h_rows, at,
+                 tuple(done), tuple(delivered))  # fmt: skip
+
+
+def _layout(
+    raking: WaveRaking, picked: pl.DataFrame, local_unit: np.ndarray, cell_h: np.ndarray, h: int
+) -> RakingCells:
+    """The chosen units' raking cells for ``linearise`` (codes made unique across units)."""
+    unit_of = picked.get_column("_u").to_numpy()
+    g = np.empty(picked.height)
+    groups: dict[tuple[str, ...], list] = {}
+    start = 0
+    for u, part in picked.group_by("_u", maintain_order=True):
+        raked, size = raking.raked[u[0]], part.height
+        g[start : start + size] = raked.g
+        if raked.codes:
+            source, wave = raking.units.row(u[0])[1:3]
+            key = tuple(c for c in raking.margins[(source, wave)] if c in DIMS)
+            groups.setdefault(key, []).append((np.arange(start, start + size), raked.codes))
+        start += size
+    made = []
+    for parts in groups.values():
+        at = np.concatenate([p for p, _ in parts])
+        codes = []
+        for m in range(len(parts[0][1])):
+            offsets = np.cumsum([0, *(int(c[m].max()) + 1 for _, c in parts[:-1])])
+            shifted = [c[m] + o for (_, c), o in zip(parts, offsets, strict=True)]
+            codes.append(np.concatenate(shifted))
+        made.append((at, tuple(codes)))
+    return RakingCells(
+        unit=local_unit[unit_of], stratum=cell_h, strata=h,
+        count=picked.get_column("n_cell").cast(pl.Float64).to_numpy(),
+        sw=picked.get_column("sw_cell").to_numpy(), sw2=picked.get_column("sw2_cell").to_numpy(),
+        g=g, groups=tuple(made),
+    )  # fmt: skip
+
+
+def _rows(
+    raking: WaveRaking,
+    strata: pl.DataFrame,
+    names: list[str],
+    by_area: bool,
+) -> tuple[pl.DataFrame, pl.Series, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """``calibrated_sums``' rows: per unit, in (variable, domain, stratum) order (the key
+    columns, n_h, and where each row reads the arrays: variable, domain, stratum)."""
+    info = strata.join(raking.units.select("_u", "source", "wave", "period_start"), on="_u",
+                       maintain_order="left")  # fmt: skip
+    domains = strata.select("_u", "_d", "_area").unique().sort("_u", "_d")
+    first = domains.with_row_index("_at").group_by("_u").agg(pl.col("_at").min(), pl.len())
+    v_at, d_at, h_at = [], [], []
+    h_of = info.get_column("_u").to_numpy()
+    for u, at, count in first.sort("_u").iter_rows():
+        h = np.flatnonzero(h_of == u)  # the unit's strata, in stratum order
+        grid = np.meshgrid(np.arange(len(names)), np.arange(count), h, indexing="ij")
+        v_at.append(grid[0].ravel())
+        d_at.append(at + grid[1].ravel())
+        h_at.append(grid[2].ravel())
+    v, d, h = (np.concatenate(x) for x in (v_at, d_at, h_at))
+    local_d = d - np.repeat(first.sort("_u").get_column("_at").to_numpy(),
+                            [len(x) for x in v_at])  # fmt: skip
+    rows = info[h].select("wave", "source", "period_start", "stratum", "n_h")
+    domain = [domains.get_column("_area")[d].alias(AREA)] if by_area else []
+    base = pl.DataFrame([*domain, *rows.get_columns()[:4], pl.Series("variable", names)[v]])
+    return base, rows.get_column("n_h").cast(pl.Int64), (v, local_d, h)
