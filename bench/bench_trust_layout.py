@@ -123,7 +123,7 @@ def _table(name: str, columns: tuple[str, ...]):
 
 WAYS: dict[str, Callable] = {
     "long, row by row, per-row FK (previous)": long_row_by_row,
-    "long, set-based, no per-row FK (today)": long_set_based,
+    "long, set-based, no per-row FK (before 0010)": long_set_based,
     "long, staging + INSERT ... SELECT, no FK": long_staged,
     "wide table, one row per respondent, with FK": wide_table,
     "columns of responses (today)": columns_of_responses,
