@@ -24,6 +24,7 @@ from queries.metrics.filters import Filters, apply_filters
 from queries.summaries.memory import load_snapshot
 from queries.summaries.rows import (
     WaveAnswers,
+    _compact,
     drivers_from_store,
     survey_rows,
     wave_answers,
@@ -134,6 +135,34 @@ def test_a_wave_read_once_and_cut_in_memory_equals_the_sql_cut(loaded):  # noqa:
         assert got.select(everyone.columns[1:]).equals(everyone.drop("response_id"))
 
     same()
+
+
+def test_compact_keeps_every_value_and_the_row_count():
+    frame = pl.DataFrame(
+        {
+            "score": [0.0, 10.0, None],  # whole numbers: Int8
+            "half": [0.5, 1.5, 2.0],  # exact in Float32
+            "weight": [0.1, 1 / 3, 2.0],  # not: stays Float64
+            "odd": [float("nan"), 1.0, 300.0],  # NaN: no integer holds it
+            "big": [1, 40_000, 5],
+            "region": ["KZ-75", "KZ-71", None],
+            "wave": ["2024-Q4"] * 3,  # one value: kept apart
+            "none": pl.Series([None] * 3, dtype=pl.Float64),
+        }
+    )
+    compact, constants = _compact(frame)
+    assert constants == {"wave": "2024-Q4", "none": None}
+    assert dict(compact.schema) == {
+        "score": pl.Int8, "half": pl.Float32, "weight": pl.Float64, "odd": pl.Float32,
+        "big": pl.Int32, "region": pl.Categorical,
+    }  # fmt: skip
+    kept = WaveAnswers(compact, dict(frame.schema), constants, pl.DataFrame())
+    assert kept.rows(frame.columns).equals(frame)
+    same = pl.DataFrame({"a": [1, 1], "b": ["x", "x"]})  # every column one value: 2 rows still
+    compact, constants = _compact(same)
+    assert compact.height == 2 and constants == {"b": "x"}
+    kept = WaveAnswers(compact, dict(same.schema), constants, pl.DataFrame())
+    assert kept.rows(same.columns).equals(same)
 
 
 def test_drivers_from_a_wave_kept_across_filters_equal_the_raw_path(loaded):  # noqa: F811
