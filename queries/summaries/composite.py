@@ -115,7 +115,8 @@ def _sums_query(institutions: Sequence[str], wave_ids: Sequence[int]):
         )
         .select_from(source)
         .where(r.wave_id.in_(list(wave_ids)), rated > 0)
-        .subquery()
+        .cte("per_respondent")
+        .prefix_with("MATERIALIZED")  # y once per respondent, not once per sum that reads it
     )
     s = per_respondent.c
     # the OECD split of split_exprs: round half up, then 6-10 / 5 / 0-4
