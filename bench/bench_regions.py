@@ -1,134 +1,72 @@
-"""The Regions page's numbers for one filter change, from the survey rows (the previous design:
-``load_dataset`` then the metrics on its frames) and from the summary store (issue 11: the
-snapshot, ``queries.summaries.standing`` and the summary Overview), in the same run on the same
-database.
+"""Server time of a Regions filter change alone (issue 11), through Streamlit's own protocol:
+``bench_page``'s sessions and seeded filter changes, on the Regions page only, so a change to
+that page is measured in a few minutes (more changes, less waiting on the other pages). One
+signed-in session per language (kk, ru, en) on one server; per change the wall time from
+sending the rerun to ``script_finished`` and the server's CPU time. ``--against``: an earlier
+checkout served on the same database first, printed above this tree. ``--spy SECONDS``: py-spy
+records this tree's server (raw stacks in artifacts/) while the changes run.
 
-A filter change is what the page computes for a selection it has not seen (the dashboard's
-caches miss): the wave shown, the regions' standing (estimates, rank intervals, Holm groups,
-the rake-aware contrasts when calibrated), the three cross-tabs and the profile of one region
-(the Overview's numbers for it). Random combinations of regions, sexes, age groups and
-settlements (seeded), up to 2024-Q4 (the demo's last wave with margins, so the calibrated
-weights really rake) and over every wave, with calibrated and delivered weights. Printed: the
-one-off load per data version and p50/p95 per weights and path.
-
-    .venv/bin/python bench/bench_regions.py [--sizes 100000 1000000] [--changes 8]
+    .venv/bin/python bench/bench_regions.py [--sizes 1000000 10000000] [--steps 20]
+        [--against /tmp/tree-of-an-earlier-commit] [--spy 60]
 """
 
 from __future__ import annotations
 
 import argparse
 import random
+import subprocess
 import sys
-import time
-from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.bench_feedback_ngo import SETTLEMENTS, SEXES, SOURCE, register_of, rss_mb, timed
-from bench.common import demo_database, print_percentiles
-from queries.db import engine_for, init_db
-from queries.metrics.dataset import load_dataset
-from queries.metrics.filters import Filters
-from queries.metrics.inference import weighted_by_group, weighted_standing
-from queries.metrics.overview import overview_numbers
-from queries.reference.regions import reference_regions
-from queries.summaries.memory import load_snapshot, overview_from_summaries
-from queries.summaries.standing import (
-    groups_from_summaries,
-    latest_wave,
-    standing_from_summaries,
-)
+from bench.bench_page import PagesResult, PageTimes, _one_page, _signed_in, _Tally
+from bench.common import demo_database
+from bench.serving import ARTIFACTS, LANGUAGES, NOW, Design, add_bench_user, load_average, serve
 
-AGES = ("18-29", "30-44", "45-59", "60+")
-BY = ("sex", "age_group", "settlement")
-LAST_RAKED = "2024-Q4"  # the demo's last wave with population margins (2024 region totals)
+PAGE = "regions"
 
 
-def random_filters(rng: random.Random, regions: list[str], weights: str) -> Filters:
-    def some(values, most):
-        return tuple(rng.sample(list(values), rng.randint(0, most)))
-
-    chosen = some(regions, 4)
-    return Filters(
-        wave_to=rng.choice((None, LAST_RAKED)),
-        regions=chosen if len(chosen) != 1 else (),  # one region: nothing to rank
-        sexes=some(SEXES, 1),
-        age_groups=some(AGES, 2),
-        settlements=some(SETTLEMENTS, 1),
-        weights=weights,
-    )
-
-
-def profile_of(filters: Filters) -> str:
-    """The region whose profile the page opens (one of the filtered ones)."""
-    return filters.regions[0] if filters.regions else "KZ-75"
-
-
-def rows_page(data, filters: Filters):
-    profile = profile_of(filters)
-
-    def page() -> None:
-        wave = latest_wave(data.responses, filters, SOURCE)
-        weighted_standing(data, filters, SOURCE, wave)
-        for by in BY:
-            weighted_by_group(data, filters, SOURCE, wave, by)
-        overview_numbers(data, replace(filters, regions=(profile,)), SOURCE)
-
-    return page
-
-
-def summary_page(engine, snapshot, frames, filters: Filters):
-    profile = profile_of(filters)
-
-    def page() -> None:
-        wave = latest_wave(snapshot.strata, filters, SOURCE)
-        standing_from_summaries(snapshot, filters, SOURCE, wave)
-        for by in BY:
-            groups_from_summaries(snapshot, filters, SOURCE, wave, by)
-        overview_from_summaries(engine, replace(filters, regions=(profile,)), SOURCE,
-                                snapshot=snapshot, proposals=frames.proposals,
-                                ngo=frames.ngo)  # fmt: skip
-
-    return page
-
-
-def run(size: int, changes: int) -> None:
-    url = demo_database(size)
-    engine = engine_for(url)
-    init_db(engine)
-    before, started = rss_mb(), time.perf_counter()
-    snapshot, frames = load_snapshot(engine), register_of(engine)
-    load_summaries, grown_summaries = time.perf_counter() - started, rss_mb() - before
-    before, started = rss_mb(), time.perf_counter()
-    data = load_dataset(engine)
-    load_rows, grown_rows = time.perf_counter() - started, rss_mb() - before
-    print(f"\n{size:,} responses ({url})")
-    print(f"  one-off per data version: rows {load_rows:6.2f} s (+{grown_rows:.0f} MB peak RSS), "
-          f"summaries {load_summaries:6.2f} s (+{grown_summaries:.0f} MB)")  # fmt: skip
-    regions = reference_regions().get_column("code").to_list()
-    rng = random.Random(size)
-    rows_page(data, Filters())()  # first calls (imports, lazy parts): not a change
-    summary_page(engine, snapshot, frames, Filters())()
-    times: dict[str, list[float]] = {}
-    for weights in ("calibrated", "delivered"):
-        chosen = [Filters(wave_to=LAST_RAKED, weights=weights)]
-        chosen += [random_filters(rng, regions, weights) for _ in range(changes)]
-        for filters in chosen:
-            paths = {"rows": rows_page(data, filters),
-                     "summaries": summary_page(engine, snapshot, frames, filters)}  # fmt: skip
-            for path, work in paths.items():
-                times.setdefault(f"regions  {weights:<10} {path}", []).append(timed(work))
-    print_percentiles(times)
+def measure(design: Design, url: str, *, steps: int, spy: int, seed: int = 11) -> PagesResult:
+    """Serve ``design`` and make ``steps`` Regions filter changes in each language."""
+    add_bench_user(design, url)
+    with serve(design, url, log_name=f"bench-regions-{design.name}.log") as served:
+        pid = served.process.pid
+        spying = None
+        if spy:
+            out = ARTIFACTS / f"spy-regions-{design.name}.txt"
+            spying = subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record",
+                                       "-p", str(pid), "-d", str(spy), "-r", "200", "-f", "raw",
+                                       "-o", str(out)], stdout=subprocess.DEVNULL)  # fmt: skip
+        rng, tally = random.Random(seed), _Tally()
+        for lang in LANGUAGES:
+            with _signed_in(served.url, lang) as session:
+                _one_page(session, PAGE, lang, steps=steps, pid=pid, rng=rng, tally=tally)
+        if spying is not None:
+            spying.wait()
+        after = served.rss.now()
+        peak = max(served.rss.peak, after)
+    times = PageTimes(PAGE, tally.first.get(PAGE), tuple(tally.changes[PAGE]),
+                      tuple(tally.cpu[PAGE]), tally.exceptions[PAGE])  # fmt: skip
+    return PagesResult((times,), after, peak, load_average())
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
-    parser.add_argument("--changes", type=int, default=8)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 10_000_000])
+    parser.add_argument("--steps", type=int, default=20, help="filter changes per language")
+    parser.add_argument("--against", type=Path, help="an earlier checkout, served first")
+    parser.add_argument("--spy", type=int, default=0, help="py-spy this tree's server (s)")
     args = parser.parse_args()
     for size in args.sizes:
-        run(size, args.changes)
+        url = demo_database(size)
+        earlier = [Design(args.against.name, args.against)] if args.against else []
+        for design in (*earlier, NOW):
+            spy = args.spy if design is NOW else 0
+            result = measure(design, url, steps=args.steps, spy=spy)
+            print(f"{size:,} responses, {design.name} design, Regions in {', '.join(LANGUAGES)}:")
+            for line in result.lines():
+                print(f"  {line}", flush=True)
 
 
 if __name__ == "__main__":

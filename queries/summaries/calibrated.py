@@ -297,15 +297,31 @@ def _unit_sums_at_once(
 ) -> CalibratedSums:
     """``calibrated_sums`` of ``units`` (by: wave, or ``area`` of the region and wave)."""
     plan = _plan(raking, units, n_h, area, tuple(variables))
-    shape = (len(variables), plan.cells, plan.domains)
+    # issue 11: only the domains with a region the filters keep are summed and linearised (a
+    # region profile: one area of ~20); the others have no row in the domain, so every sum
+    # of theirs is 0 (linearise gives 0 for an all-zero domain), filled in as such
+    live = np.unique(plan.d_of[:, masks["region"]]) if "region" in masks else None
+    if live is None or len(live) == plan.domains:
+        live, compact = np.arange(plan.domains), np.arange(plan.domains)
+    else:
+        compact = np.full(plan.domains, -1)
+        compact[live] = np.arange(len(live))
+    shape = (len(variables), plan.cells, len(live))
     a = {c: np.zeros(shape) for c in ZEROED}
     for v, cells in enumerate(variables.values()):
         at = plan.position[cells.k]
         keep = (at >= 0) & inside(cells, masks)
         at, u = at[keep], plan.local_unit[cells.unit[keep]]
-        flat = at * plan.domains + plan.d_of[u, cells.codes["region"][keep]]
+        flat = at * len(live) + compact[plan.d_of[u, cells.codes["region"][keep]]]
         for c in ZEROED:
-            a[c][v] = np.bincount(flat, cells.sums[c][keep], shape[1] * plan.domains).reshape(
+            a[c][v] = np.bincount(flat, cells.sums[c][keep], shape[1] * len(live)).reshape(
                 shape[1:]
             )
-    return plan.sums(linearise(a, plan.layout))
+    made = linearise(a, plan.layout)
+    if len(live) < plan.domains:
+        full = {}
+        for name, x in made.items():
+            full[name] = np.zeros((x.shape[0], plan.domains, x.shape[2]))
+            full[name][:, live] = x
+        made = full
+    return plan.sums(made)
