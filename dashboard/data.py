@@ -246,8 +246,8 @@ def _release_freed() -> None:
 
 def drivers(version: str, filters: Filters, source: str, outcome: str) -> Drivers:
     """The Drivers page's model per (data version, filters, source, outcome), from just the
-    rows of its wave, read with the filters pushed down (a spinner while that takes); from
-    the dataset while the store is incomplete (as ``overview``)."""
+    rows of its wave, read once per wave (a spinner while that takes) and cut in memory per
+    filter change; from the dataset while the store is incomplete (as ``overview``)."""
     url = settings.database_url()
     if not _catalog(url, version).complete:
         return computed(drivers_numbers, version, filters, source, outcome)
