@@ -12,7 +12,10 @@ freed pages returned after each model. Filter changes not seen before (a cache h
 on both): the default selection, then random regions, sexes, age groups, settlements, outcomes
 and weights (seeded), on the latest wave and one earlier. Printed: the first model (reads the
 wave), p50/p95/max of the later ones, their CPU time, the process's RSS after the snapshot,
-after all models (its growth: what the page adds to a server), and the peak.
+after all models (its growth: what the page adds to a server; scipy, which every page with
+intervals imports, loaded before), and the peak. polars allocates through its own jemalloc, which
+keeps freed pages for a while: ``_RJEM_MALLOC_CONF=dirty_decay_ms:0,muzzy_decay_ms:0`` in the
+environment (passed to both designs) shows the growth without them.
 
     .venv/bin/python bench/bench_drivers.py --against /tmp/h5-before [--sizes 1000000 10000000]
         [--db /tmp/copy-of-demo.db ...] [--changes 24]
@@ -84,6 +87,10 @@ def run(url: str, count: int) -> dict:
 
     engine = engine_for(url)
     snapshot = load_snapshot(engine)
+    # the model's libraries (other pages import them too) before the baseline: growth is data
+    import scipy.sparse
+    import scipy.stats  # noqa: F401
+
     trim()
     base = rss_mb()
     kept: dict[str, object] = {}

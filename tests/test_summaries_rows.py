@@ -137,6 +137,24 @@ def test_a_wave_read_once_and_cut_in_memory_equals_the_sql_cut(loaded):  # noqa:
     same()
 
 
+def test_a_wave_read_in_slices_equals_one_read(loaded):  # noqa: F811
+    """Slices of a few respondents, on the wave grown by a second upload (ids not contiguous),
+    give the frame one read gives (both databases)."""
+    snapshot = load_snapshot(loaded)
+
+    def read(size: int) -> WaveAnswers:
+        return wave_answers(
+            loaded, source=SOURCES[0], wave=WAVES[SOURCES[0]][-1], slice_size=size,
+            institutions=snapshot.institutions, population=snapshot.population,
+        )  # fmt: skip
+
+    whole, sliced = read(10**9), read(37)
+    assert whole.schema == sliced.schema and whole.constants == sliced.constants
+    assert whole.frame.schema == sliced.frame.schema  # kept as compactly
+    assert sliced.rows(list(sliced.schema)).equals(whole.rows(list(whole.schema)))
+    assert whole.frame.height > 400  # both uploads
+
+
 def test_compact_keeps_every_value_and_the_row_count():
     frame = pl.DataFrame(
         {

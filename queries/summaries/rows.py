@@ -15,8 +15,10 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from functools import cache, cached_property
+from itertools import pairwise
 
 import polars as pl
+import polars.selectors as cs
 from sqlalchemy import Engine, and_, false, or_, select
 
 from queries.metrics.dataset import _age_group, _read  # age groups; the fast CSV hand-over
@@ -87,6 +89,7 @@ def _rows_query(
     columns: Collection[str],
     filters: Filters | None,
     keys: Sequence[str],
+    ids: tuple[int, int] | None = None,
 ):
     """The SELECT of ``survey_rows`` (``keys``: the cell and design columns it adds) and the
     schema of its result."""
@@ -99,6 +102,8 @@ def _rows_query(
         .join_from(responses, survey_waves, r.wave_id == w.id)
         .where(w.source == source, w.wave.in_(list(waves)), *_where(filters))
     )
+    if ids is not None:
+        query = query.where(r.id.between(*ids))
     schema = {
         "response_id": pl.Int64,
         **{c: ROW_COLUMNS[c] for c in ("source", "wave", "period_start", *keys, *plain)},
@@ -114,14 +119,16 @@ def survey_rows(
     waves: Sequence[str],
     columns: Collection[str] = (),
     filters: Filters | None = None,
+    ids: tuple[int, int] | None = None,
 ) -> pl.DataFrame:
     """The respondents of ``source``'s ``waves`` that ``filters`` keep, regions and domain
     (sexes, age groups, settlements) alike, in the dataset's form: ``response_id``, source,
     wave, period_start, the cell keys, the weight, just ``columns`` (``trust_*`` ones looked up
     per respondent), ``age_group`` and ``stratum``, in id order. The filters' sources and wave
-    range are the caller's to resolve (``source``, ``waves``)."""
+    range are the caller's to resolve (``source``, ``waves``); ``ids``: only the ids from the
+    first to the second."""
     query, schema = _rows_query(
-        source=source, waves=waves, columns=columns, filters=filters, keys=KEYS
+        source=source, waves=waves, columns=columns, filters=filters, keys=KEYS, ids=ids
     )
     # one wave (at most a few hundred thousand rows) in one piece; several in id slices
     frame = _read(engine, query, schema, key=len(waves) > 1)
@@ -192,6 +199,9 @@ def _compact(frame: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, object]]:
     return pl.DataFrame([_narrowest(c) for c in varying.iter_columns()]), constants
 
 
+WAVE_SLICE = 50_000  # respondents per read of a wave: the read's text is transient
+
+
 def wave_answers(
     engine: Engine,
     *,
@@ -199,14 +209,36 @@ def wave_answers(
     wave: str,
     institutions: Sequence[str],
     population: pl.DataFrame,
+    slice_size: int = WAVE_SLICE,
 ) -> WaveAnswers:
     """Every respondent of ``source``'s ``wave``, read once: the design's columns, the
     model's answers and the trust items of ``institutions`` (``wave_rows`` cuts the filters
-    in memory)."""
+    in memory), ``slice_size`` respondents at a time."""
     columns = [*ANSWERS, *(f"{TRUST}{i}" for i in institutions)]
-    frame = survey_rows(engine, source=source, waves=[wave], columns=columns).drop("response_id")
-    compact, constants = _compact(frame)
-    return WaveAnswers(compact, dict(frame.schema), constants, population)
+    parts, schema = [], {}
+    for ids in _slices(engine, source=source, wave=wave, size=slice_size):
+        part = survey_rows(engine, source=source, waves=[wave], columns=columns, ids=ids)
+        schema = dict(part.drop("response_id").schema)
+        # text categorical at once: what the slices add up to is what is kept
+        parts.append(part.drop("response_id").with_columns(cs.string().cast(pl.Categorical)))
+    compact, constants = _compact(pl.concat(parts))
+    return WaveAnswers(compact, schema, constants, population)
+
+
+def _slices(engine: Engine, *, source: str, wave: str, size: int) -> list[tuple[int, int] | None]:
+    """Id ranges of ``size`` respondents of the wave each, in order (one read of its ids):
+    a wave read slice by slice holds one slice's CSV text and text columns at a time."""
+    r, w = responses.c, survey_waves.c
+    query = (
+        select(r.id)
+        .join_from(responses, survey_waves, r.wave_id == w.id)
+        .where(w.source == source, w.wave == wave)
+    )
+    ids = _read(engine, query, {"id": pl.Int64}).get_column("id").sort()
+    if ids.is_empty():
+        return [None]
+    starts = ids.gather_every(size).to_list()
+    return [(a, b - 1) for a, b in pairwise(starts)] + [(starts[-1], ids[-1])]
 
 
 def in_filters(filters: Filters | None) -> pl.Expr:
