@@ -7,7 +7,7 @@ checkout served on the same database first, printed above this tree. ``--spy SEC
 records this tree's server (raw stacks in artifacts/) while the changes run.
 
     .venv/bin/python bench/bench_regions.py [--sizes 1000000 10000000] [--steps 20]
-        [--against /tmp/tree-of-an-earlier-commit] [--spy 60]
+        [--against /tmp/tree-of-an-earlier-commit] [--spy 60] [--db /tmp/copy.db]
 """
 
 from __future__ import annotations
@@ -57,14 +57,22 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=20, help="filter changes per language")
     parser.add_argument("--against", type=Path, help="an earlier checkout, served first")
     parser.add_argument("--spy", type=int, default=0, help="py-spy this tree's server (s)")
+    parser.add_argument(
+        "--db",
+        type=Path,
+        nargs="+",
+        default=[],
+        help="these SQLite files instead of --sizes (a copy at today's schema)",
+    )
     args = parser.parse_args()
-    for size in args.sizes:
-        url = demo_database(size)
+    for size in args.db or args.sizes:
+        url = f"sqlite:///{size.resolve()}" if isinstance(size, Path) else demo_database(size)
         earlier = [Design(args.against.name, args.against)] if args.against else []
         for design in (*earlier, NOW):
             spy = args.spy if design is NOW else 0
             result = measure(design, url, steps=args.steps, spy=spy)
-            print(f"{size:,} responses, {design.name} design, Regions in {', '.join(LANGUAGES)}:")
+            name = size.name if isinstance(size, Path) else f"{size:,} responses"
+            print(f"{name}, {design.name} design, Regions in {', '.join(LANGUAGES)}:")
             for line in result.lines():
                 print(f"  {line}", flush=True)
 
