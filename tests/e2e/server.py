@@ -105,26 +105,52 @@ def chromium() -> Iterator[Browser]:
             browser.close()
 
 
-# Counts finished script runs in the page (Streamlit marks its root with data-test-script-state),
-# so a test can wait for "the rerun my click caused has finished" without guessing a delay.
+# Counts finished script runs in the page from Streamlit's own messages: every ForwardMsg the
+# websocket brings is read for its ``script_finished`` field (number 6, a varint status; a run
+# cut short by a newer rerun, status 2, does not count), so a test can wait for "the rerun my
+# click caused has finished" without guessing a delay. (The DOM's data-test-script-state is not
+# enough: a run fast enough goes running -> notRunning inside one React render and never shows.)
 RUN_COUNTER = """
 (() => {
   window.__senimRuns = 0;
-  const attr = 'data-test-script-state';
-  const observer = new MutationObserver((records) => {
-    // Replay every change in order (a fast rerun may bring running and notRunning together).
-    records.forEach((record, i) => {
-      if (record.attributeName !== attr) return;
-      const next = i + 1 < records.length && records[i + 1].attributeName === attr
-        ? records[i + 1].oldValue : record.target.getAttribute(attr);
-      if (next === 'notRunning' && record.oldValue !== 'notRunning') {
-        window.__senimRuns += 1;
-        window.__senimLastRunEnd = performance.now();
-      }
+  const FINISHED = 6, EARLY_FOR_RERUN = 2;
+  const status = (bytes) => {  // the script_finished status of one ForwardMsg, or -1
+    let i = 0;
+    const varint = () => {
+      let value = 0, shift = 0, byte;
+      do { byte = bytes[i++]; value += (byte & 0x7f) * 2 ** shift; shift += 7; }
+      while (byte & 0x80 && i < bytes.length);
+      return value;
+    };
+    while (i < bytes.length) {
+      const key = varint(), field = Math.floor(key / 8), wire = key % 8;
+      if (wire === 0) { const value = varint(); if (field === FINISHED) return value; }
+      else if (wire === 2) { const length = varint(); i += length; }  // not i += varint()
+      else if (wire === 1) i += 8;
+      else if (wire === 5) i += 4;
+      else return -1;
+    }
+    return -1;
+  };
+  const count = (buffer) => {
+    const found = status(new Uint8Array(buffer));
+    if (found >= 0 && found !== EARLY_FOR_RERUN) {
+      window.__senimRuns += 1;
+      window.__senimLastRunEnd = performance.now();
+    }
+  };
+  const Native = window.WebSocket;
+  function Counted(url, protocols) {
+    const socket = protocols === undefined ? new Native(url) : new Native(url, protocols);
+    socket.addEventListener('message', (event) => {
+      if (event.data instanceof ArrayBuffer) count(event.data);
+      else if (event.data instanceof Blob) event.data.arrayBuffer().then(count);
     });
-  });
-  observer.observe(document, {subtree: true, attributes: true, attributeOldValue: true,
-                              attributeFilter: [attr]});
+    return socket;
+  }
+  Counted.prototype = Native.prototype;
+  for (const name of ['CONNECTING', 'OPEN', 'CLOSING', 'CLOSED']) Counted[name] = Native[name];
+  window.WebSocket = Counted;
 })();
 """
 
