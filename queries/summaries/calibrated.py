@@ -20,7 +20,7 @@ import polars as pl
 from queries.metrics.calibrated import DIMS
 from queries.metrics.filters import Filters
 from queries.metrics.margins import Margins
-from queries.summaries.unit_plan import _layout, _plan  # noqa: F401 (_layout: page_sums')
+from queries.summaries.unit_plan import _plan
 from queries.survey.calibrated_sums import (
     CELL_TOTALS,
     UNKNOWN,

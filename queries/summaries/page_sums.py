@@ -30,13 +30,13 @@ from queries.summaries.calibrated import (
     _MISSING,  # a null dimension value: never a domain of its own
     CellArrays,
     WaveRaking,
-    _layout,  # the chosen units' raking cells for linearise (the Overview's)
     domain_masks,
     inside,
 )
 from queries.summaries.cells import STRATUM_KEYS
 from queries.summaries.memory import DELIVERED, Snapshot, _cell_arrays, _raking
 from queries.summaries.read import chosen_strata
+from queries.summaries.unit_plan import raking_layout  # the Overview's raking cells
 from queries.survey.calibrated_sums import CalibratedSums, RakingCells, linearise
 from queries.survey.sums import SUM_COLUMNS
 
@@ -298,7 +298,7 @@ def _units(snapshot: Snapshot, raking: WaveRaking, waves: pl.DataFrame) -> _Unit
         strata = strata.join(n_h, on="stratum", how="left", maintain_order="left")
         cell_h = picked.join(strata.select("stratum", "_h"), on="stratum", maintain_order="left")
         h = cell_h.get_column("_h").to_numpy()
-        layout = _layout(raking, picked, local_unit, h, strata.height)
+        layout = raking_layout(raking, picked, local_unit, h, strata.height)
         rows = units.select("_u", "source", "wave").iter_rows()
         reasons = [((source, wave), raking.raked[u].reason) for u, source, wave in rows]
         done = tuple(key for key, reason in reasons if reason is None)

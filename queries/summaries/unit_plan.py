@@ -106,7 +106,8 @@ def _new_plan(
     regions = {r: i for i, r in enumerate(raking.values["region"])}
     for u, region, d in strata.select("_u", "region", "_d").iter_rows():
         d_of[local_unit[u], regions[region]] = d
-    layout = _layout(raking, picked, local_unit, cell_h.get_column("_h").to_numpy(), strata.height)
+    cell_strata = cell_h.get_column("_h").to_numpy()
+    layout = raking_layout(raking, picked, local_unit, cell_strata, strata.height)
     base, n_h_rows, at = _rows(raking, strata, list(names), area is not None)
     done, delivered = [], []
     for u, source, wave in units.select("_u", "source", "wave").iter_rows():
@@ -119,7 +120,7 @@ def _new_plan(
                  tuple(done), tuple(delivered))  # fmt: skip
 
 
-def _layout(
+def raking_layout(
     raking: WaveRaking, picked: pl.DataFrame, local_unit: np.ndarray, cell_h: np.ndarray, h: int
 ) -> RakingCells:
     """The chosen units' raking cells for ``linearise`` (codes made unique across units)."""
