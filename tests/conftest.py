@@ -93,6 +93,22 @@ def sqlite_url(path: Path) -> str:
     return f"sqlite:///{path}"
 
 
+def small_demo_with_users(path: Path, users: dict[str, tuple[str, str]]) -> str:
+    """A SQLite file at ``path`` with a small demo (1,500 responses) and one account per role
+    (``users``: role -> (name, password)); its URL. For tests that serve the app themselves."""
+    from queries.access.accounts import create_user
+    from queries.demo import load_demo
+
+    url = sqlite_url(path)
+    engine = make_engine(url)
+    init_db(engine)
+    load_demo(engine, responses=1_500)
+    for role, (name, password) in users.items():
+        create_user(engine, name, password, role=role)
+    engine.dispose()
+    return url
+
+
 def copy_database(url: str, path: Path) -> str:
     """A copy of a SQLite database at ``path``, through SQLite's backup API (complete even if
     a write-ahead log is pending); returns the copy's URL. Tests that write get their own."""

@@ -9,13 +9,12 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import select
 from streamlit.proto.BackMsg_pb2 import BackMsg
 
-from queries.db import init_db, make_engine
-from queries.schema import audit_log
+from tests.conftest import small_demo_with_users
 from tests.e2e.server import serve_app
 from tests.streamlit_ws import StreamlitSession
+from tests.test_hostile_downloads import downloads
 
 pytestmark = pytest.mark.slow
 USERS = {"viewer": ("viewer1", "viewer-password-1"), "analyst": ("analyst1", "analyst-pass-1")}
@@ -23,16 +22,7 @@ USERS = {"viewer": ("viewer1", "viewer-password-1"), "analyst": ("analyst1", "an
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory) -> Iterator[tuple[str, str]]:
-    from queries.access.accounts import create_user
-    from queries.demo import load_demo
-
-    url = f"sqlite:///{tmp_path_factory.mktemp('downloads') / 'senim.db'}"
-    engine = make_engine(url)
-    init_db(engine)
-    load_demo(engine, responses=1_500)
-    for role, (name, password) in USERS.items():
-        create_user(engine, name, password, role=role)
-    engine.dispose()
+    url = small_demo_with_users(tmp_path_factory.mktemp("downloads") / "senim.db", USERS)
     with serve_app(url, log_name="streamlit-downloads.log", env={"SENIM_REQUIRE_LOGIN": "1"}
                    ) as (served, _process):  # fmt: skip
         yield served, url
@@ -60,26 +50,15 @@ def _ask(session: StreamlitSession, file_id: str):
             return answer.backend_operation_response
 
 
-def _downloads(url: str) -> list[tuple[str, str]]:
-    engine = make_engine(url)
-    try:
-        with engine.connect() as conn:
-            rows = conn.execute(select(audit_log.c.actor, audit_log.c.target)
-                                .where(audit_log.c.action == "download")).all()  # fmt: skip
-    finally:
-        engine.dispose()
-    return [tuple(row) for row in rows]
-
-
 def test_a_click_makes_the_file_and_audits_it(app):
     base, url = app
-    before = _downloads(url)
+    before = downloads(url)
     with _signed_in(base, "analyst") as analyst:
         page = analyst.run(query_string="lang=en", page_name="regions")
         buttons = page.of_kind("download_button")
         assert len(buttons) >= 8  # the ranking and three cross tables, CSV and xlsx each
         assert all(b.proto.deferred_file_id and not b.proto.url for b in buttons)
-        assert _downloads(url) == before  # drawn, not made
+        assert downloads(url) == before  # drawn, not made
         csv_button = next(b for b in buttons if b.proto.id.endswith("regions_csv"))  # its key
         answer = _ask(analyst, csv_button.proto.deferred_file_id)
         assert not answer.error_msg, answer.error_msg
@@ -87,7 +66,7 @@ def test_a_click_makes_the_file_and_audits_it(app):
         assert served.status_code == 200
         assert "senim-regions.csv" in served.headers.get("Content-Disposition", "")
         assert served.content.decode("utf-8-sig").splitlines()[0].startswith("Name,")
-    assert _downloads(url) == [*before, ("analyst1", "senim-regions.csv")]
+    assert downloads(url) == [*before, ("analyst1", "senim-regions.csv")]
 
 
 def test_viewers_are_sent_no_file_id(app):
@@ -102,9 +81,9 @@ def test_an_id_from_before_signing_out_makes_nothing(app):
     with _signed_in(base, "analyst") as analyst:
         page = analyst.run(query_string="lang=en", page_name="regions")
         file_id = page.of_kind("download_button")[0].proto.deferred_file_id
-        before = _downloads(url)
+        before = downloads(url)
         analyst.click(page.widget("button", "Sign out").widget_id)
         assert analyst.run(query_string="lang=en").widget("text_input", "Password")
         answer = _ask(analyst, file_id)
         assert answer.error_msg and not answer.deferred_file.url
-    assert _downloads(url) == before
+    assert downloads(url) == before

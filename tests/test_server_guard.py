@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from queries.db import init_db, make_engine
+from tests.conftest import small_demo_with_users
 from tests.e2e.server import serve_app
 from tests.streamlit_ws import StreamlitSession
 
@@ -26,16 +26,7 @@ MB = 1_000_000
 
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory) -> Iterator[str]:
-    from queries.access.accounts import create_user
-    from queries.demo import load_demo
-
-    url = f"sqlite:///{tmp_path_factory.mktemp('guard') / 'senim.db'}"
-    engine = make_engine(url)
-    init_db(engine)
-    load_demo(engine, responses=1_500)
-    for role, (name, password) in USERS.items():
-        create_user(engine, name, password, role=role)
-    engine.dispose()
+    url = small_demo_with_users(tmp_path_factory.mktemp("guard") / "senim.db", USERS)
     env = {"SENIM_REQUIRE_LOGIN": "1", "SENIM_MAX_UPLOAD_MB": str(LIMIT_MB)}
     with serve_app(url, log_name="streamlit-guard.log", env=env) as (served, _process):
         yield served
