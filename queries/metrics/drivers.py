@@ -26,6 +26,7 @@ import polars as pl
 from queries.errors import SenimError
 from queries.metrics.inference import with_holm
 from queries.metrics.trust import composite_expr, trust_columns
+from queries.survey.calibration import RakeProjection
 from queries.survey.regression import INTERCEPT, MIN_MODEL_N, survey_regression
 
 OUTCOMES = ("trust_government", "composite_trust")
@@ -141,7 +142,7 @@ def trust_drivers(
     institutions: Sequence[str] = (),
     min_n: int = MIN_MODEL_N,
     level: float = 0.95,
-    raked_on: Sequence[np.ndarray] | None = None,
+    raked_on: Sequence[np.ndarray] | RakeProjection | None = None,
 ) -> Drivers:
     """The drivers model (linear, design-based: ``survey_regression``) on one sample, e.g. the
     latest wave of one source under the analyst's filters. No model below ``min_n``
@@ -209,10 +210,12 @@ def drivers_numbers(data, filters, source: str, outcome: str) -> Drivers:
 
 @dataclass(frozen=True)
 class Raked:
-    """A whole wave's raked weights (in its rows' order) and each margin's category codes."""
+    """A whole wave's raked weights (in its rows' order), each margin's category codes and
+    their ``rake_projection`` (what the rake-aware SEs of every model on the wave share)."""
 
     weights: pl.Series
     codes: tuple[np.ndarray, ...]
+    projection: RakeProjection
 
 
 def wave_drivers(
@@ -242,7 +245,7 @@ def wave_drivers(
         if raked is not None:
             model = trust_drivers(
                 rows.with_columns(weight=raked.weights), outcome=outcome,
-                institutions=filters.institutions, raked_on=raked.codes,
+                institutions=filters.institutions, raked_on=raked.projection,
             )  # fmt: skip
             return replace(model, weights="calibrated")
         return replace(
@@ -259,7 +262,7 @@ def raked_wave(data, rows: pl.DataFrame) -> Raked | None:
     ``calibrated_sums`` does (the frame-based raking of the same cells). Only the region, sex,
     age group and weight columns count: the filters do not change it."""
     from queries.metrics.page_weights import raking_margins, unknown_mapped
-    from queries.survey.calibration import calibrated_weights, category_codes
+    from queries.survey.calibration import calibrated_weights, category_codes, rake_projection
 
     first = rows.row(0, named=True)
     margins = raking_margins(data, rows).get((first["source"], first["wave"]))
@@ -271,4 +274,5 @@ def raked_wave(data, rows: pl.DataFrame) -> Raked | None:
     except (ValueError, SenimError):  # a margin category without respondents: delivered
         return None
     codes = tuple(category_codes(mapped, column) for column in margins)
-    return Raked(raked.get_column("_raked"), codes)
+    weights = raked.get_column("_raked")
+    return Raked(weights, codes, rake_projection(weights=weights.to_numpy(), margins=codes))

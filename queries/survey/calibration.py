@@ -14,6 +14,7 @@ lonely-stratum and fpc rules as ``queries.survey.design``.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
@@ -26,10 +27,12 @@ from queries.survey.sums import as_list, check_weights, value_expr
 
 __all__ = [
     "RAKE_TOL",
+    "RakeProjection",
     "calibrated_estimate",
     "calibrated_weights",
     "category_codes",
     "column_variances",
+    "rake_projection",
     "rake_residuals",
 ]
 
@@ -54,10 +57,59 @@ def calibrated_weights(
     return rake(work, margins, weight=out, tol=RAKE_TOL, max_iter=1000).frame
 
 
-def _one_hot(codes: np.ndarray) -> sparse.csr_matrix:
-    """Respondents × categories indicator matrix of integer codes 0..k-1."""
+def _indicators(codes: np.ndarray, k: int | None = None) -> sparse.csc_matrix:
+    """Categories × respondents indicator matrix of integer codes 0..k-1 (``codes`` 1-D), or of
+    several per respondent (2-D, a row per respondent): built as CSC, one column per respondent,
+    with no sort (a COO conversion sorts, ~10x the cost)."""
+    per = 1 if codes.ndim == 1 else codes.shape[1]
     n = len(codes)
-    return sparse.csr_matrix((np.ones(n), (np.arange(n), codes)), shape=(n, codes.max() + 1))
+    k = int(codes.max()) + 1 if k is None else k
+    return sparse.csc_matrix(
+        (np.ones(n * per), codes.ravel(), np.arange(0, n * per + 1, per)), shape=(k, n)
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class RakeProjection:
+    """What ``rake_residuals`` needs of the weights and margins alone, made once per raked
+    sample (``rake_projection``): a wave's filters change only z, so the margins' indicator
+    matrix and cross shares serve every filter combination."""
+
+    weights: np.ndarray  # the raked weights, per respondent
+    hot: sparse.csc_matrix  # every margin's categories stacked × respondents
+    sizes: tuple[int, ...]  # categories per margin, in the stacking's order
+    counts: np.ndarray  # respondents per stacked category, as a column
+    # cross[m][q][c, d]: share of category c of margin m that is in category d of margin q
+    cross: tuple[tuple[np.ndarray, ...], ...]
+
+    def residuals(self, z: np.ndarray) -> np.ndarray:
+        """``rake_residuals(z, weights, margins)`` of the margins this was made of."""
+        z = np.asarray(z, dtype=float)
+        if len(z) != len(self.weights):
+            raise SenimError("The raking margins are of another sample than these scores.")
+        w = self.weights
+        e = z.reshape(len(z), -1) / w[:, None]
+        base = np.split((self.hot @ e) / self.counts, np.cumsum(self.sizes)[:-1])
+        shift = [np.zeros_like(b) for b in base]
+        for _ in range(_SWEEPS):
+            for m in range(len(base)):
+                others = sum(self.cross[m][q] @ shift[q] for q in range(len(base)) if q != m)
+                shift[m] = base[m] - others  # the category means of e after this sweep
+        e = e - self.hot.T @ np.concatenate(shift)
+        return (w[:, None] * e).reshape(z.shape)
+
+
+def rake_projection(*, weights: np.ndarray, margins: Sequence[np.ndarray]) -> RakeProjection:
+    """``rake_residuals``' work that depends on the weights and margins only (see there)."""
+    sizes = tuple(int(codes.max()) + 1 for codes in margins)
+    offsets = np.cumsum((0, *sizes[:-1]))
+    stacked = np.stack([codes + off for codes, off in zip(margins, offsets, strict=True)], 1)
+    hot = _indicators(stacked, sum(sizes))
+    counts = np.concatenate([np.bincount(codes) for codes in margins]).astype(float)[:, None]
+    blocks = np.cumsum(sizes)[:-1]
+    together = np.split((hot @ hot.T).toarray() / counts, blocks)
+    cross = tuple(tuple(np.split(row, blocks, axis=1)) for row in together)
+    return RakeProjection(np.asarray(weights, dtype=float), hot, sizes, counts, cross)
 
 
 def rake_residuals(z: np.ndarray, w: np.ndarray, margins: Sequence[np.ndarray]) -> np.ndarray:
@@ -67,32 +119,22 @@ def rake_residuals(z: np.ndarray, w: np.ndarray, margins: Sequence[np.ndarray]) 
     a 2-D ``z`` (one per domain) is treated separately. R's sweeps e ← e − ave(e, margin) on
     e = z/w leave e = e₀ − Σ_m a_m[category in m]; they are run here on the small a_m (category
     means of e₀ and margin-by-margin cross counts), the same arithmetic without n-sized passes.
+    Many z of one sample: ``rake_projection`` once, then its ``residuals``.
     """
-    z = np.asarray(z, dtype=float)
-    e = z.reshape(len(z), -1) / w[:, None]
-    hots = [_one_hot(codes) for codes in margins]
-    counts = [np.bincount(codes).astype(float)[:, None] for codes in margins]
-    base = [(hot.T @ e) / n for hot, n in zip(hots, counts, strict=True)]
-    # cross[m][q][c, d]: share of category c of margin m that is in category d of margin q
-    cross = [[(hm.T @ hq).toarray() / n for hq in hots] for hm, n in zip(hots, counts, strict=True)]
-    shift = [np.zeros_like(b) for b in base]
-    for _ in range(_SWEEPS):
-        for m in range(len(margins)):
-            others = sum(cross[m][q] @ shift[q] for q in range(len(margins)) if q != m)
-            shift[m] = base[m] - others  # the category means of e after this sweep
-    for codes, a in zip(margins, shift, strict=True):
-        e = e - a[codes]
-    return (w[:, None] * e).reshape(z.shape)
+    return rake_projection(weights=w, margins=margins).residuals(z)
 
 
-def column_variances(z: np.ndarray, strata: np.ndarray, pop: np.ndarray | None) -> np.ndarray:
+def column_variances(
+    z: np.ndarray, strata: np.ndarray, pop: np.ndarray | None, *, rows: np.ndarray | None = None
+) -> np.ndarray:
     """Per column of ``z`` (or for a 1-D ``z``), Σ_h (1 − n_h/N_h) n_h/(n_h − 1) Σ_i (z_hi − z̄_h)²
     over strata codes 0..H-1: one respondent = one PSU, a lonely stratum centred on 0 (R's
-    ``lonely.psu = "adjust"``); ``pop`` = N_h per respondent, or None (no fpc)."""
+    ``lonely.psu = "adjust"``); ``pop`` = N_h per respondent, or None (no fpc). ``rows``: z
+    holds only these respondents' rows, every other z being 0 (they still count in n_h)."""
     z = z.reshape(len(z), -1)
-    hot_t = _one_hot(strata).T.tocsr()
     n_h = np.bincount(strata).astype(float)[:, None]
-    s1, s2 = hot_t @ z, hot_t @ (z * z)
+    hot = _indicators(strata if rows is None else strata[rows], len(n_h))
+    s1, s2 = hot @ z, hot @ (z * z)
     f = np.zeros_like(n_h)
     if pop is not None:
         big_n = np.zeros(len(n_h))
@@ -105,10 +147,17 @@ def column_variances(z: np.ndarray, strata: np.ndarray, pop: np.ndarray | None) 
 
 
 def category_codes(frame: pl.DataFrame, column: str) -> np.ndarray:
-    """Integer codes 0..k-1 of a column's values (a missing value is a category of its own, as
-    a missing stratum is in ``stratum_sums``)."""
-    text = frame.get_column(column).cast(pl.String).fill_null("\x00missing")
-    return text.rank("dense").to_numpy().astype(int) - 1
+    """Integer codes 0..k-1 of a column's values, one per distinct value (a missing value is a
+    category of its own, as a missing stratum is in ``stratum_sums``)."""
+    values = frame.get_column(column)
+    if isinstance(values.dtype, pl.Categorical | pl.Enum):
+        # its codes, made dense: no text is cast or sorted (the codes' order differs from the
+        # text's, which no caller reads: strata and margins are summed over)
+        codes = values.to_physical()
+        values = codes.fill_null(codes.max() + 1 if codes.null_count() < len(codes) else 0)
+    else:
+        values = values.cast(pl.String).fill_null("\x00missing")
+    return values.rank("dense").to_numpy().astype(int) - 1
 
 
 def _strata_pop(
@@ -177,6 +226,7 @@ def calibrated_estimate(
         key_rows = list(keys.iter_rows(named=True))
     else:
         group, key_rows = np.zeros(work.height, dtype=np.int64), [{}]
+    projection = rake_projection(weights=w, margins=margin_codes)
     rows = []
     for start in range(0, len(key_rows), _BATCH):  # batches of domains bound the memory used
         ids = np.arange(start, min(start + _BATCH, len(key_rows)))
@@ -186,8 +236,8 @@ def calibrated_estimate(
         with np.errstate(divide="ignore", invalid="ignore"):
             est = (wd * y[:, None]).sum(axis=0) / total
             z = np.nan_to_num(wd * (y[:, None] - est) / total)
-        var = column_variances(rake_residuals(z, w, margin_codes), strata_codes, pop)
-        strata_in = _one_hot(strata_codes).T.tocsr() @ mask.astype(float) > 0
+        var = column_variances(projection.residuals(z), strata_codes, pop)
+        strata_in = _indicators(strata_codes) @ mask.astype(float) > 0
         for j, i in enumerate(ids):
             n = int(mask[:, j].sum())
             shown = total[j] > 0

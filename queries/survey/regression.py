@@ -20,7 +20,12 @@ import numpy as np
 import polars as pl
 
 from queries.errors import SenimError
-from queries.survey.calibration import category_codes, column_variances, rake_residuals
+from queries.survey.calibration import (
+    RakeProjection,
+    category_codes,
+    column_variances,
+    rake_projection,
+)
 from queries.survey.design import z_value
 from queries.survey.sums import check_weights, value_expr
 
@@ -30,6 +35,7 @@ INTERCEPT = "(Intercept)"  # R's name for it
 MIN_MODEL_N = 200  # fewer respondents than this: no model (too unstable to read drivers from)
 Family = Literal["gaussian", "quasibinomial"]
 _GLM_EPSILON = 1e-8  # glm.control()$epsilon
+_CLEAR = 1e8  # X'X's eigenvalues within this of each other: X plainly of full rank
 
 
 def _design_matrix(
@@ -65,6 +71,19 @@ def _design_matrix(
         else:
             raise SenimError(f"Predictor {col!r} has type {dtype}; a number, yes/no or text.")
     return names, cols
+
+
+def _collinear(x: np.ndarray) -> bool:
+    """``np.linalg.matrix_rank(x) < p``, without its SVD of the n×p ``x`` where the answer is
+    plain. X'X's eigenvalues are X's singular values squared: within 1e8 of each other, the
+    singular values are within 1e4, far above numpy's cut-off (the largest times n·ε, under
+    1e-9 of it for n < 4M; the rounding of X'X and of its eigenvalues, ~n·ε of the largest,
+    cannot move 1e-8 past it). Any other X, every rank-deficient one included, takes numpy's
+    own test, so the answer is numpy's."""
+    lam = np.linalg.eigvalsh(x.T @ x)  # x.T @ x: one BLAS syrk, a p×p result
+    if lam[0] > 0 and lam[-1] < _CLEAR * lam[0]:
+        return False
+    return bool(np.linalg.matrix_rank(x) < x.shape[1])
 
 
 def _fit(
@@ -117,7 +136,7 @@ def survey_regression(
     family: Family = "gaussian",
     level: float = 0.95,
     min_n: int = MIN_MODEL_N,
-    raked_on: Sequence[np.ndarray] | None = None,
+    raked_on: Sequence[np.ndarray] | RakeProjection | None = None,
 ) -> pl.DataFrame:
     """One row per term: ``term``, ``estimate``, ``se``, ``ci_low``, ``ci_high``, ``p``, ``n``,
     ``df`` (residual df), as R's ``svyglm`` + ``summary``/``confint`` on a stratified design.
@@ -125,8 +144,9 @@ def survey_regression(
     ``family="quasibinomial"`` takes a yes/no or 0/1 outcome; estimates are log-odds ratios.
     Raises SenimError with fewer than ``min_n`` complete respondents, or collinear predictors.
     ``raked_on`` (issue 12): ``weight`` holds raked weights and these are, per raking margin,
-    every row's category code; the scores then lose their projection on the margins before the
-    variance, as R's ``svyglm`` on a ``rake()`` design (``svyrecvar`` with its postStrata).
+    every row's category code, or their ``rake_projection`` with these weights (made once for
+    many models of one sample); the scores then lose their projection on the margins before
+    the variance, as R's ``svyglm`` on a ``rake()`` design (``svyrecvar`` with its postStrata).
     """
     from scipy.stats import t  # imported here: scipy is slow to import
 
@@ -160,21 +180,29 @@ def survey_regression(
     pop = data.get_column("_N").to_numpy() if fpc else None
     if pop is not None and np.any(pop < np.bincount(strata_codes)[strata_codes]):
         raise SenimError("A stratum's population size (fpc) is smaller than its respondents.")
-    x = data.select(xs).to_numpy()[complete]
-    y = data.get_column("_y").to_numpy()[complete]
-    w = data.get_column("_w").to_numpy()[complete]
-    if np.linalg.matrix_rank(x) < x.shape[1]:
+    kept = data.filter(pl.Series(complete))  # only the model's rows become numpy arrays
+    x = kept.select(xs).to_numpy()
+    y = kept.get_column("_y").to_numpy()
+    w = kept.get_column("_w").to_numpy()
+    if _collinear(x):
         raise SenimError(
             "The predictors are collinear (one is a combination of others, or a category has "
             "no respondents); drop one of them."
         )
     beta, u, a = _fit(x, y, w, family)
     a_inv = np.linalg.inv(x.T @ (a[:, None] * x))
-    scores = np.zeros((len(complete), len(beta)))  # dropped rows: zero, in their stratum
-    scores[complete] = u[:, None] * x @ a_inv
+    scores = u[:, None] * x @ a_inv
+    rows = np.flatnonzero(complete)
     if raked_on is not None:  # issue 12: calibration-aware linearisation
-        scores = rake_residuals(scores, data.get_column("_w").to_numpy(), raked_on)
-    se = np.sqrt(column_variances(scores, strata_codes, pop))
+        weights = data.get_column("_w").to_numpy()
+        if not isinstance(raked_on, RakeProjection):
+            raked_on = rake_projection(weights=weights, margins=raked_on)
+        elif not np.array_equal(raked_on.weights, weights):
+            raise SenimError("The raking margins were made with other weights than these.")
+        full = np.zeros((len(complete), len(beta)))  # dropped rows: zero, in their stratum
+        full[rows] = scores
+        scores, rows = raked_on.residuals(full), None
+    se = np.sqrt(column_variances(scores, strata_codes, pop, rows=rows))
     df = n - len(np.unique(strata_codes[complete])) - len(beta) + 1
     if df < 1:
         raise SenimError(f"Too few respondents for {len(beta)} coefficients in these strata.")
