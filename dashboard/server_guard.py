@@ -7,6 +7,10 @@ Streamlit decides two costly things before any script of ours runs (field notes,
   read (Streamlit 1.67, ``web/server/starlette/starlette_routes.py``, ``_upload_put``). We wrap
   that method on the runtime instance so a session without a signed-in staff user counts as
   inactive: the request is refused (HTTP 400) without reading the body.
+- A deferred download (``st.download_button(data=callable)``) is made when a session sends a
+  ``deferred_file`` request with the file's id; Streamlit's handler does not ask which session
+  sends it (``runtime/backend_operation_handler.py``, ``DeferredFileHandler.handle``). We wrap it:
+  only the session the id was issued to, still signed in with the download role, gets the file.
 - The ``clear_cache`` BackMsg empties ``st.cache_data``/``st.cache_resource`` for every user
   (``runtime/app_session.py``, ``AppSession._handle_clear_cache_request``). We wrap that method on
   the class: only an admin's session may clear the caches; others are ignored and logged.
@@ -46,6 +50,7 @@ from queries.vocab import Role
 TESTED_STREAMLIT = "1.67.0"
 UPLOAD_ROLE = Role.STAFF
 CLEAR_CACHE_ROLE = Role.ADMIN
+DOWNLOAD_ROLE = Role.ANALYST  # tables' CSV/xlsx (dashboard/components/table.py)
 _LOG = logging.getLogger("senim.server_guard")
 _lock = threading.Lock()
 _installed = False
@@ -141,18 +146,58 @@ def _guard_clear_cache() -> None:
     AppSession._handle_clear_cache_request = _handle_clear_cache_request  # type: ignore[method-assign]
 
 
+def _deferred_owner(file_id: str) -> str | None:
+    """The session a deferred file's id was issued to (None: unknown id)."""
+    from streamlit.runtime import Runtime
+
+    entry = Runtime.instance().media_file_mgr._deferred_callables.get(file_id)
+    return None if entry is None else entry.get("session_id")
+
+
+def _guard_deferred_files() -> None:
+    from streamlit.proto.ForwardMsg_pb2 import BackendOperationResponse
+    from streamlit.runtime import Runtime
+    from streamlit.runtime.backend_operation_handler import DeferredFileHandler
+
+    if not Runtime.exists():  # AppTest runs deferred files itself, with no request to check
+        return
+    original = DeferredFileHandler.handle
+    if getattr(original, "__senim_guard__", False):
+        return
+
+    async def handle(self, request, session_id: str):
+        file_id = request.deferred_file.file_id
+        if _deferred_owner(file_id) == session_id and session_allows(session_id, DOWNLOAD_ROLE):
+            return await original(self, request, session_id)
+        _LOG.warning("download refused: session %s asked for a file not its own or without the "
+                     "download role", session_id[:8])  # fmt: skip
+        return BackendOperationResponse(
+            request_id=request.request_id, error_msg="Failed to generate file for download"
+        )
+
+    handle.__senim_guard__ = True  # type: ignore[attr-defined]
+    DeferredFileHandler.handle = handle  # type: ignore[method-assign]
+
+
 def _check_streamlit() -> None:
     from streamlit.runtime import Runtime
     from streamlit.runtime.app_session import AppSession
+    from streamlit.runtime.backend_operation_handler import DeferredFileHandler
+    from streamlit.runtime.media_file_manager import MediaFileManager
 
     missing = [
         name
         for owner, name in (
             (Runtime, "is_active_session"),
             (AppSession, "_handle_clear_cache_request"),
+            (DeferredFileHandler, "handle"),
         )
         if not callable(getattr(owner, name, None))
     ]
+    if Runtime.exists() and not isinstance(
+        getattr(Runtime.instance().media_file_mgr, "_deferred_callables", None), dict
+    ):
+        missing.append(f"{MediaFileManager.__name__}._deferred_callables")
     if missing:
         raise RuntimeError(
             f"Senim's server guard was written for Streamlit {TESTED_STREAMLIT}; this Streamlit "
@@ -175,6 +220,7 @@ def install() -> None:
         config.set_option("server.maxUploadSize", upload_limit_mib(), "SENIM_MAX_UPLOAD_MB")
         _guard_uploads()
         _guard_clear_cache()
+        _guard_deferred_files()
         _installed = True
 
 

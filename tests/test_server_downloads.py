@@ -87,3 +87,22 @@ def test_an_id_from_before_signing_out_makes_nothing(app):
         answer = _ask(analyst, file_id)
         assert answer.error_msg and not answer.deferred_file.url
     assert downloads(url) == before
+
+
+def test_another_sessions_file_id_makes_nothing(app):
+    """Streamlit's handler does not ask who sends a deferred-file request; the server guard
+    does: an id issued to one session is refused to any other, whatever its role."""
+    base, url = app
+    with _signed_in(base, "analyst") as owner, _signed_in(base, "analyst") as other:
+        page = owner.run(query_string="lang=en", page_name="regions")
+        file_id = page.of_kind("download_button")[0].proto.deferred_file_id
+        before = downloads(url)
+        answer = _ask(other, file_id)
+        assert answer.error_msg and not answer.deferred_file.url
+        with _signed_in(base, "viewer") as viewer:
+            answer = _ask(viewer, file_id)
+            assert answer.error_msg and not answer.deferred_file.url
+        assert downloads(url) == before  # nothing made, nothing audited
+        answer = _ask(owner, file_id)  # the session it was issued to still gets it
+        assert not answer.error_msg and answer.deferred_file.url
+    assert len(downloads(url)) == len(before) + 1

@@ -29,10 +29,9 @@ from dashboard.i18n import t
 from queries.access import audit
 from queries.errors import SenimError
 from queries.export import to_csv_bytes, to_xlsx_bytes
-from queries.vocab import Role
 
 ROW_PX = 35  # Streamlit's data grid row height
-DOWNLOAD_ROLE = Role.ANALYST
+DOWNLOAD_ROLE = server_guard.DOWNLOAD_ROLE
 CSV = "text/csv"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _LOG = logging.getLogger("senim.downloads")
