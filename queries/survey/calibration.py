@@ -77,6 +77,9 @@ class RakeProjection:
 
     weights: np.ndarray  # the raked weights, per respondent
     hot: sparse.csc_matrix  # every margin's categories stacked × respondents
+    stacked: np.ndarray  # respondents × margins: each one's stacked category per margin
+    cells: np.ndarray  # each respondent's raking cell (a combination of categories), 0..C-1
+    cell_categories: np.ndarray  # cells × margins: each cell's stacked categories
     sizes: tuple[int, ...]  # categories per margin, in the stacking's order
     counts: np.ndarray  # respondents per stacked category, as a column
     # cross[m][q][c, d]: share of category c of margin m that is in category d of margin q
@@ -87,16 +90,43 @@ class RakeProjection:
         z = np.asarray(z, dtype=float)
         if len(z) != len(self.weights):
             raise SenimError("The raking margins are of another sample than these scores.")
-        w = self.weights
-        e = z.reshape(len(z), -1) / w[:, None]
-        base = np.split((self.hot @ e) / self.counts, np.cumsum(self.sizes)[:-1])
+        e = z.reshape(len(z), -1) / self.weights[:, None]
+        e = e - self.hot.T @ self._shift(self.hot @ e)
+        return (self.weights[:, None] * e).reshape(z.shape)
+
+    def _shift(self, sums: np.ndarray) -> np.ndarray:
+        """Every stacked category's a_m (``rake_residuals``) from its sums of e₀."""
+        base = np.split(sums / self.counts, np.cumsum(self.sizes)[:-1])
         shift = [np.zeros_like(b) for b in base]
         for _ in range(_SWEEPS):
             for m in range(len(base)):
                 others = sum(self.cross[m][q] @ shift[q] for q in range(len(base)) if q != m)
                 shift[m] = base[m] - others  # the category means of e after this sweep
-        e = e - self.hot.T @ np.concatenate(shift)
-        return (w[:, None] * e).reshape(z.shape)
+        return np.concatenate(shift)
+
+    def variances(
+        self, z: np.ndarray, rows: np.ndarray, strata: np.ndarray, pop: np.ndarray | None
+    ) -> np.ndarray:
+        """``column_variances(self.residuals(full), strata, pop)``, ``full`` being ``z`` (2-D)
+        on ``rows`` and 0 elsewhere, without an n-long residual: a residual is z − w·A_cell
+        (A_cell = Σ_m a_m of the cell's categories), so each stratum's Σr and Σr² expand into
+        sums over ``rows`` and the stratum × cell sums of w and w²."""
+        if len(strata) != len(self.weights):
+            raise SenimError("The raking margins are of another sample than these strata.")
+        w = self.weights[rows][:, None]
+        shift = self._shift(_indicators(self.stacked[rows], len(self.counts)) @ (z / w))
+        a = shift[self.cell_categories].sum(axis=1)  # cells × columns
+        cell = self.cells[rows]
+        n_h = np.bincount(strata).astype(float)[:, None]
+        pair = strata * len(a) + self.cells  # every respondent: dropped rows shift too
+        sw, sw2 = (
+            np.bincount(pair, weights=v, minlength=len(n_h) * len(a)).reshape(len(n_h), len(a))
+            for v in (self.weights, self.weights * self.weights)
+        )
+        hot = _indicators(strata[rows], len(n_h))
+        s1 = hot @ z - sw @ a
+        s2 = hot @ (z * (z - 2 * w * a[cell])) + sw2 @ (a * a)
+        return _stratified(s1, s2, n_h, _sampled(n_h, strata, pop))
 
 
 def rake_projection(*, weights: np.ndarray, margins: Sequence[np.ndarray]) -> RakeProjection:
@@ -105,11 +135,14 @@ def rake_projection(*, weights: np.ndarray, margins: Sequence[np.ndarray]) -> Ra
     offsets = np.cumsum((0, *sizes[:-1]))
     stacked = np.stack([codes + off for codes, off in zip(margins, offsets, strict=True)], 1)
     hot = _indicators(stacked, sum(sizes))
+    combos, cells = np.unique(np.ravel_multi_index(tuple(margins), sizes), return_inverse=True)
+    combos = np.stack(np.unravel_index(combos, sizes), 1) + offsets
     counts = np.concatenate([np.bincount(codes) for codes in margins]).astype(float)[:, None]
     blocks = np.cumsum(sizes)[:-1]
     together = np.split((hot @ hot.T).toarray() / counts, blocks)
     cross = tuple(tuple(np.split(row, blocks, axis=1)) for row in together)
-    return RakeProjection(np.asarray(weights, dtype=float), hot, sizes, counts, cross)
+    weights = np.asarray(weights, dtype=float)
+    return RakeProjection(weights, hot, stacked, cells.ravel(), combos, sizes, counts, cross)
 
 
 def rake_residuals(z: np.ndarray, w: np.ndarray, margins: Sequence[np.ndarray]) -> np.ndarray:
@@ -131,15 +164,24 @@ def column_variances(
     over strata codes 0..H-1: one respondent = one PSU, a lonely stratum centred on 0 (R's
     ``lonely.psu = "adjust"``); ``pop`` = N_h per respondent, or None (no fpc). ``rows``: z
     holds only these respondents' rows, every other z being 0 (they still count in n_h)."""
-    z = z.reshape(len(z), -1)
+    z = z if z.ndim == 2 else z[:, None]
     n_h = np.bincount(strata).astype(float)[:, None]
     hot = _indicators(strata if rows is None else strata[rows], len(n_h))
     s1, s2 = hot @ z, hot @ (z * z)
-    f = np.zeros_like(n_h)
-    if pop is not None:
-        big_n = np.zeros(len(n_h))
-        big_n[strata] = pop
-        f = np.nan_to_num(n_h / big_n[:, None])  # no fpc (NaN) counts as an infinite stratum
+    return _stratified(s1, s2, n_h, _sampled(n_h, strata, pop))
+
+
+def _sampled(n_h: np.ndarray, strata: np.ndarray, pop: np.ndarray | None) -> np.ndarray:
+    """Each stratum's sampling fraction n_h/N_h (0 without fpc), as a column."""
+    if pop is None:
+        return np.zeros_like(n_h)
+    big_n = np.zeros(len(n_h))
+    big_n[strata] = pop
+    return np.nan_to_num(n_h / big_n[:, None])  # no fpc (NaN) counts as an infinite stratum
+
+
+def _stratified(s1: np.ndarray, s2: np.ndarray, n_h: np.ndarray, f: np.ndarray) -> np.ndarray:
+    """``column_variances`` from each stratum's Σz, Σz² and n_h."""
     with np.errstate(divide="ignore", invalid="ignore"):
         many = (1 - f) * n_h / (n_h - 1) * (s2 - s1 * s1 / n_h)
     lonely = (1 - f) * s1 * s1  # lonely.psu = "adjust": centred on 0

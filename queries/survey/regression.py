@@ -199,10 +199,9 @@ def survey_regression(
             raked_on = rake_projection(weights=weights, margins=raked_on)
         elif not np.array_equal(raked_on.weights, weights):
             raise SenimError("The raking margins were made with other weights than these.")
-        full = np.zeros((len(complete), len(beta)))  # dropped rows: zero, in their stratum
-        full[rows] = scores
-        scores, rows = raked_on.residuals(full), None
-    se = np.sqrt(column_variances(scores, strata_codes, pop, rows=rows))
+        se = np.sqrt(raked_on.variances(scores, rows, strata_codes, pop))
+    else:  # dropped rows: zero, in their stratum
+        se = np.sqrt(column_variances(scores, strata_codes, pop, rows=rows))
     df = n - len(np.unique(strata_codes[complete])) - len(beta) + 1
     if df < 1:
         raise SenimError(f"Too few respondents for {len(beta)} coefficients in these strata.")
