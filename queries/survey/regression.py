@@ -90,7 +90,7 @@ def _fit(
     x: np.ndarray, y: np.ndarray, w: np.ndarray, family: Family
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Coefficients, the per-respondent score factor u (score_i = u_i x_i) and the information
-    weights a (information = X' diag(a) X).
+    X' diag(a) X (a: the information weights).
 
     The logit fit retraces R's ``glm.fit`` (start μ = (w·y + 0.5)/(w + 1) with the weights
     scaled to mean 1, stop when the deviance changes by < 1e-8 relatively, at most 25 steps),
@@ -98,8 +98,9 @@ def _fit(
     with R's to ~1e-10 rather than to the ~1e-6 by which R's own stopping rule moves them.
     """
     if family == "gaussian":
-        beta = np.linalg.solve(x.T @ (w[:, None] * x), x.T @ (w * y))
-        return beta, w * (y - x @ beta), w
+        info = x.T @ (w[:, None] * x)
+        beta = np.linalg.solve(info, x.T @ (w * y))
+        return beta, w * (y - x @ beta), info
     pw = w / w.mean()
     mu = (pw * y + 0.5) / (pw + 1)
     eta = np.log(mu / (1 - mu))
@@ -107,13 +108,14 @@ def _fit(
     for _ in range(25):
         v = mu * (1 - mu)
         work = eta + (y - mu) / v
-        beta = np.linalg.solve(x.T @ ((pw * v)[:, None] * x), x.T @ (pw * v * work))
+        info = x.T @ ((pw * v)[:, None] * x)
+        beta = np.linalg.solve(info, x.T @ (pw * v * work))
         eta = x @ beta
         mu = 1 / (1 + np.exp(-eta))
         dev = _deviance(y, mu, pw)
         if abs(dev - dev_old) / (abs(dev) + 0.1) < _GLM_EPSILON:
             # R's working residual (y - μ)/μ(1 - μ) at the new μ, its weight pw·v at the old
-            return beta, pw * v * (y - mu) / (mu * (1 - mu)), pw * v
+            return beta, pw * v * (y - mu) / (mu * (1 - mu)), info
         dev_old = dev
     raise SenimError(
         "The logistic model did not converge (an answer may be perfectly predicted by a "
@@ -189,8 +191,8 @@ def survey_regression(
             "The predictors are collinear (one is a combination of others, or a category has "
             "no respondents); drop one of them."
         )
-    beta, u, a = _fit(x, y, w, family)
-    a_inv = np.linalg.inv(x.T @ (a[:, None] * x))
+    beta, u, info = _fit(x, y, w, family)
+    a_inv = np.linalg.inv(info)
     scores = u[:, None] * x @ a_inv
     rows = np.flatnonzero(complete)
     if raked_on is not None:  # issue 12: calibration-aware linearisation
@@ -202,7 +204,7 @@ def survey_regression(
         se = np.sqrt(raked_on.variances(scores, rows, strata_codes, pop))
     else:  # dropped rows: zero, in their stratum
         se = np.sqrt(column_variances(scores, strata_codes, pop, rows=rows))
-    df = n - len(np.unique(strata_codes[complete])) - len(beta) + 1
+    df = n - np.count_nonzero(np.bincount(strata_codes[complete])) - len(beta) + 1
     if df < 1:
         raise SenimError(f"Too few respondents for {len(beta)} coefficients in these strata.")
     crit = t.ppf(0.5 + level / 2, df)
