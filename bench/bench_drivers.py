@@ -1,23 +1,25 @@
 """The Drivers page's server work per filter change, in process, this tree beside an earlier
 checkout (issue 11), on a demo database; each design in its own process (memory apart).
 
-before (``--against DIR``, e.g. ``git worktree add /tmp/h5-before c8405ed``): the wave's design
-(``wave_design``) kept per wave, and per filter change the chosen respondents' answers read from
-the database with the filters pushed down to SQL, then the fit (raking the whole wave again).
-now: the wave's design columns and answers read once per wave (``wave_answers``, compact), and
-per filter change the filters cut in memory and the fit (the raked weights kept with the wave).
+before (``--against DIR``, e.g. ``git worktree add /tmp/h6-before 739216b``): any earlier
+checkout with ``queries.summaries.rows``; 739216b fits each model with numpy's SVD rank test and
+the raking projection (margins' indicators, cross shares, n-long residuals) made per model;
+c8405ed read the chosen respondents from the database per filter change (``wave_design``).
+now: the wave read once (``wave_answers``), the filters cut in memory, the raked weights and
+their ``rake_projection`` kept with the wave, the rake-aware SEs from stratum × cell sums.
 
 Both as ``dashboard.data`` keeps them: the snapshot's strata, one kept frame per wave, glibc's
 freed pages returned after each model. Filter changes not seen before (a cache hit costs nothing
 on both): the default selection, then random regions, sexes, age groups, settlements, outcomes
 and weights (seeded), on the latest wave and one earlier. Printed: the first model (reads the
-wave), p50/p95/max of the later ones, their CPU time, the process's RSS after the snapshot,
+wave), p50/p95/max of the later ones, their CPU time, p50/p95 of those on a wave already kept
+(the fit alone), the process's RSS after the snapshot,
 after all models (its growth: what the page adds to a server; scipy, which every page with
 intervals imports, loaded before), and the peak. polars allocates through its own jemalloc, which
 keeps freed pages for a while: ``_RJEM_MALLOC_CONF=dirty_decay_ms:0,muzzy_decay_ms:0`` in the
 environment (passed to both designs) shows the growth without them.
 
-    .venv/bin/python bench/bench_drivers.py --against /tmp/h5-before [--sizes 1000000 10000000]
+    .venv/bin/python bench/bench_drivers.py --against /tmp/h6-before [--sizes 1000000 10000000]
         [--db /tmp/copy-of-demo.db ...] [--changes 24]
 """
 
@@ -115,15 +117,24 @@ def run(url: str, count: int) -> dict:
         trim()
         return made
 
-    times, cpu, models = [], [], []
+    times, cpu, models, read = [], [], [], []
     for kwargs, outcome in changes(count):
+        read.append(latest_wave(snapshot.strata, Filters(**kwargs), SOURCE) not in kept)
         t0, c0 = time.perf_counter(), time.process_time()
         made = model(Filters(**kwargs), outcome)
         times.append(time.perf_counter() - t0)
         cpu.append(time.process_time() - c0)
-        models.append([made.n, made.reason, made.weights, made.terms["estimate"].to_list()])
+        models.append(
+            [
+                made.n,
+                made.reason,
+                made.weights,
+                *(made.terms[c].to_list() for c in ("estimate", "se")),
+            ]
+        )
     return {
         "times": times,
+        "read": read,
         "cpu": cpu,
         "models": models,
         "base_mb": base,
@@ -159,20 +170,23 @@ def main() -> None:
                 check=True,
             ).stdout  # fmt: skip
             found[name] = json.loads(out.splitlines()[-1])
-        if len(found) == 2:  # the same models (estimates to 1e-9 relative)
+        if len(found) == 2:  # the same models (estimates and SEs to 1e-9 relative)
             for old, new in zip(found["before"]["models"], found["now"]["models"], strict=True):
                 assert old[:3] == new[:3], (old, new)
                 assert all(
                     abs(a - b) <= 1e-9 * max(1.0, abs(a))
-                    for a, b in zip(old[3], new[3], strict=True)
-                )
+                    for a, b in zip(old[3] + old[4], new[3] + new[4], strict=True)
+                ), (old, new)
         for name, got in found.items():
             later = [t * 1000 for t in got["times"][1:]]
+            # the same on a wave already kept: the fit alone, which the filters drive
+            fit = [t * 1000 for t, r in zip(got["times"], got["read"], strict=True) if not r]
             cpu = [t * 1000 for t in got["cpu"][1:]]
             print(
                 f"{size:>10} {name:<6} first {got['times'][0] * 1000:6.0f} ms | filter change "
                 f"p50 {percentile(later, 50):5.0f} p95 {percentile(later, 95):5.0f} "
-                f"max {max(later):5.0f} ms, CPU p50 {percentile(cpu, 50):5.0f} ms | RSS "
+                f"max {max(later):5.0f} ms, CPU p50 {percentile(cpu, 50):5.0f} ms; on a kept "
+                f"wave p50 {percentile(fit, 50):4.0f} p95 {percentile(fit, 95):4.0f} ms | RSS "
                 f"{got['base_mb']:4.0f} -> {got['end_mb']:4.0f} MB "
                 f"(+{got['end_mb'] - got['base_mb']:3.0f}), peak {got['peak_mb']:4.0f} MB",
                 flush=True,

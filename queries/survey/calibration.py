@@ -72,12 +72,11 @@ def _indicators(codes: np.ndarray, k: int | None = None) -> sparse.csc_matrix:
 @dataclass(frozen=True, eq=False)
 class RakeProjection:
     """What ``rake_residuals`` needs of the weights and margins alone, made once per raked
-    sample (``rake_projection``): a wave's filters change only z, so the margins' indicator
-    matrix and cross shares serve every filter combination."""
+    sample (``rake_projection``): a wave's filters change only z, so the margins' codes, cells
+    and cross shares serve every filter combination (kept per wave: ~24 bytes a respondent)."""
 
     weights: np.ndarray  # the raked weights, per respondent
-    hot: sparse.csc_matrix  # every margin's categories stacked × respondents
-    stacked: np.ndarray  # respondents × margins: each one's stacked category per margin
+    stacked: np.ndarray  # respondents × margins: each one's stacked category per margin (int32)
     cells: np.ndarray  # each respondent's raking cell (a combination of categories), 0..C-1
     cell_categories: np.ndarray  # cells × margins: each cell's stacked categories
     sizes: tuple[int, ...]  # categories per margin, in the stacking's order
@@ -91,7 +90,8 @@ class RakeProjection:
         if len(z) != len(self.weights):
             raise SenimError("The raking margins are of another sample than these scores.")
         e = z.reshape(len(z), -1) / self.weights[:, None]
-        e = e - self.hot.T @ self._shift(self.hot @ e)
+        hot = _indicators(self.stacked, len(self.counts))
+        e = e - hot.T @ self._shift(hot @ e)
         return (self.weights[:, None] * e).reshape(z.shape)
 
     def _shift(self, sums: np.ndarray) -> np.ndarray:
@@ -134,6 +134,7 @@ def rake_projection(*, weights: np.ndarray, margins: Sequence[np.ndarray]) -> Ra
     sizes = tuple(int(codes.max()) + 1 for codes in margins)
     offsets = np.cumsum((0, *sizes[:-1]))
     stacked = np.stack([codes + off for codes, off in zip(margins, offsets, strict=True)], 1)
+    stacked = stacked.astype(np.int32)  # a margin has a few categories
     hot = _indicators(stacked, sum(sizes))
     combos, cells = np.unique(np.ravel_multi_index(tuple(margins), sizes), return_inverse=True)
     combos = np.stack(np.unravel_index(combos, sizes), 1) + offsets
@@ -142,7 +143,8 @@ def rake_projection(*, weights: np.ndarray, margins: Sequence[np.ndarray]) -> Ra
     together = np.split((hot @ hot.T).toarray() / counts, blocks)
     cross = tuple(tuple(np.split(row, blocks, axis=1)) for row in together)
     weights = np.asarray(weights, dtype=float)
-    return RakeProjection(weights, hot, stacked, cells.ravel(), combos, sizes, counts, cross)
+    cells = cells.ravel().astype(np.int32)
+    return RakeProjection(weights, stacked, cells, combos, sizes, counts, cross)
 
 
 def rake_residuals(z: np.ndarray, w: np.ndarray, margins: Sequence[np.ndarray]) -> np.ndarray:
