@@ -46,6 +46,19 @@ def bound_malloc_arenas() -> None:
 bound_malloc_arenas()
 # --- end memory ---------------------------------------------------------------------------
 
+
+def single_threaded_blas() -> None:
+    """One BLAS thread per process, read when numpy loads OpenBLAS (later: the warm-up's
+    imports). Parallelism here is many sessions, not one product: on two shared cores a
+    Drivers fit's n x p product took 114-189 ms with OpenBLAS's threads fighting the other
+    sessions' runs and 17 ms single-threaded (issue 11). The operator's setting wins."""
+    import os
+
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+
+single_threaded_blas()
+
 import contextlib  # noqa: E402
 import logging  # noqa: E402
 import threading  # noqa: E402

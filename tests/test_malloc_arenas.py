@@ -64,3 +64,29 @@ def test_threads_started_after_the_import_make_no_new_arena() -> None:
     before, after, limit = _heaps("serve")
     assert limit >= 1
     assert after <= max(before, limit)
+
+
+BLAS_PROBE = """
+import ctypes, sys
+if sys.argv[1] == "serve":
+    import dashboard.serve
+import numpy
+path = next(line.split()[-1] for line in open("/proc/self/maps") if "openblas" in line)
+print(ctypes.CDLL(path).scipy_openblas_get_num_threads64_())
+"""
+
+
+@pytest.mark.skipif(platform.system() != "Linux", reason="reads /proc/self/maps")
+def test_the_server_runs_blas_on_one_thread():
+    """serve.py asks numpy's OpenBLAS for one thread (many sessions share the cores); without
+    it OpenBLAS takes one per core (this machine: two)."""
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+
+    def threads(what: str) -> int:
+        done = subprocess.run([sys.executable, "-c", BLAS_PROBE, what], cwd=ROOT, env=env,
+                              capture_output=True, text=True, check=True)  # fmt: skip
+        return int(done.stdout.split()[-1])
+
+    assert threads("serve") == 1
+    if (os.cpu_count() or 1) > 1:  # the probe sees OpenBLAS's own choice, one per core
+        assert threads("bare") > 1
