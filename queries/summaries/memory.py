@@ -37,7 +37,7 @@ from queries.metrics.overview import (  # the raw-row path's own rules
     overview_variables,
 )
 from queries.reference.regions import reference_regions
-from queries.schema import responses, summary_cells, survey_waves, trust_scores
+from queries.schema import responses, summary_cells, survey_waves, trust_score
 from queries.summaries.calibrated import (  # noqa: F401 (whole_wave_cells: for pages)
     CellArrays,
     WaveRaking,
@@ -205,15 +205,10 @@ def warm_snapshot(snapshot: Snapshot) -> None:
 def _rows_for(engine: Engine, columns: set[str]) -> pl.DataFrame:
     """Every survey row with the cell keys, the weight and just ``columns`` (trust_* ones
     looked up per respondent), read in the dataset's fast way."""
-    r, w, t = responses.c, survey_waves.c, trust_scores.c
+    r, w = responses.c, survey_waves.c
     plain = sorted(c for c in columns if not c.startswith(TRUST))
     chosen = sorted(c.removeprefix(TRUST) for c in columns if c.startswith(TRUST))
-    ratings = [  # the contract's items are columns (migration 0010), others looked up
-        r[f"{TRUST}{i}"]
-        if f"{TRUST}{i}" in r
-        else select(t.score).where(t.response_id == r.id, t.institution == i).scalar_subquery()
-        for i in chosen
-    ]
+    ratings = [trust_score(i) for i in chosen]
     keys = ["region", "sex", "age", "settlement", "weight"]
     query = select(
         r.id, w.source, w.wave, w.period_start, *(r[k] for k in [*keys, *plain]), *ratings
