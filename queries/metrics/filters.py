@@ -57,6 +57,12 @@ def apply_filters(responses: pl.DataFrame, filters: Filters) -> pl.DataFrame:
         keep &= pl.col("period_start") >= _wave_start(responses, filters.wave_from)
     if filters.wave_to is not None:
         keep &= pl.col("period_start") <= _wave_start(responses, filters.wave_to)
+    return responses.filter(keep).with_columns(in_domain(filters).alias("in_domain"))
+
+
+def in_domain(filters: Filters) -> pl.Expr:
+    """True where the sex, age group and settlement filters keep a row (the domain of
+    ``apply_filters``); a null value is outside a filter set on its column."""
     inside = pl.lit(True)
     for column, chosen in (
         ("sex", filters.sexes),
@@ -65,4 +71,4 @@ def apply_filters(responses: pl.DataFrame, filters: Filters) -> pl.DataFrame:
     ):
         if chosen:
             inside &= pl.col(column).is_in(list(chosen)).fill_null(False)
-    return responses.filter(keep).with_columns(inside.alias("in_domain"))
+    return inside

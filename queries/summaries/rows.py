@@ -23,7 +23,7 @@ from sqlalchemy import Engine, and_, false, or_, select
 
 from queries.metrics.dataset import _age_group, _read  # age groups; the fast CSV hand-over
 from queries.metrics.drivers import ANSWERS, Drivers, Raked, no_model, raked_wave, wave_drivers
-from queries.metrics.filters import Filters
+from queries.metrics.filters import Filters, in_domain
 from queries.reference.regions import reference_regions
 from queries.schema import responses, survey_waves, trust_score
 from queries.summaries.cells import ROW_COLUMNS, STRATUM_KEYS, TRUST
@@ -242,27 +242,14 @@ def _slices(engine: Engine, *, source: str, wave: str, size: int) -> list[tuple[
 
 
 def in_filters(filters: Filters | None) -> pl.Expr:
-    """``_where`` on rows in memory: true where the filters keep the respondent (a NULL sex,
-    age or settlement is outside a filter on it)."""
+    """``_where`` on rows in memory: true where the filters keep the respondent, regions and
+    domain (``in_domain``: a NULL sex, age group or settlement is outside a filter on it)."""
     if filters is None:
         return pl.lit(True)
-    keep = []
-    for column, chosen in (
-        ("region", filters.regions),
-        ("sex", filters.sexes),
-        ("settlement", filters.settlements),
-    ):
-        if chosen:
-            keep.append(pl.col(column).is_in(list(chosen)))
-    if filters.age_groups:
-        ranges = _age_ranges()
-        age = pl.col("age")
-        ages = [
-            (age >= low) & (age <= high) if high is not None else age >= low
-            for low, high in (ranges[g] for g in filters.age_groups if g in ranges)
-        ]
-        keep.append(pl.any_horizontal(*ages) if ages else pl.lit(False))
-    return pl.all_horizontal(*keep).fill_null(False) if keep else pl.lit(True)
+    keep = in_domain(filters)
+    if filters.regions:
+        keep &= pl.col("region").is_in(list(filters.regions)).fill_null(False)
+    return keep
 
 
 @dataclass(frozen=True)
