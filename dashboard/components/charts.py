@@ -156,6 +156,37 @@ def empty_note(layout: dict) -> dict:
     return {**layout, "annotations": [*layout.get("annotations", ()), note]}
 
 
+def _ci_dots(
+    est: pl.Series,
+    names: list,
+    low: pl.Series,
+    high: pl.Series,
+    *,
+    colours,
+    bar_colour: str,
+    customdata: list,
+    hovertemplate: str,
+) -> dict:
+    """A scatter trace of horizontal dots at ``est``, one per name, with asymmetric error bars
+    to ``low`` and ``high`` (a plain spec, as ``spec_figure`` takes it)."""
+    return {
+        "type": "scatter",
+        "x": est.to_list(),
+        "y": names,
+        "mode": "markers",
+        "marker": {"color": colours, "size": 10},
+        "error_x": {
+            "type": "data",
+            "symmetric": False,
+            "array": (high - est).to_list(),
+            "arrayminus": (est - low).to_list(),
+            "color": bar_colour,
+        },
+        "customdata": customdata,
+        "hovertemplate": hovertemplate,
+    }
+
+
 def bar_ci(
     frame: pl.DataFrame,
     *,
@@ -188,22 +219,11 @@ def bar_ci(
     dots = colour
     if colours is not None:
         dots = [colours.get(g, colour) for g in shown.get_column("group").fill_null("")]
-    dot = {
-        "type": "scatter",
-        "x": est.to_list(),
-        "y": names,
-        "mode": "markers",
-        "marker": {"color": dots, "size": 10},
-        "error_x": {
-            "type": "data",
-            "symmetric": False,
-            "array": (shown.get_column("ci_high") * scale - est).to_list(),
-            "arrayminus": (est - shown.get_column("ci_low") * scale).to_list(),
-            "color": rgba(colour, 0.6),
-        },
-        "customdata": shown.get_column("n").to_list(),
-        "hovertemplate": "%{y}: %{x:.2f}<br>n = %{customdata}<extra></extra>",
-    }
+    dot = _ci_dots(
+        est, names, shown.get_column("ci_low") * scale, shown.get_column("ci_high") * scale,
+        colours=dots, bar_colour=rgba(colour, 0.6), customdata=shown.get_column("n").to_list(),
+        hovertemplate="%{y}: %{x:.2f}<br>n = %{customdata}<extra></extra>",
+    )  # fmt: skip
     layout = house_layout(title=title, height=height or max(260, 28 * len(names) + 90))
     layout = merged(layout, {"xaxis": {"title": {"text": x_title},
                                        "ticksuffix": "%" if percent else ""}})  # fmt: skip
@@ -344,27 +364,13 @@ def coefficient_plot(terms: pl.DataFrame, *, label, title: str, x_title: str) ->
     names = [label(key) for key in ordered.get_column("key").to_list()]
     colours = ["#0072B2" if s else "#999999" for s in ordered.get_column("significant")]
     est = ordered.get_column("estimate")
-    dots = {
-        "type": "scatter",
-        "x": est.to_list(),
-        "y": names,
-        "mode": "markers",
-        "marker": {"color": colours, "size": 10},
-        "error_x": {
-            "type": "data",
-            "symmetric": False,
-            "array": (ordered.get_column("ci_high") - est).to_list(),
-            "arrayminus": (est - ordered.get_column("ci_low")).to_list(),
-            "color": "#666666",
-        },
-        "customdata": list(
-            zip(ordered.get_column("ci_low"), ordered.get_column("ci_high"), strict=True)
-        ),
-        "hovertemplate": (
-            f"%{{y}}: %{{x:+.2f}}<br>{t('charts.ci')}: "
-            "%{customdata[0]:.2f}…%{customdata[1]:.2f}<extra></extra>"
-        ),
-    }
+    low, high = ordered.get_column("ci_low"), ordered.get_column("ci_high")
+    dots = _ci_dots(
+        est, names, low, high, colours=colours, bar_colour="#666666",
+        customdata=list(zip(low, high, strict=True)),
+        hovertemplate=(f"%{{y}}: %{{x:+.2f}}<br>{t('charts.ci')}: "
+                       "%{customdata[0]:.2f}…%{customdata[1]:.2f}<extra></extra>"),
+    )  # fmt: skip
     zero = {"type": "line", "x0": 0, "x1": 0, "xref": "x", "y0": 0, "y1": 1,
             "yref": "y domain", "line": {"color": "#333333", "width": 1}}  # fmt: skip
     layout = merged(
