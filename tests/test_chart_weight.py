@@ -6,16 +6,16 @@ from __future__ import annotations
 
 import json
 
-import plotly.graph_objects as go
 import plotly.io as pio
 import polars as pl
 
-from dashboard.components.theme import style
+from dashboard.components.theme import house_layout, spec_figure
 
 
 def test_the_template_keeps_the_look_and_drops_the_rest():
     white = pio.templates["plotly_white"].to_plotly_json()
-    fig = style(go.Figure(go.Scatter(x=[1, 2], y=[3, 4], error_y={"array": [0.1, 0.2]})))
+    scatter = {"type": "scatter", "x": [1, 2], "y": [3, 4], "error_y": {"array": [0.1, 0.2]}}
+    fig = spec_figure([scatter], house_layout())  # as every chart of the app is made
     template = fig.to_plotly_json()["layout"]["template"]
     assert template["layout"]["xaxis"] == white["layout"]["xaxis"]
     assert template["layout"]["plot_bgcolor"] == white["layout"]["plot_bgcolor"]

@@ -63,21 +63,6 @@ WHITE = _slim_white()
 # --- end slim template
 
 
-def style(fig: go.Figure, *, height: int = 380, title: str | None = None) -> go.Figure:
-    """The house style: white, quiet grid, legend on top, readable fonts."""
-    fig.update_layout(
-        template=WHITE,  # plotly_white, slimmed (see above)
-        height=height,
-        title={"text": title, "x": 0, "font": {"size": 16}} if title else None,
-        font={"family": FONT, "size": 13},
-        margin={"l": 10, "r": 10, "t": 50 if title else 20, "b": 40},
-        legend={"orientation": "h", "yanchor": "top", "y": -0.32, "x": 0, "title": None},
-        hoverlabel={"font": {"family": FONT}},
-        separators=separators(),
-    )
-    return fig
-
-
 # --- figures as plain specs (scale helper, issue 11): plotly's validation of a go.Figure built
 # trace by trace and update by update was most of a rerun's server time (a Regions rerun built
 # seven figures in ~180 ms); a figure written as data in the form validation would give it
@@ -86,7 +71,8 @@ WHITE_SPEC = WHITE.to_plotly_json()
 
 
 def house_layout(*, height: int = 380, title: str | None = None) -> dict:
-    """``style``'s layout as plain data (same JSON sent to the browser)."""
+    """The house style as layout data: white (plotly_white, slimmed), quiet grid, legend under
+    the plot, readable fonts (the JSON ``update_layout`` with these settings would send)."""
     layout = {
         "template": WHITE_SPEC,
         "height": height,
@@ -96,7 +82,7 @@ def house_layout(*, height: int = 380, title: str | None = None) -> dict:
         "hoverlabel": {"font": {"family": FONT}},
         "separators": separators(),
     }
-    # no title: an empty one, as validation leaves it (the JSON stays byte for byte style's)
+    # no title: an empty one, as validation leaves a None title
     layout["title"] = {"text": title, "x": 0, "font": {"size": 16}} if title else {}
     return layout
 
