@@ -20,7 +20,12 @@ from queries.metrics.filters import Filters
 from queries.metrics.inference import Standing, weighted_by_group, weighted_standing
 from queries.metrics.overview import OverviewNumbers, overview_numbers
 from queries.metrics.page_weights import WeightedEstimates
-from queries.summaries.memory import Snapshot, load_snapshot, overview_from_summaries
+from queries.summaries.memory import (
+    Snapshot,
+    load_snapshot,
+    overview_from_summaries,
+    warm_snapshot,
+)
 from queries.summaries.pages import Frames  # Feedback and NGO pages (issue 11)
 from queries.summaries.read import Catalog, catalog, register_frames
 from queries.summaries.rows import WaveAnswers, drivers_from_store, wave_answers  # Drivers
@@ -89,6 +94,17 @@ def _overview(url: str, version: str, filters: Filters, source: str) -> Overview
     return overview_from_summaries(
         engine_for(url), filters, source, snapshot=snapshot, proposals=proposals, ngo=ngo
     )
+
+
+def warm() -> None:
+    """This process's caches filled for the current data version as the Overview's first run
+    would fill them (the register, the snapshot laid out for the default page): the server's
+    warm-up (dashboard/serve.py). Nothing when the store is incomplete (the pages read rows)."""
+    url = settings.database_url()
+    version = data_version(engine())
+    if _catalog(url, version).complete:
+        _register(url, version)
+        warm_snapshot(_snapshot(url, version))
 
 
 def summary_catalog() -> Catalog:

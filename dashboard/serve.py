@@ -90,21 +90,14 @@ def warm_up() -> None:
     always do (a failed cache call stores nothing)."""
     try:
         from dashboard import data
-        from queries import settings
-        from queries.db import data_version
-        from queries.summaries.memory import warm_snapshot
 
-        engine = data.engine()
+        data.engine()
         import pandas  # noqa: F401  (then the sign-in page's and the Overview's imports)
 
         from dashboard import auth  # noqa: F401
         from dashboard.views import overview  # noqa: F401  (plotly and the charts)
 
-        url = settings.database_url()
-        version = data_version(engine)
-        if data._catalog(url, version).complete:  # else the pages read rows (data.overview)
-            data._register(url, version)
-            warm_snapshot(data._snapshot(url, version))
+        data.warm()
         from dashboard import heap
 
         heap.settle("warm-up")  # what lives on now is frozen: the first run's garbage pass skips it
