@@ -20,7 +20,7 @@ import polars as pl
 from queries.metrics.calibrated import DIMS
 from queries.metrics.filters import Filters
 from queries.metrics.margins import Margins
-from queries.summaries.unit_plan import _plan
+from queries.summaries.unit_plan import ZEROED, _plan
 from queries.survey.calibrated_sums import (
     CELL_TOTALS,
     UNKNOWN,
@@ -29,11 +29,9 @@ from queries.survey.calibrated_sums import (
     linearise,
     rake_unit,
 )
-from queries.survey.sums import SUM_COLUMNS
 
 STRATUM_KEYS = ("source", "wave", "region")
 CELL_KEYS = (*STRATUM_KEYS, "sex", "age_group", "settlement")
-ZEROED = ("n", "sy", *SUM_COLUMNS)  # what lies outside the filters' domain counts nothing
 # the columns calibrated_overview_sums reads, in this order (then n, sy, the sums, n_h, N_h)
 _LAYOUT = ("source", "wave", "period_start", "stratum", "region", "sex", "age_group", "variable")
 # issue 11 pages: the settlement rides along (a page's domains may be by settlement; raking
@@ -297,26 +295,10 @@ def _unit_sums_at_once(
 ) -> CalibratedSums:
     """``calibrated_sums`` of ``units`` (by: wave, or ``area`` of the region and wave)."""
     plan = _plan(raking, units, n_h, area, tuple(variables))
-    # issue 11: only the domains with a region the filters keep are summed and linearised (a
-    # region profile: one area of ~20); the others have no row in the domain, so every sum
-    # of theirs is 0 (linearise gives 0 for an all-zero domain), filled in as such
-    live = np.unique(plan.d_of[:, masks["region"]]) if "region" in masks else None
-    if live is None or len(live) == plan.domains:
-        live, compact = np.arange(plan.domains), np.arange(plan.domains)
-    else:
-        compact = np.full(plan.domains, -1)
-        compact[live] = np.arange(len(live))
-    shape = (len(variables), plan.cells, len(live))
-    a = {c: np.zeros(shape) for c in ZEROED}
-    for v, cells in enumerate(variables.values()):
-        at = plan.position[cells.k]
-        keep = (at >= 0) & inside(cells, masks)
-        at, u = at[keep], plan.local_unit[cells.unit[keep]]
-        flat = at * len(live) + compact[plan.d_of[u, cells.codes["region"][keep]]]
-        for c in ZEROED:
-            a[c][v] = np.bincount(flat, cells.sums[c][keep], shape[1] * len(live)).reshape(
-                shape[1:]
-            )
+    # issue 11: only the live domains (a region the filters keep) are summed and linearised;
+    # the others' sums are all 0 (linearise gives 0 for an all-zero domain), filled in so
+    live, compact = plan.live(masks)
+    a = plan.summed(list(variables.values()), masks, compact, len(live))
     made = linearise(a, plan.layout)
     if len(live) < plan.domains:
         full = {}

@@ -6,8 +6,8 @@ cells and linearises them."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -18,7 +18,26 @@ from queries.survey.calibrated_sums import CalibratedSums, RakingCells
 from queries.survey.sums import SUM_COLUMNS
 
 if TYPE_CHECKING:  # calibrated.py imports this module
-    from queries.summaries.calibrated import WaveRaking
+    from queries.summaries.calibrated import CellArrays, WaveRaking
+
+ZEROED = ("n", "sy", *SUM_COLUMNS)  # what lies outside the filters' domain counts nothing
+_CODED = ("region", "sex", "age_group", "settlement")  # the domain columns a filter cuts
+
+
+@dataclass(frozen=True)
+class _Stacked:
+    """Every variable's cells that lie in a plan's raking cells, stacked variable after
+    variable (issue 11: one pass per filter change instead of one per variable): where each
+    sums (``vat``: variable × plan cell), its domain (``d``), its combination of domain codes
+    (``combo``, into ``combos``: per coded column, each combination's code) and its sums
+    (``ZEROED`` × cells). ``made_from``: the variables' arrays (kept, so their ids stay theirs)."""
+
+    made_from: tuple
+    vat: np.ndarray
+    d: np.ndarray
+    combo: np.ndarray
+    combos: dict[str, np.ndarray]
+    sums: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -39,6 +58,53 @@ class _Plan:
     at: tuple[np.ndarray, np.ndarray, np.ndarray]
     done: tuple[tuple[str, str], ...]
     delivered: tuple[tuple[tuple[str, str], str], ...]
+    # the stacked cells of each set of variables summed under this plan (``summed``)
+    stacked: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def live(self, masks: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """The domains with a region the filters keep, and each domain's place among them
+        (-1: none): only those are summed and linearised (a region profile: one area of ~20;
+        the others have no row in the domain, so every sum of theirs is 0)."""
+        every = np.arange(self.domains)
+        if "region" not in masks:
+            return every, every
+        live = np.unique(self.d_of[:, masks["region"]])
+        if len(live) == self.domains:
+            return every, every
+        compact = np.full(self.domains, -1)
+        compact[live] = np.arange(len(live))
+        return live, compact
+
+    def summed(
+        self,
+        variables: Sequence[CellArrays],
+        masks: Mapping[str, np.ndarray],
+        compact: np.ndarray,
+        live: int,
+    ) -> dict[str, np.ndarray]:
+        """Per column of ``ZEROED``, the cells in the filters' domain (``masks``) summed per
+        (variable, plan cell, live domain): what ``linearise`` takes."""
+        stacked = self._stacked(variables)
+        ok = np.ones(len(stacked.combos["region"]), dtype=bool)  # per combination of codes
+        for column, allowed in masks.items():
+            ok &= allowed[stacked.combos[column]]
+        keep = ok[stacked.combo]
+        flat = stacked.vat[keep]
+        if self.domains > 1:
+            flat = flat * live + compact[stacked.d[keep]]
+        values = stacked.sums[:, keep]
+        size = len(variables) * self.cells * live
+        shape = (len(variables), self.cells, live)
+        return {c: np.bincount(flat, values[i], size).reshape(shape) for i, c in enumerate(ZEROED)}
+
+    def _stacked(self, variables: Sequence[CellArrays]) -> _Stacked:
+        key = tuple(id(cells) for cells in variables)
+        found = self.stacked.get(key)
+        if found is None:
+            if len(self.stacked) >= _STACKS_KEPT:
+                self.stacked.clear()
+            found = self.stacked[key] = _stack(self, tuple(variables))
+        return found
 
     def sums(self, made: Mapping[str, np.ndarray]) -> CalibratedSums:
         """``calibrated_sums``' frame: per unit, rows in (variable, domain, stratum) order."""
@@ -54,6 +120,29 @@ class _Plan:
 
 
 _PLANS_KEPT = 64  # (units, domains, variables) of the last few filter changes
+_STACKS_KEPT = 8  # sets of variables (institution filters) stacked per plan
+
+
+def _stack(plan: _Plan, variables: tuple[CellArrays, ...]) -> _Stacked:
+    """``_Stacked`` of ``variables`` under ``plan`` (once per plan and set of variables)."""
+    vat, d, codes, sums = [], [], [], []
+    for v, cells in enumerate(variables):
+        at = plan.position[cells.k]
+        mine = at >= 0
+        vat.append(v * plan.cells + at[mine])
+        region = cells.codes["region"][mine]
+        d.append(plan.d_of[plan.local_unit[cells.unit[mine]], region])
+        codes.append(np.stack([cells.codes[c][mine] for c in _CODED]))
+        sums.append(np.stack([cells.sums[c][mine] for c in ZEROED]))
+    combos, combo = np.unique(np.concatenate(codes, axis=1), axis=1, return_inverse=True)
+    return _Stacked(
+        made_from=variables,
+        vat=np.concatenate(vat),
+        d=np.concatenate(d),
+        combo=combo.ravel(),
+        combos={c: combos[i] for i, c in enumerate(_CODED)},
+        sums=np.concatenate(sums, axis=1),
+    )
 
 
 def _plan(
