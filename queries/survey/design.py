@@ -25,6 +25,14 @@ import numpy as np
 import polars as pl
 
 from queries.errors import SenimError
+from queries.survey.arrays import (
+    groups_of,
+    interval,
+    ratio_parts,
+    stratum_variance,
+    t_critical,
+    two_sided_p,
+)
 from queries.survey.sums import SUM_COLUMNS, stratum_sums
 from queries.survey.sums import as_list as _as_list
 
@@ -66,27 +74,16 @@ def z_value(level: float) -> float:
 def p_values(z: pl.Series, *, df: pl.Series | None = None) -> pl.Series:
     """Two-sided p-values of a column of statistics (null stays null): normal, 2·(1 − Φ(|z|)),
     or Student's t with ``df`` degrees of freedom per row when given (null when df < 1)."""
-    from scipy.stats import norm, t  # imported here: scipy is slow to import and rarely needed
-
-    stat = np.abs(z.cast(pl.Float64).to_numpy())
-    with np.errstate(invalid="ignore"):
-        if df is None:
-            tail = norm.sf(stat)
-        else:
-            dof = df.cast(pl.Float64).to_numpy()
-            tail = t.sf(stat, np.where(dof >= 1, dof, np.nan))
-    return pl.Series("p_value", 2 * tail, nan_to_null=True)
+    dof = None if df is None else df.cast(pl.Float64).to_numpy()
+    tail = two_sided_p(z.cast(pl.Float64).to_numpy(), dof)
+    return pl.Series("p_value", tail, nan_to_null=True)
 
 
 def t_quantiles(level: float, df: pl.Series) -> pl.Series:
     """The two-sided t quantile for ``level`` with ``df`` degrees of freedom per row (R's
     ``qt(0.5 + level/2, df)``); null when df < 1 (no interval can be given)."""
-    from scipy.stats import t
-
     z_value(level)  # the same check of the level
-    dof = df.cast(pl.Float64).to_numpy()
-    with np.errstate(invalid="ignore"):
-        quantile = t.ppf(0.5 + level / 2, np.where(dof >= 1, dof, np.nan))
+    quantile = t_critical(level, df.cast(pl.Float64).to_numpy())
     return pl.Series("_crit", quantile, nan_to_null=True)
 
 
@@ -96,9 +93,11 @@ def _check_ci(ci: str) -> None:
 
 
 def _check_fpc(sums: pl.DataFrame) -> None:
-    bad = sums.filter(pl.col("N_h").is_not_null() & (pl.col("N_h") < pl.col("n_h")))
-    if bad.height:
-        row = bad.row(0, named=True)
+    big_n = sums.get_column("N_h").cast(pl.Float64).to_numpy()
+    with np.errstate(invalid="ignore"):
+        bad = np.flatnonzero(big_n < sums.get_column("n_h").to_numpy())
+    if len(bad):
+        row = sums.row(int(bad[0]), named=True)
         raise SenimError(
             f"Stratum {row['stratum']!r}: population size (fpc) {row['N_h']:g} is smaller than "
             f"its {row['n_h']} respondents."
@@ -111,6 +110,11 @@ def _stratum_variance(s1: pl.Expr, s2: pl.Expr) -> pl.Expr:
     fpc = pl.when(pl.col("N_h").is_null()).then(1.0).otherwise(1.0 - n_h / pl.col("N_h"))
     lonely = fpc * s1 * s1  # survey.lonely.psu = "adjust"
     return pl.when(n_h > 1).then(fpc * n_h / (n_h - 1) * (s2 - s1 * s1 / n_h)).otherwise(lonely)
+
+
+def _column(frame: pl.DataFrame, name: str) -> np.ndarray:
+    """A numeric column as float64 (NaN for null)."""
+    return frame.get_column(name).cast(pl.Float64).to_numpy()
 
 
 def finish(
@@ -127,39 +131,28 @@ def finish(
     and is the logit one when ``ci="logit"``.
     """
     _check_ci(ci)
-    share = pl.lit(share) if isinstance(share, bool) else share
-    small = pl.col("n") < MIN_N
-    se = pl.col("_var").clip(lower_bound=0.0).sqrt()
-    crit = (
-        pl.lit(z_value(level), pl.Float64)
-        if ci == "normal"
-        else t_quantiles(level, frame.get_column("df"))
-    )
-    # issue 11: each evaluated once, as they are used up to five times below; on a few hundred
-    # rows that halves this step's cost
-    frame = frame.with_columns(crit.alias("_crit"), se.alias("_se"))
-    crit, se = pl.col("_crit"), pl.col("_se")
-    low, high = pl.col(est) - crit * se, pl.col(est) + crit * se
-    low = pl.when(share).then(low.clip(0.0, 1.0)).otherwise(low)
-    high = pl.when(share).then(high.clip(0.0, 1.0)).otherwise(high)
-    if ci == "logit":
-        # R: svyciprop(method = "logit") = expit(logit(p) ± t·SE/(p(1-p))), the SE of logit(p)
-        # by the delta method; p = 0 or 1 has SE 0 and the interval shrinks to the point
-        p = pl.col(est)
-        inner = (p > 0) & (p < 1)
-        eta, half = (p / (1 - p)).log(), crit * se / (p * (1 - p))
-        expit = [1 / (1 + (-(eta + sign * half)).exp()) for sign in (-1, 1)]
-        logit = share & p.is_not_null()
-        low = pl.when(logit).then(pl.when(inner).then(expit[0]).otherwise(p)).otherwise(low)
-        high = pl.when(logit).then(pl.when(inner).then(expit[1]).otherwise(p)).otherwise(high)
-    hide = small | pl.col(est).is_null()
+    z_value(level)  # the level's check
+    if isinstance(share, bool):
+        shares = np.full(frame.height, share)
+    else:
+        shares = frame.with_columns(share.fill_null(False).alias("_share"))
+        shares = shares.get_column("_share").to_numpy().astype(bool)
+    made = _interval(
+        _column(frame, est), _column(frame, "_var"), _column(frame, "n"),
+        level=level, ci=ci, share=shares,
+        df=None if ci == "normal" else _column(frame, "df"),
+    )  # fmt: skip
     return frame.with_columns(
-        pl.when(hide).then(None).otherwise(pl.col(est)).alias(est),
-        pl.when(hide).then(None).otherwise(se).alias("se"),
-        pl.when(hide).then(None).otherwise(low).alias("ci_low"),
-        pl.when(hide).then(None).otherwise(high).alias("ci_high"),
-        small.alias("suppressed"),
-    ).drop("_var", "_crit", "_se")
+        pl.Series(est, made.estimate, nan_to_null=True),
+        pl.Series("se", made.se, nan_to_null=True),
+        pl.Series("ci_low", made.ci_low, nan_to_null=True),
+        pl.Series("ci_high", made.ci_high, nan_to_null=True),
+        pl.Series("suppressed", made.suppressed),
+    ).drop("_var")
+
+
+def _interval(est, var, n, *, level, ci, share, df):
+    return interval(est, var, n, level=level, ci=ci, share=share, df=df, min_n=MIN_N)
 
 
 def _linearised(group: list[str]) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
@@ -190,38 +183,45 @@ def combine_sums(
     ``proportion`` marks every variable as a share, ``shares`` the named ones (CI within [0, 1];
     the logit interval when ``ci="logit"``). ``df`` = respondents minus strata with respondents
     in the group (R's ``degf()`` of the design, or of its domain subset as ``svyby`` uses).
+    Arithmetic on arrays (``queries.survey.arrays``): the frames are per-stratum sums, small.
     """
     _check_ci(ci)
+    z_value(level)
     by_cols = _as_list(by)
     keys = [*by_cols, "variable"]
-    _check_fpc(sums)
-    per = (
-        sums.lazy()
-        .filter(pl.lit(True), *(pl.col(c).is_not_null() for c in by_cols))
-        .group_by([*keys, "stratum"])
-        .agg(
-            *(pl.col(c).sum() for c in (*SUM_COLUMNS, "n", *_given(sums))),
-            pl.col("n_h", "N_h").first(),
-        )
-    )
-    if not by_cols and per.collect_schema().get("variable") is None:
+    if "variable" not in sums.columns:
         raise SenimError("The sums frame has no 'variable' column.")
-    ratio, s1, s2 = _linearised(keys)
+    _check_fpc(sums)
+    # per (by, variable, stratum): the sums added up (sums may be finer than ``by``)
+    cells = groups_of(sums, [*keys, "stratum"], nullable=len(by_cols))
+    inside = cells.code >= 0
+    code = cells.code[inside]
+    per = {c: np.bincount(code, _column(sums, c)[inside], cells.size)
+           for c in (*SUM_COLUMNS, "n", *_given(sums))}  # fmt: skip
+    n_h, big_n = (_column(sums, c)[cells.first] for c in ("n_h", "N_h"))
+    # per (by, variable): the estimate, the variance summed over strata, n and the design df
+    first = sums.select(keys).gather(cells.first)
+    groups = groups_of(first, keys)
+    ratio, s1, s2 = ratio_parts(per, groups.code, groups.size)
     if _given(sums):  # calibrated sums bring their own Σz, Σz² (queries.survey.calibrated_sums)
-        s1, s2 = pl.col("sz"), pl.col("sz2")
-    out = (
-        per.with_columns(
-            ratio.alias("estimate"),
-            _stratum_variance(s1, s2).alias("_var"),
-        )
-        .group_by(keys)
-        .agg(pl.col("estimate").first(), pl.col("_var").sum(), pl.col("n").sum(), _df())
-        .sort(keys)
-        .collect()
+        s1, s2 = per["sz"], per["sz2"]
+    var = np.bincount(groups.code, stratum_variance(s1, s2, n_h, big_n), groups.size)
+    n = np.bincount(groups.code, per["n"], groups.size)
+    df = n - np.bincount(groups.code, per["n"] > 0, groups.size)
+    named = set(shares)
+    variables = first.get_column("variable").gather(groups.first)
+    share = np.array([v in named for v in variables], dtype=bool)
+    made = _interval(ratio, var, n, level=level, ci=ci, share=share | proportion, df=df)
+    out = first.gather(groups.first).with_columns(
+        pl.Series("estimate", made.estimate, nan_to_null=True),
+        pl.Series("se", made.se, nan_to_null=True),
+        pl.Series("ci_low", made.ci_low, nan_to_null=True),
+        pl.Series("ci_high", made.ci_high, nan_to_null=True),
+        pl.Series("n", n.round().astype(np.int64)),
+        pl.Series("df", df.round().astype(np.int64)),
+        pl.Series("suppressed", made.suppressed),
     )
-    share = pl.lit(proportion) | pl.col("variable").is_in(list(shares))
-    out = finish(out, level, ci=ci, share=share)
-    return out.select(*keys, "estimate", "se", "ci_low", "ci_high", "n", "df", "suppressed")
+    return out.sort(keys)
 
 
 def _given(sums: pl.DataFrame) -> tuple[str, ...]:
