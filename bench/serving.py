@@ -187,7 +187,8 @@ def serve(design: Design, database_url: str, *, log_name: str,
     # the allocator and BLAS limits dashboard/serve.py sets for `make run` (the bench serves app.py,
     # which cannot sign in through serve.py's routes here), given to both designs alike
     env.setdefault("MALLOC_ARENA_MAX", "2")
-    env.setdefault("_RJEM_MALLOC_CONF", "dirty_decay_ms:1000,muzzy_decay_ms:0")
+    env.setdefault("MALLOC_MMAP_THRESHOLD_", "65536")
+    env.setdefault("_RJEM_MALLOC_CONF", "dirty_decay_ms:0,muzzy_decay_ms:0")
     env.setdefault("OPENBLAS_NUM_THREADS", "1")  # serve.py's single_threaded_blas
     ARTIFACTS.mkdir(exist_ok=True)
     with (ARTIFACTS / log_name).open("w") as log:

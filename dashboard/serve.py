@@ -16,7 +16,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 # --- memory (issue 11): at most ARENAS glibc malloc arenas, set before Streamlit's threads ---
 ARENAS = 2  # glibc's default is 8 per core; MALLOC_ARENA_MAX in the environment wins
-_M_ARENA_MAX = -8  # mallopt's parameter number (malloc.h)
+MMAP_THRESHOLD = 64 * 1024  # bytes; MALLOC_MMAP_THRESHOLD_ in the environment wins
+_M_ARENA_MAX = -8  # mallopt's parameter numbers (malloc.h)
+_M_MMAP_THRESHOLD = -3
 
 
 def bound_malloc_arenas() -> None:
@@ -26,19 +28,27 @@ def bound_malloc_arenas() -> None:
     with glibc's default, 518 MB with two arenas (MALLOC_ARENA_MAX=2), same numbers. glibc
     fixes its limit once more than 8 arenas exist, so this must run before the server's
     threads (here, at start-up); set MALLOC_ARENA_MAX=2 in the environment where possible.
-    No-op off glibc."""
+
+    Blocks of MMAP_THRESHOLD bytes and more (numpy arrays, Arrow buffers, a fit's design
+    matrices) are mapped on their own and handed back when freed: glibc otherwise raises
+    its threshold after the first large free (up to 32 MB) and keeps later ones in the heap.
+    And polars' allocator (jemalloc) hands freed pages back at once: it purges only when it
+    allocates again, so pages left for a later purge stay resident in an idle server. Same
+    bench at 10M (after the Drivers page's wave and fit): 527-540 -> 485-497 MB, server CPU
+    per filter change unchanged. No-op off glibc."""
     import ctypes
     import ctypes.util
     import os
 
-    # polars' own allocator (jemalloc) hands freed pages back after 1 s instead of 10 s
-    # (same bench at 10M with two arenas: 678 -> 631 MB); read when polars starts
-    os.environ.setdefault("_RJEM_MALLOC_CONF", "dirty_decay_ms:1000,muzzy_decay_ms:0")
-    if os.environ.get("MALLOC_ARENA_MAX"):
-        return  # the operator's own setting, applied by glibc at start-up
+    # read when polars starts (later: the warm-up's imports)
+    os.environ.setdefault("_RJEM_MALLOC_CONF", "dirty_decay_ms:0,muzzy_decay_ms:0")
+    settings = {_M_ARENA_MAX: ("MALLOC_ARENA_MAX", ARENAS),
+                _M_MMAP_THRESHOLD: ("MALLOC_MMAP_THRESHOLD_", MMAP_THRESHOLD)}  # fmt: skip
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.mallopt(_M_ARENA_MAX, ARENAS)
+        for parameter, (variable, value) in settings.items():
+            if not os.environ.get(variable):  # else the operator's, applied by glibc at start
+                libc.mallopt(parameter, value)
     except (OSError, AttributeError):  # not glibc (musl, macOS): nothing to bound
         return
 

@@ -90,3 +90,43 @@ def test_the_server_runs_blas_on_one_thread():
     assert threads("serve") == 1
     if (os.cpu_count() or 1) > 1:  # the probe sees OpenBLAS's own choice, one per core
         assert threads("bare") > 1
+
+
+# after a large block is freed, is a 256 KB block mapped on its own (handed back when freed)?
+MMAP_PROBE = """
+import ctypes, ctypes.util, re, sys, tempfile
+if sys.argv[1] == "serve":
+    import dashboard.serve
+libc = ctypes.CDLL(ctypes.util.find_library("c"))
+libc.fopen.restype = libc.malloc.restype = ctypes.c_void_p
+libc.free.argtypes = [ctypes.c_void_p]
+def mapped():
+    with tempfile.NamedTemporaryFile(suffix=".xml") as out:
+        fp = libc.fopen(out.name.encode(), b"w")
+        libc.malloc_info(0, ctypes.c_void_p(fp))
+        libc.fclose(ctypes.c_void_p(fp))
+        return int(re.search(r'<total type="mmap" count="(\\d+)"', open(out.name).read())[1])
+libc.free(libc.malloc(8 << 20))  # glibc's own rule raises its threshold past this size
+before = mapped()
+block = libc.malloc(256 << 10)
+print(mapped() - before)
+"""
+
+
+@pytest.mark.skipif(
+    platform.system() != "Linux" or platform.libc_ver()[0] != "glibc"
+    or not ctypes.util.find_library("c"),
+    reason="glibc only",
+)  # fmt: skip
+def test_large_blocks_stay_mapped_on_their_own_after_a_large_free() -> None:
+    """serve.py fixes glibc's mmap threshold: a numpy array or a fit's matrix freed goes back
+    to the system instead of staying in the heap after glibc raised its threshold."""
+    env = {k: v for k, v in os.environ.items() if k != "MALLOC_MMAP_THRESHOLD_"}
+
+    def mapped(what: str) -> int:
+        done = subprocess.run([sys.executable, "-c", MMAP_PROBE, what], cwd=ROOT, env=env,
+                              capture_output=True, text=True, check=True)  # fmt: skip
+        return int(done.stdout.split()[-1])
+
+    assert mapped("bare") == 0  # glibc alone: the block comes from the heap
+    assert mapped("serve") == 1
