@@ -11,7 +11,8 @@ the unweighted Σy and n (``sy``, ``n``) of the domain's rows with a value, and 
 all-row count, Σw and Σw² (``n_cell``, ``sw_cell``, ``sw2_cell``: rows outside the domain or
 without a value still get −w·g·s_c). Per stratum the result is Σz and Σz² (``sz``, ``sz2``),
 which ``combine_sums`` uses instead of its own Taylor step; calibrated sums are therefore
-combined with exactly the ``by`` they were made for.
+combined with exactly the ``by`` they were made for. The linearisation itself is
+``queries.survey.raked_linear`` (shared with the summary store's kept layouts).
 
 Missing margin values (a respondent without sex or age group) and categories the margins do not
 have (e.g. respondents under 18 when the counts start at 18) form a category of their own,
@@ -29,9 +30,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
-from scipy import sparse
 
 from queries.survey.calibration import RAKE_TOL
+from queries.survey.raked_linear import RakingCells, linearise
 from queries.survey.sums import SUM_COLUMNS
 
 __all__ = [
@@ -50,7 +51,6 @@ __all__ = [
 
 UNKNOWN = "unknown"  # a missing margin value, or one the margins do not have
 CELL_TOTALS = ("n_cell", "sw_cell", "sw2_cell")  # every row of the cell, whatever the variable
-_SWEEPS = 10  # as R's svyrecvar and queries.survey.calibration
 _MAX_ITER = 1000
 Margins = Mapping[str, Mapping[object, float]]
 
@@ -135,98 +135,6 @@ class Raked:
     g: np.ndarray
     codes: tuple[np.ndarray, ...]
     reason: str | None
-
-
-@dataclass(frozen=True)
-class RakingCells:
-    """The cells of one or more units (sorted by unit) and what linearising them needs.
-
-    ``unit``, ``stratum``: per cell, its unit (0, 1, ...) and stratum (0 .. ``strata`` − 1);
-    ``count``, ``sw``, ``sw2``: every respondent's n, Σw, Σw² per cell (``CELL_TOTALS``);
-    ``g``: the raking factor per cell (1 where a unit keeps its delivered weights);
-    ``groups``: per set of raked units with the same margin columns (in one order), the
-    positions of their cells and per margin each cell's category code, unique across the
-    units (R's sweeps run on each unit's own categories, so the units stay independent)."""
-
-    unit: np.ndarray
-    stratum: np.ndarray
-    strata: int
-    count: np.ndarray
-    sw: np.ndarray
-    sw2: np.ndarray
-    g: np.ndarray
-    groups: tuple[tuple[np.ndarray, tuple[np.ndarray, ...]], ...] = ()
-
-
-def _hot(index: np.ndarray, size: int) -> sparse.csr_array:
-    """size × cells: which cells each group (unit, stratum) sums."""
-    return sparse.csr_array((np.ones(len(index)), (index, np.arange(len(index)))),
-                            shape=(size, len(index)))  # fmt: skip
-
-
-def _sum_by(hot: sparse.csr_array, *values: np.ndarray) -> list[np.ndarray]:
-    """Arrays variables × cells × domains summed over cells per group of ``hot`` (variables ×
-    groups × domains), all in one sparse product."""
-    v, c, d = values[0].shape
-    flat = np.concatenate([x.transpose(1, 0, 2).reshape(c, -1) for x in values], axis=1)
-    out = (hot @ flat).reshape(hot.shape[0], len(values), v, d)
-    return [out[:, i].transpose(1, 0, 2) for i in range(len(values))]
-
-
-def linearise(a: Mapping[str, np.ndarray], cells: RakingCells) -> dict[str, np.ndarray]:
-    """Per (variable, domain, stratum): the raked sums and Σz, Σz² of the rake-aware
-    linearised variable, for every variable, domain and unit at once (variables × domains ×
-    strata). ``a``: per column of ``("n", "sy", *SUM_COLUMNS)``, the domains' rows with a
-    value summed per (variable, cell, domain); a domain is local to its unit."""
-    shape = a["n"].shape
-    gc = cells.g[None, :, None]
-    units = int(cells.unit.max()) + 1 if len(cells.unit) else 0
-    total, swy = _sum_by(_hot(cells.unit, units), gc * a["sw"], gc * a["swy"])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        r = np.nan_to_num(swy / total)[:, cells.unit]  # variables × units × domains, per cell
-        inv = np.where(total > 0, 1 / total, 0.0)[:, cells.unit]
-    e = (a["sy"] - r * a["n"]) * inv
-    s = np.zeros(shape)
-    for at, codes in cells.groups:  # the cells as rows, every (variable, domain) a column
-        flat = e[:, at].transpose(1, 0, 2).reshape(len(at), -1)
-        shift = _residual_shift(flat, cells.count[at], codes)
-        s[:, at] = shift.reshape(len(at), shape[0], shape[2]).transpose(1, 0, 2)
-    sw_all, sw2_all = cells.sw[None, :, None], cells.sw2[None, :, None]
-    z1 = gc * ((a["swy"] - r * a["sw"]) * inv - s * sw_all)
-    dev2 = a["sw2y2"] - 2 * r * a["sw2y"] + r * r * a["sw2"]
-    z2 = gc**2 * (dev2 * inv**2 - 2 * s * (a["sw2y"] - r * a["sw2"]) * inv + s * s * sw2_all)
-    per_cell = {
-        "sz": z1, "sz2": z2, "n": a["n"], "sw": gc * a["sw"], "swy": gc * a["swy"],
-        "sw2": gc**2 * a["sw2"], "sw2y": gc**2 * a["sw2y"], "sw2y2": gc**2 * a["sw2y2"],
-    }  # fmt: skip
-    summed = _sum_by(_hot(cells.stratum, cells.strata), *per_cell.values())
-    return {name: x.transpose(0, 2, 1) for name, x in zip(per_cell, summed, strict=True)}
-
-
-def _residual_shift(e: np.ndarray, count: np.ndarray, codes: Sequence[np.ndarray]) -> np.ndarray:
-    """s (cells × columns): R's ten sweeps e ← e − ave(e, margin) run on per-category sums.
-
-    ``e``: Σe per (cell, column); ``count``: respondents per cell (the unweighted ave);
-    ``codes``: per margin, each cell's category (one-hot as sparse matrices, so the categories
-    of many units are swept at once: a unit's categories touch only its own cells)."""
-    rows = np.arange(len(count))
-    hots = [
-        sparse.csr_array((np.ones(len(c)), (rows, c)), shape=(len(c), int(c.max()) + 1))
-        for c in codes
-    ]
-    sizes = [hot.T @ count for hot in hots]
-    base = [(hot.T @ e) / n[:, None] for hot, n in zip(hots, sizes, strict=True)]
-    weighted = sparse.diags_array(count)
-    cross = [
-        [sparse.diags_array(1 / n) @ (hm.T @ weighted @ hq) for hq in hots]
-        for hm, n in zip(hots, sizes, strict=True)
-    ]
-    shift = [np.zeros_like(b) for b in base]
-    for _ in range(_SWEEPS):
-        for m in range(len(codes)):
-            others = sum(cross[m][q] @ shift[q] for q in range(len(codes)) if q != m)
-            shift[m] = base[m] - others
-    return sum(a[c] for c, a in zip(codes, shift, strict=True))
 
 
 def _cell_totals(rows: pl.DataFrame, totals: pl.DataFrame | None, dims: list[str]) -> pl.DataFrame:
