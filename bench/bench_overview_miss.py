@@ -4,7 +4,7 @@ Filters not seen before, from the in-memory snapshot, this tree beside an earlie
 The Overview page and the Regions page's region profile both call it; under the 50-session
 load nearly every rerun is a miss. The filters change as the websocket load makes them
 (``bench_ws_load.next_choice``: a random one of regions, sexes, age groups, settlements gets one
-more option, or is cleared at three; seeded), each selection with both weights. Every tree runs
+more option, or is cleared at three; seeded), the walk once with each weights. Every tree runs
 in its own process (its own imports, its own snapshot and register frames, warmed by one call
 per weights: the per-version layout is not a miss); the numbers are asserted equal between the
 trees (1e-9 relative) and the CPU time (``time.process_time``) per call printed as p50 / p95.
@@ -72,8 +72,8 @@ def child(root: str, url: str, plan: Path, out: Path) -> None:
     chosen = pickle.loads(plan.read_bytes())
     cpu: dict[str, list[float]] = {w: [] for w in WEIGHTS}
     numbers = []
-    for selection in chosen:
-        for weights in WEIGHTS:
+    for weights in WEIGHTS:  # each weights its own walk, as one session's reruns
+        for selection in chosen:
             filters = Filters(weights=weights, **selection)
             started = time.process_time()
             made = miss(filters)

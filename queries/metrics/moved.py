@@ -17,6 +17,7 @@ from queries.metrics.trust import composite_expr, trust_columns
 
 # fixed within a stratum (source|wave|region): carried along, the sums group on the stratum only
 SURVEY_BY = ["region", "wave", "period_start"]
+COMPOSITE = "composite_trust"  # the variable of the map and the regions that moved
 
 
 def waves_of(sums: pl.DataFrame) -> pl.DataFrame:
@@ -35,7 +36,7 @@ def check_one_source(responses: pl.DataFrame) -> None:
 
 def _composite_sums(responses: pl.DataFrame, institutions: Sequence[str]) -> pl.DataFrame:
     check_one_source(responses)
-    variables = {"composite_trust": composite_expr(trust_columns(responses, institutions))}
+    variables = {COMPOSITE: composite_expr(trust_columns(responses, institutions))}
     return variable_sums(responses, variables, by=SURVEY_BY)
 
 
@@ -70,7 +71,7 @@ def regions_moved(
 def last_two_waves(sums: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Composite trust's sums in its last two waves, and those waves (``waves_of``: fewer than
     two when it has fewer)."""
-    sums = sums.filter(pl.col("variable") == "composite_trust") if sums.height else sums
+    sums = sums.filter(pl.col("variable") == COMPOSITE) if sums.height else sums
     waves = waves_of(sums).tail(2) if sums.height else pl.DataFrame()
     if waves.height == 2:
         sums = sums.filter(pl.col("wave").is_in(waves.get_column("wave").to_list()))
@@ -102,9 +103,9 @@ def composite_by_region(
     """Composite trust per region (estimate, se, CI, n, suppressed): over all the given
     responses, or from ``overview_sums`` output restricted to one wave by the caller."""
     if sums is None:
-        variables = {"composite_trust": composite_expr(trust_columns(responses, institutions))}
+        variables = {COMPOSITE: composite_expr(trust_columns(responses, institutions))}
         sums = variable_sums(responses, variables, by=["region"])
-    sums = sums.filter(pl.col("variable") == "composite_trust")
+    sums = sums.filter(pl.col("variable") == COMPOSITE)
     return combine(sums, by=["region"]).drop("variable")
 
 

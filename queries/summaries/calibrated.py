@@ -265,18 +265,24 @@ def calibrated_maker(
     waves: pl.DataFrame,
     variables: Mapping[str, CellArrays],
     filters: Filters,
+    *,
+    by_area: Sequence[str] | None = None,
 ) -> Callable[[Sequence[str] | None, pl.Expr | None], CalibratedSums]:
     """The ``calibrated_overview_sums`` maker over the chosen waves (``waves``: their strata,
-    every region): the filters are the domain; ``variables``: Overview name -> its cells."""
+    every region): the filters are the domain; ``variables``: Overview name -> its cells;
+    ``by_area``: the only variables made for area domains (None: all; each variable is
+    linearised on its own, so leaving the others out changes none of these)."""
     chosen = waves.select("source", "wave").unique()
     units = raking.units.join(chosen, on=["source", "wave"], how="semi")
     stratum = pl.concat_str(*STRATUM_KEYS, separator="|").alias("stratum")
     n_h = waves.select(stratum, "region", "n_h")
     masks = domain_masks(raking, filters, regions=True)
+    areal = {n: c for n, c in variables.items() if by_area is None or n in by_area}
 
     def make(labels: Sequence[str] | None, area: pl.Expr | None) -> CalibratedSums:
         kept = units if labels is None else units.filter(pl.col("wave").is_in(list(labels)))
-        return _unit_sums_at_once(raking, kept, n_h, variables, masks, area)
+        made = variables if area is None else areal or variables
+        return _unit_sums_at_once(raking, kept, n_h, made, masks, area)
 
     return make
 

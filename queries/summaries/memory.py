@@ -29,6 +29,7 @@ from queries.metrics.dataset import _read  # the fast CSV hand-over of both data
 from queries.metrics.dataset import _stored as _stored_upload  # the typed population table
 from queries.metrics.feedback import feedback_variables
 from queries.metrics.filters import Filters
+from queries.metrics.moved import COMPOSITE
 from queries.metrics.overview import (  # the raw-row path's own rules
     OverviewNumbers,
     _apply,
@@ -298,7 +299,10 @@ def overview_from_summaries(
         margins = {key: raking.margins.get(key) for key in chosen}
         uncalibrated = tuple(w for (_, w), m in sorted(margins.items()) if m is None)
         if any(m is not None for m in margins.values()):
-            make = calibrated_maker(raking, waves, _cell_arrays(snapshot, variables), filters)
+            cells = _cell_arrays(snapshot, variables)
+            # the map and the regions moved draw composite trust only (issue 11: the area
+            # domains' sums of the other variables were made and dropped on every miss)
+            make = calibrated_maker(raking, waves, cells, filters, by_area=(COMPOSITE,))
             labels = waves.select("wave", "period_start").unique().sort("period_start", "wave")
             made = overview_sums_from(make, labels.get_column("wave").to_list(),
                                       regions=filters.regions)  # fmt: skip
