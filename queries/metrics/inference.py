@@ -10,6 +10,7 @@ estimates' sampling distributions, because adjacent ranks are rarely distinguish
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
@@ -18,8 +19,11 @@ import polars as pl
 
 from queries.metrics import combine, variable_sums
 from queries.metrics.trust import composite_expr, trust_columns
+from queries.survey.arrays import difference_parts, groups_of, interval, two_sided_p
 from queries.survey.calibrated_sums import UNKNOWN
-from queries.survey.design import difference_from_sums, p_values
+from queries.survey.design import MIN_N, SUM_COLUMNS, p_values
+
+_SUMS = (*SUM_COLUMNS, "n")
 
 ALPHA = 0.05
 RANK_DRAWS = 10_000
@@ -71,22 +75,39 @@ def rank_intervals(
     """
     schema = {key: frame.schema[key], "rank": pl.Int64, "rank_low": pl.Int64,
               "rank_high": pl.Int64}  # fmt: skip
-    shown = frame.filter(pl.col("estimate").is_not_null() & pl.col("se").is_not_null())
-    if shown.is_empty():
+    est = frame.get_column("estimate").cast(pl.Float64).fill_null(np.nan).to_numpy()
+    se = frame.get_column("se").cast(pl.Float64).fill_null(np.nan).to_numpy()
+    rows = np.flatnonzero(~np.isnan(est) & ~np.isnan(se))
+    if not len(rows):
         return pl.DataFrame(schema=schema)
-    shown = shown.sort(key)  # draws are assigned in this order: reproducible
-    est = shown.get_column("estimate").to_numpy()
-    se = shown.get_column("se").to_numpy()
-    rng = np.random.default_rng(seed)
-    simulated = rng.normal(est, se, size=(draws, len(est)))
+    keys = frame.get_column(key).gather(rows)
+    order = keys.arg_sort().to_numpy()  # draws are assigned in this order: reproducible
+    keys, est, se = keys.gather(order), est[rows][order], se[rows][order]
+    # rng.normal(est, se) is est + se·z over the seed's standard normals, kept per process
+    simulated = est + se * _standard_normals(seed, draws, len(est))
     tail = (1 - level) / 2
     low, high = _rank_quantiles(simulated, (tail, 1 - tail))
-    point = shown.select(
-        key, pl.col("estimate").rank("ordinal", descending=True).cast(pl.Int64).alias("rank")
-    )
-    return point.with_columns(
-        pl.Series("rank_low", low.astype(np.int64)), pl.Series("rank_high", high.astype(np.int64))
-    ).cast(schema)
+    point = np.empty(len(est), dtype=np.int64)  # polars' ordinal rank, highest first
+    point[np.argsort(-est, kind="stable")] = np.arange(1, len(est) + 1)
+    columns = [keys.alias(key), pl.Series("rank", point), pl.Series("rank_low", low),
+               pl.Series("rank_high", high)]  # fmt: skip
+    return pl.DataFrame([c.cast(schema[c.name]) for c in columns])
+
+
+@functools.lru_cache(maxsize=4)
+def _normals(seed: int, count: int) -> np.ndarray:
+    made = np.random.default_rng(seed).standard_normal(count)
+    made.flags.writeable = False
+    return made
+
+
+def _standard_normals(seed: int, draws: int, k: int) -> np.ndarray:
+    """``default_rng(seed).standard_normal((draws, k))``: the first draws·k of the seed's
+    stream, kept for up to ``_KEPT`` columns (the same values for every filter change)."""
+    return _normals(seed, draws * max(k, _KEPT))[: draws * k].reshape(draws, k)
+
+
+_KEPT = 32  # columns of draws kept (20 regions); more are drawn and kept on demand
 
 
 def _rank_quantiles(simulated: np.ndarray, qs: Sequence[float]) -> list[np.ndarray]:
@@ -114,37 +135,51 @@ def versus_whole(
     ``difference_from_sums``): the group equals the whole exactly when it equals the rest.
     Holm over every group tested; ``group`` is above / same / below (null when too few).
     Columns: ``by``, ``difference`` (group minus whole), ``p_value``, ``p_adjusted``, ``group``.
+    Every group's contrast in one pass over arrays (``difference_parts``), the sums repeated
+    once per group with the group as side b and every other row as side a.
     """
-    groups = sums.get_column(by).drop_nulls().unique().sort().to_list()
-    inside = pl.when(pl.col(by) == pl.col("_focus")).then(pl.lit("in")).otherwise(pl.lit("out"))
-    stacked = pl.concat(
-        [sums.with_columns(pl.lit(g).alias("_focus")).with_columns(inside.alias("_side"))
-         for g in groups]
-    )  # fmt: skip
+    values = sums.get_column(by)
+    focus = values.drop_nulls().unique().sort()
     whole = combine(sums, level=level).get_column("estimate")
     national = whole[0] if len(whole) else None
-    tests = difference_from_sums(stacked, "_side", "out", "in", by="_focus", level=level)
-    tests = tests.select(
-        pl.col("_focus").alias(by),
-        (pl.col("estimate_b") - national).alias("difference"),
-        pl.when(pl.col("suppressed")).then(None).otherwise(pl.col("p_value")).alias("p_value"),
-    )
+    names = sums.get_column("variable").to_list()
+    variables = {v: i for i, v in enumerate(sorted(set(names)))}
+    at = {g: i for i, g in enumerate(focus.to_list())}
+    own = np.array([at.get(v, -1) for v in values.to_list()], dtype=np.int64)
+    f, copies = np.repeat(np.arange(len(focus)), sums.height), len(focus)
+    column = {c: sums.get_column(c).cast(pl.Float64).to_numpy() for c in (*_SUMS, "n_h", "N_h")}
+    made = difference_parts(
+        {c: np.tile(column[c], copies) for c in _SUMS},
+        f * len(variables) + np.tile([variables[v] for v in names], copies).astype(np.int64),
+        copies * len(variables), np.tile(own, copies) == f,
+        np.tile(groups_of(sums, ["stratum"]).code, copies),
+        np.tile(column["n_h"], copies), np.tile(column["N_h"], copies),
+    )  # fmt: skip
+    n = np.minimum(made.n_a, made.n_b)
+    done = interval(made.estimate_b - made.estimate_a, made.var, n, level=level, ci="normal",
+                    share=False, df=None, min_n=MIN_N)  # fmt: skip
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = np.where(done.suppressed, np.nan, two_sided_p(done.estimate / done.se))
+    shown_b = np.where(done.suppressed, np.nan, made.estimate_b)
+    difference = shown_b - (np.nan if national is None else national)
+    tests = pl.DataFrame([
+        focus.gather(np.repeat(np.arange(copies), len(variables))).alias(by),
+        pl.Series("difference", difference, nan_to_null=True),
+        pl.Series("p_value", p, nan_to_null=True),
+    ])  # fmt: skip
     return _grouped(tests, alpha)
 
 
 def _grouped(tests: pl.DataFrame, alpha: float) -> pl.DataFrame:
     """Holm over the tests (``difference``, ``p_value``), and each one's group."""
-    tests = with_holm(tests, alpha=alpha)
-    side = (
-        pl.when(pl.col("p_adjusted").is_null())
-        .then(None)
-        .when(pl.col("significant") & (pl.col("difference") > 0))
-        .then(pl.lit("above"))
-        .when(pl.col("significant") & (pl.col("difference") < 0))
-        .then(pl.lit("below"))
-        .otherwise(pl.lit("same"))
-    )
-    return tests.with_columns(side.alias("group")).drop("significant")
+    adjusted = holm(tests.get_column("p_value"))
+    p = adjusted.fill_null(np.nan).to_numpy()
+    significant = p < alpha
+    difference = tests.get_column("difference").fill_null(np.nan).to_numpy()
+    group = np.where(significant & (difference > 0), "above",
+                     np.where(significant & (difference < 0), "below", "same"))  # fmt: skip
+    shown = [None if np.isnan(q) else g for q, g in zip(p, group.tolist(), strict=True)]
+    return pl.DataFrame([*tests.get_columns(), adjusted, pl.Series("group", shown, pl.String)])
 
 
 @dataclass(frozen=True)

@@ -22,9 +22,11 @@ from scipy import special
 __all__ = [
     "Groups",
     "Interval",
+    "difference_parts",
     "groups_of",
     "interval",
     "ratio_parts",
+    "sorted_frame",
     "stratum_variance",
     "t_critical",
     "two_sided_p",
@@ -53,7 +55,8 @@ def groups_of(frame: pl.DataFrame, columns: Sequence[str], *, nullable: int = 0)
         seen: dict[tuple, int] = {}
         code = np.empty(frame.height, dtype=np.int64)
         first = []
-        for i, row in enumerate(frame.select(columns).iter_rows()):
+        rows = zip(*(frame.get_column(c).to_list() for c in columns), strict=True)
+        for i, row in enumerate(rows):
             if nullable and None in row[:nullable]:
                 code[i] = -1
                 continue
@@ -62,22 +65,31 @@ def groups_of(frame: pl.DataFrame, columns: Sequence[str], *, nullable: int = 0)
                 first.append(i)
             code[i] = at
         return Groups(code, np.asarray(first, dtype=np.int64))
-    keys = pl.struct(columns)
-    ranked = frame.select(
-        pl.when(
-            pl.all_horizontal(pl.col(columns[:nullable]).is_not_null())
-            if nullable
-            else pl.lit(True)
-        )
-        .then(keys.rank("dense"))
-        .alias("_g")
-    ).get_column("_g")
-    dense = ranked.fill_null(0).cast(pl.Int64).to_numpy() - 1  # 0-based, −1 for a null key
+    valid = pl.all_horizontal(pl.col(columns[:nullable]).is_not_null()) if nullable else True
+    ranked = frame.select(pl.when(valid).then(pl.struct(columns).rank("dense")).alias("_g"))
+    dense = ranked.get_column("_g").fill_null(0).cast(pl.Int64).to_numpy() - 1  # −1: a null key
     present, first = np.unique(dense, return_index=True)
     keep = present >= 0
     index = np.full(int(present.max()) + 2 if len(present) else 1, -1, dtype=np.int64)
     index[present[keep]] = np.arange(int(keep.sum()))
     return Groups(index[dense], first[keep])
+
+
+_PLAIN = (pl.String, pl.Int64, pl.Int32, pl.Int16, pl.Int8, pl.UInt64, pl.UInt32, pl.Date)
+
+
+def sorted_frame(columns: Sequence[pl.Series], keys: Sequence[str]) -> pl.DataFrame:
+    """``pl.DataFrame(columns).sort(keys)`` for keys without nulls; plain key types (text,
+    integers, dates: Python orders them as polars does) sorted in Python, no polars pass."""
+    frame = pl.DataFrame(columns)
+    key = [frame.get_column(k) for k in keys]
+    if any(s.dtype not in _PLAIN or s.null_count() for s in key):
+        return frame.sort(keys)
+    rows = list(zip(*(s.to_list() for s in key), strict=True))
+    order = sorted(range(len(rows)), key=rows.__getitem__)
+    if order == list(range(len(rows))):
+        return frame
+    return frame[order]
 
 
 def ratio_parts(
@@ -175,3 +187,53 @@ def interval(
             high = np.where(logit, np.where(inner, expit[1], p), high)
     hide = small | np.isnan(est)
     return Interval(*(np.where(hide, np.nan, x) for x in (est, se, low, high)), suppressed=small)
+
+
+@dataclass(frozen=True)
+class Difference:
+    """Per key group: the two sides' estimates (NaN: none), respondents, and the variance and
+    design df of estimate_b − estimate_a (``design.difference_from_sums``)."""
+
+    estimate_a: np.ndarray
+    estimate_b: np.ndarray
+    n_a: np.ndarray
+    n_b: np.ndarray
+    var: np.ndarray
+    df: np.ndarray
+
+
+def difference_parts(
+    sums: Mapping[str, np.ndarray],
+    key: np.ndarray,
+    keys: int,
+    side: np.ndarray,
+    stratum: np.ndarray,
+    n_h: np.ndarray,
+    big_n: np.ndarray,
+) -> Difference:
+    """The linearised contrast b − a per key group from per-stratum rows: each row's group
+    ``key`` (0 .. ``keys`` − 1), ``side`` (True: b), ``stratum`` (a code), its sums (``sw``,
+    ``swy``, ``sw2``, ``sw2y``, ``sw2y2``, ``n``) and its stratum's n_h and population. Per
+    stratum z = z_b − z_a from both sides' sums (disjoint domains: no cross term in Σz²)."""
+    strata = int(stratum.max()) + 1 if len(stratum) else 1
+    code = (key * 2 + side) * strata + stratum
+    cells, first, inverse = np.unique(code, return_index=True, return_inverse=True)
+    per = {c: np.bincount(inverse, x, len(cells)) for c, x in sums.items()}
+    halves = cells // strata  # key * 2 + side
+    ratio, s1, s2 = ratio_parts(per, halves, 2 * keys)
+    signed = np.where(halves % 2 == 1, s1, -s1)
+    pairs, at, joined = np.unique(cells // (2 * strata) * strata + cells % strata,
+                                  return_index=True, return_inverse=True)  # fmt: skip
+    z1, z2, n = (np.bincount(joined, x, len(pairs)) for x in (signed, s2, per["n"]))
+    rows = first[at]
+    contribution = stratum_variance(z1, z2, n_h[rows], big_n[rows])
+    of_key = pairs // strata
+    counts = np.bincount(halves, per["n"], 2 * keys)
+    return Difference(
+        estimate_a=ratio[0::2],
+        estimate_b=ratio[1::2],
+        n_a=counts[0::2],
+        n_b=counts[1::2],
+        var=np.bincount(of_key, contribution, keys),
+        df=np.bincount(of_key, n, keys) - np.bincount(of_key, n > 0, keys),
+    )

@@ -26,9 +26,12 @@ import polars as pl
 
 from queries.errors import SenimError
 from queries.survey.arrays import (
+    Interval,
+    difference_parts,
     groups_of,
     interval,
     ratio_parts,
+    sorted_frame,
     stratum_variance,
     t_critical,
     two_sided_p,
@@ -104,14 +107,6 @@ def _check_fpc(sums: pl.DataFrame) -> None:
         )
 
 
-def _stratum_variance(s1: pl.Expr, s2: pl.Expr) -> pl.Expr:
-    """Variance contribution of one stratum from Σz and Σz² (zero-padded to n_h PSUs)."""
-    n_h = pl.col("n_h").cast(pl.Float64)
-    fpc = pl.when(pl.col("N_h").is_null()).then(1.0).otherwise(1.0 - n_h / pl.col("N_h"))
-    lonely = fpc * s1 * s1  # survey.lonely.psu = "adjust"
-    return pl.when(n_h > 1).then(fpc * n_h / (n_h - 1) * (s2 - s1 * s1 / n_h)).otherwise(lonely)
-
-
 def _column(frame: pl.DataFrame, name: str) -> np.ndarray:
     """A numeric column as float64 (NaN for null)."""
     return frame.get_column(name).cast(pl.Float64).to_numpy()
@@ -142,29 +137,12 @@ def finish(
         level=level, ci=ci, share=shares,
         df=None if ci == "normal" else _column(frame, "df"),
     )  # fmt: skip
-    return frame.with_columns(
-        pl.Series(est, made.estimate, nan_to_null=True),
-        pl.Series("se", made.se, nan_to_null=True),
-        pl.Series("ci_low", made.ci_low, nan_to_null=True),
-        pl.Series("ci_high", made.ci_high, nan_to_null=True),
-        pl.Series("suppressed", made.suppressed),
-    ).drop("_var")
+    columns = [*_interval_columns(made, est), pl.Series("suppressed", made.suppressed)]
+    return frame.with_columns(columns).drop("_var")
 
 
 def _interval(est, var, n, *, level, ci, share, df):
     return interval(est, var, n, level=level, ci=ci, share=share, df=df, min_n=MIN_N)
-
-
-def _linearised(group: list[str]) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
-    """The ratio estimate of each ``group`` and, per stratum row, Σz and Σz² of its linearised
-    variable z = w(y - r)/Σw — the one Taylor step every estimate and contrast shares."""
-    total_w = pl.col("sw").sum().over(group)
-    ratio = pl.col("swy").sum().over(group) / total_w
-    s1 = (pl.col("swy") - ratio * pl.col("sw")) / total_w
-    s2 = (
-        pl.col("sw2y2") - 2 * ratio * pl.col("sw2y") + ratio * ratio * pl.col("sw2")
-    ) / total_w.pow(2)
-    return pl.when(total_w > 0).then(ratio), s1, s2
 
 
 def combine_sums(
@@ -200,7 +178,7 @@ def combine_sums(
            for c in (*SUM_COLUMNS, "n", *_given(sums))}  # fmt: skip
     n_h, big_n = (_column(sums, c)[cells.first] for c in ("n_h", "N_h"))
     # per (by, variable): the estimate, the variance summed over strata, n and the design df
-    first = sums.select(keys).gather(cells.first)
+    first = pl.DataFrame([sums.get_column(k).gather(cells.first) for k in keys])
     groups = groups_of(first, keys)
     ratio, s1, s2 = ratio_parts(per, groups.code, groups.size)
     if _given(sums):  # calibrated sums bring their own Σz, Σz² (queries.survey.calibrated_sums)
@@ -212,16 +190,17 @@ def combine_sums(
     variables = first.get_column("variable").gather(groups.first)
     share = np.array([v in named for v in variables], dtype=bool)
     made = _interval(ratio, var, n, level=level, ci=ci, share=share | proportion, df=df)
-    out = first.gather(groups.first).with_columns(
-        pl.Series("estimate", made.estimate, nan_to_null=True),
-        pl.Series("se", made.se, nan_to_null=True),
-        pl.Series("ci_low", made.ci_low, nan_to_null=True),
-        pl.Series("ci_high", made.ci_high, nan_to_null=True),
-        pl.Series("n", n.round().astype(np.int64)),
-        pl.Series("df", df.round().astype(np.int64)),
-        pl.Series("suppressed", made.suppressed),
-    )
-    return out.sort(keys)
+    columns = [first.get_column(k).gather(groups.first) for k in keys]
+    return sorted_frame([*columns, *_interval_columns(made, "estimate"),
+                         pl.Series("n", n.round().astype(np.int64)),
+                         pl.Series("df", df.round().astype(np.int64)),
+                         pl.Series("suppressed", made.suppressed)], keys)  # fmt: skip
+
+
+def _interval_columns(made: Interval, est: str) -> list[pl.Series]:
+    names = (est, "se", "ci_low", "ci_high")
+    values = (made.estimate, made.se, made.ci_low, made.ci_high)
+    return [pl.Series(n, v, nan_to_null=True) for n, v in zip(names, values, strict=True)]
 
 
 def _given(sums: pl.DataFrame) -> tuple[str, ...]:
@@ -332,54 +311,43 @@ def difference_from_sums(
     difference has no logit interval); ``significant`` when p < 1 - level.
     """
     _check_ci(ci)
+    z_value(level)
     by_cols = _as_list(by)
     keys = [*by_cols, "variable"]
-    part = sums.filter(pl.col(between).is_in([a, b]), *(pl.col(c).is_not_null() for c in by_cols))
-    side = pl.when(pl.col(between) == b).then(pl.lit("b")).otherwise(pl.lit("a"))
-    per = (
-        part.lazy()
-        .with_columns(side.alias("_side"))
-        .group_by([*keys, "_side", "stratum"])
-        .agg(*(pl.col(c).sum() for c in (*SUM_COLUMNS, "n")), pl.col("n_h", "N_h").first())
-    )
-    ratio, s1, s2 = _linearised([*keys, "_side"])
-    sign = pl.when(pl.col("_side") == "b").then(1.0).otherwise(-1.0)
-    per = per.with_columns(ratio.alias("_r"), (sign * s1).alias("_s1"), s2.alias("_s2"))
-    est = per.group_by(keys).agg(
-        *(pl.col("_r").filter(pl.col("_side") == s).first().alias(f"r_{s}") for s in "ab"),
-        *(pl.col("n").filter(pl.col("_side") == s).sum().alias(f"n_{s}") for s in "ab"),
-    )
-    est = est.with_columns(
-        pl.col("^n_.$").fill_null(0).cast(pl.Int64),
-        pl.col("r_a").alias("estimate_a"),
-        pl.col("r_b").alias("estimate_b"),
-    )
-    var = (
-        per.group_by([*keys, "stratum"])
-        .agg(pl.col("_s1", "_s2", "n").sum(), pl.col("n_h", "N_h").first())
-        .with_columns(_stratum_variance(pl.col("_s1"), pl.col("_s2")).alias("_var"))
-        .group_by(keys)
-        .agg(pl.col("_var").sum(), _df())
-    )
-    out = est.join(var, on=keys, how="left", nulls_equal=True).sort(keys).collect()
-    out = out.with_columns(
-        (pl.col("estimate_b") - pl.col("estimate_a")).alias("difference"),
-        pl.min_horizontal("n_a", "n_b").alias("n"),
-    )
-    out = finish(out, level, ci="normal" if ci == "normal" else "t", est="difference")
-    hide = pl.col("suppressed")
-    z = out.get_column("difference") / out.get_column("se")
-    p = p_values(z, df=None if ci == "normal" else out.get_column("df"))
-    out = out.with_columns(
-        pl.when(hide).then(None).otherwise(pl.col("estimate_a")).alias("estimate_a"),
-        pl.when(hide).then(None).otherwise(pl.col("estimate_b")).alias("estimate_b"),
-        z.alias("z"),
-        p.alias("p_value"),
-    ).with_columns((pl.col("p_value") < 1 - level).fill_null(False).alias("significant"))
-    return out.select(
-        *keys, "estimate_a", "estimate_b", "n_a", "n_b", "difference", "se", "ci_low", "ci_high",
-        "z", "p_value", "df", "significant", "suppressed",
+    groups = groups_of(sums, keys, nullable=len(by_cols))
+    compared = sums.get_column(between)
+    side = (compared == b).fill_null(False).to_numpy()
+    rows = np.flatnonzero((groups.code >= 0) & compared.is_in([a, b]).fill_null(False).to_numpy())
+    present, key = np.unique(groups.code[rows], return_inverse=True)
+    made = difference_parts(
+        {c: _column(sums, c)[rows] for c in (*SUM_COLUMNS, "n")},
+        key, len(present), side[rows], groups_of(sums, ["stratum"]).code[rows],
+        _column(sums, "n_h")[rows], _column(sums, "N_h")[rows],
     )  # fmt: skip
+    shown = "normal" if ci == "normal" else "t"
+    n = np.minimum(made.n_a, made.n_b)
+    diff = made.estimate_b - made.estimate_a
+    done = _interval(diff, made.var, n, level=level, ci=shown, share=False, df=made.df)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = done.estimate / done.se
+    p = two_sided_p(z, None if ci == "normal" else made.df)
+    # null where hidden; a 0/0 stays NaN, as polars' division leaves it
+    shown_z = [None if h else v for h, v in zip(np.isnan(done.se), z.tolist(), strict=True)]
+    hide = done.suppressed
+    firsts = groups.first[present]
+    return sorted_frame([
+        *(sums.get_column(k).gather(firsts) for k in keys),
+        pl.Series("estimate_a", np.where(hide, np.nan, made.estimate_a), nan_to_null=True),
+        pl.Series("estimate_b", np.where(hide, np.nan, made.estimate_b), nan_to_null=True),
+        pl.Series("n_a", made.n_a.round().astype(np.int64)),
+        pl.Series("n_b", made.n_b.round().astype(np.int64)),
+        *_interval_columns(done, "difference"),
+        pl.Series("z", shown_z, dtype=pl.Float64),
+        pl.Series("p_value", p, nan_to_null=True),
+        pl.Series("df", made.df.round().astype(np.int64)),
+        pl.Series("significant", np.nan_to_num(p, nan=1.0) < 1 - level),
+        pl.Series("suppressed", hide),
+    ], keys)  # fmt: skip
 
 
 def difference(
