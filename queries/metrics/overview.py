@@ -210,11 +210,39 @@ def headline_cards(
         institutions = filters.institutions
     if trend is None:
         trend = survey_trend(responses, institutions) if responses.height else pl.DataFrame()
-    rows = _survey_cards(trend)
-    rows += [card for card in (_register_card(proposals, as_of), _ngo_card(ngo)) if card]
-    frame = pl.DataFrame(rows, schema=CARD_COLUMNS)
-    order = {card: i for i, card in enumerate(CARDS)}
-    return frame.sort(pl.col("card").replace_strict(order, default=99))
+    return _cards(trend, _register_cards(proposals, ngo, as_of))
+
+
+@dataclass(frozen=True)
+class RegisterPart:
+    """The Overview's numbers that read no survey row: the register's and the NGO counts'
+    cards (when they have data) and the proposals funnel, from frames already cut to the
+    filters (their regions and sources only: a caller may keep them per such cut)."""
+
+    cards: tuple[dict, ...]
+    funnel: pl.DataFrame
+
+
+def register_part(
+    proposals: pl.DataFrame, ngo: pl.DataFrame, *, as_of: dt.date | None = None
+) -> RegisterPart:
+    """``RegisterPart`` of the register and NGO frames cut to the filters."""
+    return RegisterPart(_register_cards(proposals, ngo, as_of), funnel(proposals))
+
+
+def _register_cards(proposals: pl.DataFrame, ngo: pl.DataFrame, as_of: dt.date | None):
+    cards = (_register_card(proposals, as_of), _ngo_card(ngo))
+    return tuple(card for card in cards if card)
+
+
+_ORDER = {card: i for i, card in enumerate(CARDS)}
+
+
+def _cards(trend: pl.DataFrame, register: Sequence[dict]) -> pl.DataFrame:
+    """The cards frame: the survey cards of ``trend``, then ``register``'s, in ``CARDS`` order
+    (each card once: sorted as rows, not as a frame)."""
+    rows = sorted([*_survey_cards(trend), *register], key=lambda row: _ORDER.get(row["card"], 99))
+    return pl.DataFrame(rows, schema=CARD_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -288,11 +316,14 @@ def overview_from_sums(
     *,
     by_region: pl.DataFrame | None = None,
     moved: pl.DataFrame | None = None,
+    register: RegisterPart | None = None,
 ) -> OverviewNumbers:
     """``overview_numbers`` from ``overview_sums``-shaped sums (raw rows or the summary store)
     and the register and NGO frames already cut to the filters. ``by_region``, ``moved``:
     calibrated sums made for the map's and the regions-moved domains (issue 12), which the
-    national ``sums`` cannot give (raked sums hold for their own domains only)."""
+    national ``sums`` cannot give (raked sums hold for their own domains only). ``register``:
+    ``register_part(proposals, ngo)`` when the caller keeps it (then they are not read)."""
+    register = register_part(proposals, ngo) if register is None else register
     own = pl.DataFrame()  # with the sums given, the helpers below never read responses
     if sums.is_empty():
         trend, latest, by_region = pl.DataFrame(), None, pl.DataFrame()
@@ -305,10 +336,10 @@ def overview_from_sums(
         trend, by_region, moved = _survey_numbers(domains)
     return OverviewNumbers(
         trend=trend,
-        cards=headline_cards(own, proposals, ngo, institutions=institutions, trend=trend),
+        cards=_cards(trend, register.cards),
         latest_wave=latest,
         by_region=by_region,
-        funnel=funnel(proposals),
+        funnel=register.funnel,
         moved=moved,
     )
 

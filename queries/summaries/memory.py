@@ -32,10 +32,12 @@ from queries.metrics.filters import Filters
 from queries.metrics.moved import COMPOSITE
 from queries.metrics.overview import (  # the raw-row path's own rules
     OverviewNumbers,
+    RegisterPart,
     _apply,
     _comparable,
     overview_from_sums,
     overview_variables,
+    register_part,
 )
 from queries.reference.regions import reference_regions
 from queries.schema import responses, summary_cells, survey_waves, trust_score
@@ -95,6 +97,8 @@ class Snapshot:
     # arrays over its raking cells, laid out on first use (none of it depends on the filters)
     _raked: dict[str, object] = field(default_factory=dict, compare=False, repr=False)
     _raking_lock: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
+    # the Overview's register side per cut of the caller's register frames (``_kept_register``)
+    _registers: dict = field(default_factory=dict, compare=False, repr=False)
 
     def variables(self, institutions: tuple[str, ...]) -> dict[str, pl.Expr]:
         """The Overview's variables for an institution filter (as on the raw-row path)."""
@@ -265,6 +269,37 @@ def snapshot_sums(
     )
 
 
+def _register(
+    strata: pl.DataFrame, proposals: pl.DataFrame, ngo: pl.DataFrame, filters: Filters
+) -> RegisterPart:
+    """The Overview's register side: the register and NGO rows cut exactly as on the raw-row
+    path (its own _apply, given the strata in place of the responses: the same columns but
+    the cell dimensions)."""
+    probe = strata.with_columns(pl.lit(None, pl.String).alias(c) for c in DIMENSIONS)
+    _, proposals, ngo = _apply(probe, proposals, ngo, filters, None)
+    return register_part(proposals, ngo)
+
+
+_REGISTERS_KEPT = 128  # register cuts (regions x sources) kept per snapshot
+
+
+def _kept_register(
+    snapshot: Snapshot, proposals: pl.DataFrame, ngo: pl.DataFrame, filters: Filters
+) -> RegisterPart:
+    """``_register``, kept on the snapshot per cut (only the regions and sources cut these
+    frames) for the frames the caller keeps: issue 11, a miss that changes sex, age group or
+    settlement reuses it. Kept with the frames themselves, so an id is never another's."""
+    key = (id(proposals), id(ngo), filters.regions, filters.sources)
+    found = snapshot._registers.get(key)
+    if found is not None and found[0] is proposals and found[1] is ngo:
+        return found[2]
+    made = _register(snapshot.strata, proposals, ngo, filters)
+    if len(snapshot._registers) >= _REGISTERS_KEPT:
+        snapshot._registers.clear()
+    snapshot._registers[key] = (proposals, ngo, made)
+    return made
+
+
 def overview_from_summaries(
     engine: Engine,
     filters: Filters,
@@ -286,10 +321,9 @@ def overview_from_summaries(
     variables = snapshot.variables(filters.institutions) if kept.height else {}
     if proposals is None or ngo is None:
         proposals, ngo = register_frames(engine)
-    # the register and NGO rows cut exactly as on the raw-row path (its own _apply, given
-    # the strata in place of the responses: the same columns but the cell dimensions)
-    probe = strata.with_columns(pl.lit(None, pl.String).alias(c) for c in DIMENSIONS)
-    _, proposals, ngo = _apply(probe, proposals, ngo, filters, source)
+        register = _register(strata, proposals, ngo, filters)
+    else:
+        register = _kept_register(snapshot, proposals, ngo, filters)
     uncalibrated: tuple[str, ...] = ()
     # --- issue 12: each whole wave raked to its year's margins, as overview_numbers does ---
     if getattr(filters, "weights", DELIVERED) == CALIBRATED and kept.height:
@@ -307,12 +341,13 @@ def overview_from_summaries(
             made = overview_sums_from(make, labels.get_column("wave").to_list(),
                                       regions=filters.regions)  # fmt: skip
             numbers = overview_from_sums(made.national, proposals, ngo, filters.institutions,
-                                         by_region=made.by_region, moved=made.moved)  # fmt: skip
+                                         by_region=made.by_region, moved=made.moved,
+                                         register=register)  # fmt: skip
             return replace(numbers, comparable_units=comparable, weights=CALIBRATED,
                            uncalibrated_waves=made.uncalibrated_waves)  # fmt: skip
     # --- end issue 12 ---
     sums = snapshot_sums(snapshot, kept, filters, variables)
-    numbers = overview_from_sums(sums, proposals, ngo, filters.institutions)
+    numbers = overview_from_sums(sums, proposals, ngo, filters.institutions, register=register)
     return replace(numbers, comparable_units=comparable, uncalibrated_waves=uncalibrated)
 
 
