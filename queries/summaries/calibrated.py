@@ -305,11 +305,4 @@ def _unit_sums_at_once(
     # the others' sums are all 0 (linearise gives 0 for an all-zero domain), filled in so
     live, compact = plan.live(masks)
     a = plan.summed(list(variables.values()), masks, compact, len(live))
-    made = linearise(a, plan.layout)
-    if len(live) < plan.domains:
-        full = {}
-        for name, x in made.items():
-            full[name] = np.zeros((x.shape[0], plan.domains, x.shape[2]))
-            full[name][:, live] = x
-        made = full
-    return plan.sums(made)
+    return plan.sums(linearise(a, plan.layout), compact)

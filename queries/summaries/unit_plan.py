@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -106,17 +107,24 @@ class _Plan:
             found = self.stacked[key] = _stack(self, tuple(variables))
         return found
 
-    def sums(self, made: Mapping[str, np.ndarray]) -> CalibratedSums:
-        """``calibrated_sums``' frame: per unit, rows in (variable, domain, stratum) order."""
+    def sums(self, made: Mapping[str, np.ndarray], compact: np.ndarray) -> CalibratedSums:
+        """``calibrated_sums``' frame: per unit, rows in (variable, domain, stratum) order;
+        ``made``: the live domains' (``live``), every sum 0 in the others."""
         v, d, h = self.at
-        values = {c: pl.Series(made[c][v, d, h]) for c in (*SUM_COLUMNS, "sz", "sz2")}
-        sums = self.base.with_columns(
-            **values,
-            n=pl.Series(made["n"][v, d, h]).round().cast(pl.Int64),
-            n_h=self.n_h,
-            N_h=pl.lit(None, pl.Float64),
+        d = compact[d]
+        live = d >= 0
+        at = (v, np.where(live, d, 0), h)
+        values = {c: np.where(live, made[c][at], 0.0) for c in (*SUM_COLUMNS, "sz", "sz2", "n")}
+        values["n"] = np.round(values["n"]).astype(np.int64)  # whole counts summed
+        frame = self.base.hstack(pl.DataFrame(values)).hstack(self.fixed)
+        return CalibratedSums(frame, self.done, self.delivered)
+
+    @cached_property
+    def fixed(self) -> pl.DataFrame:
+        """The rows' n_h and N_h (none: no fpc), the same on every filter change."""
+        return pl.DataFrame(
+            {"n_h": self.n_h, "N_h": pl.repeat(None, len(self.n_h), dtype=pl.Float64, eager=True)}
         )
-        return CalibratedSums(sums, self.done, self.delivered)
 
 
 _PLANS_KEPT = 64  # (units, domains, variables) of the last few filter changes
