@@ -386,7 +386,8 @@ def groups_shown(made, by: str):
     ``variable`` column: what the cross-tabs draw, from the rows or the summary store.
     Raking names a missing (or out-of-margin) sex or age group ``UNKNOWN``: left out too."""
     if made.estimates.height:
-        known = pl.col(by).is_not_null() & (pl.col(by).cast(pl.String) != UNKNOWN)
-        shown = made.estimates.filter(known).drop("variable")
-        made = replace(made, estimates=shown)
+        values = made.estimates.get_column(by).cast(pl.String).to_list()
+        rows = [i for i, v in enumerate(values) if v is not None and v != UNKNOWN]
+        kept = (c.gather(rows) for c in made.estimates.get_columns() if c.name != "variable")
+        made = replace(made, estimates=pl.DataFrame(list(kept)))
     return made

@@ -12,11 +12,11 @@ the frames ``calibrated_sums`` / ``variable_sums`` give from the same cells: the
 A ``by`` value is a raw cell value on the delivered path; on the calibrated one a margin
 column (region, sex, age group) is the value raking uses (``UNKNOWN`` for a missing value or
 one the wave's margins lack, as ``calibrated_sums`` maps it), the settlement its raw value.
+The cells' codes, domains and strata come from ``queries.summaries.page_cells`` (per snapshot).
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -24,18 +24,19 @@ from functools import cached_property
 import numpy as np
 import polars as pl
 
-from queries.metrics.calibrated import DIMS
 from queries.metrics.filters import Filters
-from queries.summaries.calibrated import (
-    _MISSING,  # a null dimension value: never a domain of its own
-    CellArrays,
-    WaveRaking,
-    domain_masks,
-    inside,
-)
+from queries.summaries.calibrated import CellArrays, WaveRaking, domain_masks, inside
 from queries.summaries.cells import STRATUM_KEYS
-from queries.summaries.memory import DELIVERED, Snapshot, _cell_arrays, _raking
-from queries.summaries.read import chosen_strata
+from queries.summaries.memory import Snapshot, _raking
+from queries.summaries.page_cells import (
+    Coding,
+    cell_arrays,
+    coding_of,
+    existing_domains,
+    kept_strata,
+    recent,
+    strata_index,
+)
 from queries.summaries.unit_plan import raking_layout  # the Overview's raking cells
 from queries.survey.calibrated_sums import CalibratedSums, RakingCells, linearise
 from queries.survey.sums import SUM_COLUMNS
@@ -47,163 +48,10 @@ __all__ = [
     "kept_strata",
     "raked_arrays",
     "raked_sums",
+    "recent",
 ]
 
 _ZEROED = ("n", "sy", *SUM_COLUMNS)
-_CODED = ("region", "sex", "age_group", "settlement")
-
-
-def _cached(snapshot: Snapshot, key: object, make):
-    """``make()`` once per snapshot under ``key`` (in the snapshot's raking store)."""
-    key = ("page_sums", key)
-    with snapshot._raking_lock:
-        found = snapshot._raked.get(key)
-    if found is None:
-        found = make()
-        with snapshot._raking_lock:
-            found = snapshot._raked.setdefault(key, found)
-    return found
-
-
-def _recent(snapshot: Snapshot, name: str, key: object, make):
-    """``make()`` kept per snapshot for the last ``_RECENT`` keys of ``name`` (they depend on
-    the selection, so an unbounded store would grow with every filter combination)."""
-    with snapshot._raking_lock:
-        recent = snapshot._raked.setdefault(("page_sums", name), {})
-        found = recent.get(key)
-    if found is None:
-        found = make()
-        with snapshot._raking_lock:
-            if len(recent) >= _RECENT:
-                recent.pop(next(iter(recent)))
-            recent[key] = found
-    return found
-
-
-_RECENT = 16
-
-
-def kept_strata(snapshot: Snapshot, filters: Filters, source: str | None) -> pl.DataFrame:
-    """``read.chosen_strata`` of the snapshot's strata, kept for the last few selections (a
-    page asks for the same one several times per filter change; ~10 ms of polars each)."""
-    key = (dataclasses.replace(filters, weights=DELIVERED), source)
-
-    def make() -> pl.DataFrame:
-        return chosen_strata(None, filters, source, strata=snapshot.strata)
-
-    return _recent(snapshot, "kept", key, make)
-
-
-def cell_arrays(snapshot: Snapshot, variables: Mapping[str, pl.Expr]) -> dict[str, CellArrays]:
-    """``memory._cell_arrays``, its name matching done once per (institutions, expression)
-    per snapshot instead of per call (matching every stored expression costs ~6 ms)."""
-    out: dict[str, CellArrays] = {}
-    for name, expr in variables.items():
-        key = ("arrays", str(expr))
-        out[name] = _cached(snapshot, key, lambda e=expr: _cell_arrays(snapshot, {"v": e})["v"])
-    return out
-
-
-@dataclass(frozen=True)
-class _Fine:
-    """Every stored cell of the snapshot: its raking cell, unit, stratum and per coded column
-    its raw value's code (into ``WaveRaking.values``)."""
-
-    k: np.ndarray
-    unit: np.ndarray
-    stratum: np.ndarray
-    codes: dict[str, np.ndarray]
-
-
-def _fine(snapshot: Snapshot, raking: WaveRaking) -> _Fine:
-    def make() -> _Fine:
-        fine = raking.fine
-        codes = {
-            c: fine.get_column(c)
-            .fill_null(_MISSING)
-            .replace_strict(raking.values[c], range(len(raking.values[c])), default=-1)
-            .to_numpy()
-            for c in _CODED
-        }
-        columns = (fine.get_column(c).to_numpy() for c in ("_k", "_u", "_s"))
-        return _Fine(*columns, codes)
-
-    return _cached(snapshot, "fine", make)
-
-
-@dataclass(frozen=True)
-class _Coding:
-    """How cells map to the domains of ``by``: per column, its values and each cell's code
-    (raw: from the cell's own code; raked margin columns: from its raking cell's)."""
-
-    by: tuple[str, ...]
-    values: tuple[tuple[str, ...], ...]  # per by column
-    raw_valid: tuple[np.ndarray, ...]  # per by column: raw code -> value index or -1
-    of_k: tuple[np.ndarray | None, ...]  # per by column: raking cell -> value index
-
-    @property
-    def size(self) -> int:
-        return int(np.prod([len(v) for v in self.values])) if self.by else 1
-
-    def code(self, k: np.ndarray, codes: Mapping[str, np.ndarray]) -> np.ndarray:
-        """Each cell's domain (mixed radix over the by columns), -1 for a missing value."""
-        out = np.zeros(len(k), dtype=np.int64)
-        for column, values, raw, by_k in zip(
-            self.by, self.values, self.raw_valid, self.of_k, strict=True
-        ):
-            value = raw[codes[column]] if by_k is None else by_k[k]
-            out = np.where((out < 0) | (value < 0), -1, out * len(values) + value)
-        return out
-
-    def frame(self, domains: np.ndarray) -> list[pl.Series]:
-        """The by columns of ``domains`` (codes)."""
-        out, rest = [], domains.copy()
-        for column, values in reversed(list(zip(self.by, self.values, strict=True))):
-            out.append(pl.Series(column, values, pl.String)[rest % len(values)])
-            rest //= len(values)
-        return out[::-1]
-
-
-def _coding(snapshot: Snapshot, raking: WaveRaking, by: tuple[str, ...], mapped: bool) -> _Coding:
-    """``mapped``: a margin column's domains are the values raking uses (``calibrated_sums``'
-    by groups); else the raw values (the delivered path's, and the Overview's areas)."""
-
-    def make() -> _Coding:
-        values, raw_valid, of_k = [], [], []
-        for column in by:
-            if mapped and column in DIMS:  # the value raking uses (mapped as calibrated_sums)
-                used = raking.cells.get_column(column)
-                kept = tuple(sorted(used.unique().to_list()))
-                codes = used.replace_strict(kept, range(len(kept))).to_numpy()
-                values.append(kept)
-                raw_valid.append(np.zeros(0, dtype=np.int64))
-                of_k.append(codes.astype(np.int64))
-            else:
-                everything = raking.values[column]
-                kept = tuple(v for v in everything if v != _MISSING)
-                index = {v: i for i, v in enumerate(kept)}
-                values.append(kept)
-                raw_valid.append(np.array([index.get(v, -1) for v in everything], np.int64))
-                of_k.append(None)
-        return _Coding(by, tuple(values), tuple(raw_valid), tuple(of_k))
-
-    return _cached(snapshot, ("coding", by, mapped), make)
-
-
-def _existing(snapshot: Snapshot, raking: WaveRaking, coding: _Coding, raked: bool) -> np.ndarray:
-    """Which domains have a respondent: units × domains (raked) or strata × domains."""
-    key = ("existing", coding.by, tuple(x is None for x in coding.of_k), raked)
-
-    def make() -> np.ndarray:
-        fine = _fine(snapshot, raking)
-        where = fine.unit if raked else fine.stratum
-        rows = raking.units.height if raked else len(raking.strata)
-        out = np.zeros((rows, coding.size), dtype=bool)
-        d = coding.code(fine.k, fine.codes)
-        out[where[d >= 0], d[d >= 0]] = True
-        return out
-
-    return _cached(snapshot, key, make)
 
 
 def delivered_sums(
@@ -219,16 +67,17 @@ def delivered_sums(
         return pl.DataFrame()
     raking = _raking(snapshot)
     arrays = cell_arrays(snapshot, variables)
-    coding = _coding(snapshot, raking, tuple(by), mapped=False)
+    coding = coding_of(snapshot, raking, tuple(by), mapped=False)
     size, domains = len(raking.strata), coding.size
-    codes = pl.DataFrame({"stratum": raking.strata}).with_row_index("_s")
-    named = kept.with_columns(pl.concat_str(*STRATUM_KEYS, separator="|").alias("stratum"))
-    at = named.join(codes, on="stratum", how="inner").select("_s", "n_h")
+    strata = strata_index(snapshot, raking)
     n_h = np.zeros(size, dtype=np.int64)
-    n_h[at.get_column("_s").to_numpy()] = at.get_column("n_h").to_numpy()
     wanted = np.zeros(size, dtype=bool)
-    wanted[at.get_column("_s").to_numpy()] = True
-    s, d = np.nonzero(_existing(snapshot, raking, coding, raked=False) & wanted[:, None])
+    for *key, n in zip(*(kept.get_column(c).to_list() for c in (*STRATUM_KEYS, "n_h")),
+                       strict=True):  # fmt: skip
+        at = strata.index.get("|".join(key))
+        if at is not None:  # a kept stratum the store has cells of
+            n_h[at], wanted[at] = n, True
+    s, d = np.nonzero(existing_domains(snapshot, raking, coding, raked=False) & wanted[:, None])
     flat = s * domains + d  # the rows: (stratum, domain) pairs with a respondent
     masks = domain_masks(raking, filters, regions=False)
     sums = {c: np.zeros((len(arrays), len(flat))) for c in ("n", *SUM_COLUMNS)}
@@ -243,7 +92,7 @@ def delivered_sums(
     return pl.DataFrame(
         [
             *coding.frame(d[rows]),
-            pl.Series("stratum", raking.strata, pl.String)[s[rows]],
+            strata.names.gather(s[rows]),
             pl.Series("variable", list(arrays), pl.String)[v],
             *(pl.Series(c, sums[c].ravel()) for c in SUM_COLUMNS),
             pl.Series("n", sums["n"].ravel()).round().cast(pl.Int64),
@@ -305,7 +154,7 @@ def _units(snapshot: Snapshot, raking: WaveRaking, waves: pl.DataFrame) -> _Unit
         left = tuple((key, reason) for key, reason in reasons if reason is not None)
         return _Units(units, position, local_unit, strata, layout, done, left)
 
-    return _recent(snapshot, "units", key, make)
+    return recent(snapshot, "units", key, make)
 
 
 def _frame(
@@ -313,7 +162,7 @@ def _frame(
     chosen: _Units,
     made: Mapping[str, np.ndarray],
     names: Sequence[str],
-    coding: _Coding,
+    coding: Coding,
     existing: np.ndarray,
 ) -> CalibratedSums:
     """``calibrated_sums``' frame: a row per (variable, domain of the unit, stratum)."""
@@ -348,7 +197,7 @@ def raked_arrays(
     them) over the chosen whole waves, the filters a domain. ``mapped``: a margin column's
     domains as ``calibrated_sums`` makes them (else the raw values, as the Overview's areas)."""
     raking = _raking(snapshot)
-    coding = _coding(snapshot, raking, tuple(by), mapped)
+    coding = coding_of(snapshot, raking, tuple(by), mapped)
     chosen = _units(snapshot, raking, waves)
     masks = domain_masks(raking, filters, regions=True)
     shape = (len(arrays), chosen.cells, coding.size)
@@ -360,7 +209,7 @@ def raked_arrays(
         for c in _ZEROED:
             a[c][v] = np.bincount(flat, cells.sums[c][keep], shape[1] * shape[2]).reshape(shape[1:])
     made = linearise(a, chosen.layout)
-    existing = _existing(snapshot, raking, coding, raked=True)
+    existing = existing_domains(snapshot, raking, coding, raked=True)
     return _frame(raking, chosen, made, list(arrays), coding, existing)
 
 
@@ -414,6 +263,6 @@ def centred_sums(
         for c, x in made.items():
             a[c][v, :, 0] = np.bincount(where, x[mine], size)
     made = linearise(a, layout)
-    coding = _Coding((), (), (), ())
+    coding = Coding((), (), (), ())
     existing = np.ones((raking.units.height, 1), dtype=bool)
     return _frame(raking, chosen, made, [str(g) for g in ratio], coding, existing)

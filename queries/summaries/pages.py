@@ -32,7 +32,13 @@ from queries.metrics.page_weights import (
 from queries.metrics.trust import composite_expr, trust_columns
 from queries.summaries.cells import TRUST
 from queries.summaries.memory import CALIBRATED, DELIVERED, Snapshot, _raking
-from queries.summaries.page_sums import centred_sums, delivered_sums, kept_strata, raked_sums
+from queries.summaries.page_sums import (
+    centred_sums,
+    delivered_sums,
+    kept_strata,
+    raked_sums,
+    recent,
+)
 from queries.survey.calibrated_sums import CalibratedSums
 
 __all__ = [
@@ -60,8 +66,15 @@ def _kept(
 ) -> pl.DataFrame:
     """The strata the raw path's ``selection_rows`` keeps (source, wave, region, period_start,
     n_h); the raw path's messages (an unknown wave)."""
-    kept = kept_strata(snapshot, filters, source)
-    return kept if waves is None else kept.filter(pl.col("wave").is_in(list(waves)))
+    if waves is None:
+        return kept_strata(snapshot, filters, source)
+    key = (dataclasses.replace(filters, weights=DELIVERED), source, tuple(waves))
+
+    def make() -> pl.DataFrame:
+        kept = kept_strata(snapshot, filters, source)
+        return kept.filter(pl.col("wave").is_in(list(waves)))
+
+    return recent(snapshot, "kept_waves", key, make)  # asked again by each page's call
 
 
 def weighted_sums(
@@ -143,8 +156,12 @@ def pooled_estimates(
 def composite_of(snapshot: Snapshot, institutions: Sequence[str]) -> pl.Expr:
     """The composite trust expression over ``institutions`` (all when none), as the raw path
     builds it from the dataset's columns (same order, same message for an unknown one)."""
-    columns = pl.DataFrame(schema={f"{TRUST}{i}": pl.Float64 for i in snapshot.institutions})
-    return composite_expr(trust_columns(columns, institutions))
+
+    def make() -> pl.Expr:
+        names = {f"{TRUST}{i}": pl.Float64 for i in snapshot.institutions}
+        return composite_expr(trust_columns(pl.DataFrame(schema=names), institutions))
+
+    return recent(snapshot, "composite", tuple(institutions), make)
 
 
 def feedback_numbers(
