@@ -30,9 +30,9 @@ from queries.metrics.moved import (
 )
 from queries.metrics.ngo import national_density, ngo_rows
 from queries.metrics.register import answer_rate_30, funnel, latest_submission, register_rows
-from queries.metrics.trend import spans_waves, trend_from_sums
+from queries.metrics.trend import on_units, spans_waves, trend_from_sums
 from queries.metrics.trust import composite_expr, trust_columns
-from queries.reference.reform import REFORM_DATE, comparable_selection, on_comparable_units
+from queries.reference.reform import REFORM_DATE, comparable_selection, is_reformed
 
 CARDS = (
     "composite_trust",
@@ -297,8 +297,8 @@ def overview_numbers(data, filters: Filters, source: str) -> OverviewNumbers:
 def _comparable(responses: pl.DataFrame, filters: Filters, source: str | None):
     """region-reform: regions chosen over waves on both sides of 2022 widened to comparable
     units (queries/reference/reform.py), and those units; unchanged within one vintage."""
-    if not filters.regions or responses.is_empty():
-        return filters, ()
+    if not any(is_reformed(code) for code in filters.regions) or responses.is_empty():
+        return filters, ()  # nothing to widen (an unknown wave label is refused later alike)
     waves = responses.select("source", "wave", "period_start").unique()
     span = Filters(sources=filters.sources, wave_from=filters.wave_from, wave_to=filters.wave_to)
     waves = apply_filters(waves, span)
@@ -368,7 +368,7 @@ def _survey_numbers(domains: _Domains) -> tuple[pl.DataFrame, pl.DataFrame, pl.D
         "map": (domains.latest.filter(pl.col("variable") == "composite_trust"), region),
     }
     if pair.height == 2:  # region-reform: compared on comparable units, as regions_moved does
-        parts["moved"] = (on_comparable_units(moved), region)
+        parts["moved"] = (on_units(moved), region)
     columns = [c for c in domains.national.columns if c not in ("region", "source")]
     # calibrated sums bring their own Σz (``sz``): every part has them, or none
     same = {tuple(sorted(set(f.columns) & {*columns, "sz"})) for f, _ in parts.values()}

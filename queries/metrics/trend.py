@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 
 import polars as pl
 
 from queries.metrics import as_list, combine, variable_sums
 from queries.metrics.calibrated import calibrated_trend_sums  # issue 12
-from queries.reference.reform import on_comparable_units
+from queries.reference.reform import comparable_expr, crosses_reform
 from queries.survey.design import difference_from_sums, p_values, z_value
 
 
@@ -31,7 +32,7 @@ def trend_from_sums(
     """
     keys = [*by, "variable"]
     if "region" in by:  # region-reform: regions across 2022 are compared on comparable units
-        sums = on_comparable_units(sums)
+        sums = on_units(sums)
     order = waves.select("wave", "period_start").unique("wave")
     est = combine(sums, by=[*by, "wave"], shares=shares, level=level)
     est = est.join(order, on="wave", how="left").sort([*keys, "period_start", "wave"])
@@ -61,9 +62,28 @@ def trend_from_sums(
 
 def spans_waves(sums: pl.DataFrame) -> bool:
     """Whether some stratum has rows in two waves (then the waves are not independent samples
-    and a change's SE is the linearised contrast)."""
-    shared = sums.group_by("stratum").agg(pl.col("wave").n_unique()).get_column("wave").max()
-    return shared is not None and shared > 1
+    and a change's SE is the linearised contrast): more (stratum, wave) pairs than strata."""
+    if sums.is_empty():
+        return False
+    pairs, strata = sums.select(pl.struct("stratum", "wave").n_unique().alias("pairs"),
+                                pl.col("stratum").n_unique()).row(0)  # fmt: skip
+    return pairs > strata
+
+
+@lru_cache(maxsize=256)
+def crosses(labels: tuple[str, ...]) -> bool:
+    """``reform.crosses_reform`` of these wave labels, kept (issue 11: a dozen polars steps
+    on two labels, on every filter change)."""
+    return crosses_reform(labels)
+
+
+def on_units(frame: pl.DataFrame, *, wave: str = "wave", region: str = "region") -> pl.DataFrame:
+    """``reform.on_comparable_units``: ``region`` on comparable units when the frame's waves
+    lie on both sides of the reform, else unchanged (through ``crosses``)."""
+    if frame.is_empty():
+        return frame
+    labels = tuple(sorted(frame.get_column(wave).unique().to_list()))
+    return frame.with_columns(comparable_expr(region)) if crosses(labels) else frame
 
 
 def _contrast_se(sums: pl.DataFrame, est: pl.DataFrame, by: Sequence[str]) -> pl.DataFrame:
@@ -101,4 +121,4 @@ def metric_trend(
     return trend_from_sums(sums, waves, by=by_cols, shares=shares, level=level)
 
 
-__all__ = ["metric_trend", "spans_waves", "trend_from_sums", "z_value"]
+__all__ = ["crosses", "metric_trend", "on_units", "spans_waves", "trend_from_sums", "z_value"]
