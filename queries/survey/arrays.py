@@ -11,7 +11,7 @@ df, R's logit interval for shares).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
 
@@ -23,6 +23,7 @@ __all__ = [
     "Groups",
     "Interval",
     "difference_parts",
+    "grouped",
     "groups_of",
     "interval",
     "ratio_parts",
@@ -38,33 +39,39 @@ _SMALL = 4096  # rows up to which Python's dict factorises faster than a polars 
 @dataclass(frozen=True)
 class Groups:
     """Rows factorised by key columns: each row's group (−1: a null key, left out), the first
-    row of every group (groups in order of first appearance)."""
+    row of every group and its key (groups in order of first appearance)."""
 
     code: np.ndarray
     first: np.ndarray
+    keys: list[tuple]
 
     @property
     def size(self) -> int:
         return len(self.first)
 
 
+def grouped(rows: Iterable[tuple], *, nullable: int = 0) -> Groups:
+    """``rows`` (key tuples) factorised; a row with a null among its first ``nullable``
+    values belongs to no group."""
+    seen: dict[tuple, int] = {}
+    code, first = [], []
+    for i, row in enumerate(rows):
+        if nullable and None in row[:nullable]:
+            code.append(-1)
+            continue
+        at = seen.setdefault(row, len(seen))
+        if at == len(first):
+            first.append(i)
+        code.append(at)
+    return Groups(np.array(code, dtype=np.int64), np.array(first, dtype=np.int64), list(seen))
+
+
 def groups_of(frame: pl.DataFrame, columns: Sequence[str], *, nullable: int = 0) -> Groups:
     """``frame``'s rows grouped on ``columns``; a row whose first ``nullable`` columns hold a
     null belongs to no group (code −1), as polars' ``filter(is_not_null)`` before grouping."""
     if frame.height <= _SMALL:
-        seen: dict[tuple, int] = {}
-        code = np.empty(frame.height, dtype=np.int64)
-        first = []
-        rows = zip(*(frame.get_column(c).to_list() for c in columns), strict=True)
-        for i, row in enumerate(rows):
-            if nullable and None in row[:nullable]:
-                code[i] = -1
-                continue
-            at = seen.setdefault(row, len(seen))
-            if at == len(first):
-                first.append(i)
-            code[i] = at
-        return Groups(code, np.asarray(first, dtype=np.int64))
+        values = (frame.get_column(c).to_list() for c in columns)
+        return grouped(zip(*values, strict=True), nullable=nullable)
     valid = pl.all_horizontal(pl.col(columns[:nullable]).is_not_null()) if nullable else True
     ranked = frame.select(pl.when(valid).then(pl.struct(columns).rank("dense")).alias("_g"))
     dense = ranked.get_column("_g").fill_null(0).cast(pl.Int64).to_numpy() - 1  # −1: a null key
@@ -72,24 +79,25 @@ def groups_of(frame: pl.DataFrame, columns: Sequence[str], *, nullable: int = 0)
     keep = present >= 0
     index = np.full(int(present.max()) + 2 if len(present) else 1, -1, dtype=np.int64)
     index[present[keep]] = np.arange(int(keep.sum()))
-    return Groups(index[dense], first[keep])
+    rows = frame.select(columns)[first[keep]].rows()
+    return Groups(index[dense], first[keep], rows)
 
 
 _PLAIN = (pl.String, pl.Int64, pl.Int32, pl.Int16, pl.Int8, pl.UInt64, pl.UInt32, pl.Date)
 
 
-def sorted_frame(columns: Sequence[pl.Series], keys: Sequence[str]) -> pl.DataFrame:
-    """``pl.DataFrame(columns).sort(keys)`` for keys without nulls; plain key types (text,
-    integers, dates: Python orders them as polars does) sorted in Python, no polars pass."""
-    frame = pl.DataFrame(columns)
-    key = [frame.get_column(k) for k in keys]
-    if any(s.dtype not in _PLAIN or s.null_count() for s in key):
-        return frame.sort(keys)
-    rows = list(zip(*(s.to_list() for s in key), strict=True))
-    order = sorted(range(len(rows)), key=rows.__getitem__)
-    if order == list(range(len(rows))):
-        return frame
-    return frame[order]
+def sorted_frame(
+    keys: Sequence[tuple], schema: Mapping[str, pl.DataType], columns: Sequence[pl.Series]
+) -> pl.DataFrame:
+    """The key columns (``schema``: their names and types; ``keys``: a tuple per row, no
+    null) then ``columns``, sorted on the keys as polars' ``sort`` orders them: plain key
+    types (text, integers, dates, which Python orders alike) in Python, no polars pass."""
+    made = [pl.Series(n, [k[j] for k in keys], d) for j, (n, d) in enumerate(schema.items())]
+    frame = pl.DataFrame([*made, *columns])
+    if any(d not in _PLAIN for d in schema.values()):
+        return frame.sort(list(schema))
+    order = sorted(range(len(keys)), key=keys.__getitem__)
+    return frame if order == list(range(len(keys))) else frame[order]
 
 
 def ratio_parts(

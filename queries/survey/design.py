@@ -28,6 +28,7 @@ from queries.errors import SenimError
 from queries.survey.arrays import (
     Interval,
     difference_parts,
+    grouped,
     groups_of,
     interval,
     ratio_parts,
@@ -178,8 +179,8 @@ def combine_sums(
            for c in (*SUM_COLUMNS, "n", *_given(sums))}  # fmt: skip
     n_h, big_n = (_column(sums, c)[cells.first] for c in ("n_h", "N_h"))
     # per (by, variable): the estimate, the variance summed over strata, n and the design df
-    first = pl.DataFrame([sums.get_column(k).gather(cells.first) for k in keys])
-    groups = groups_of(first, keys)
+    width = len(keys)
+    groups = grouped(key[:width] for key in cells.keys)
     ratio, s1, s2 = ratio_parts(per, groups.code, groups.size)
     if _given(sums):  # calibrated sums bring their own Σz, Σz² (queries.survey.calibrated_sums)
         s1, s2 = per["sz"], per["sz2"]
@@ -187,14 +188,12 @@ def combine_sums(
     n = np.bincount(groups.code, per["n"], groups.size)
     df = n - np.bincount(groups.code, per["n"] > 0, groups.size)
     named = set(shares)
-    variables = first.get_column("variable").gather(groups.first)
-    share = np.array([v in named for v in variables], dtype=bool)
+    share = np.array([key[-1] in named for key in groups.keys], dtype=bool)
     made = _interval(ratio, var, n, level=level, ci=ci, share=share | proportion, df=df)
-    columns = [first.get_column(k).gather(groups.first) for k in keys]
-    return sorted_frame([*columns, *_interval_columns(made, "estimate"),
-                         pl.Series("n", n.round().astype(np.int64)),
-                         pl.Series("df", df.round().astype(np.int64)),
-                         pl.Series("suppressed", made.suppressed)], keys)  # fmt: skip
+    columns = [*_interval_columns(made, "estimate"), pl.Series("n", n.round().astype(np.int64)),
+               pl.Series("df", df.round().astype(np.int64)),
+               pl.Series("suppressed", made.suppressed)]  # fmt: skip
+    return sorted_frame(groups.keys, {k: sums.schema[k] for k in keys}, columns)
 
 
 def _interval_columns(made: Interval, est: str) -> list[pl.Series]:
@@ -334,9 +333,7 @@ def difference_from_sums(
     # null where hidden; a 0/0 stays NaN, as polars' division leaves it
     shown_z = [None if h else v for h, v in zip(np.isnan(done.se), z.tolist(), strict=True)]
     hide = done.suppressed
-    firsts = groups.first[present]
-    return sorted_frame([
-        *(sums.get_column(k).gather(firsts) for k in keys),
+    return sorted_frame([groups.keys[g] for g in present], {k: sums.schema[k] for k in keys}, [
         pl.Series("estimate_a", np.where(hide, np.nan, made.estimate_a), nan_to_null=True),
         pl.Series("estimate_b", np.where(hide, np.nan, made.estimate_b), nan_to_null=True),
         pl.Series("n_a", made.n_a.round().astype(np.int64)),
@@ -347,7 +344,7 @@ def difference_from_sums(
         pl.Series("df", made.df.round().astype(np.int64)),
         pl.Series("significant", np.nan_to_num(p, nan=1.0) < 1 - level),
         pl.Series("suppressed", hide),
-    ], keys)  # fmt: skip
+    ])  # fmt: skip
 
 
 def difference(
