@@ -23,7 +23,8 @@ from queries.summaries.calibrated import (
     CellArrays,
     WaveRaking,
 )
-from queries.summaries.memory import DELIVERED, Snapshot, _cell_arrays
+from queries.summaries.cells import STRATUM_KEYS
+from queries.summaries.memory import DELIVERED, Snapshot, _cell_arrays, _raking
 from queries.summaries.read import chosen_strata
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "fine_cells",
     "kept_strata",
     "recent",
+    "strata_cells",
     "strata_index",
 ]
 
@@ -93,6 +95,35 @@ def cell_arrays(snapshot: Snapshot, variables: Mapping[str, pl.Expr]) -> dict[st
         key = ("arrays", str(expr))
         out[name] = cached(snapshot, key, lambda e=expr: _cell_arrays(snapshot, {"v": e})["v"])
     return out
+
+
+def strata_cells(
+    snapshot: Snapshot, variables: Mapping[str, pl.Expr], strata: pl.DataFrame
+) -> dict[str, CellArrays]:
+    """``cell_arrays`` of just the cells in ``strata`` (source, wave, region rows), kept for
+    the last few sets of strata: a page's pass then runs over its waves' cells, not every
+    wave's. Exact: the cells left out lie in strata the pass would mask out (same order)."""
+    raking = _raking(snapshot)
+    index = strata_index(snapshot, raking).index
+    names = zip(*(strata.get_column(c).to_list() for c in STRATUM_KEYS), strict=True)
+    chosen = tuple(sorted(i for i in (index.get("|".join(n)) for n in names) if i is not None))
+    key = (tuple((name, str(expr)) for name, expr in variables.items()), chosen)
+
+    def make() -> dict[str, CellArrays]:
+        wanted = np.zeros(len(raking.strata), dtype=bool)
+        wanted[list(chosen)] = True
+        return {name: _subset(cells, wanted[cells.stratum])
+                for name, cells in cell_arrays(snapshot, variables).items()}  # fmt: skip
+
+    return recent(snapshot, "strata_cells", key, make)
+
+
+def _subset(cells: CellArrays, keep: np.ndarray) -> CellArrays:
+    at = np.flatnonzero(keep)
+    return CellArrays(
+        cells.k[at], cells.unit[at], cells.stratum[at],
+        {c: x[at] for c, x in cells.codes.items()}, {c: x[at] for c, x in cells.sums.items()},
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)

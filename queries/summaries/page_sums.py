@@ -35,6 +35,7 @@ from queries.summaries.page_cells import (
     existing_domains,
     kept_strata,
     recent,
+    strata_cells,
     strata_index,
 )
 from queries.summaries.unit_plan import raking_layout  # the Overview's raking cells
@@ -66,7 +67,7 @@ def delivered_sums(
     if kept.is_empty():
         return pl.DataFrame()
     raking = _raking(snapshot)
-    arrays = cell_arrays(snapshot, variables)
+    arrays = strata_cells(snapshot, variables, kept)
     coding = coding_of(snapshot, raking, tuple(by), mapped=False)
     size, domains = len(raking.strata), coding.size
     strata = strata_index(snapshot, raking)
@@ -202,10 +203,13 @@ def raked_arrays(
     masks = domain_masks(raking, filters, regions=True)
     shape = (len(arrays), chosen.cells, coding.size)
     a = {c: np.zeros(shape) for c in _ZEROED}
+    placed: tuple[object, np.ndarray, np.ndarray] | None = None
     for v, cells in enumerate(arrays.values()):
-        at, dom = chosen.position[cells.k], coding.code(cells.k, cells.codes)
-        keep = (at >= 0) & inside(cells, masks) & (dom >= 0)
-        flat = at[keep] * shape[2] + dom[keep]
+        if placed is None or placed[0] is not cells.k:  # contrasts share their cells' keys
+            at, dom = chosen.position[cells.k], coding.code(cells.k, cells.codes)
+            keep = (at >= 0) & inside(cells, masks) & (dom >= 0)
+            placed = (cells.k, keep, at[keep] * shape[2] + dom[keep])
+        _, keep, flat = placed
         for c in _ZEROED:
             a[c][v] = np.bincount(flat, cells.sums[c][keep], shape[1] * shape[2]).reshape(shape[1:])
     made = linearise(a, chosen.layout)
@@ -222,7 +226,7 @@ def raked_sums(
 ) -> CalibratedSums:
     """``calibrated_sums(whole_wave_cells(...), by=by, carry=period_start)`` of the chosen
     whole waves (``waves``: their strata, every region) from the snapshot's raking."""
-    return raked_arrays(snapshot, waves, filters, cell_arrays(snapshot, variables), by)
+    return raked_arrays(snapshot, waves, filters, strata_cells(snapshot, variables, waves), by)
 
 
 def centred_sums(
@@ -239,7 +243,7 @@ def centred_sums(
     raking cell brings its count, Σw, Σw² (v is never null); g's cells of y bring
     Σv = Σy − r·n, Σwv = Σwy − r·Σw, Σw²v = Σw²y − r·Σw², Σw²v² = Σw²y² − 2r·Σw²y + r²·Σw²."""
     raking = _raking(snapshot)
-    cells = cell_arrays(snapshot, {"y": y})["y"]
+    cells = strata_cells(snapshot, {"y": y}, waves)["y"]
     chosen = _units(snapshot, raking, waves)
     masks = domain_masks(raking, filters, regions=True)
     layout = chosen.layout
