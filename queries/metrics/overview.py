@@ -119,19 +119,28 @@ def _with_government(trend: pl.DataFrame) -> pl.DataFrame:
     return pl.concat([trend, government.with_columns(variable=pl.lit("trust_government"))])
 
 
+_CARD_FIELDS = ("wave", "previous_wave", "estimate", "ci_low", "ci_high", "n", "suppressed",
+                "change", "change_se", "p_value", "significant")  # fmt: skip
+
+
 def _survey_cards(trend: pl.DataFrame) -> list[dict]:
+    """Per card variable its latest wave's row (issue 11: as rows, a few dozen of them)."""
     if trend.is_empty():  # no responses at all (an empty database, or filters leaving none)
         return []
-    cards = trend.filter(pl.col("variable").is_in(CARDS))
-    latest = cards.sort("period_start").group_by("variable", maintain_order=True).last()
-    previous = pl.col("estimate") - pl.col("change")
-    share = pl.col("variable").is_in(SHARES)
-    kind = pl.when(share).then(pl.lit("share")).otherwise(pl.lit("score"))
-    return latest.select(
-        pl.col("variable").alias("card"), kind.alias("kind"), "wave", "previous_wave",
-        "estimate", "ci_low", "ci_high", "n", "suppressed", previous.alias("previous"),
-        "change", "change_se", "p_value", "significant",
-    ).to_dicts()  # fmt: skip
+    latest: dict[str, dict] = {}
+    for row in trend.filter(pl.col("variable").is_in(CARDS)).iter_rows(named=True):
+        found, start = latest.get(row["variable"]), row["period_start"]
+        before = None if found is None else found["period_start"]
+        if found is None or (start is not None and (before is None or start >= before)):
+            latest[row["variable"]] = row  # the latest wave (a null start sorts first)
+    cards = []
+    for card, row in latest.items():
+        estimate, change = row["estimate"], row["change"]
+        previous = None if estimate is None or change is None else estimate - change
+        kind = "share" if card in SHARES else "score"
+        cards.append({"card": card, "kind": kind, **{f: row[f] for f in _CARD_FIELDS},
+                      "previous": previous})  # fmt: skip
+    return cards
 
 
 def _register_card(proposals: pl.DataFrame, as_of: dt.date | None) -> dict | None:

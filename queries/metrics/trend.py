@@ -53,11 +53,8 @@ def trend_from_sums(
     if spans_waves(sums) if contrast is None else contrast:
         est = _contrast_se(sums, est, by)
     z = est.get_column("change") / est.get_column("change_se")
-    return (
-        est.with_columns(p_values(z, df=est.get_column("_df")).alias("p_value"))
-        .with_columns((pl.col("p_value") < 1 - level).fill_null(False).alias("significant"))
-        .drop("_df")
-    )
+    p = p_values(z, df=est.get_column("_df"))
+    return est.drop("_df").with_columns(p, (p < 1 - level).fill_null(False).alias("significant"))
 
 
 def spans_waves(sums: pl.DataFrame) -> bool:
