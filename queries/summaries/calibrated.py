@@ -104,9 +104,11 @@ def whole_wave_cells(
 
 __all__ = [
     "CellArrays",
+    "ChosenWaves",
     "WaveRaking",
     "calibrated_maker",
     "cell_totals",
+    "chosen_waves",
     "domain_masks",
     "inside",
     "wave_raking",
@@ -260,29 +262,58 @@ def inside(cells: CellArrays, masks: Mapping[str, np.ndarray]) -> np.ndarray:
     return keep
 
 
+@dataclass(frozen=True)
+class ChosenWaves:
+    """The whole waves a selection rakes (only the sources and the wave range choose them, so
+    a caller may keep this per such choice): their units (``WaveRaking.units`` rows), their
+    strata's n_h, their labels in time order and their margins (None: none)."""
+
+    units: pl.DataFrame
+    n_h: pl.DataFrame
+    labels: tuple[str, ...]
+    margins: dict[tuple[str, str], Margins | None]
+    # the units of some of the waves (``of``), made once
+    _some: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def of(self, labels: Sequence[str] | None) -> pl.DataFrame:
+        """The units of the waves ``labels`` (None: all)."""
+        if labels is None:
+            return self.units
+        key = tuple(labels)
+        if key not in self._some:
+            self._some[key] = self.units.filter(pl.col("wave").is_in(list(labels)))
+        return self._some[key]
+
+
+def chosen_waves(raking: WaveRaking, waves: pl.DataFrame) -> ChosenWaves:
+    """``ChosenWaves`` of ``waves`` (the chosen waves' strata, every region)."""
+    chosen = waves.select("source", "wave").unique()
+    units = raking.units.join(chosen, on=["source", "wave"], how="semi")
+    stratum = pl.concat_str(*STRATUM_KEYS, separator="|").alias("stratum")
+    labels = waves.select("wave", "period_start").unique().sort("period_start", "wave")
+    margins = {key: raking.margins.get(key) for key in chosen.rows()}
+    return ChosenWaves(units, waves.select(stratum, "region", "n_h"),
+                       tuple(labels.get_column("wave")), margins)  # fmt: skip
+
+
 def calibrated_maker(
     raking: WaveRaking,
-    waves: pl.DataFrame,
+    waves: ChosenWaves,
     variables: Mapping[str, CellArrays],
     filters: Filters,
     *,
     by_area: Sequence[str] | None = None,
 ) -> Callable[[Sequence[str] | None, pl.Expr | None], CalibratedSums]:
-    """The ``calibrated_overview_sums`` maker over the chosen waves (``waves``: their strata,
-    every region): the filters are the domain; ``variables``: Overview name -> its cells;
-    ``by_area``: the only variables made for area domains (None: all; each variable is
-    linearised on its own, so leaving the others out changes none of these)."""
-    chosen = waves.select("source", "wave").unique()
-    units = raking.units.join(chosen, on=["source", "wave"], how="semi")
-    stratum = pl.concat_str(*STRATUM_KEYS, separator="|").alias("stratum")
-    n_h = waves.select(stratum, "region", "n_h")
+    """The ``calibrated_overview_sums`` maker over the chosen waves: the filters are the
+    domain; ``variables``: Overview name -> its cells; ``by_area``: the only variables made
+    for area domains (None: all; each variable is linearised on its own, so leaving the
+    others out changes none of these)."""
     masks = domain_masks(raking, filters, regions=True)
     areal = {n: c for n, c in variables.items() if by_area is None or n in by_area}
 
     def make(labels: Sequence[str] | None, area: pl.Expr | None) -> CalibratedSums:
-        kept = units if labels is None else units.filter(pl.col("wave").is_in(list(labels)))
         made = variables if area is None else areal or variables
-        return _unit_sums_at_once(raking, kept, n_h, made, masks, area)
+        return _unit_sums_at_once(raking, waves.of(labels), waves.n_h, made, masks, area)
 
     return make
 

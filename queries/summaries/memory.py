@@ -43,9 +43,11 @@ from queries.reference.regions import reference_regions
 from queries.schema import responses, summary_cells, survey_waves, trust_score
 from queries.summaries.calibrated import (  # noqa: F401 (whole_wave_cells: for pages)
     CellArrays,
+    ChosenWaves,
     WaveRaking,
     calibrated_maker,
     cell_totals,
+    chosen_waves,
     domain_masks,
     inside,
     wave_raking,
@@ -132,6 +134,21 @@ def _raking(snapshot: Snapshot) -> WaveRaking:
             margins = wave_margins(strata, snapshot.population, reference_regions())
             snapshot._raked[""] = wave_raking(strata, snapshot.totals, margins)
         return snapshot._raked[""]  # type: ignore[return-value]
+
+
+def _chosen_waves(snapshot: Snapshot, filters: Filters, source: str) -> ChosenWaves:
+    """The whole waves the selection rakes (every region), kept per choice of sources and
+    wave range (issue 11: the same for every miss that changes anything else)."""
+    key = ("waves", filters.sources, filters.wave_from, filters.wave_to, source)
+    with snapshot._raking_lock:
+        found = snapshot._raked.get(key)
+    if found is None:
+        whole = replace(filters, regions=(), sexes=(), age_groups=(), settlements=())
+        waves = chosen_strata(None, whole, source, strata=snapshot.strata)
+        found = chosen_waves(_raking(snapshot), waves)
+        with snapshot._raking_lock:
+            snapshot._raked[key] = found
+    return found  # type: ignore[return-value]
 
 
 def _cell_arrays(snapshot: Snapshot, variables: Mapping[str, pl.Expr]) -> dict[str, CellArrays]:
@@ -327,19 +344,15 @@ def overview_from_summaries(
     uncalibrated: tuple[str, ...] = ()
     # --- issue 12: each whole wave raked to its year's margins, as overview_numbers does ---
     if getattr(filters, "weights", DELIVERED) == CALIBRATED and kept.height:
-        waves = chosen_strata(None, replace(filters, regions=()), source, strata=strata)
-        raking = _raking(snapshot)
-        chosen = waves.select("source", "wave").unique().rows()
-        margins = {key: raking.margins.get(key) for key in chosen}
+        raking, waves = _raking(snapshot), _chosen_waves(snapshot, filters, source)
+        margins = waves.margins
         uncalibrated = tuple(w for (_, w), m in sorted(margins.items()) if m is None)
         if any(m is not None for m in margins.values()):
             cells = _cell_arrays(snapshot, variables)
             # the map and the regions moved draw composite trust only (issue 11: the area
             # domains' sums of the other variables were made and dropped on every miss)
             make = calibrated_maker(raking, waves, cells, filters, by_area=(COMPOSITE,))
-            labels = waves.select("wave", "period_start").unique().sort("period_start", "wave")
-            made = overview_sums_from(make, labels.get_column("wave").to_list(),
-                                      regions=filters.regions)  # fmt: skip
+            made = overview_sums_from(make, list(waves.labels), regions=filters.regions)
             numbers = overview_from_sums(made.national, proposals, ngo, filters.institutions,
                                          by_region=made.by_region, moved=made.moved,
                                          register=register)  # fmt: skip
