@@ -21,8 +21,9 @@ COMPOSITE = "composite_trust"  # the variable of the map and the regions that mo
 
 
 def waves_of(sums: pl.DataFrame) -> pl.DataFrame:
-    waves = sums.lazy().select("wave", "period_start").unique()
-    return waves.sort("period_start", "wave").collect()
+    """The waves of ``sums`` (wave, period_start) in time order (eager: on a few thousand rows
+    a lazy query's planning costs more than the work)."""
+    return sums.select("wave", "period_start").unique().sort("period_start", "wave")
 
 
 def check_one_source(responses: pl.DataFrame) -> None:

@@ -113,7 +113,7 @@ def survey_trend(
 def _with_government(trend: pl.DataFrame) -> pl.DataFrame:
     """The national trend with the government card's series (``institution:government``'s
     when it is not a variable of its own)."""
-    if trend.filter(pl.col("variable") == "trust_government").height:
+    if (trend.get_column("variable") == "trust_government").any():
         return trend
     government = trend.filter(pl.col("variable") == INSTITUTION_PREFIX + "government")
     return pl.concat([trend, government.with_columns(variable=pl.lit("trust_government"))])
