@@ -386,8 +386,10 @@ def groups_shown(made, by: str):
     ``variable`` column: what the cross-tabs draw, from the rows or the summary store.
     Raking names a missing (or out-of-margin) sex or age group ``UNKNOWN``: left out too."""
     if made.estimates.height:
-        values = made.estimates.get_column(by).cast(pl.String).to_list()
+        frame = made.estimates
+        values = frame.get_column(by).cast(pl.String).to_list()
         rows = [i for i, v in enumerate(values) if v is not None and v != UNKNOWN]
-        kept = (c.gather(rows) for c in made.estimates.get_columns() if c.name != "variable")
-        made = replace(made, estimates=pl.DataFrame(list(kept)))
+        if len(rows) < len(values):  # usually none to leave out: no gather then
+            frame = frame[rows]
+        made = replace(made, estimates=pl.DataFrame(c for c in frame if c.name != "variable"))
     return made

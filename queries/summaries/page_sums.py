@@ -32,11 +32,13 @@ from queries.summaries.page_cells import (
     Coding,
     cell_arrays,
     coding_of,
+    counts,
     existing_domains,
     kept_strata,
     recent,
     strata_cells,
     strata_index,
+    texts,
 )
 from queries.summaries.unit_plan import raking_layout  # the Overview's raking cells
 from queries.survey.calibrated_sums import CalibratedSums, RakingCells, linearise
@@ -93,10 +95,10 @@ def delivered_sums(
     return pl.DataFrame(
         [
             *coding.frame(d[rows]),
-            strata.names.gather(s[rows]),
-            pl.Series("variable", list(arrays), pl.String)[v],
+            texts("stratum", raking.strata, s[rows]),
+            texts("variable", list(arrays), v),
             *(pl.Series(c, sums[c].ravel()) for c in SUM_COLUMNS),
-            pl.Series("n", sums["n"].ravel()).round().cast(pl.Int64),
+            counts("n", sums["n"].ravel()),
             pl.Series("n_h", n_h[s[rows]]),
             pl.Series("N_h", [None] * len(rows), pl.Float64),
         ]
@@ -176,9 +178,9 @@ def _frame(
     columns = [
         *coding.frame(d),
         *rows.get_columns(),
-        pl.Series("variable", list(names), pl.String)[v],
+        texts("variable", list(names), v),
         *(pl.Series(c, made[c][v, d, h]) for c in (*SUM_COLUMNS, "sz", "sz2")),
-        pl.Series("n", made["n"][v, d, h]).round().cast(pl.Int64),
+        counts("n", made["n"][v, d, h]),
         pl.Series("n_h", chosen.n_h[h]),
         pl.Series("N_h", [None] * len(h), pl.Float64),
     ]

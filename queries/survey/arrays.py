@@ -134,10 +134,22 @@ def z_value(level: float) -> float:
 
 def t_critical(level: float, df: np.ndarray) -> np.ndarray:
     """R's ``qt(0.5 + level/2, df)`` per row, NaN when df < 1: scipy's own function behind
-    ``scipy.stats.t.ppf`` (the same numbers without its per-call argument handling)."""
+    ``scipy.stats.t.ppf`` (the same numbers without its per-call argument handling), each
+    (level, df) solved once per process (the df are counts: a few thousand values)."""
     dof = np.asarray(df, dtype=np.float64)
-    with np.errstate(invalid="ignore"):
-        return special.stdtrit(np.where(dof >= 1, dof, np.nan), 0.5 + level / 2)
+    known = [_T_KNOWN.get((level, d)) for d in dof.tolist()]
+    if None in known:
+        with np.errstate(invalid="ignore"):
+            made = special.stdtrit(np.where(dof >= 1, dof, np.nan), 0.5 + level / 2)
+        if len(_T_KNOWN) > _T_MOST:
+            _T_KNOWN.clear()
+        _T_KNOWN.update(zip(((level, d) for d in dof.tolist()), made.tolist(), strict=True))
+        return made
+    return np.array(known, dtype=np.float64)
+
+
+_T_KNOWN: dict[tuple[float, float], float] = {}
+_T_MOST = 100_000
 
 
 def two_sided_p(stat: np.ndarray, df: np.ndarray | None = None) -> np.ndarray:
