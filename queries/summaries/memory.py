@@ -32,13 +32,12 @@ from queries.metrics.filters import Filters
 from queries.metrics.moved import COMPOSITE
 from queries.metrics.overview import (  # the raw-row path's own rules
     OverviewNumbers,
-    RegisterPart,
     _apply,
     _comparable,
     overview_from_sums,
     overview_variables,
-    register_part,
 )
+from queries.metrics.overview_register import RegisterPart, register_part
 from queries.reference.regions import reference_regions
 from queries.schema import responses, summary_cells, survey_waves, trust_score
 from queries.summaries.calibrated import (  # noqa: F401 (whole_wave_cells: for pages)
