@@ -16,7 +16,7 @@ from queries.db import Engine, data_version, engine_for, init_db
 from queries.errors import DatabaseUnavailable
 from queries.metrics.dataset import Dataset, load_dataset
 from queries.metrics.drivers import Drivers, drivers_numbers  # Drivers page (issue 11)
-from queries.metrics.filters import Filters
+from queries.metrics.filters import Filters, register_cut
 from queries.metrics.inference import Standing, weighted_by_group, weighted_standing
 from queries.metrics.overview import OverviewNumbers, overview_numbers
 from queries.metrics.page_weights import WeightedEstimates
@@ -214,8 +214,10 @@ def page_numbers(
 
 def from_register(function: Callable[..., object], version: str, *args: object) -> object:
     """``function(frames, *args)`` for metrics that read only the register and NGO frames
-    (``register_numbers``, ``ngo_year``), once per data version and arguments: no survey row."""
-    return _register_numbers(_name(function), settings.database_url(), version, args)
+    (``register_numbers``, ``ngo_year``), once per data version and arguments: no survey row.
+    A Filters argument is keyed on what the register reads of it (``register_cut``)."""
+    cut = tuple(register_cut(a) if isinstance(a, Filters) else a for a in args)
+    return _register_numbers(_name(function), settings.database_url(), version, cut)
 
 
 # --- end Feedback and NGO pages from summaries -------------------------------------------
