@@ -117,9 +117,8 @@ def _rank_quantiles(simulated: np.ndarray, qs: Sequence[float]) -> list[np.ndarr
     times faster (every filter change on the Regions page pays it)."""
     draws, k = simulated.shape
     order = (-simulated).argsort(axis=1, kind="stable")  # per draw: columns, highest first
-    ranks = np.empty_like(order)
-    np.put_along_axis(ranks, order, np.broadcast_to(np.arange(k), order.shape), axis=1)
-    counts = np.bincount((ranks * k + np.arange(k)).ravel(), minlength=k * k).reshape(k, k)
+    # [r, column]: the draws ranking the column r + 1 (order[d, r] is that column)
+    counts = np.bincount((np.arange(k) * k + order).ravel(), minlength=k * k).reshape(k, k)
     below = counts.cumsum(axis=0)  # [r, column]: draws ranking the column r + 1 or higher
     # numpy's own position of each quantile among ``draws`` sorted values (0-based)
     at = [int(np.quantile(np.arange(draws), q, method="inverted_cdf")) for q in qs]
