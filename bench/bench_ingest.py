@@ -8,7 +8,8 @@ and peak RSS, and the previous/new ratio.
 
 Three designs side by side: "previous" is bench/legacy_ingest.py on the schema before migration
 0006; "before" is the tree of commit BEFORE (exported with ``git archive`` into var/bench/), the
-state before the latest ingest speed work (the long trust scores, migration 0010's parent);
+state before the latest ingest speed work (session 6: the bulk path of queries/summaries/bulk.py,
+foreign keys checked once per load on SQLite, summaries summed while the rows are written);
 "new" is this tree. ``--designs`` picks some of them. Then ``summaries rebuild``
 of the loaded database (1 load's worth of waves) by "before" and "new": time, CPU, peak RSS.
 Usage: python bench/bench_ingest.py [ROWS] [--only sqlite|postgresql] [--no-rebuild]
@@ -31,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 
 DESIGNS = ("previous", "before", "new")
-BEFORE = "dfc4af4"  # the tree before the wide trust columns (migration 0010) and what followed
+BEFORE = "9ef86cc"  # the tree before session 6's ingest work (dfc4af4 was before migration 0010)
 BEFORE_TREE = ROOT / "var" / "bench" / f"tree-{BEFORE}"
 # design -> (source tree, the design that tree runs)
 RUNS = {"previous": (ROOT, "previous"), "before": (BEFORE_TREE, "new"), "new": (ROOT, "new")}

@@ -18,6 +18,7 @@ from queries.access import audit
 from queries.db import is_busy
 from queries.errors import InputFileError
 from queries.ingest import store
+from queries.ingest.duplicates import database_duplicates
 from queries.ingest.reading import ROW, read_header, read_table
 from queries.ingest.report import CHECKED_VALID, IngestReport, file_error, summary
 from queries.ingest.uploads import (
@@ -84,7 +85,7 @@ def check_bytes(
     except InputFileError as exc:
         return file_error(kind, str(exc))
     with engine.connect() as conn:
-        db_errors, _clash = store.database_duplicates(conn, validation)
+        db_errors, _clash = database_duplicates(conn, validation)
     say(0.1, Stage.CHECKING)
     errors, count, rejected = _checked(validation, db_errors)
     return IngestReport(
@@ -169,7 +170,11 @@ def ingest_bytes(
         _audit_trouble(engine, uploaded_by, "upload_busy", None, file_name, BUSY)  # issue 13
         return report
     try:
-        with engine.connect().execution_options(immediate=True) as conn, conn.begin():
+        with (
+            engine.connect().execution_options(immediate=True) as conn,
+            store.references_checked_once(conn, kind),
+            conn.begin(),
+        ):
             report = _load(conn, upload_id, report, keep_valid, base, say)
             _audit(engine, uploaded_by, report, file_name, conn=conn)
             say(0.98, Stage.FINISHING)
@@ -253,7 +258,7 @@ def _load(
     same = loaded_with_same_content(conn, kind, base["sha256"], base["source"], base["wave"])
     if same is not None:  # an identical file finished loading while this one waited
         return _finished_unchanged(conn, upload_id, report, same)
-    db_errors, clash = store.database_duplicates(conn, validation)
+    db_errors, clash = database_duplicates(conn, validation)
     errors, count, rejected = _checked(validation, db_errors)
     if count and not keep_valid:
         return _finished_rejected(conn, upload_id, report, errors, count, rejected)

@@ -10,7 +10,6 @@ scores' reference to their responses is checked once per load instead of row by 
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -21,9 +20,6 @@ from sqlalchemy import Connection, Table, func, insert, select
 from queries.contract import TRUST_PREFIX, contract
 from queries.contract.columns import TRUST_ITEM
 from queries.errors import SenimError
-from queries.ingest.messages import render
-from queries.ingest.reading import ROW
-from queries.ingest.validate import ERROR_SCHEMA, Validation, empty_errors
 from queries.schema import (
     metadata,
     regions,
@@ -33,6 +29,7 @@ from queries.schema import (
     trust_scores,
     uploads,
 )
+from queries.summaries.bulk import chunks, copy_csv, driver_rows, insert_frame
 from queries.vocab import Stage, UploadKind
 
 Progress = Callable[[float, str], None]
@@ -53,46 +50,9 @@ def bulk_insert(conn: Connection, table: Table, frame: pl.DataFrame, progress=No
     """Insert a frame whose columns are ``table`` columns, fast, in the caller's transaction."""
     if frame.is_empty():
         return
-    columns = frame.columns
-    if _is_postgres(conn):
-        _copy(conn, table.name, columns, _chunks(frame, _dates_as_text, progress))
-    else:
-        sql = (
-            f"INSERT INTO {table.name} ({', '.join(columns)}) "
-            f"VALUES ({', '.join('?' for _ in columns)})"
-        )
-        from queries.summaries.store import driver_rows  # late, as below: summaries read metrics
-
-        for chunk in _chunks(frame, _dates_as_text, progress):
-            conn.exec_driver_sql(sql, driver_rows(chunk))
-    if progress:  # after the COPY has ended: its per-row triggers run at its end
+    insert_frame(conn, table.name, frame, chunk=CHUNK, progress=progress)
+    if progress:  # after a COPY has ended: its per-row triggers run at its end
         progress(1.0)
-
-
-def _dates_as_text(frame: pl.DataFrame) -> pl.DataFrame:
-    return frame.with_columns(pl.col(pl.Date).cast(pl.String))
-
-
-def _chunks(
-    frame: pl.DataFrame, convert: Callable[[pl.DataFrame], pl.DataFrame], progress=None
-) -> Iterator[pl.DataFrame]:
-    """``convert`` applied CHUNK rows at a time (so no converted copy of the whole frame is
-    held); progress is reported when the caller asks for the next chunk, i.e. once the previous
-    one is written. The caller reports the end itself, once the whole write is done."""
-    for offset in range(0, frame.height, CHUNK):
-        yield convert(frame.slice(offset, CHUNK))
-        if progress and offset + CHUNK < frame.height:
-            progress((offset + CHUNK) / frame.height)
-
-
-def _copy(conn: Connection, table: str, columns, chunks: Iterator[pl.DataFrame]) -> None:
-    """PostgreSQL COPY of frames (CSV), in the caller's transaction."""
-    cursor = conn.connection.driver_connection.cursor()
-    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT csv)") as copy:
-        for chunk in chunks:
-            buffer = io.BytesIO()
-            chunk.write_csv(buffer, include_header=False)
-            copy.write(buffer.getvalue())
 
 
 def wave_ids(conn: Connection, clean: pl.DataFrame) -> pl.DataFrame:
@@ -108,62 +68,6 @@ def wave_ids(conn: Connection, clean: pl.DataFrame) -> pl.DataFrame:
             conn.execute(insert(survey_waves).values(source=source, wave=wave, period_start=start))
     rows = conn.execute(select(survey_waves.c.id, survey_waves.c.source, survey_waves.c.wave))
     return pl.DataFrame(rows.all(), schema=["wave_id", "source", "wave"], orient="row")
-
-
-def existing_wave_ids(conn: Connection) -> pl.DataFrame:
-    """The ``survey_waves`` ids already stored (read-only: safe inside a check)."""
-    rows = conn.execute(select(survey_waves.c.id, survey_waves.c.source, survey_waves.c.wave))
-    return pl.DataFrame(
-        rows.all(),
-        schema={"wave_id": pl.Int64, "source": pl.String, "wave": pl.String},
-        orient="row",
-    )
-
-
-def stored_respondents(conn: Connection, ids: pl.DataFrame) -> pl.DataFrame:
-    """Respondents of these waves already stored: wave_id, respondent_id, upload_id."""
-    wave_list = ids.get_column("wave_id").unique().to_list()
-    query = select(responses.c.wave_id, responses.c.respondent_id, responses.c.upload_id).where(
-        responses.c.wave_id.in_(wave_list)
-    )
-    schema = {"wave_id": pl.Int64, "respondent_id": pl.String, "stored_by": pl.Int64}
-    return pl.DataFrame(conn.execute(query).all(), schema=schema, orient="row")
-
-
-def database_duplicates(
-    conn: Connection, validation: Validation
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Survey respondents already stored by an earlier upload: errors, and the rows to drop."""
-    clean = validation.clean
-    if validation.kind != "survey" or clean.is_empty():
-        return empty_errors(), clean.clear()
-    ids = existing_wave_ids(conn)
-    keyed = clean.join(ids, on=["source", "wave"], how="inner")
-    if keyed.is_empty():  # every wave of the file is new: nothing can clash
-        return empty_errors(), keyed
-    stored = stored_respondents(conn, keyed.select("wave_id"))  # only the file's waves
-    clash = keyed.join(stored, on=["wave_id", "respondent_id"], how="inner")
-    if clash.is_empty():
-        return empty_errors(), clash
-    rows = []
-    for row in clash.head(10_000).iter_rows(named=True):
-        params = {
-            "value": row["respondent_id"],
-            "upload_id": row["stored_by"],
-            "key": f"{row['source']} / {row['wave']}",
-            "column": "respondent_id",
-        }
-        rows.append(
-            {
-                "row": row[ROW],
-                "column": "respondent_id",
-                "value": row["respondent_id"],
-                "message": render("duplicate_in_database", params),
-                "code": "duplicate_in_database",
-                "params": json.dumps(params),
-            }
-        )
-    return pl.DataFrame(rows, schema=ERROR_SCHEMA), clash
 
 
 def insert_survey(
@@ -185,7 +89,11 @@ def insert_survey(
     )
     extra = sorted(c for c in rows.columns if c.startswith(TRUST_PREFIX) and c not in WIDE_TRUST)
     hold_references(conn, rows, upload_id)
-    with _sqlite_load_cache(conn):
+    # summary store (issue 11): the touched waves' sums, in this same transaction; polars sums
+    # the new waves in another thread while SQLite stores the rows
+    from queries.summaries.store import after_survey_insert, summing_ahead  # late: read metrics
+
+    with _sqlite_load_cache(conn), summing_ahead(clean) as ahead:
         bulk_insert(
             conn,
             responses,
@@ -197,11 +105,8 @@ def insert_survey(
             rows.select("id", *extra),
             (lambda f: progress(0.9 + 0.05 * f, Stage.TRUST_SCORES)) if progress else None,
         )
-    check_response_block(conn, first_id=first_id, count=clean.height)
-    # summary store (issue 11): the touched waves' sums, in this same transaction
-    from queries.summaries.store import after_survey_insert  # late: summaries read metrics
-
-    after_survey_insert(conn, clean, first_id=first_id)
+        check_response_block(conn, first_id=first_id, count=clean.height)
+        after_survey_insert(conn, clean, first_id=first_id, ahead=ahead)
     return clean.height
 
 
@@ -222,6 +127,28 @@ def hold_references(conn: Connection, rows: pl.DataFrame, upload_id: int) -> Non
                 f"The load refers to {key.table.name} that do not exist "
                 f"({', '.join(sorted(map(str, missing))[:5])}); nothing was stored."
             )
+
+
+@contextmanager
+def references_checked_once(conn: Connection, kind: str) -> Iterator[None]:
+    """Around a survey load's transaction (``conn`` not yet begun): SQLite's per-row foreign
+    keys off for it, as PostgreSQL has none on responses since migration 0011; the load checks
+    them once instead (``hold_references``, under the writer lock that any deletion of an
+    upload, a wave or a region would need). SQLite reads the pragma only outside a transaction;
+    it is put back afterwards, or the connection is dropped (pooled connections keep it)."""
+    if kind != UploadKind.SURVEY or conn.dialect.name != "sqlite":
+        yield
+        return
+    raw = conn.connection.driver_connection
+    raw.execute("PRAGMA foreign_keys=OFF")
+    try:
+        yield
+    finally:
+        try:
+            raw.execute("PRAGMA foreign_keys=ON")
+        except Exception:
+            conn.invalidate()
+            raise
 
 
 @contextmanager
@@ -274,7 +201,8 @@ def insert_scores(
             progress(1.0)
         return
     if _is_postgres(conn):
-        _copy(conn, trust_scores.name, TRUST_COLUMNS, _chunks(wide, _long_scores, progress))
+        long = (_long_scores(chunk) for chunk in chunks(wide, CHUNK, progress))
+        copy_csv(conn, trust_scores.name, TRUST_COLUMNS, long)
         if progress:
             progress(1.0)
         return
@@ -297,9 +225,7 @@ def insert_scores(
         f"SELECT s.id AS id, i.institution AS institution, CASE i.k {score} END AS score "
         f"FROM temp.{SCORE_STAGE} AS s CROSS JOIN ({names}) AS i) WHERE score IS NOT NULL"
     )
-    from queries.summaries.store import driver_rows
-
-    for chunk in _chunks(wide, lambda frame: frame, progress):
+    for chunk in chunks(wide, CHUNK, progress):
         conn.exec_driver_sql(fill, driver_rows(chunk))
         conn.exec_driver_sql(unpivot)
         conn.exec_driver_sql(f"DELETE FROM temp.{SCORE_STAGE}")

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 
 import polars as pl
 from sqlalchemy import Connection, Select, Table, delete, func, select
@@ -22,9 +24,11 @@ from queries.schema import (
     survey_waves,
     trust_scores,
 )
+from queries.summaries.bulk import insert_frame
 from queries.summaries.cells import ROW_COLUMNS, TRUST, cell_sums
 
 Wave = tuple[str, str]  # (source, wave label)
+Sums = tuple[pl.DataFrame, pl.DataFrame]  # cell_sums' (strata, cells)
 INSERT_ROWS = 50_000  # SQLite: rows bound per executemany (their Python objects are large)
 
 
@@ -137,33 +141,20 @@ def _delete(conn: Connection, waves: Iterable[Wave]) -> None:
 
 def _insert(conn: Connection, table: Table, frame: pl.DataFrame) -> None:
     """Bulk insert at the driver (a wave has up to ~50k cell rows; SQLAlchemy's per-row
-    parameter handling would cost more than the sums). Mirrors ``ingest.store.bulk_insert``,
-    which sits in a higher layer: COPY on PostgreSQL, executemany on SQLite."""
-    columns = frame.columns
-    frame = frame.with_columns(pl.col(pl.Date).cast(pl.String))
-    if conn.dialect.name == "postgresql":
-        buffer = io.BytesIO()
-        frame.write_csv(buffer, include_header=False)  # floats written to round-trip exactly
-        cursor = conn.connection.driver_connection.cursor()
-        with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN (FORMAT csv)") as c:
-            c.write(buffer.getvalue())
-        return
-    marks = ", ".join("?" for _ in columns)
-    statement = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})"
-    for offset in range(0, frame.height, INSERT_ROWS):  # Python tuples for a slice at a time
-        conn.exec_driver_sql(statement, driver_rows(frame.slice(offset, INSERT_ROWS)))
-
-
-def driver_rows(frame: pl.DataFrame) -> list[tuple]:
-    """The frame's rows as tuples for a driver's executemany: built column by column (each
-    column to a list natively, then zipped), which makes the Python objects faster than
-    ``DataFrame.rows``."""
-    return list(zip(*(column.to_list() for column in frame.iter_columns()), strict=True))
+    parameter handling would cost more than the sums): COPY on PostgreSQL, executemany on
+    SQLite, as the ingest writes its rows."""
+    insert_frame(conn, table.name, frame, chunk=INSERT_ROWS)
 
 
 def write_sums(conn: Connection, waves: Iterable[Wave], rows: pl.DataFrame) -> None:
     """Replace the summaries of ``waves`` by those of ``rows`` (which hold all their rows)."""
-    strata, cells = cell_sums(rows)
+    write_cell_sums(conn, waves, *cell_sums(rows))
+
+
+def write_cell_sums(
+    conn: Connection, waves: Iterable[Wave], strata: pl.DataFrame, cells: pl.DataFrame
+) -> None:
+    """Replace the summaries of ``waves`` by ``cell_sums``' (strata, cells) of all their rows."""
     _delete(conn, waves)
     if strata.height:
         _insert(conn, summary_strata, strata)
@@ -190,21 +181,46 @@ def _stored_count(conn: Connection, wave: Wave) -> int:
 
 
 def after_survey_insert(
-    conn: Connection, clean: pl.DataFrame, *, first_id: int | None = None
+    conn: Connection,
+    clean: pl.DataFrame,
+    *,
+    first_id: int | None = None,
+    ahead: Future[dict[Wave, Sums]] | None = None,
 ) -> None:
     """Inside an upload's transaction, after its rows are inserted (response ids from
     ``first_id`` on, in frame order): the summaries of every wave the upload touched, one wave
     at a time (one wave's working columns and sums in memory at once). The upload's rows are
     taken from the validated frame in memory; a wave that already had rows reads back only
     those (ids below ``first_id``; without it, every stored row), so the sums cover the same
-    rows in the same order as a rebuild."""
+    rows in the same order as a rebuild. ``ahead``: ``summing_ahead``'s sums of the frame's
+    waves, used for the waves that hold only the upload's rows (the usual case)."""
     for wave, rows in _wave_rows(clean):
         if _stored_count(conn, wave) == rows.height:  # the usual case: a new wave
-            write_sums(conn, [wave], rows)
+            if ahead is None:
+                write_sums(conn, [wave], rows)
+            else:
+                write_cell_sums(conn, [wave], *ahead.result()[wave])
         elif first_id is None:
             refresh_waves(conn, [wave])
         else:
             write_sums(conn, [wave], _grown(stored_rows(conn, wave, below=first_id), rows))
+
+
+def wave_sums(frame: pl.DataFrame) -> dict[Wave, Sums]:
+    """``cell_sums`` of each wave's rows of ``frame`` (polars only, no database)."""
+    return {wave: cell_sums(rows) for wave, rows in _wave_rows(frame)}
+
+
+@contextmanager
+def summing_ahead(frame: pl.DataFrame) -> Iterator[Future[dict[Wave, Sums]]]:
+    """``wave_sums(frame)`` computed in another thread while the caller writes the rows:
+    polars sums on its own threads without the GIL, and SQLite releases it while it steps, so
+    the two overlap. A failed or abandoned load does not wait for the sums."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="summing-ahead")
+    try:
+        yield pool.submit(wave_sums, frame)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _grown(earlier: pl.DataFrame, added: pl.DataFrame) -> pl.DataFrame:

@@ -1,0 +1,120 @@
+"""Bulk writes of polars frames at the driver, in the caller's transaction: PostgreSQL COPY
+(CSV), SQLite ``executemany`` of tuples built column by column. Used by the summary store and
+by the ingest, which sits above it (one implementation of both).
+
+SQLite's per-row cost is mostly the Python objects and their binding, so the tuples are built
+for cheap binding: booleans become the ints 0/1 (the driver sends ``bool`` and ``None`` through
+its adapter lookup, ints and strings straight to SQLite), and a column with few distinct
+strings (codes, labels, dates) hands out one shared ``str`` per value instead of one per row."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterable, Iterator
+
+import numpy as np
+import polars as pl
+from sqlalchemy import Connection
+
+CHUNK = 100_000  # rows converted at a time: no Python copy of a whole frame is held
+PROBE = 2_000  # a string column is shared out when these first values repeat enough
+
+
+def insert_frame(
+    conn: Connection,
+    table: str,
+    frame: pl.DataFrame,
+    *,
+    chunk: int = CHUNK,
+    progress: Callable[[float], None] | None = None,
+) -> None:
+    """Insert a frame whose columns are columns of ``table``, chunk by chunk; ``progress``
+    hears the fraction written after each chunk but the last (the caller reports the end)."""
+    if frame.is_empty():
+        return
+    columns = frame.columns
+    if conn.dialect.name == "postgresql":
+        copy_csv(conn, table, columns, chunks(frame, chunk, progress))
+        return
+    for part in chunks(frame, chunk, progress):
+        marks, values = zip(*(_bound(column) for column in part.iter_columns()), strict=True)
+        bound = [v for v in values if v is not None]
+        sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(marks)})"
+        rows = list(zip(*bound, strict=True)) if bound else [()] * part.height
+        conn.exec_driver_sql(sql, rows)  # type: ignore[arg-type]
+
+
+def chunks(
+    frame: pl.DataFrame, size: int, progress: Callable[[float], None] | None = None
+) -> Iterator[pl.DataFrame]:
+    """``frame`` ``size`` rows at a time; progress is reported when the next chunk is asked
+    for, i.e. once the previous one is written."""
+    for offset in range(0, frame.height, size):
+        yield frame.slice(offset, size)
+        if progress and offset + size < frame.height:
+            progress((offset + size) / frame.height)
+
+
+def copy_csv(conn: Connection, table: str, columns, frames: Iterable[pl.DataFrame]) -> None:
+    """PostgreSQL COPY of frames (CSV: dates ISO, floats written to round-trip exactly)."""
+    cursor = conn.connection.driver_connection.cursor()
+    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT csv)") as copy:
+        for frame in frames:
+            buffer = io.BytesIO()
+            frame.write_csv(buffer, include_header=False)
+            copy.write(buffer.getvalue())
+
+
+def driver_rows(frame: pl.DataFrame) -> list[tuple]:
+    """The frame's rows as tuples for SQLite's executemany, built column by column (each
+    column to a list natively, then zipped): booleans as 0/1, dates as ISO text, repeated
+    strings shared."""
+    return list(zip(*(_values(column) for column in frame.iter_columns()), strict=True))
+
+
+def _bound(column: pl.Series) -> tuple[str, list | None]:
+    """How one column of a chunk goes into SQLite's VALUES: its SQL (a parameter, or an
+    integer literal) and the values bound to it (None: nothing to bind). Fewer and cheaper
+    parameters per row: an integer column holding one value is written once as a literal, and
+    one with gaps binds a number below its values that NULLIF turns back into NULL."""
+    if column.dtype == pl.Boolean:
+        column = column.cast(pl.Int8)
+    if not column.dtype.is_integer() or column.dtype == pl.UInt64:
+        return "?", _values(column)
+    low, high = column.min(), column.max()
+    if low is None:  # no value at all
+        return "NULL", None
+    if not column.has_nulls():
+        return (str(int(low)), None) if low == high else ("?", column.to_list())
+    missing = int(low) - 1  # type: ignore[arg-type]
+    if missing < -(2**63):
+        return "?", column.to_list()
+    return f"NULLIF(?, {missing})", column.cast(pl.Int64).fill_null(missing).to_list()
+
+
+def _values(column: pl.Series) -> list:
+    if column.dtype == pl.Boolean:
+        return column.cast(pl.Int8).to_list()
+    if column.dtype == pl.Date:
+        column = column.cast(pl.String)
+    if column.dtype == pl.String and _repeats(column):
+        return _shared(column)
+    return column.to_list()
+
+
+def _repeats(column: pl.Series) -> bool:
+    """Whether the column's first values hold few distinct strings (a guess: either answer
+    gives the same values, only the speed differs)."""
+    head = column.head(PROBE)
+    return head.n_unique() * 4 <= head.len()
+
+
+def _shared(column: pl.Series) -> list:
+    """The column's values as a list in which equal strings are one object: the distinct
+    values made once, then picked by their codes (numpy's take of object pointers)."""
+    distinct = column.drop_nulls().unique()
+    if distinct.is_empty():
+        return column.to_list()
+    values = np.array([*distinct.to_list(), None], dtype=object)
+    codes = column.cast(pl.Enum(distinct)).to_physical().cast(pl.UInt32).fill_null(len(distinct))
+    return values[codes.to_numpy()].tolist()

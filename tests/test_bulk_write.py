@@ -1,0 +1,125 @@
+"""The bulk write path (queries/summaries/bulk.py, issue 11 ingest at speed) on SQLite and
+PostgreSQL: every value comes back exactly as the frame held it, whatever each chunk's binding
+choice was (integer literals for a column of one value, NULLIF stand-ins for gaps, shared
+strings, booleans as 0/1); and a survey load, which checks its references once on SQLite
+instead of row by row, refuses rows that refer to nothing and gives its connection back with
+foreign keys on."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+import pytest
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    Float,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    delete,
+    event,
+    func,
+    select,
+)
+
+from queries.db import make_engine
+from queries.errors import SenimError
+from queries.ingest.pipeline import ingest_bytes
+from queries.schema import regions, responses, summary_cells
+from queries.summaries.bulk import insert_frame
+from tests.uploads_helpers import survey_csv, survey_rows
+
+TABLE = Table(
+    "bulk_check",
+    MetaData(),
+    Column("k", Integer, primary_key=True),
+    Column("flag", Boolean),
+    Column("small", SmallInteger),
+    Column("extreme", BigInteger),
+    Column("same", Integer),
+    Column("absent", Integer),
+    Column("label", String(16)),
+    Column("word", String(16)),
+    Column("day", Date),
+    Column("x", Float),
+)
+# chunks of 3 rows: chunk 1 has gaps, chunk 2 a single value, chunk 3 no value at all in
+# "same"; "small" reaches Int8's minimum beside a gap (the stand-in is then below Int8)
+FRAME = pl.DataFrame(
+    {
+        "k": range(1, 11),
+        "flag": [True, None, False, True, True, True, None, None, None, False],
+        "small": [-128, None, 10, 3, 3, 3, None, None, None, 0],
+        "extreme": [-(2**63), None, 2**63 - 1, 0, 0, 0, None, None, None, -1],
+        "same": [7, None, 7, 7, 7, 7, None, None, None, 7],
+        "absent": [None] * 10,
+        "label": ["a", "a", None, "b", "b", "b", None, None, None, "it's"],
+        "word": ["ещё", "x", "y", "z", "w", "v", "u", "t", "s", "r"],
+        "day": [dt.date(2025, 1, d) for d in range(1, 11)],
+        "x": [
+            0.1 + 0.2,
+            1e-300,
+            -2.5,
+            1 / 3,
+            5e300,
+            0.0,
+            -0.0,
+            7.0,
+            2.0**-52,
+            1.7976931348623157e308,
+        ],
+    },
+    schema_overrides={"small": pl.Int8, "same": pl.Int16, "absent": pl.Int32},
+)
+
+
+def test_a_frame_comes_back_exactly_whatever_each_chunk_binds(engine):
+    TABLE.create(engine)
+    with engine.begin() as conn:
+        insert_frame(conn, TABLE.name, FRAME, chunk=3)
+    with engine.connect() as conn:
+        stored = conn.execute(select(TABLE).order_by(TABLE.c.k)).all()
+    assert [tuple(row) for row in stored] == list(FRAME.iter_rows())
+
+
+def test_an_int_column_of_one_value_is_written_as_a_literal():
+    # what makes the chunk cheaper: nothing of "same" or "absent" is bound, gaps are stand-ins
+    from queries.summaries.bulk import _bound
+
+    assert _bound(FRAME.get_column("same").slice(3, 3)) == ("7", None)
+    assert _bound(FRAME.get_column("absent")) == ("NULL", None)
+    assert _bound(FRAME.get_column("small").slice(0, 3)) == ("NULLIF(?, -129)", [-128, -129, 10])
+    # Int64's minimum beside a gap leaves no number below it: the gap is bound as None
+    assert _bound(FRAME.get_column("extreme").slice(0, 3)) == ("?", [-(2**63), None, 2**63 - 1])
+    assert _bound(FRAME.get_column("flag").slice(0, 3)) == ("NULLIF(?, -1)", [1, -1, 0])
+
+
+def test_a_survey_load_checks_its_references_once_and_restores_foreign_keys(sqlite_db_url):
+    engine = make_engine(sqlite_db_url)
+    given_back: list[int] = []  # foreign_keys of every connection the pool takes back
+
+    @event.listens_for(engine, "checkin")
+    def checked_in(dbapi_connection, _record) -> None:
+        given_back.append(dbapi_connection.execute("PRAGMA foreign_keys").fetchone()[0])
+
+    report = ingest_bytes(engine, "survey", survey_csv(survey_rows(5)), "a.csv")
+    assert report.status == "loaded" and report.rows_loaded == 5
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA foreign_key_check").all() == []
+        assert conn.execute(select(func.count()).select_from(summary_cells)).scalar_one() > 0
+        region = conn.execute(select(responses.c.region)).scalars().first()
+    with engine.begin() as conn:  # regions nothing refers to yet, gone from the database
+        conn.execute(delete(regions).where(regions.c.code != region))
+    rows = survey_rows(3, wave="2025-Q4", region="Астана")
+    with pytest.raises(SenimError, match="regions that do not exist"):
+        ingest_bytes(engine, "survey", survey_csv(rows), "b.csv")
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(responses)).scalar_one() == 5
+    assert len(given_back) > 5 and set(given_back) == {1}  # the failed load's connection too
+    engine.dispose()
