@@ -137,10 +137,16 @@ def versus_whole(
     Every group's contrast in one pass over arrays (``difference_parts``), the sums repeated
     once per group with the group as side b and every other row as side a.
     """
+    whole = combine(sums, level=level).get_column("estimate")
+    return _versus(sums, by, whole[0] if len(whole) else None, alpha=alpha, level=level)
+
+
+def _versus(
+    sums: pl.DataFrame, by: str, national: float | None, *, alpha: float, level: float
+) -> pl.DataFrame:
+    """``versus_whole`` given the whole's estimate ``national``."""
     values = sums.get_column(by)
     focus = values.drop_nulls().unique().sort()
-    whole = combine(sums, level=level).get_column("estimate")
-    national = whole[0] if len(whole) else None
     names = sums.get_column("variable").to_list()
     variables = {v: i for i, v in enumerate(sorted(set(names)))}
     at = {g: i for i, g in enumerate(focus.to_list())}
@@ -218,7 +224,8 @@ def standing_from_sums(
     weights: from the rows (``variable_sums``) or the summary store, the same numbers."""
     estimates = combine(sums, by=["region"]).drop("variable")
     national = combine(sums).get_column("estimate")
-    versus = versus_whole(sums, by="region", alpha=alpha)
+    whole = national[0] if len(national) else None  # versus_whole's own, made once
+    versus = _versus(sums, "region", whole, alpha=alpha, level=0.95)
     return _standing(estimates, national, versus, draws=draws, seed=seed)
 
 

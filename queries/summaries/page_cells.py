@@ -23,7 +23,6 @@ from queries.summaries.calibrated import (
     CellArrays,
     WaveRaking,
 )
-from queries.summaries.cells import STRATUM_KEYS
 from queries.summaries.memory import DELIVERED, Snapshot, _cell_arrays, _raking
 from queries.summaries.read import chosen_strata
 
@@ -39,9 +38,9 @@ __all__ = [
     "fine_cells",
     "kept_strata",
     "recent",
-    "strata_cells",
     "strata_index",
     "texts",
+    "wave_cells",
 ]
 
 T = TypeVar("T")
@@ -99,25 +98,26 @@ def cell_arrays(snapshot: Snapshot, variables: Mapping[str, pl.Expr]) -> dict[st
     return out
 
 
-def strata_cells(
+def wave_cells(
     snapshot: Snapshot, variables: Mapping[str, pl.Expr], strata: pl.DataFrame
 ) -> dict[str, CellArrays]:
-    """``cell_arrays`` of just the cells in ``strata`` (source, wave, region rows), kept for
-    the last few sets of strata: a page's pass then runs over its waves' cells, not every
-    wave's. Exact: the cells left out lie in strata the pass would mask out (same order)."""
+    """``cell_arrays`` of just the cells of the waves ``strata`` (source, wave rows) are in,
+    kept for the last few sets of waves: a page's pass then runs over its waves' cells, not
+    every wave's (the same cut whatever regions a filter keeps). Exact: the cells left out
+    lie in strata the passes mask out, and the order is kept."""
     raking = _raking(snapshot)
-    index = strata_index(snapshot, raking).index
-    names = zip(*(strata.get_column(c).to_list() for c in STRATUM_KEYS), strict=True)
-    chosen = tuple(sorted(i for i in (index.get("|".join(n)) for n in names) if i is not None))
+    of_wave = strata_index(snapshot, raking).wave
+    pairs = zip(strata.get_column("source").to_list(), strata.get_column("wave").to_list(),
+                strict=True)  # fmt: skip
+    chosen = tuple(sorted({of_wave[pair] for pair in pairs if pair in of_wave}))
     key = (tuple((name, str(expr)) for name, expr in variables.items()), chosen)
 
     def make() -> dict[str, CellArrays]:
-        wanted = np.zeros(len(raking.strata), dtype=bool)
-        wanted[list(chosen)] = True
+        wanted = np.isin(strata_index(snapshot, raking).wave_code, chosen)
         return {name: _subset(cells, wanted[cells.stratum])
                 for name, cells in cell_arrays(snapshot, variables).items()}  # fmt: skip
 
-    return recent(snapshot, "strata_cells", key, make)
+    return recent(snapshot, "wave_cells", key, make)
 
 
 def _subset(cells: CellArrays, keep: np.ndarray) -> CellArrays:
@@ -247,15 +247,23 @@ def existing_domains(
 
 @dataclass(frozen=True)
 class StrataIndex:
-    """The raking's strata: each name's position."""
+    """The raking's strata: each name's position, each stratum's wave (a code) and each
+    (source, wave)'s code."""
 
     index: dict[str, int]
+    wave_code: np.ndarray
+    wave: dict[tuple[str, str], int]
 
 
 def strata_index(snapshot: Snapshot, raking: WaveRaking) -> StrataIndex:
     """The raking's strata by name (``source|wave|region``), once per snapshot."""
 
     def make() -> StrataIndex:
-        return StrataIndex({name: i for i, name in enumerate(raking.strata)})
+        waves: dict[tuple[str, str], int] = {}
+        codes = [
+            waves.setdefault(tuple(name.split("|", 2)[:2]), len(waves)) for name in raking.strata
+        ]
+        index = {name: i for i, name in enumerate(raking.strata)}
+        return StrataIndex(index, np.array(codes, dtype=np.int64), waves)
 
     return cached(snapshot, "strata", make)

@@ -36,9 +36,9 @@ from queries.summaries.page_cells import (
     existing_domains,
     kept_strata,
     recent,
-    strata_cells,
     strata_index,
     texts,
+    wave_cells,
 )
 from queries.summaries.unit_plan import raking_layout  # the Overview's raking cells
 from queries.survey.calibrated_sums import CalibratedSums, RakingCells, linearise
@@ -69,7 +69,7 @@ def delivered_sums(
     if kept.is_empty():
         return pl.DataFrame()
     raking = _raking(snapshot)
-    arrays = strata_cells(snapshot, variables, kept)
+    arrays = wave_cells(snapshot, variables, kept)
     coding = coding_of(snapshot, raking, tuple(by), mapped=False)
     size, domains = len(raking.strata), coding.size
     strata = strata_index(snapshot, raking)
@@ -228,7 +228,7 @@ def raked_sums(
 ) -> CalibratedSums:
     """``calibrated_sums(whole_wave_cells(...), by=by, carry=period_start)`` of the chosen
     whole waves (``waves``: their strata, every region) from the snapshot's raking."""
-    return raked_arrays(snapshot, waves, filters, strata_cells(snapshot, variables, waves), by)
+    return raked_arrays(snapshot, waves, filters, wave_cells(snapshot, variables, waves), by)
 
 
 def centred_sums(
@@ -245,7 +245,7 @@ def centred_sums(
     raking cell brings its count, Σw, Σw² (v is never null); g's cells of y bring
     Σv = Σy − r·n, Σwv = Σwy − r·Σw, Σw²v = Σw²y − r·Σw², Σw²v² = Σw²y² − 2r·Σw²y + r²·Σw²."""
     raking = _raking(snapshot)
-    cells = strata_cells(snapshot, {"y": y}, waves)["y"]
+    cells = wave_cells(snapshot, {"y": y}, waves)["y"]
     chosen = _units(snapshot, raking, waves)
     masks = domain_masks(raking, filters, regions=True)
     layout = chosen.layout

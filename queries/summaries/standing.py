@@ -35,7 +35,7 @@ from queries.metrics.inference import (
 from queries.metrics.page_weights import WeightedEstimates
 from queries.summaries.calibrated import CellArrays
 from queries.summaries.memory import CALIBRATED, DELIVERED, Snapshot, _raking
-from queries.summaries.page_cells import strata_cells
+from queries.summaries.page_cells import wave_cells
 from queries.summaries.page_sums import kept_strata, raked_arrays
 from queries.summaries.pages import composite_of, weighted_estimates, weighted_sums
 from queries.summaries.read import chosen_strata
@@ -112,7 +112,7 @@ def standing_from_summaries(
         return replace(made, uncalibrated_waves=(wave,) if asked else ())
     waves = kept_strata(snapshot, replace(filters, regions=()), source)
     waves = waves.filter(pl.col("wave") == wave)
-    y_cells = strata_cells(snapshot, variables, waves)  # the wave's cells only
+    y_cells = wave_cells(snapshot, variables, waves)  # the wave's cells only
     # the regions as the Overview's areas (their raw values), the whole domain, the contrasts
     regional = raked_arrays(snapshot, waves, filters, y_cells, ["region"], mapped=False)
     by_region = regional.sums
