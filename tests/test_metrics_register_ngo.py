@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
+import sys
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -101,6 +104,25 @@ def test_ngo_trust_relation_is_a_weighted_line():
     assert fit.slope == pytest.approx(1.0) and fit.intercept == pytest.approx(4.0)
     assert fit.r_squared == pytest.approx(1.0) and fit.n_regions == 4
     assert ngo_trust_relation(trust.head(2), density) is None  # too few regions
+
+
+def test_the_ngo_line_loads_statsmodels_linear_models_only():
+    """The relation's fits import statsmodels' linear models, not ``statsmodels.api`` with its
+    time series and signal processing (issue 11: 27 MB of every server process)."""
+    probe = (
+        "import sys, polars as pl\n"
+        "from queries.metrics.ngo import ngo_trust_relation\n"
+        "t = pl.DataFrame({'region': list('ABCDE'), 'estimate': [5.0, 6.5, 7.0, 8.2, 9.0],"
+        " 'se': [0.1] * 5})\n"
+        "d = pl.DataFrame({'region': list('ABCDE'), 'active_per_10k': [1.0, 2.0, 3.0, 4.0, 5.0]})\n"
+        "assert ngo_trust_relation(t, d).robustness is not None\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('statsmodels.api', "
+        "'statsmodels.tsa'))))\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-c", probe], cwd=root, capture_output=True,
+                          text=True, check=True)  # fmt: skip
+    assert done.stdout.split("\n")[-2] == "[]"
 
 
 def test_quarters_and_whole_years_and_population_from_the_reference_table():
