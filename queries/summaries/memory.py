@@ -48,7 +48,6 @@ from queries.summaries.calibrated import (  # noqa: F401 (whole_wave_cells: for 
     cell_totals,
     chosen_waves,
     domain_masks,
-    inside,
     wave_raking,
     whole_wave_cells,
 )
@@ -65,12 +64,12 @@ from queries.summaries.cells import (
 from queries.summaries.composite import composite_cells, composite_measure
 from queries.summaries.persisted import SnapshotFrames, store_frames, stored_frames
 from queries.summaries.read import (
-    SUMS_SCHEMA,
     all_strata,
     chosen_strata,
     register_frames,
     stored_institutions,
 )
+from queries.summaries.unit_plan import ZEROED, Stacked, stack
 from queries.survey.sums import SUM_COLUMNS
 
 DELIVERED = "delivered"  # the weights as in the files
@@ -256,33 +255,42 @@ def snapshot_sums(
         return pl.DataFrame()  # what overview_numbers sums when no row is left
     raking = _raking(snapshot)
     arrays = _cell_arrays(snapshot, variables)
-    codes = pl.DataFrame({"stratum": raking.strata}).with_row_index("_s")
-    kept = kept.with_columns(pl.concat_str(*STRATUM_KEYS, separator="|").alias("stratum"))
-    at = kept.join(codes, on="stratum", how="left", maintain_order="left").get_column("_s")
     size = len(raking.strata) + 1  # the last: a kept stratum without cells (zero sums)
-    at = at.fill_null(size - 1).cast(pl.Int64).to_numpy()
-    wanted = np.zeros(size, dtype=bool)
-    wanted[at] = True
-    masks = domain_masks(raking, filters, regions=False)
-    columns = ("n", *SUM_COLUMNS)
-    sums = {c: np.zeros((kept.height, len(arrays))) for c in columns}
-    for v, cells in enumerate(arrays.values()):
-        keep = wanted[cells.stratum] & inside(cells, masks)
-        for c in columns:
-            found = np.bincount(cells.stratum[keep], cells.sums[c][keep], size)
-            found[size - 1] = 0.0
-            sums[c][:, v] = found[at]
+    code = _stratum_codes(snapshot, raking)
+    keys = kept.select(pl.concat_str(*STRATUM_KEYS, separator="|")).to_series()
+    at = np.array([code.get(k, size - 1) for k in keys.to_list()], dtype=np.int64)
+    # all variables at once (issue 11): binned per (variable, stratum); only the kept strata's
+    # bins are read, and the last (a kept stratum without cells) is 0
+    stacked = _stacked(snapshot, list(arrays.values()), size)
+    keep = stacked.inside(domain_masks(raking, filters, regions=False))
+    flat, values = stacked.vat[keep], stacked.sums[:, keep]
+    sums = {}
+    for c in ("n", *SUM_COLUMNS):
+        found = np.bincount(flat, values[ZEROED.index(c)], len(arrays) * size)
+        found = found.reshape(len(arrays), size)
+        found[:, size - 1] = 0.0
+        sums[c] = found[:, at].T.ravel()  # rows: per kept stratum, every variable
     rows = np.repeat(np.arange(kept.height), len(arrays))
-    return (
-        kept[rows]
-        .with_columns(
-            variable=pl.Series(list(arrays)).gather(np.tile(np.arange(len(arrays)), kept.height)),
-            **{c: pl.Series(x.ravel()) for c, x in sums.items()},
-            N_h=pl.lit(None, pl.Float64),
-        )
-        .select(list(SUMS_SCHEMA))
-        .cast(SUMS_SCHEMA)  # type: ignore[arg-type]
-    )
+    names = pl.Series("variable", list(arrays), pl.String)
+    carried = kept.select(*_CARRIED, keys.alias("stratum"), "n_h")[rows]
+    return pl.DataFrame(
+        [*carried.get_columns()[:4], names.gather(np.tile(np.arange(len(arrays)), kept.height)),
+         *(pl.Series(c, sums[c]) for c in SUM_COLUMNS),
+         pl.Series("n", sums["n"]).cast(pl.Int64), carried.get_column("n_h"),
+         pl.repeat(None, len(rows), dtype=pl.Float64, eager=True).alias("N_h")]
+    )  # fmt: skip
+
+
+_CARRIED = ("region", "wave", "period_start")  # per stratum, as read.summary_sums carries
+
+
+def _stratum_codes(snapshot: Snapshot, raking: WaveRaking) -> dict[str, int]:
+    """Each stratum key's place in ``raking.strata`` (kept per snapshot)."""
+    with snapshot._raking_lock:
+        found = snapshot._raked.get("stratum codes")
+        if found is None:
+            found = snapshot._raked["stratum codes"] = {s: i for i, s in enumerate(raking.strata)}
+    return found  # type: ignore[return-value]
 
 
 def _register(
@@ -314,6 +322,23 @@ def _kept_register(
         snapshot._registers.clear()
     snapshot._registers[key] = (proposals, ngo, made)
     return made
+
+
+def _stacked(snapshot: Snapshot, arrays: list[CellArrays], size: int) -> Stacked:
+    """The variables' cells stacked, binned per (variable, stratum) (``unit_plan.Stacked``),
+    kept per snapshot and set of variables."""
+    key = ("stacked", *(id(cells) for cells in arrays))
+    with snapshot._raking_lock:
+        found = snapshot._raked.get(key)
+    if found is None:
+
+        def bins(v: int, cells: CellArrays) -> tuple[np.ndarray, np.ndarray]:
+            return np.ones(len(cells.k), dtype=bool), v * size + cells.stratum
+
+        found = stack(arrays, bins)  # holds the arrays: their ids stay theirs
+        with snapshot._raking_lock:
+            snapshot._raked[key] = found
+    return found  # type: ignore[return-value]
 
 
 def overview_from_summaries(

@@ -6,7 +6,7 @@ cells and linearises them."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -26,19 +26,53 @@ _CODED = ("region", "sex", "age_group", "settlement")  # the domain columns a fi
 
 
 @dataclass(frozen=True)
-class _Stacked:
-    """Every variable's cells that lie in a plan's raking cells, stacked variable after
-    variable (issue 11: one pass per filter change instead of one per variable): where each
-    sums (``vat``: variable × plan cell), its domain (``d``), its combination of domain codes
-    (``combo``, into ``combos``: per coded column, each combination's code) and its sums
-    (``ZEROED`` × cells). ``made_from``: the variables' arrays (kept, so their ids stay theirs)."""
+class Stacked:
+    """Variables' cells stacked variable after variable (issue 11: one pass per filter change
+    instead of one per variable): where each sums (``vat``: its bin, variable-major), its
+    domain under a plan (``d``; None elsewhere), its combination of domain codes (``combo``,
+    into ``combos``: per coded column, each combination's code) and its sums (``ZEROED`` ×
+    cells). ``made_from``: the variables' arrays (kept, so their ids stay theirs)."""
 
     made_from: tuple
     vat: np.ndarray
-    d: np.ndarray
+    d: np.ndarray | None
     combo: np.ndarray
     combos: dict[str, np.ndarray]
     sums: np.ndarray
+
+    def inside(self, masks: Mapping[str, np.ndarray]) -> np.ndarray:
+        """Which cells lie in the domain ``masks`` describe (per column, the codes kept;
+        tested once per combination of codes, a few hundred)."""
+        ok = np.ones(len(self.combos["region"]), dtype=bool)
+        for column, allowed in masks.items():
+            ok &= allowed[self.combos[column]]
+        return ok[self.combo]
+
+
+def stack(
+    variables: Sequence[CellArrays],
+    bins: Callable[[int, CellArrays], tuple[np.ndarray, np.ndarray]],
+    domain: Callable[[CellArrays, np.ndarray], np.ndarray] | None = None,
+) -> Stacked:
+    """``Stacked`` of ``variables``: ``bins(v, cells)`` gives which of the v-th variable's
+    cells count and their bins; ``domain(cells, which)``: their domains (a plan's)."""
+    vat, d, codes, sums = [], [], [], []
+    for v, cells in enumerate(variables):
+        mine, at = bins(v, cells)
+        vat.append(at)
+        if domain is not None:
+            d.append(domain(cells, mine))
+        codes.append(np.stack([cells.codes[c][mine] for c in _CODED]))
+        sums.append(np.stack([cells.sums[c][mine] for c in ZEROED]))
+    combos, combo = np.unique(np.concatenate(codes, axis=1), axis=1, return_inverse=True)
+    return Stacked(
+        made_from=tuple(variables),
+        vat=np.concatenate(vat),
+        d=np.concatenate(d) if domain is not None else None,
+        combo=combo.ravel(),
+        combos={c: combos[i] for i, c in enumerate(_CODED)},
+        sums=np.concatenate(sums, axis=1),
+    )
 
 
 @dataclass(frozen=True)
@@ -86,10 +120,7 @@ class _Plan:
         """Per column of ``ZEROED``, the cells in the filters' domain (``masks``) summed per
         (variable, plan cell, live domain): what ``linearise`` takes."""
         stacked = self._stacked(variables)
-        ok = np.ones(len(stacked.combos["region"]), dtype=bool)  # per combination of codes
-        for column, allowed in masks.items():
-            ok &= allowed[stacked.combos[column]]
-        keep = ok[stacked.combo]
+        keep = stacked.inside(masks)
         flat = stacked.vat[keep]
         if self.domains > 1:
             flat = flat * live + compact[stacked.d[keep]]
@@ -98,7 +129,7 @@ class _Plan:
         shape = (len(variables), self.cells, live)
         return {c: np.bincount(flat, values[i], size).reshape(shape) for i, c in enumerate(ZEROED)}
 
-    def _stacked(self, variables: Sequence[CellArrays]) -> _Stacked:
+    def _stacked(self, variables: Sequence[CellArrays]) -> Stacked:
         key = tuple(id(cells) for cells in variables)
         found = self.stacked.get(key)
         if found is None:
@@ -131,26 +162,19 @@ _PLANS_KEPT = 64  # (units, domains, variables) of the last few filter changes
 _STACKS_KEPT = 8  # sets of variables (institution filters) stacked per plan
 
 
-def _stack(plan: _Plan, variables: tuple[CellArrays, ...]) -> _Stacked:
-    """``_Stacked`` of ``variables`` under ``plan`` (once per plan and set of variables)."""
-    vat, d, codes, sums = [], [], [], []
-    for v, cells in enumerate(variables):
+def _stack(plan: _Plan, variables: tuple[CellArrays, ...]) -> Stacked:
+    """``Stacked`` of ``variables`` under ``plan`` (once per plan and set of variables): the
+    cells in the plan's raking cells, binned per (variable, plan cell), with their domain."""
+
+    def bins(v: int, cells: CellArrays) -> tuple[np.ndarray, np.ndarray]:
         at = plan.position[cells.k]
         mine = at >= 0
-        vat.append(v * plan.cells + at[mine])
-        region = cells.codes["region"][mine]
-        d.append(plan.d_of[plan.local_unit[cells.unit[mine]], region])
-        codes.append(np.stack([cells.codes[c][mine] for c in _CODED]))
-        sums.append(np.stack([cells.sums[c][mine] for c in ZEROED]))
-    combos, combo = np.unique(np.concatenate(codes, axis=1), axis=1, return_inverse=True)
-    return _Stacked(
-        made_from=variables,
-        vat=np.concatenate(vat),
-        d=np.concatenate(d),
-        combo=combo.ravel(),
-        combos={c: combos[i] for i, c in enumerate(_CODED)},
-        sums=np.concatenate(sums, axis=1),
-    )
+        return mine, v * plan.cells + at[mine]
+
+    def domain(cells: CellArrays, mine: np.ndarray) -> np.ndarray:
+        return plan.d_of[plan.local_unit[cells.unit[mine]], cells.codes["region"][mine]]
+
+    return stack(variables, bins, domain)
 
 
 def _plan(
