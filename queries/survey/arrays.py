@@ -26,6 +26,7 @@ __all__ = [
     "grouped",
     "groups_of",
     "interval",
+    "normal_quantile",
     "ratio_parts",
     "sorted_frame",
     "stratum_variance",
@@ -127,7 +128,7 @@ def stratum_variance(
         return np.where(n_h > 1, fpc * n_h / (n_h - 1) * (s2 - s1 * s1 / n_h), lonely)
 
 
-def z_value(level: float) -> float:
+def normal_quantile(level: float) -> float:
     """The two-sided normal quantile (``design.z_value`` checks the level first)."""
     return NormalDist().inv_cdf(0.5 + level / 2)
 
@@ -190,7 +191,7 @@ def interval(
     the logit one when ``ci == "logit"``); ``df``: the design df (for ``ci`` t or logit)."""
     small = n < min_n
     se = np.sqrt(np.clip(var, 0.0, None))
-    crit = np.full(len(est), z_value(level)) if ci == "normal" else t_critical(level, df)
+    crit = np.full(len(est), normal_quantile(level)) if ci == "normal" else t_critical(level, df)
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         low, high = est - crit * se, est + crit * se
         low = np.where(share, np.clip(low, 0.0, 1.0), low)

@@ -18,7 +18,6 @@ The SQL form of step 1 is ``queries.survey.sql.sums_select`` (one GROUP BY over 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from statistics import NormalDist
 from typing import Literal
 
 import numpy as np
@@ -31,6 +30,7 @@ from queries.survey.arrays import (
     grouped,
     groups_of,
     interval,
+    normal_quantile,
     ratio_parts,
     sorted_frame,
     stratum_variance,
@@ -67,7 +67,7 @@ def z_value(level: float) -> float:
     """The two-sided normal quantile for a confidence level (1.959964 for 0.95)."""
     if not 0 < level < 1:
         raise SenimError(f"Confidence level must be between 0 and 1, got {level!r}.")
-    return NormalDist().inv_cdf(0.5 + level / 2)
+    return normal_quantile(level)
 
 
 # The t and normal tails are computed on whole columns outside polars' expressions: a Python
