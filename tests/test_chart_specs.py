@@ -104,9 +104,11 @@ CHARTS = {
         x_title="change",
     ),
     "histogram_target": lambda: histogram(
-        pl.Series([1, 4, None, 45]), title="Days", x_title="d", cutoff=30
+        pl.DataFrame({"days": [1, 4, 45], "n": [2, 1, 1]}), title="Days", x_title="d", cutoff=30
     ),
-    "histogram_empty": lambda: histogram(pl.Series([], dtype=pl.Int64), title="", x_title="d"),
+    "histogram_empty": lambda: histogram(
+        pl.DataFrame(schema={"days": pl.Int64, "n": pl.Int64}), title="", x_title="d"
+    ),
     "map": lambda: region_map(UNITS, value_title="trust", title="Map"),
     "map_before_reform": lambda: region_map(UNITS, value_title="t", title="", wave="2021-Q2"),
 }

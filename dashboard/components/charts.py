@@ -3,6 +3,7 @@ out (and said so), every label translated."""
 
 from __future__ import annotations
 
+import itertools
 import textwrap
 from functools import lru_cache
 
@@ -260,12 +261,16 @@ def funnel_chart(funnel: pl.DataFrame, *, title: str) -> go.Figure:
 
 
 def histogram(
-    values: pl.Series, *, title: str, x_title: str, cutoff: int | None = None
+    counts: pl.DataFrame, *, title: str, x_title: str, cutoff: int | None = None
 ) -> go.Figure:
-    """A distribution of day counts, with an optional marker line (e.g. the 30-day target)."""
+    """A distribution of day counts from its histogram (``days``, ``n``: plotly bins and sums
+    the counts), with an optional marker line (e.g. the 30-day target)."""
+    days, n = counts.get_column("days").to_list(), counts.get_column("n").to_list()
     bars = {
         "type": "histogram",
-        "x": values.drop_nulls().to_list(),
+        "x": days,
+        "y": n,
+        "histfunc": "sum",
         "nbinsx": 60,
         "marker": {"color": "#56B4E9"},
         "hovertemplate": f"{x_title}: %{{x}}<br>%{{y}}<extra></extra>",
@@ -281,10 +286,24 @@ def histogram(
                 "x": cutoff, "xanchor": "left", "xref": "x", "y": 1, "yanchor": "top",
                 "yref": "y domain"}  # fmt: skip
         layout = {**layout, "shapes": [line], "annotations": [note]}
-    tail = values.drop_nulls().quantile(0.99)
+    tail = counted_quantile(days, n, 0.99)
     if tail is not None and tail > 0:  # a few very late answers would squash the rest
         layout = merged(layout, {"xaxis": {"range": [0, max(tail, cutoff or 0) * 1.1]}})
     return spec_figure([bars], layout)
+
+
+def counted_quantile(values: list, counts: list[int], q: float) -> float | None:
+    """The ``q`` quantile of ``values`` (sorted) each repeated ``counts`` times, as polars'
+    default ("nearest") gives it on the repeated values; None when nothing is counted."""
+    total = sum(counts)
+    if total == 0:
+        return None
+    position = (total - 1) * q
+    index = int(position + 0.5)  # polars rounds half away from zero (positions are >= 0)
+    for value, seen in zip(values, itertools.accumulate(counts), strict=True):
+        if seen > index:
+            return float(value)
+    return None
 
 
 def scatter_fit(points: pl.DataFrame, *, title: str, x_title: str, y_title: str) -> go.Figure:

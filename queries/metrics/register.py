@@ -18,7 +18,6 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numpy as np
 import polars as pl
 
 from queries.metrics import as_list
@@ -134,13 +133,16 @@ def received(register: Register) -> int:
     return register.height
 
 
-def days_to_answer(register: Register) -> pl.Series:
-    """Days to answer, one value per answered proposal (rows: in row order; summary: sorted)."""
+def days_to_answer(register: Register) -> pl.DataFrame:
+    """Answered proposals per whole number of days to answer (``days``, ``n``; by days): the
+    Feedback page's histogram, as long as the range of days whatever the register's size
+    (issue 11: one value per answered proposal went to the browser on every rerun)."""
     if isinstance(register, RegisterSummary):
-        hist = _event(register, "answer").group_by("days").agg(pl.col("n").sum()).sort("days")
-        values = np.repeat(hist.get_column("days").to_numpy(), hist.get_column("n").to_numpy())
-        return pl.Series("answered_on", values, dtype=pl.Int64)
-    return register.select(days_to("answered_on")).to_series().drop_nulls()
+        hist = _event(register, "answer").group_by("days").agg(pl.col("n").sum())
+    else:
+        days = register.select(days_to("answered_on").alias("days")).drop_nulls()
+        hist = days.group_by("days").agg(n=pl.len())
+    return hist.select(pl.col("days").cast(pl.Int64), pl.col("n").cast(pl.Int64)).sort("days")
 
 
 def _quantile(q: float) -> pl.Expr:
@@ -377,7 +379,7 @@ class RegisterNumbers:
     times: pl.DataFrame  # time_to(): median and p90 days to answer and to implement
     backlog: pl.DataFrame  # open, open_over_30_days, open_over_90_days
     funnel: pl.DataFrame
-    days_to_answer: pl.Series  # per answered proposal (the histogram)
+    days_to_answer: pl.DataFrame  # days, n: answered proposals per days to answer
     backlog_by_region: pl.DataFrame
     backlog_by_topic: pl.DataFrame
 
