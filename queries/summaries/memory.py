@@ -32,12 +32,9 @@ from queries.metrics.filters import Filters
 from queries.metrics.moved import COMPOSITE
 from queries.metrics.overview import (  # the raw-row path's own rules
     OverviewNumbers,
-    _apply,
-    _comparable,
     overview_from_sums,
     overview_variables,
 )
-from queries.metrics.overview_register import RegisterPart, register_part
 from queries.reference.regions import reference_regions
 from queries.schema import responses, summary_cells, survey_waves, trust_score
 from queries.summaries.calibrated import (  # noqa: F401 (whole_wave_cells: for pages)
@@ -53,7 +50,6 @@ from queries.summaries.calibrated import (  # noqa: F401 (whole_wave_cells: for 
 )
 from queries.summaries.cells import (
     CELL_SCHEMA,
-    DIMENSIONS,
     RESPONDENTS,
     ROW_COLUMNS,
     STRATUM_KEYS,
@@ -62,19 +58,25 @@ from queries.summaries.cells import (
     variables_for,
 )
 from queries.summaries.composite import composite_cells, composite_measure
+from queries.summaries.miss_kept import (
+    kept_register,
+    kept_waves,
+    register_side,
+    selection,
+    stacked_cells,
+    stratum_codes,
+)
 from queries.summaries.persisted import SnapshotFrames, store_frames, stored_frames
 from queries.summaries.read import (
     all_strata,
-    chosen_strata,
     register_frames,
     stored_institutions,
 )
-from queries.summaries.unit_plan import ZEROED, Stacked, stack
+from queries.summaries.unit_plan import ZEROED
 from queries.survey.sums import SUM_COLUMNS
 
 DELIVERED = "delivered"  # the weights as in the files
 CALIBRATED = "calibrated"  # raked to the population margins of the wave's year (issue 12)
-_DOMAIN = {"sexes": "sex", "age_groups": "age_group", "settlements": "settlement"}
 
 
 @dataclass(frozen=True)
@@ -132,21 +134,6 @@ def _raking(snapshot: Snapshot) -> WaveRaking:
             margins = wave_margins(strata, snapshot.population, reference_regions())
             snapshot._raked[""] = wave_raking(strata, snapshot.totals, margins)
         return snapshot._raked[""]  # type: ignore[return-value]
-
-
-def _chosen_waves(snapshot: Snapshot, filters: Filters, source: str) -> ChosenWaves:
-    """The whole waves the selection rakes (every region), kept per choice of sources and
-    wave range (issue 11: the same for every miss that changes anything else)."""
-    key = ("waves", filters.sources, filters.wave_from, filters.wave_to, source)
-    with snapshot._raking_lock:
-        found = snapshot._raked.get(key)
-    if found is None:
-        whole = replace(filters, regions=(), sexes=(), age_groups=(), settlements=())
-        waves = chosen_strata(None, whole, source, strata=snapshot.strata)
-        found = chosen_waves(_raking(snapshot), waves)
-        with snapshot._raking_lock:
-            snapshot._raked[key] = found
-    return found  # type: ignore[return-value]
 
 
 def _cell_arrays(snapshot: Snapshot, variables: Mapping[str, pl.Expr]) -> dict[str, CellArrays]:
@@ -256,12 +243,12 @@ def snapshot_sums(
     raking = _raking(snapshot)
     arrays = _cell_arrays(snapshot, variables)
     size = len(raking.strata) + 1  # the last: a kept stratum without cells (zero sums)
-    code = _stratum_codes(snapshot, raking)
+    code = stratum_codes(snapshot, raking)
     keys = kept.select(pl.concat_str(*STRATUM_KEYS, separator="|")).to_series()
     at = np.array([code.get(k, size - 1) for k in keys.to_list()], dtype=np.int64)
     # all variables at once (issue 11): binned per (variable, stratum); only the kept strata's
     # bins are read, and the last (a kept stratum without cells) is 0
-    stacked = _stacked(snapshot, list(arrays.values()), size)
+    stacked = stacked_cells(snapshot, list(arrays.values()), size)
     keep = stacked.inside(domain_masks(raking, filters, regions=False))
     flat, values = stacked.vat[keep], stacked.sums[:, keep]
     sums = {}
@@ -284,63 +271,6 @@ def snapshot_sums(
 _CARRIED = ("region", "wave", "period_start")  # per stratum, as read.summary_sums carries
 
 
-def _stratum_codes(snapshot: Snapshot, raking: WaveRaking) -> dict[str, int]:
-    """Each stratum key's place in ``raking.strata`` (kept per snapshot)."""
-    with snapshot._raking_lock:
-        found = snapshot._raked.get("stratum codes")
-        if found is None:
-            found = snapshot._raked["stratum codes"] = {s: i for i, s in enumerate(raking.strata)}
-    return found  # type: ignore[return-value]
-
-
-def _register(
-    strata: pl.DataFrame, proposals: pl.DataFrame, ngo: pl.DataFrame, filters: Filters
-) -> RegisterPart:
-    """The Overview's register side: the register and NGO rows cut exactly as on the raw-row
-    path (its own _apply, given the strata in place of the responses: the same columns but
-    the cell dimensions)."""
-    probe = strata.with_columns(pl.lit(None, pl.String).alias(c) for c in DIMENSIONS)
-    _, proposals, ngo = _apply(probe, proposals, ngo, filters, None)
-    return register_part(proposals, ngo)
-
-
-_REGISTERS_KEPT = 128  # register cuts (regions x sources) kept per snapshot
-
-
-def _kept_register(
-    snapshot: Snapshot, proposals: pl.DataFrame, ngo: pl.DataFrame, filters: Filters
-) -> RegisterPart:
-    """``_register``, kept on the snapshot per cut (only the regions and sources cut these
-    frames) for the frames the caller keeps: issue 11, a miss that changes sex, age group or
-    settlement reuses it. Kept with the frames themselves, so an id is never another's."""
-    key = (id(proposals), id(ngo), filters.regions, filters.sources)
-    found = snapshot._registers.get(key)
-    if found is not None and found[0] is proposals and found[1] is ngo:
-        return found[2]
-    made = _register(snapshot.strata, proposals, ngo, filters)
-    if len(snapshot._registers) >= _REGISTERS_KEPT:
-        snapshot._registers.clear()
-    snapshot._registers[key] = (proposals, ngo, made)
-    return made
-
-
-def _stacked(snapshot: Snapshot, arrays: list[CellArrays], size: int) -> Stacked:
-    """The variables' cells stacked, binned per (variable, stratum) (``unit_plan.Stacked``),
-    kept per snapshot and set of variables."""
-    key = ("stacked", *(id(cells) for cells in arrays))
-    with snapshot._raking_lock:
-        found = snapshot._raked.get(key)
-    if found is None:
-
-        def bins(v: int, cells: CellArrays) -> tuple[np.ndarray, np.ndarray]:
-            return np.ones(len(cells.k), dtype=bool), v * size + cells.stratum
-
-        found = stack(arrays, bins)  # holds the arrays: their ids stay theirs
-        with snapshot._raking_lock:
-            snapshot._raked[key] = found
-    return found  # type: ignore[return-value]
-
-
 def overview_from_summaries(
     engine: Engine,
     filters: Filters,
@@ -354,21 +284,20 @@ def overview_from_summaries(
     (but once per snapshot for a composite the store does not hold). ``snapshot``,
     ``proposals``, ``ngo``: what the caller keeps per data version (read here otherwise)."""
     snapshot = load_snapshot(engine) if snapshot is None else snapshot
-    strata = snapshot.strata
-    # region-reform: a region filter over both vintages widens to the comparable unit
-    filters, comparable = _comparable(strata, filters, source)
-    kept = chosen_strata(None, filters, source, strata=strata)
+    regions, comparable, kept = selection(snapshot, filters, source)
+    filters = replace(filters, regions=regions)
     # as on the raw-row path: no rows left, no variable built (and no error for one)
     variables = snapshot.variables(filters.institutions) if kept.height else {}
     if proposals is None or ngo is None:
         proposals, ngo = register_frames(engine)
-        register = _register(strata, proposals, ngo, filters)
+        register = register_side(snapshot.strata, proposals, ngo, filters)
     else:
-        register = _kept_register(snapshot, proposals, ngo, filters)
+        register = kept_register(snapshot, proposals, ngo, filters)
     uncalibrated: tuple[str, ...] = ()
     # --- issue 12: each whole wave raked to its year's margins, as overview_numbers does ---
     if getattr(filters, "weights", DELIVERED) == CALIBRATED and kept.height:
-        raking, waves = _raking(snapshot), _chosen_waves(snapshot, filters, source)
+        raking = _raking(snapshot)
+        waves = kept_waves(snapshot, raking, filters, source)
         margins = waves.margins
         uncalibrated = tuple(w for (_, w), m in sorted(margins.items()) if m is None)
         if any(m is not None for m in margins.values()):
