@@ -139,3 +139,14 @@ def _styled(fig: go.Figure, *, height: int, title: str | None) -> go.Figure:
 def test_the_house_layout_is_style_as_data(title):
     spec = spec_figure([], house_layout(title=title, height=300))
     assert _json(spec) == _json(_styled(go.Figure(), title=title, height=300))  # byte for byte
+
+
+def test_a_spec_figure_changed_through_plotly_sends_the_change():
+    """``spec_figure`` hands its spec to Streamlit as it is, unless plotly's API changed it."""
+    spec = house_layout(title="A", height=300)
+    fig = spec_figure([{"type": "bar", "x": ["a"], "y": [1]}], spec)
+    assert fig.to_dict()["layout"] is spec  # as written: no copy, no plotly objects
+    fig.update_layout(height=123)
+    assert fig.to_dict()["layout"]["height"] == 123
+    assert json.loads(fig.to_json())["layout"]["height"] == 123
+    assert fig.data[0].x == ("a",)

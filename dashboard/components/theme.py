@@ -99,9 +99,36 @@ def merged(base: dict, extra: dict) -> dict:
     return out
 
 
+class SpecFigure(go.Figure):
+    """A figure whose spec is already in validated form. ``st.plotly_chart`` asks a figure
+    only for ``to_dict()``, which here hands the spec over as it is: building plotly's trace
+    objects and deep-copying them back into a dict was a third of an Overview rerun's server
+    time (issue 11). Anything else a ``go.Figure`` offers (``.layout``, ``.data``, updates)
+    builds the figure, unvalidated, on first use. test_chart_specs.py checks that validating
+    the spec changes nothing."""
+
+    def __init__(self, spec: dict) -> None:  # plotly's own init runs on demand
+        object.__setattr__(self, "_senim_spec", spec)
+        object.__setattr__(self, "_senim_built", False)
+
+    def __getattr__(self, name: str):
+        # only for names the instance does not have yet: plotly's own state, built now
+        if name.startswith("_senim") or object.__getattribute__(self, "_senim_built"):
+            raise AttributeError(name)
+        object.__setattr__(self, "_senim_built", True)
+        go.Figure.__init__(self, self._senim_spec, _validate=False)
+        return getattr(self, name)
+
+    def to_dict(self) -> dict:
+        if self._senim_built:  # it may have been changed through plotly's API since
+            return super().to_dict()
+        spec = self._senim_spec
+        return {"data": spec["data"], "layout": spec["layout"]}
+
+
 def spec_figure(data: list[dict], layout: dict) -> go.Figure:
     """A figure from specs already in validated form, without validating them again."""
-    return go.Figure({"data": data, "layout": layout}, _validate=False)
+    return SpecFigure({"data": data, "layout": layout})
 
 
 # --- end figures as plain specs
