@@ -45,6 +45,19 @@ def register_side(
 
 
 _REGISTERS_KEPT = 128  # register cuts (regions x sources) kept per snapshot
+_SELECTIONS_KEPT = 512  # selections (regions x sources x wave range) kept per snapshot
+_STACKS_KEPT = 4  # sets of variables stacked (~16 MB each at 10M: institution filters)
+
+
+def _kept(snapshot: Snapshot, kind: str, limit: int) -> dict:
+    """The snapshot's dict of what is kept of ``kind`` (started over when it holds
+    ``limit``: a long run's many selections). Two sessions missing at once may both make an
+    entry; the later one stays, equal to the other."""
+    with snapshot._raking_lock:
+        found = snapshot._raked.setdefault(("kept", kind), {})
+        if len(found) >= limit:
+            found.clear()
+    return found
 
 
 def kept_register(
@@ -67,18 +80,16 @@ def kept_register(
 def stacked_cells(snapshot: Snapshot, arrays: list[CellArrays], size: int) -> Stacked:
     """The variables' cells stacked, binned per (variable, stratum) (``unit_plan.Stacked``),
     kept per snapshot and set of variables."""
-    key = ("stacked", *(id(cells) for cells in arrays))
-    with snapshot._raking_lock:
-        found = snapshot._raked.get(key)
+    kept = _kept(snapshot, "stacked", _STACKS_KEPT)
+    key = tuple(id(cells) for cells in arrays)
+    found = kept.get(key)
     if found is None:
 
         def bins(v: int, cells: CellArrays) -> tuple[np.ndarray, np.ndarray]:
             return np.ones(len(cells.k), dtype=bool), v * size + cells.stratum
 
-        found = stack(arrays, bins)  # holds the arrays: their ids stay theirs
-        with snapshot._raking_lock:
-            snapshot._raked[key] = found
-    return found  # type: ignore[return-value]
+        found = kept[key] = stack(arrays, bins)  # holds the arrays: their ids stay theirs
+    return found
 
 
 def selection(
@@ -87,27 +98,14 @@ def selection(
     """The region filter widened to comparable units over both vintages (region-reform), those
     units, and the strata kept: only the regions, sources and wave range decide them, so they
     are kept per such choice (issue 11: a miss that changes the domain reuses them)."""
-    key = ("selection", filters.regions, filters.sources, filters.wave_from, filters.wave_to,
-           source)  # fmt: skip
-    with snapshot._raking_lock:
-        found = snapshot._raked.get(key)
+    kept = _kept(snapshot, "selection", _SELECTIONS_KEPT)
+    key = (filters.regions, filters.sources, filters.wave_from, filters.wave_to, source)
+    found = kept.get(key)
     if found is None:  # an unknown wave label raises here, and nothing is kept
         widened, comparable = _comparable(snapshot.strata, filters, source)
-        kept = chosen_strata(None, widened, source, strata=snapshot.strata)
-        found = (widened.regions, comparable, kept)
-        with snapshot._raking_lock:
-            if len(snapshot._raked) > _RAKED_KEPT:  # a long session's selections: start over
-                _forget_selections(snapshot._raked)
-            snapshot._raked[key] = found
-    return found  # type: ignore[return-value]
-
-
-_RAKED_KEPT = 4096
-
-
-def _forget_selections(kept: dict) -> None:
-    for key in [k for k in kept if isinstance(k, tuple) and k and k[0] == "selection"]:
-        del kept[key]
+        strata = chosen_strata(None, widened, source, strata=snapshot.strata)
+        found = kept[key] = (widened.regions, comparable, strata)
+    return found
 
 
 def kept_waves(
@@ -115,16 +113,14 @@ def kept_waves(
 ) -> ChosenWaves:
     """The whole waves the selection rakes (every region), kept per choice of sources and
     wave range (issue 11: the same for every miss that changes anything else)."""
-    key = ("waves", filters.sources, filters.wave_from, filters.wave_to, source)
-    with snapshot._raking_lock:
-        found = snapshot._raked.get(key)
+    kept = _kept(snapshot, "waves", _SELECTIONS_KEPT)
+    key = (filters.sources, filters.wave_from, filters.wave_to, source)
+    found = kept.get(key)
     if found is None:
         whole = replace(filters, regions=(), sexes=(), age_groups=(), settlements=())
         waves = chosen_strata(None, whole, source, strata=snapshot.strata)
-        found = chosen_waves(raking, waves)
-        with snapshot._raking_lock:
-            snapshot._raked[key] = found
-    return found  # type: ignore[return-value]
+        found = kept[key] = chosen_waves(raking, waves)
+    return found
 
 
 def stratum_codes(snapshot: Snapshot, raking: WaveRaking) -> dict[str, int]:
