@@ -89,11 +89,7 @@ def insert_survey(
     )
     extra = sorted(c for c in rows.columns if c.startswith(TRUST_PREFIX) and c not in WIDE_TRUST)
     hold_references(conn, rows, upload_id)
-    # summary store (issue 11): the touched waves' sums, in this same transaction; polars sums
-    # the new waves in another thread while SQLite stores the rows
-    from queries.summaries.store import after_survey_insert, summing_ahead  # late: read metrics
-
-    with _sqlite_load_cache(conn), summing_ahead(clean) as ahead:
+    with _sqlite_load_cache(conn):
         bulk_insert(
             conn,
             responses,
@@ -106,7 +102,10 @@ def insert_survey(
             (lambda f: progress(0.9 + 0.05 * f, Stage.TRUST_SCORES)) if progress else None,
         )
         check_response_block(conn, first_id=first_id, count=clean.height)
-        after_survey_insert(conn, clean, first_id=first_id, ahead=ahead)
+        # summary store (issue 11): the touched waves' sums, in this same transaction
+        from queries.summaries.store import after_survey_insert  # late: summaries read metrics
+
+        after_survey_insert(conn, clean, first_id=first_id)
     return clean.height
 
 

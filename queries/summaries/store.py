@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
 
 import polars as pl
 from sqlalchemy import Connection, Select, Table, delete, func, select
@@ -28,7 +26,6 @@ from queries.summaries.bulk import insert_frame
 from queries.summaries.cells import ROW_COLUMNS, TRUST, cell_sums
 
 Wave = tuple[str, str]  # (source, wave label)
-Sums = tuple[pl.DataFrame, pl.DataFrame]  # cell_sums' (strata, cells)
 INSERT_ROWS = 50_000  # SQLite: rows bound per executemany (their Python objects are large)
 
 
@@ -148,22 +145,28 @@ def _insert(conn: Connection, table: Table, frame: pl.DataFrame) -> None:
 
 def write_sums(conn: Connection, waves: Iterable[Wave], rows: pl.DataFrame) -> None:
     """Replace the summaries of ``waves`` by those of ``rows`` (which hold all their rows)."""
-    write_cell_sums(conn, waves, *cell_sums(rows))
+    strata, cells = cell_sums(rows)
+    write_cell_sums(conn, waves, strata, [cells])
 
 
 def write_cell_sums(
-    conn: Connection, waves: Iterable[Wave], strata: pl.DataFrame, cells: pl.DataFrame
+    conn: Connection, waves: Iterable[Wave], strata: pl.DataFrame, cells: Iterable[pl.DataFrame]
 ) -> None:
-    """Replace the summaries of ``waves`` by ``cell_sums``' (strata, cells) of all their rows."""
+    """Replace the summaries of ``waves`` by ``cell_sums``' strata and cells of all their rows
+    (the cells in parts, e.g. one per wave: each is let go once written)."""
     _delete(conn, waves)
     if strata.height:
         _insert(conn, summary_strata, strata)
-    if cells.height:
-        # stored in the order of their index (source, wave, variable): the index grows at its
-        # end instead of in 40 places at once, and a variable's cells are read back together
-        _insert(conn, summary_cells, cells.sort("source", "wave", "variable", maintain_order=True))
-        totals = cells.group_by("source", "wave", "variable").agg(pl.col("n").sum())
-        _insert(conn, summary_variables, totals)
+    totals = []
+    # cells stored in the order of their index (source, wave, variable): the index grows at its
+    # end instead of in 40 places at once, and a variable's cells are read back together
+    order = ("source", "wave", "variable")
+    for part in cells:
+        if part.height:
+            _insert(conn, summary_cells, part.sort(order, maintain_order=True))
+            totals.append(part.group_by(order).agg(pl.col("n").sum()))
+    if totals:
+        _insert(conn, summary_variables, pl.concat(totals))
 
 
 def refresh_waves(conn: Connection, waves: Iterable[Wave]) -> None:
@@ -181,50 +184,25 @@ def _stored_count(conn: Connection, wave: Wave) -> int:
 
 
 def after_survey_insert(
-    conn: Connection,
-    clean: pl.DataFrame,
-    *,
-    first_id: int | None = None,
-    ahead: Future[dict[Wave, Sums]] | None = None,
+    conn: Connection, clean: pl.DataFrame, *, first_id: int | None = None
 ) -> None:
     """Inside an upload's transaction, after its rows are inserted (response ids from
     ``first_id`` on, in frame order): the summaries of every wave the upload touched, one wave
     at a time (one wave's working columns and sums in memory at once). The upload's rows are
     taken from the validated frame in memory; a wave that already had rows reads back only
     those (ids below ``first_id``; without it, every stored row), so the sums cover the same
-    rows in the same order as a rebuild. ``ahead``: ``summing_ahead``'s sums of the frame's
-    waves, for the waves that hold only the upload's rows (the usual case), written together
-    (one insert per table instead of one per wave)."""
-    heights = {(s, w): n for s, w, n in clean.group_by("source", "wave").len().iter_rows()}
-    alone = sorted(wave for wave, n in heights.items() if _stored_count(conn, wave) == n)
-    if ahead is not None and alone:
-        sums = ahead.result()
-        strata, cells = (pl.concat([sums[wave][i] for wave in alone]) for i in (0, 1))
-        write_cell_sums(conn, alone, strata, cells)
-    for wave, rows in _wave_rows(clean, skip=set(alone) if ahead is not None else set()):
-        if wave in alone:
+    rows in the same order as a rebuild.
+
+    The sums are made here, not in a thread while SQLite writes the rows: measured, the thread
+    made the load slower (executemany hands the GIL over at every row's step, and each time
+    the summing thread held it, the insert waited; 1M rows: 4.6 -> 9.1 s)."""
+    for wave, rows in _wave_rows(clean):
+        if _stored_count(conn, wave) == rows.height:  # the usual case: a new wave
             write_sums(conn, [wave], rows)
         elif first_id is None:
             refresh_waves(conn, [wave])
         else:
             write_sums(conn, [wave], _grown(stored_rows(conn, wave, below=first_id), rows))
-
-
-def wave_sums(frame: pl.DataFrame) -> dict[Wave, Sums]:
-    """``cell_sums`` of each wave's rows of ``frame`` (polars only, no database)."""
-    return {wave: cell_sums(rows) for wave, rows in _wave_rows(frame)}
-
-
-@contextmanager
-def summing_ahead(frame: pl.DataFrame) -> Iterator[Future[dict[Wave, Sums]]]:
-    """``wave_sums(frame)`` computed in another thread while the caller writes the rows:
-    polars sums on its own threads without the GIL, and SQLite releases it while it steps, so
-    the two overlap. A failed or abandoned load does not wait for the sums."""
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="summing-ahead")
-    try:
-        yield pool.submit(wave_sums, frame)
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _grown(earlier: pl.DataFrame, added: pl.DataFrame) -> pl.DataFrame:
@@ -237,12 +215,9 @@ def _grown(earlier: pl.DataFrame, added: pl.DataFrame) -> pl.DataFrame:
     return rows.select(*ROW_COLUMNS, *trust)
 
 
-def _wave_rows(
-    frame: pl.DataFrame, *, skip: set[Wave] | frozenset[Wave] = frozenset()
-) -> Iterator[tuple[Wave, pl.DataFrame]]:
-    """Each (source, wave) of a frame but those in ``skip``, with its rows in frame order: the
-    row positions found in one pass, then one gather per wave (filtering per wave would scan
-    the frame every time)."""
+def _wave_rows(frame: pl.DataFrame) -> Iterator[tuple[Wave, pl.DataFrame]]:
+    """Each (source, wave) of a frame with its rows in frame order: the row positions found in
+    one pass, then one gather per wave (filtering per wave would scan the frame every time)."""
     positions = (
         frame.select("source", "wave")
         .with_row_index("_at")
@@ -251,8 +226,7 @@ def _wave_rows(
         .sort("source", "wave")
     )
     for source, wave, at in zip(*positions.iter_columns(), strict=True):
-        if (source, wave) not in skip:
-            yield (source, wave), frame[at]
+        yield (source, wave), frame[at]
 
 
 def upload_waves(conn: Connection, upload_id: int) -> list[Wave]:
