@@ -9,9 +9,9 @@ and peak RSS, and the previous/new ratio.
 Three designs side by side: "previous" is bench/legacy_ingest.py on the schema before migration
 0006; "before" is the tree of commit BEFORE (exported with ``git archive`` into var/bench/), the
 state before the latest ingest speed work (session 6: the bulk path of queries/summaries/bulk.py,
-foreign keys checked once per load on SQLite, summaries summed while the rows are written);
-"new" is this tree. ``--designs`` picks some of them. Then ``summaries rebuild``
-of the loaded database (1 load's worth of waves) by "before" and "new": time, CPU, peak RSS.
+foreign keys checked once per load on SQLite); "new" is this tree. ``--designs`` picks some of
+them. Then ``summaries rebuild`` of the loaded database (1 load's worth of waves) by "before"
+and "new": time, CPU, peak RSS.
 Usage: python bench/bench_ingest.py [ROWS] [--only sqlite|postgresql] [--no-rebuild]
                                    [--designs previous,before,new]"""
 
