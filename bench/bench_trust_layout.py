@@ -37,6 +37,7 @@ from queries.db import init_db, make_engine  # noqa: E402
 from queries.ingest import store  # noqa: E402
 from queries.ingest.uploads import start_upload  # noqa: E402
 from queries.schema import responses  # noqa: E402
+from queries.summaries.bulk import copy_csv  # noqa: E402
 
 ITEMS = sorted(f"{TRUST_PREFIX}{i}" for i in TRUST_INSTITUTIONS)
 LONG_DDL = (
@@ -92,7 +93,7 @@ def long_set_based(conn: Connection, wide: pl.DataFrame) -> None:
 def long_staged(conn: Connection, wide: pl.DataFrame) -> None:
     columns = ", ".join(f"{item} smallint" for item in ITEMS)
     conn.exec_driver_sql(f"CREATE TEMP TABLE stage (id integer, {columns}) ON COMMIT DROP")
-    store._copy(conn, "stage", wide.columns, iter([wide]))
+    copy_csv(conn, "stage", wide.columns, iter([wide]))
     values = ", ".join(f"('{i.removeprefix(TRUST_PREFIX)}', s.{i})" for i in ITEMS)
     conn.exec_driver_sql(
         "INSERT INTO trust_scores (response_id, institution, score) "
