@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from functools import lru_cache
 
 import polars as pl
 
@@ -67,20 +66,13 @@ def spans_waves(sums: pl.DataFrame) -> bool:
     return pairs > strata
 
 
-@lru_cache(maxsize=256)
-def crosses(labels: tuple[str, ...]) -> bool:
-    """``reform.crosses_reform`` of these wave labels, kept (issue 11: a dozen polars steps
-    on two labels, on every filter change)."""
-    return crosses_reform(labels)
-
-
 def on_units(frame: pl.DataFrame, *, wave: str = "wave", region: str = "region") -> pl.DataFrame:
     """``reform.on_comparable_units``: ``region`` on comparable units when the frame's waves
-    lie on both sides of the reform, else unchanged (through ``crosses``)."""
+    lie on both sides of the reform, else unchanged."""
     if frame.is_empty():
         return frame
-    labels = tuple(sorted(frame.get_column(wave).unique().to_list()))
-    return frame.with_columns(comparable_expr(region)) if crosses(labels) else frame
+    labels = frame.get_column(wave).unique().to_list()
+    return frame.with_columns(comparable_expr(region)) if crosses_reform(labels) else frame
 
 
 def _contrast_se(sums: pl.DataFrame, est: pl.DataFrame, by: Sequence[str]) -> pl.DataFrame:
@@ -118,4 +110,4 @@ def metric_trend(
     return trend_from_sums(sums, waves, by=by_cols, shares=shares, level=level)
 
 
-__all__ = ["crosses", "metric_trend", "on_units", "spans_waves", "trend_from_sums", "z_value"]
+__all__ = ["metric_trend", "on_units", "spans_waves", "trend_from_sums", "z_value"]

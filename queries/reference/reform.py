@@ -15,6 +15,7 @@ import datetime as dt
 import json
 from collections.abc import Iterable
 from enum import StrEnum
+from functools import lru_cache
 
 import polars as pl
 
@@ -113,7 +114,14 @@ def comparable_members(code: str) -> tuple[str, ...]:
 
 def crosses_reform(labels: Iterable[str]) -> bool:
     """Whether waves or periods with these labels lie on both sides of the reform."""
-    ends = period_end(pl.Series(list(labels), dtype=pl.String)).drop_nulls()
+    return _crosses(frozenset(labels))
+
+
+@lru_cache(maxsize=1024)
+def _crosses(labels: frozenset[str]) -> bool:
+    # kept per set of labels (issue 11): a dozen polars steps on a few labels, asked on every
+    # filter change of the Overview and the Regions page
+    ends = period_end(pl.Series(sorted(labels), dtype=pl.String)).drop_nulls()
     before = before_reform(ends)
     return bool(before.any()) and not bool(before.all())
 
