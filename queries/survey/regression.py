@@ -29,7 +29,7 @@ from queries.survey.calibration import (
 from queries.survey.design import z_value
 from queries.survey.sums import check_weights, value_expr
 
-__all__ = ["INTERCEPT", "MIN_MODEL_N", "Family", "survey_regression"]
+__all__ = ["INTERCEPT", "MIN_MODEL_N", "Family", "fitted_terms", "survey_regression"]
 
 INTERCEPT = "(Intercept)"  # R's name for it
 MIN_MODEL_N = 200  # fewer respondents than this: no model (too unstable to read drivers from)
@@ -150,8 +150,6 @@ def survey_regression(
     many models of one sample); the scores then lose their projection on the margins before
     the variance, as R's ``svyglm`` on a ``rake()`` design (``svyrecvar`` with its postStrata).
     """
-    from scipy.stats import t  # imported here: scipy is slow to import
-
     if family not in ("gaussian", "quasibinomial"):
         raise SenimError(f"Unknown model family {family!r}; use gaussian or quasibinomial.")
     z_value(level)  # checks the level
@@ -183,9 +181,36 @@ def survey_regression(
     if pop is not None and np.any(pop < np.bincount(strata_codes)[strata_codes]):
         raise SenimError("A stratum's population size (fpc) is smaller than its respondents.")
     kept = data.filter(pl.Series(complete))  # only the model's rows become numpy arrays
-    x = kept.select(xs).to_numpy()
-    y = kept.get_column("_y").to_numpy()
-    w = kept.get_column("_w").to_numpy()
+    weights = data.get_column("_w").to_numpy()
+    if raked_on is not None and not isinstance(raked_on, RakeProjection):
+        raked_on = rake_projection(weights=weights, margins=raked_on)
+    return fitted_terms(
+        names=names, x=kept.select(xs).to_numpy(), y=kept.get_column("_y").to_numpy(),
+        w=kept.get_column("_w").to_numpy(), rows=np.flatnonzero(complete), strata=strata_codes,
+        pop=pop, family=family, level=level, raked_on=raked_on, weights=weights,
+    )  # fmt: skip
+
+
+def fitted_terms(
+    *,
+    names: Sequence[str],
+    x: np.ndarray,
+    y: np.ndarray,
+    w: np.ndarray,
+    rows: np.ndarray,
+    strata: np.ndarray,
+    pop: np.ndarray | None = None,
+    family: Family = "gaussian",
+    level: float = 0.95,
+    raked_on: RakeProjection | None = None,
+    weights: np.ndarray | None = None,
+) -> pl.DataFrame:
+    """``survey_regression``'s table from arrays (a caller that has them skips the frame):
+    ``x`` (columns named ``names``), ``y``, ``w`` on the model's rows, ``rows`` their places in
+    the sample, ``strata`` (codes 0..H-1) and ``pop`` (N_h or None) per sample row; with
+    ``raked_on``, ``weights`` are every sample row's (its projection's own weights)."""
+    from scipy.stats import t  # imported here: scipy is slow to import
+
     if _collinear(x):
         raise SenimError(
             "The predictors are collinear (one is a combination of others, or a category has "
@@ -194,17 +219,14 @@ def survey_regression(
     beta, u, info = _fit(x, y, w, family)
     a_inv = np.linalg.inv(info)
     scores = u[:, None] * x @ a_inv
-    rows = np.flatnonzero(complete)
     if raked_on is not None:  # issue 12: calibration-aware linearisation
-        weights = data.get_column("_w").to_numpy()
-        if not isinstance(raked_on, RakeProjection):
-            raked_on = rake_projection(weights=weights, margins=raked_on)
-        elif not np.array_equal(raked_on.weights, weights):
+        if weights is None or not np.array_equal(raked_on.weights, weights):
             raise SenimError("The raking margins were made with other weights than these.")
-        se = np.sqrt(raked_on.variances(scores, rows, strata_codes, pop))
+        se = np.sqrt(raked_on.variances(scores, rows, strata, pop))
     else:  # dropped rows: zero, in their stratum
-        se = np.sqrt(column_variances(scores, strata_codes, pop, rows=rows))
-    df = n - np.count_nonzero(np.bincount(strata_codes[complete])) - len(beta) + 1
+        se = np.sqrt(column_variances(scores, strata, pop, rows=rows))
+    n = len(rows)
+    df = n - np.count_nonzero(np.bincount(strata[rows])) - len(beta) + 1
     if df < 1:
         raise SenimError(f"Too few respondents for {len(beta)} coefficients in these strata.")
     crit = t.ppf(0.5 + level / 2, df)
