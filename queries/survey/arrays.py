@@ -54,17 +54,22 @@ class Groups:
 def grouped(rows: Iterable[tuple], *, nullable: int = 0) -> Groups:
     """``rows`` (key tuples) factorised; a row with a null among its first ``nullable``
     values belongs to no group."""
-    seen: dict[tuple, int] = {}
-    code, first = [], []
-    for i, row in enumerate(rows):
-        if nullable and None in row[:nullable]:
-            code.append(-1)
-            continue
-        at = seen.setdefault(row, len(seen))
-        if at == len(first):
-            first.append(i)
-        code.append(at)
-    return Groups(np.array(code, dtype=np.int64), np.array(first, dtype=np.int64), list(seen))
+    rows = rows if isinstance(rows, list) else list(rows)
+    if nullable:
+        left_out = np.array([None in row[:nullable] for row in rows], dtype=bool)
+        if left_out.any():
+            kept = np.flatnonzero(~left_out)
+            inner = grouped([rows[i] for i in kept])
+            code = np.full(len(rows), -1, dtype=np.int64)
+            code[kept] = inner.code
+            return Groups(code, kept[inner.first], inner.keys)
+    # dict.fromkeys and the lookups run in C: a per-row Python loop was ~1 us a row, the
+    # largest single cost of an Overview miss (issue 11)
+    index = {key: i for i, key in enumerate(dict.fromkeys(rows))}
+    code = np.fromiter(map(index.__getitem__, rows), dtype=np.int64, count=len(rows))
+    # codes are numbered in order of first appearance: the first row of each is its first index
+    first = np.unique(code, return_index=True)[1] if len(rows) else np.empty(0, np.int64)
+    return Groups(code, first.astype(np.int64), list(index))
 
 
 def groups_of(frame: pl.DataFrame, columns: Sequence[str], *, nullable: int = 0) -> Groups:
@@ -72,7 +77,12 @@ def groups_of(frame: pl.DataFrame, columns: Sequence[str], *, nullable: int = 0)
     null belongs to no group (code −1), as polars' ``filter(is_not_null)`` before grouping."""
     if frame.height <= _SMALL:
         values = (frame.get_column(c).to_list() for c in columns)
-        return grouped(zip(*values, strict=True), nullable=nullable)
+        return grouped(list(zip(*values, strict=True)), nullable=nullable)
+    return _ranked(frame, columns, nullable=nullable)
+
+
+def _ranked(frame: pl.DataFrame, columns: Sequence[str], *, nullable: int) -> Groups:
+    """``groups_of`` through one polars pass (large frames)."""
     valid = pl.all_horizontal(pl.col(columns[:nullable]).is_not_null()) if nullable else True
     ranked = frame.select(pl.when(valid).then(pl.struct(columns).rank("dense")).alias("_g"))
     dense = ranked.get_column("_g").fill_null(0).cast(pl.Int64).to_numpy() - 1  # −1: a null key
