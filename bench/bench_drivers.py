@@ -6,18 +6,20 @@ checkout with ``queries.summaries.rows``; 739216b fits each model with numpy's S
 the raking projection (margins' indicators, cross shares, n-long residuals) made per model;
 c8405ed read the chosen respondents from the database per filter change (``wave_design``).
 now: the wave read once (``wave_answers``), the filters cut in memory, the raked weights and
-their ``rake_projection`` kept with the wave, the rake-aware SEs from stratum × cell sums.
+their ``rake_projection`` kept with the wave, the rake-aware SEs from stratum × cell sums; the
+model's columns kept with the wave as arrays (``driver_columns``), a filter change a numpy mask
+and a design matrix (no polars pass over the wave's rows).
 
-Both as ``dashboard.data`` keeps them: the snapshot's strata, one kept frame per wave, glibc's
-freed pages returned after each model. Filter changes not seen before (a cache hit costs nothing
-on both): the default selection, then random regions, sexes, age groups, settlements, outcomes
-and weights (seeded), on the latest wave and one earlier. Printed: the first model (reads the
-wave), p50/p95/max of the later ones, their CPU time, p50/p95 of those on a wave already kept
-(the fit alone), the process's RSS after the snapshot,
-after all models (its growth: what the page adds to a server; scipy, which every page with
-intervals imports, loaded before), and the peak. polars allocates through its own jemalloc, which
-keeps freed pages for a while: ``_RJEM_MALLOC_CONF=dirty_decay_ms:0,muzzy_decay_ms:0`` in the
-environment (passed to both designs) shows the growth without them.
+Both as ``dashboard.data`` keeps them: the snapshot's strata, one kept frame per wave, glibc's freed
+pages returned after each model. Filter changes not seen before (a cache hit costs nothing on both):
+the default selection, then random regions, sexes, age groups, settlements, outcomes and weights
+(seeded), on the latest wave and one earlier. Printed: the first model (reads the wave), p50/p95/max
+of the later ones, their CPU time, p50/p95 of those on a wave already kept (the fit alone) and their
+CPU p50/p95 (process time, polars' threads included), the process's RSS after the snapshot, after
+all models (its growth: what the page adds to a server; scipy, which every page with intervals
+imports, loaded before), and the peak. polars allocates through its own jemalloc, which keeps freed
+pages for a while: ``_RJEM_MALLOC_CONF=dirty_decay_ms:0,muzzy_decay_ms:0`` in the environment
+(passed to both designs) shows the growth without them.
 
     .venv/bin/python bench/bench_drivers.py --against /tmp/h6-before [--sizes 1000000 10000000]
         [--db /tmp/copy-of-demo.db ...] [--changes 24]
@@ -182,11 +184,14 @@ def main() -> None:
             # the same on a wave already kept: the fit alone, which the filters drive
             fit = [t * 1000 for t, r in zip(got["times"], got["read"], strict=True) if not r]
             cpu = [t * 1000 for t in got["cpu"][1:]]
+            # CPU per miss on a kept wave: what a filter change costs a server (threads included)
+            miss = [t * 1000 for t, r in zip(got["cpu"], got["read"], strict=True) if not r]
             print(
                 f"{size:>10} {name:<6} first {got['times'][0] * 1000:6.0f} ms | filter change "
                 f"p50 {percentile(later, 50):5.0f} p95 {percentile(later, 95):5.0f} "
                 f"max {max(later):5.0f} ms, CPU p50 {percentile(cpu, 50):5.0f} ms; on a kept "
-                f"wave p50 {percentile(fit, 50):4.0f} p95 {percentile(fit, 95):4.0f} ms | RSS "
+                f"wave p50 {percentile(fit, 50):4.0f} p95 {percentile(fit, 95):4.0f} ms, CPU "
+                f"p50 {percentile(miss, 50):5.1f} p95 {percentile(miss, 95):5.1f} ms | RSS "
                 f"{got['base_mb']:4.0f} -> {got['end_mb']:4.0f} MB "
                 f"(+{got['end_mb'] - got['base_mb']:3.0f}), peak {got['peak_mb']:4.0f} MB",
                 flush=True,

@@ -26,8 +26,9 @@ import polars as pl
 from queries.errors import SenimError
 from queries.metrics.inference import with_holm
 from queries.metrics.trust import composite_expr, trust_columns
-from queries.survey.calibration import RakeProjection
-from queries.survey.regression import INTERCEPT, MIN_MODEL_N, survey_regression
+from queries.survey.calibration import RakeProjection, category_codes, rake_projection
+from queries.survey.regression import INTERCEPT, MIN_MODEL_N, fitted_terms
+from queries.survey.sums import check_weights
 
 OUTCOMES = ("trust_government", "composite_trust")
 NUMERIC = ("state_listens", "got_response", "satisfaction", "participated", "ngo")
@@ -108,16 +109,87 @@ def driver_frame(
     )
 
 
-def _varying(frame: pl.DataFrame) -> tuple[list[str], tuple[str, ...], dict[str, str]]:
-    """Predictors with at least two values among the respondents in the model, those left
-    out, and each category's reference (its first level, sorted: R's factor default)."""
-    used, dropped, references = [], [], {}
+@dataclass(frozen=True, eq=False)
+class DriverColumns:
+    """``driver_frame``'s columns of a whole sample (no subgroup) as arrays, made once for
+    every subgroup of it: a subgroup's model is then a mask (``trust_drivers_in``). Each
+    predictor also as codes 0..k-1 of its distinct values, so the values a subgroup holds are
+    a bincount; a category's codes follow its sorted levels (R's factor order)."""
+
+    y: np.ndarray  # the outcome, 0 where missing
+    valid: np.ndarray  # bool: the outcome and every predictor answered
+    codes: dict[str, np.ndarray]  # every predictor's codes (0 where not valid), narrow ints
+    levels: dict[str, np.ndarray]  # every predictor's distinct values, sorted
+    weight: np.ndarray
+    strata: np.ndarray  # ``category_codes`` of the stratum
+
+    def with_weights(self, weight: np.ndarray) -> DriverColumns:
+        """The same sample with other weights (its raked ones)."""
+        return replace(self, weight=np.asarray(weight, dtype=float))
+
+
+def driver_columns(
+    responses: pl.DataFrame, *, outcome: str, institutions: Sequence[str] = ()
+) -> DriverColumns:
+    """``driver_frame`` of every row of ``responses`` (its ``in_domain`` not read), as arrays."""
+    check_weights(responses, "weight")
+    frame = driver_frame(responses.drop("in_domain", strict=False), outcome=outcome,
+                         institutions=institutions)  # fmt: skip
+    valid = frame.get_column("y").is_not_null().to_numpy()
+    codes, levels = {}, {}
     for name in (*NUMERIC, *CATEGORIES):
-        values = frame.get_column(name).drop_nulls().unique().sort()
-        (used if len(values) > 1 else dropped).append(name)
-        if name in CATEGORIES and len(values) > 1:
-            references[name] = _key(values[0])
-    return used, tuple(dropped), references
+        column = frame.get_column(name)
+        levels[name] = column.drop_nulls().unique().sort().to_numpy()
+        narrow = np.min_scalar_type(max(len(levels[name]) - 1, 0))  # a few values each
+        codes[name] = (column.rank("dense").fill_null(1) - 1).to_numpy().astype(narrow)
+    return DriverColumns(
+        y=frame.get_column("y").fill_null(0.0).to_numpy(),
+        valid=valid,
+        codes=codes,
+        levels=levels,
+        weight=frame.get_column("weight").cast(pl.Float64).to_numpy(),
+        strata=category_codes(frame, "stratum"),
+    )
+
+
+def _varying(
+    columns: DriverColumns, held: dict[str, np.ndarray]
+) -> tuple[list[str], tuple[str, ...], dict[str, list]]:
+    """Predictors with at least two values among the respondents in the model (``held``: their
+    codes there), those left out, and each one's values there (sorted: a category's first is
+    its reference, as R's factor default)."""
+    used, dropped, present = [], [], {}
+    for name in (*NUMERIC, *CATEGORIES):
+        count = np.bincount(held[name], minlength=len(columns.levels[name]))
+        present[name] = [v for v, k in zip(columns.levels[name], count, strict=True) if k > 0]
+        (used if len(present[name]) > 1 else dropped).append(name)
+    return used, tuple(dropped), present
+
+
+def _design(
+    columns: DriverColumns, held: dict[str, np.ndarray], used: Sequence[str], present: dict
+) -> tuple[list[str], np.ndarray]:
+    """``survey_regression``'s term names and design matrix on the model's rows (``held``:
+    their codes): the intercept, numeric predictors as they are, a 0/1 column per category
+    level but the first. Column-major, as polars' ``to_numpy`` made it (the same BLAS calls)."""
+    names, parts = [INTERCEPT], []
+    for name in used:
+        if name in CATEGORIES:
+            levels = list(columns.levels[name])
+            for level in present[name][1:]:
+                names.append(f"{name}{level}")
+                parts.append((name, levels.index(level)))
+        else:
+            names.append(name)
+            parts.append((name, None))
+    x = np.empty((len(held[NUMERIC[0]]), len(names)), order="F")
+    x[:, 0] = 1.0
+    for j, (name, level) in enumerate(parts, start=1):
+        if level is None:  # the values, exactly: each code's value looked up
+            np.take(columns.levels[name].astype(float), held[name], out=x[:, j])
+        else:
+            np.equal(held[name], level, out=x[:, j], casting="unsafe")
+    return names, x
 
 
 def _key(text: str) -> str:
@@ -145,19 +217,53 @@ def trust_drivers(
     raked_on: Sequence[np.ndarray] | RakeProjection | None = None,
 ) -> Drivers:
     """The drivers model (linear, design-based: ``survey_regression``) on one sample, e.g. the
-    latest wave of one source under the analyst's filters. No model below ``min_n``
-    respondents with complete answers: ``reason="too_few"`` and their number instead.
-    ``raked_on``: the weights are raked, these the margins' codes (``survey_regression``)."""
-    frame = driver_frame(responses, outcome=outcome, institutions=institutions)
-    n = frame.get_column("y").is_not_null().sum()
-    used, dropped, references = _varying(frame)
+    latest wave of one source under the analyst's filters (its ``in_domain``, when present,
+    the subgroup). No model below ``min_n`` respondents with complete answers:
+    ``reason="too_few"`` and their number instead. ``raked_on``: the weights are raked, these
+    the margins' codes or their projection (``survey_regression``)."""
+    columns = driver_columns(responses, outcome=outcome, institutions=institutions)
+    if "in_domain" in responses.columns:
+        keep = responses.get_column("in_domain").fill_null(False).to_numpy()
+    else:
+        keep = np.ones(responses.height, dtype=bool)
+    if raked_on is not None and not isinstance(raked_on, RakeProjection):
+        raked_on = rake_projection(weights=columns.weight, margins=raked_on)
+    return trust_drivers_in(
+        columns, keep=keep, outcome=outcome, min_n=min_n, level=level, raked_on=raked_on
+    )
+
+
+def trust_drivers_in(
+    columns: DriverColumns,
+    *,
+    keep: np.ndarray,
+    outcome: str,
+    sample: np.ndarray | None = None,
+    min_n: int = MIN_MODEL_N,
+    level: float = 0.95,
+    raked_on: RakeProjection | None = None,
+) -> Drivers:
+    """``trust_drivers`` on ``columns`` (made once per wave): ``keep`` (bool per row) the
+    subgroup, ``sample`` (bool per row, or None: all) the rows that are the design's sample,
+    e.g. the chosen regions' strata, whose stratum sizes the SEs read."""
+    complete = columns.valid & keep if sample is None else columns.valid & keep & sample
+    at = np.flatnonzero(complete)  # the model's rows, gathered once per column
+    held = {name: columns.codes[name][at] for name in (*NUMERIC, *CATEGORIES)}
+    n = len(at)
+    used, dropped, present = _varying(columns, held)
     empty = pl.DataFrame(schema=TERM_SCHEMA)
     if n < min_n:
         return Drivers(outcome, empty, n, None, dropped, "too_few", min_n)
+    strata, weights = columns.strata, columns.weight
+    if sample is not None:  # the sample's strata coded 0..H-1 again, in the same order
+        there = np.bincount(strata[sample], minlength=int(strata.max()) + 1) > 0
+        strata, weights = (np.cumsum(there) - 1)[strata[sample]], weights[sample]
+    names, x = _design(columns, held, used, present)
     try:
-        fit = survey_regression(
-            frame, "y", used, weight="weight", strata="stratum", level=level, min_n=min_n,
-            raked_on=raked_on,
+        fit = fitted_terms(
+            names=names, x=x, y=columns.y[at], w=columns.weight[at],
+            rows=np.flatnonzero(complete if sample is None else complete[sample]),
+            strata=strata, level=level, raked_on=raked_on, weights=weights,
         )  # fmt: skip
     except SenimError:  # a predictor is a combination of others under these filters
         return Drivers(outcome, empty, n, None, dropped, "collinear", min_n)
@@ -169,7 +275,7 @@ def trust_drivers(
         # their first level; per-point predictors have no reference group
         pl.Series(
             "reference",
-            [None if key in PER_POINT else references.get(cat, key) for key, cat in keys],
+            [None if key in PER_POINT else _reference(present, cat, key) for key, cat in keys],
             dtype=pl.String,
         ),
         pl.Series("kind", ["per_point" if k in PER_POINT else "versus" for k, _ in keys]),
@@ -185,6 +291,11 @@ def trust_drivers(
         reason=None,
         min_n=min_n,
     )
+
+
+def _reference(present: dict[str, list], category: str | None, key: str) -> str:
+    """A term's reference group: its category's first level, or the predictor's "no"."""
+    return key if category is None else _key(present[category][0])
 
 
 def no_model(outcome: str) -> Drivers:
@@ -229,30 +340,53 @@ def wave_drivers(
     """The model on one wave of one source. ``rows``: the whole wave (every region) with the
     filters, region included, as ``in_domain`` (``whole_waves``' form; the model's answers are
     only read where ``in_domain``); ``data``: its population counts and regions (a Dataset, or
-    anything ``population_of`` reads).
+    anything ``population_of`` reads). ``raking``: gives that wave's ``raked_wave`` (a caller
+    keeping it per wave: the filters do not change it)."""
+    if rows.is_empty():
+        return no_model(outcome)
+    columns = driver_columns(rows, outcome=outcome, institutions=filters.institutions)
+    regions = (
+        rows.get_column("region").is_in(list(filters.regions)).fill_null(False).to_numpy()
+        if filters.regions
+        else None
+    )
+    return sample_drivers(
+        columns, keep=rows.get_column("in_domain").fill_null(False).to_numpy(),
+        regions=regions, filters=filters, outcome=outcome, wave=rows.item(0, "wave"),
+        raking=raking or (lambda: raked_wave(data, rows)),
+    )  # fmt: skip
+
+
+def sample_drivers(
+    columns: DriverColumns,
+    *,
+    keep: np.ndarray,
+    regions: np.ndarray | None,
+    filters,
+    outcome: str,
+    wave: str,
+    raking: Callable[[], Raked | None],
+) -> Drivers:
+    """``wave_drivers`` on the wave's ``columns`` (``driver_columns``), ``keep`` the filters'
+    rows and ``regions`` the chosen regions' (None: all).
 
     Delivered weights: the model on the chosen regions' strata. With
     ``filters.weights == "calibrated"`` and margins for the wave's year, the whole wave is
     raked (issue 12) and the model is fitted on it, the filters as its subset, with the
-    calibration-aware SEs of R's ``svyglm`` on a ``rake()`` design. ``raking``: gives that
-    wave's ``raked_wave`` (a caller keeping it per wave: the filters do not change it)."""
-    wave = rows.get_column("wave").first() if rows.height else None
-    latest = rows.filter(pl.col("region").is_in(list(filters.regions))) if filters.regions else rows
-    if latest.is_empty():
+    calibration-aware SEs of R's ``svyglm`` on a ``rake()`` design."""
+    if regions is not None and not regions.any():
         return no_model(outcome)
     if filters.weights == "calibrated":
-        raked = raking() if raking is not None else raked_wave(data, rows)
+        raked = raking()
         if raked is not None:
-            model = trust_drivers(
-                rows.with_columns(weight=raked.weights), outcome=outcome,
-                institutions=filters.institutions, raked_on=raked.projection,
+            model = trust_drivers_in(
+                columns.with_weights(raked.weights.to_numpy()), keep=keep, outcome=outcome,
+                raked_on=raked.projection,
             )  # fmt: skip
             return replace(model, weights="calibrated")
-        return replace(
-            trust_drivers(latest, outcome=outcome, institutions=filters.institutions),
-            uncalibrated_waves=(wave,),
-        )
-    return trust_drivers(latest, outcome=outcome, institutions=filters.institutions)
+        model = trust_drivers_in(columns, keep=keep, outcome=outcome, sample=regions)
+        return replace(model, uncalibrated_waves=(wave,))
+    return trust_drivers_in(columns, keep=keep, outcome=outcome, sample=regions)
 
 
 def raked_wave(data, rows: pl.DataFrame) -> Raked | None:

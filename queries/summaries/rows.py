@@ -13,16 +13,26 @@ from the full dataset (``whole_waves``), so both paths end in the same ``wave_dr
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache, cached_property
 from itertools import pairwise
 
+import numpy as np
 import polars as pl
 import polars.selectors as cs
 from sqlalchemy import Engine, and_, false, or_, select
 
 from queries.metrics.dataset import _age_group, _read  # age groups; the fast CSV hand-over
-from queries.metrics.drivers import ANSWERS, Drivers, Raked, no_model, raked_wave, wave_drivers
+from queries.metrics.drivers import (
+    ANSWERS,
+    DriverColumns,
+    Drivers,
+    Raked,
+    driver_columns,
+    no_model,
+    raked_wave,
+    sample_drivers,
+)
 from queries.metrics.filters import Filters, in_domain
 from queries.reference.regions import reference_regions
 from queries.schema import responses, survey_waves, trust_score
@@ -39,7 +49,9 @@ __all__ = [
     "wave_rows",
 ]
 
-KEYS = ("region", "sex", "age", "settlement", "weight")  # every row: the cells and the design
+KEYS = ("region", "sex", "age", "settlement", "weight")
+DOMAIN = ("sex", "age_group", "settlement")  # the columns ``in_domain`` reads
+KEPT_MODELS = 4  # every row: the cells and the design
 AGE_PROBE = 150  # beyond any valid age (the contract stops at 110)
 
 
@@ -148,6 +160,9 @@ class WaveAnswers:
     schema: dict[str, pl.DataType]  # every column as ``survey_rows`` types it, in its order
     constants: dict[str, object]  # the columns with one value (source, wave, period_start...)
     population: pl.DataFrame  # the population counts to rake it
+    # each model's columns (``driver_columns``) per outcome and trust items, made on first use
+    # (a few bytes a respondent each: at most ``KEPT_MODELS`` kept)
+    models: dict[tuple, DriverColumns] = field(default_factory=dict, compare=False, repr=False)
 
     def rows(self, columns: Sequence[str], *, exact: Collection[str] | None = None) -> pl.DataFrame:
         """``columns``, constants as columns again; those in ``exact`` (all when None) in
@@ -166,6 +181,55 @@ class WaveAnswers:
         """The whole wave raked to its margins (the same whatever the filters), once."""
         rows = self.rows([c for c in self.schema if c not in ANSWERS and not c.startswith(TRUST)])
         return raked_wave(WaveRows(rows, self.population, reference_regions()), rows)
+
+    def driver_columns(
+        self, *, outcome: str, trust: Sequence[str], institutions: Sequence[str]
+    ) -> DriverColumns:
+        """``driver_columns`` of the whole wave with the trust items of ``trust`` (the
+        composite's ``institutions`` chosen among them), once per choice."""
+        key = (outcome, tuple(trust), tuple(institutions))
+        if key not in self.models:
+            columns = [c for c in self.schema if not c.startswith(TRUST)]
+            items = [f"{TRUST}{i}" for i in trust]
+            rows = self.rows([*columns, *items], exact=items)
+            made = driver_columns(rows, outcome=outcome, institutions=institutions)
+            if len(self.models) >= KEPT_MODELS:
+                self.models.clear()
+            self.models[key] = made
+        return self.models[key]
+
+    @cached_property
+    def _filter_codes(self) -> dict[str, tuple[np.ndarray, dict[object, int]]]:
+        """Per filtered column, every row's code (0: null) and each value's code."""
+        out = {}
+        for name in ("region", *DOMAIN):
+            if name in self.constants:
+                value = self.constants[name]
+                codes = np.full(self.frame.height, int(value is not None), dtype=np.uint8)
+                out[name] = (codes, {} if value is None else {value: 1})
+                continue
+            text = self.frame.get_column(name).cast(pl.String)
+            values = text.drop_nulls().unique().sort().to_list()
+            codes = (
+                text.rank("dense").fill_null(0).to_numpy().astype(np.min_scalar_type(len(values)))
+            )
+            out[name] = (codes, {value: i + 1 for i, value in enumerate(values)})
+        return out
+
+    def chosen(self, column: str, values: Collection[object]) -> np.ndarray:
+        """True where ``column`` holds one of ``values`` (a null nowhere), as ``is_in``."""
+        codes, known = self._filter_codes[column]
+        table = np.zeros(len(known) + 1, dtype=bool)
+        table[[known[v] for v in values if v in known]] = True
+        return table[codes]
+
+    def in_filters(self, filters: Filters) -> np.ndarray:
+        """``in_filters(filters)`` on the wave's rows, from the codes kept with it."""
+        keep = np.ones(self.frame.height, dtype=bool)
+        for column, values in zip(("region", *DOMAIN), _chosen_values(filters), strict=True):
+            if values:
+                keep &= self.chosen(column, values)
+        return keep
 
 
 def _narrowest(column: pl.Series) -> pl.Series:
@@ -241,6 +305,11 @@ def _slices(engine: Engine, *, source: str, wave: str, size: int) -> list[tuple[
     return [(a, b - 1) for a, b in pairwise(starts)] + [(starts[-1], ids[-1])]
 
 
+def _chosen_values(filters: Filters) -> tuple[Collection[str], ...]:
+    """The values the filters keep of region and ``DOMAIN``'s columns (empty: all)."""
+    return (filters.regions, filters.sexes, filters.age_groups, filters.settlements)
+
+
 def in_filters(filters: Filters | None) -> pl.Expr:
     """``_where`` on rows in memory: true where the filters keep the respondent, regions and
     domain (``in_domain``: a NULL sex, age group or settlement is outside a filter on it)."""
@@ -309,5 +378,12 @@ def drivers_from_store(
         answers = wave_answers(
             engine, source=source, wave=wave, institutions=institutions, population=population
         )
-    data = wave_rows(answers, filters, institutions=_trust_items(outcome, filters, institutions))
-    return wave_drivers(data, data.responses, filters, outcome, raking=lambda: answers.raked)
+    columns = answers.driver_columns(
+        outcome=outcome, trust=_trust_items(outcome, filters, institutions),
+        institutions=filters.institutions,
+    )  # fmt: skip
+    return sample_drivers(
+        columns, keep=answers.in_filters(filters),
+        regions=answers.chosen("region", filters.regions) if filters.regions else None,
+        filters=filters, outcome=outcome, wave=wave, raking=lambda: answers.raked,
+    )  # fmt: skip
