@@ -24,26 +24,22 @@ import numpy as np
 import polars as pl
 
 from queries.errors import SenimError
+from queries.metrics.driver_columns import (  # noqa: F401 (ANSWERS, driver_frame: read from here)
+    ANSWERS,
+    CATEGORIES,
+    NUMERIC,
+    OUTCOMES,
+    DriverColumns,
+    design,
+    driver_columns,
+    driver_frame,
+    varying,
+)
 from queries.metrics.inference import with_holm
-from queries.metrics.trust import composite_expr, trust_columns
-from queries.survey.calibration import RakeProjection, category_codes, rake_projection
+from queries.survey.calibration import RakeProjection, rake_projection
 from queries.survey.regression import INTERCEPT, MIN_MODEL_N, fitted_terms
-from queries.survey.sums import check_weights
 
-OUTCOMES = ("trust_government", "composite_trust")
-NUMERIC = ("state_listens", "got_response", "satisfaction", "participated", "ngo")
-CATEGORIES = ("sex", "age_group", "settlement")  # against their first level, as R's factors
-PER_POINT = ("state_listens", "satisfaction")
-# the stored answers ``driver_frame`` reads besides trust_* and the cell keys (a reader of just
-# the rows the model needs, ``queries.summaries.rows``, reads these)
-ANSWERS = (
-    "state_listens",
-    "received_response",
-    "response_satisfaction",
-    "participated_consultation",
-    "ngo_involvement",
-)  # the others compare with a reference group
-MIDPOINT = 5.0
+PER_POINT = ("state_listens", "satisfaction")  # the others compare with a reference group
 TERM_SCHEMA = {
     "key": pl.String,
     "kind": pl.String,
@@ -71,125 +67,6 @@ class Drivers:
     @property
     def fitted(self) -> bool:
         return self.reason is None
-
-
-def driver_frame(
-    responses: pl.DataFrame, *, outcome: str, institutions: Sequence[str] = ()
-) -> pl.DataFrame:
-    """The model's columns: ``y``, the predictors, ``weight``, ``stratum``; every model column
-    null on rows outside the subgroup or with something missing (so levels come from the
-    respondents in the model only)."""
-    if outcome not in OUTCOMES:
-        raise SenimError(f"Unknown outcome {outcome!r}; choose one of {', '.join(OUTCOMES)}.")
-    y = (
-        pl.col("trust_government")
-        if outcome == "trust_government"
-        else composite_expr(trust_columns(responses, institutions))
-    )
-    got = pl.col("received_response").fill_null(False)
-    columns = {
-        "y": y.cast(pl.Float64),
-        "state_listens": pl.col("state_listens").cast(pl.Float64),
-        "got_response": got.cast(pl.Float64),
-        "satisfaction": pl.when(got)
-        .then(pl.col("response_satisfaction").cast(pl.Float64) - MIDPOINT)
-        .otherwise(0.0),
-        "participated": pl.col("participated_consultation").cast(pl.Float64),
-        "ngo": pl.col("ngo_involvement").cast(pl.Float64),
-        **{name: pl.col(name).cast(pl.String) for name in CATEGORIES},
-    }
-    inside = pl.col("in_domain") if "in_domain" in responses.columns else pl.lit(True)
-    # two steps: in one, each column's mask would evaluate every column again (10x the work)
-    built = responses.select(**columns, _inside=inside, weight="weight", stratum="stratum")
-    keep = pl.col("_inside") & pl.all_horizontal(pl.col(name).is_not_null() for name in columns)
-    return built.select(
-        *(pl.when(keep).then(pl.col(name)).otherwise(None).alias(name) for name in columns),
-        "weight",
-        "stratum",
-    )
-
-
-@dataclass(frozen=True, eq=False)
-class DriverColumns:
-    """``driver_frame``'s columns of a whole sample (no subgroup) as arrays, made once for
-    every subgroup of it: a subgroup's model is then a mask (``trust_drivers_in``). Each
-    predictor also as codes 0..k-1 of its distinct values, so the values a subgroup holds are
-    a bincount; a category's codes follow its sorted levels (R's factor order)."""
-
-    y: np.ndarray  # the outcome, 0 where missing
-    valid: np.ndarray  # bool: the outcome and every predictor answered
-    codes: dict[str, np.ndarray]  # every predictor's codes (0 where not valid), narrow ints
-    levels: dict[str, np.ndarray]  # every predictor's distinct values, sorted
-    weight: np.ndarray
-    strata: np.ndarray  # ``category_codes`` of the stratum
-
-    def with_weights(self, weight: np.ndarray) -> DriverColumns:
-        """The same sample with other weights (its raked ones)."""
-        return replace(self, weight=np.asarray(weight, dtype=float))
-
-
-def driver_columns(
-    responses: pl.DataFrame, *, outcome: str, institutions: Sequence[str] = ()
-) -> DriverColumns:
-    """``driver_frame`` of every row of ``responses`` (its ``in_domain`` not read), as arrays."""
-    check_weights(responses, "weight")
-    frame = driver_frame(responses.drop("in_domain", strict=False), outcome=outcome,
-                         institutions=institutions)  # fmt: skip
-    valid = frame.get_column("y").is_not_null().to_numpy()
-    codes, levels = {}, {}
-    for name in (*NUMERIC, *CATEGORIES):
-        column = frame.get_column(name)
-        levels[name] = column.drop_nulls().unique().sort().to_numpy()
-        narrow = np.min_scalar_type(max(len(levels[name]) - 1, 0))  # a few values each
-        codes[name] = (column.rank("dense").fill_null(1) - 1).to_numpy().astype(narrow)
-    return DriverColumns(
-        y=frame.get_column("y").fill_null(0.0).to_numpy(),
-        valid=valid,
-        codes=codes,
-        levels=levels,
-        weight=frame.get_column("weight").cast(pl.Float64).to_numpy(),
-        strata=category_codes(frame, "stratum"),
-    )
-
-
-def _varying(
-    columns: DriverColumns, held: dict[str, np.ndarray]
-) -> tuple[list[str], tuple[str, ...], dict[str, list]]:
-    """Predictors with at least two values among the respondents in the model (``held``: their
-    codes there), those left out, and each one's values there (sorted: a category's first is
-    its reference, as R's factor default)."""
-    used, dropped, present = [], [], {}
-    for name in (*NUMERIC, *CATEGORIES):
-        count = np.bincount(held[name], minlength=len(columns.levels[name]))
-        present[name] = [v for v, k in zip(columns.levels[name], count, strict=True) if k > 0]
-        (used if len(present[name]) > 1 else dropped).append(name)
-    return used, tuple(dropped), present
-
-
-def _design(
-    columns: DriverColumns, held: dict[str, np.ndarray], used: Sequence[str], present: dict
-) -> tuple[list[str], np.ndarray]:
-    """``survey_regression``'s term names and design matrix on the model's rows (``held``:
-    their codes): the intercept, numeric predictors as they are, a 0/1 column per category
-    level but the first. Column-major, as polars' ``to_numpy`` made it (the same BLAS calls)."""
-    names, parts = [INTERCEPT], []
-    for name in used:
-        if name in CATEGORIES:
-            levels = list(columns.levels[name])
-            for level in present[name][1:]:
-                names.append(f"{name}{level}")
-                parts.append((name, levels.index(level)))
-        else:
-            names.append(name)
-            parts.append((name, None))
-    x = np.empty((len(held[NUMERIC[0]]), len(names)), order="F")
-    x[:, 0] = 1.0
-    for j, (name, level) in enumerate(parts, start=1):
-        if level is None:  # the values, exactly: each code's value looked up
-            np.take(columns.levels[name].astype(float), held[name], out=x[:, j])
-        else:
-            np.equal(held[name], level, out=x[:, j], casting="unsafe")
-    return names, x
 
 
 def _key(text: str) -> str:
@@ -250,7 +127,7 @@ def trust_drivers_in(
     at = np.flatnonzero(complete)  # the model's rows, gathered once per column
     held = {name: columns.codes[name][at] for name in (*NUMERIC, *CATEGORIES)}
     n = len(at)
-    used, dropped, present = _varying(columns, held)
+    used, dropped, present = varying(columns, held)
     empty = pl.DataFrame(schema=TERM_SCHEMA)
     if n < min_n:
         return Drivers(outcome, empty, n, None, dropped, "too_few", min_n)
@@ -258,7 +135,7 @@ def trust_drivers_in(
     if sample is not None:  # the sample's strata coded 0..H-1 again, in the same order
         there = np.bincount(strata[sample], minlength=int(strata.max()) + 1) > 0
         strata, weights = (np.cumsum(there) - 1)[strata[sample]], weights[sample]
-    names, x = _design(columns, held, used, present)
+    names, x = design(columns, held, used, present)
     try:
         fit = fitted_terms(
             names=names, x=x, y=columns.y[at], w=columns.weight[at],
