@@ -11,11 +11,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from queries.metrics.driver_columns import CATEGORIES, NUMERIC, driver_columns, driver_frame
-from queries.metrics.drivers import INTERCEPT, trust_drivers, trust_drivers_in
+from queries.metrics.drivers import trust_drivers, trust_drivers_in
 from queries.metrics.filters import Filters
 from queries.summaries.memory import load_snapshot
 from queries.summaries.rows import in_filters
-from queries.survey.regression import survey_regression
+from queries.survey.regression import INTERCEPT, survey_regression
 from tests.test_metrics_drivers import responses
 from tests.test_summaries import SLOW, SOURCES, WAVES, filters_strategy, loaded  # noqa: F401
 from tests.test_summaries_rows import keeper

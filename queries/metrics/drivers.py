@@ -35,9 +35,9 @@ from queries.metrics.driver_columns import (  # noqa: F401 (ANSWERS, driver_fram
     driver_frame,
     varying,
 )
-from queries.metrics.inference import with_holm
+from queries.metrics.inference import holm
 from queries.survey.calibration import RakeProjection, rake_projection
-from queries.survey.regression import INTERCEPT, MIN_MODEL_N, fitted_terms
+from queries.survey.regression import MIN_MODEL_N, fitted_terms
 
 PER_POINT = ("state_listens", "satisfaction")  # the others compare with a reference group
 TERM_SCHEMA = {
@@ -144,30 +144,25 @@ def trust_drivers_in(
         )  # fmt: skip
     except SenimError:  # a predictor is a combination of others under these filters
         return Drivers(outcome, empty, n, None, dropped, "collinear", min_n)
-    terms = fit.filter(pl.col("term") != INTERCEPT)
-    keys = [_term_key(term) for term in terms.get_column("term")]
-    terms = terms.with_columns(
-        pl.Series("key", [key for key, _ in keys], dtype=pl.String),
-        # yes/no predictors compare with "no" (named by the predictor), categories with
-        # their first level; per-point predictors have no reference group
-        pl.Series(
-            "reference",
-            [None if key in PER_POINT else _reference(present, cat, key) for key, cat in keys],
-            dtype=pl.String,
-        ),
-        pl.Series("kind", ["per_point" if k in PER_POINT else "versus" for k, _ in keys]),
-    )
+    keys = [_term_key(term) for term in fit.terms[1:]]  # the intercept first, left out
     # the reading picks the "significant" drivers out of every term: Holm over the family
-    terms = with_holm(terms, p="p", alpha=1 - level)
-    return Drivers(
-        outcome=outcome,
-        terms=terms.select(empty.columns),
-        n=int(fit.item(0, "n")),
-        df=int(fit.item(0, "df")),
-        dropped=dropped,
-        reason=None,
-        min_n=min_n,
+    adjusted = holm(fit.p[1:])
+    terms = pl.DataFrame(
+        {
+            "key": [key for key, _ in keys],
+            "kind": ["per_point" if k in PER_POINT else "versus" for k, _ in keys],
+            # yes/no predictors compare with "no" (named by the predictor), categories with
+            # their first level; per-point predictors have no reference group
+            "reference": [
+                None if key in PER_POINT else _reference(present, cat, key) for key, cat in keys
+            ],
+            **{c: getattr(fit, c)[1:] for c in ("estimate", "se", "ci_low", "ci_high", "p")},
+            "p_adjusted": adjusted,
+            "significant": (adjusted < 1 - level).fill_null(False),
+        },
+        schema=TERM_SCHEMA,
     )
+    return Drivers(outcome, terms, fit.n, fit.df, dropped, None, min_n)
 
 
 def _reference(present: dict[str, list], category: str | None, key: str) -> str:

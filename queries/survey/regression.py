@@ -14,6 +14,7 @@ coefficients plus one (``svyglm``'s ``df.residual``, used by ``summary`` and ``c
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -29,7 +30,7 @@ from queries.survey.calibration import (
 from queries.survey.design import z_value
 from queries.survey.sums import check_weights, value_expr
 
-__all__ = ["INTERCEPT", "MIN_MODEL_N", "Family", "fitted_terms", "survey_regression"]
+__all__ = ["INTERCEPT", "MIN_MODEL_N", "Family", "Fit", "fitted_terms", "survey_regression"]
 
 INTERCEPT = "(Intercept)"  # R's name for it
 MIN_MODEL_N = 200  # fewer respondents than this: no model (too unstable to read drivers from)
@@ -71,6 +72,32 @@ def _design_matrix(
         else:
             raise SenimError(f"Predictor {col!r} has type {dtype}; a number, yes/no or text.")
     return names, cols
+
+
+@dataclass(frozen=True, eq=False)
+class Fit:
+    """A fitted model's terms as arrays, in ``terms``' order (the intercept first)."""
+
+    terms: tuple[str, ...]
+    estimate: np.ndarray
+    se: np.ndarray
+    ci_low: np.ndarray
+    ci_high: np.ndarray
+    p: np.ndarray
+    n: int  # respondents in the model
+    df: int  # residual degrees of freedom
+
+    def table(self) -> pl.DataFrame:
+        """``survey_regression``'s table: a row per term, ``n`` and ``df`` on each."""
+        return pl.DataFrame(
+            {
+                "term": self.terms,
+                **{c: getattr(self, c) for c in ("estimate", "se", "ci_low", "ci_high", "p")},
+                "n": [self.n] * len(self.terms),
+                "df": [self.df] * len(self.terms),
+            },
+            schema_overrides={"n": pl.Int64, "df": pl.Int64},
+        )
 
 
 def _collinear(x: np.ndarray) -> bool:
@@ -184,11 +211,12 @@ def survey_regression(
     weights = data.get_column("_w").to_numpy()
     if raked_on is not None and not isinstance(raked_on, RakeProjection):
         raked_on = rake_projection(weights=weights, margins=raked_on)
-    return fitted_terms(
+    fit = fitted_terms(
         names=names, x=kept.select(xs).to_numpy(), y=kept.get_column("_y").to_numpy(),
         w=kept.get_column("_w").to_numpy(), rows=np.flatnonzero(complete), strata=strata_codes,
         pop=pop, family=family, level=level, raked_on=raked_on, weights=weights,
     )  # fmt: skip
+    return fit.table()
 
 
 def fitted_terms(
@@ -230,16 +258,7 @@ def fitted_terms(
     if df < 1:
         raise SenimError(f"Too few respondents for {len(beta)} coefficients in these strata.")
     crit = t.ppf(0.5 + level / 2, df)
-    return pl.DataFrame(
-        {
-            "term": names,
-            "estimate": beta,
-            "se": se,
-            "ci_low": beta - crit * se,
-            "ci_high": beta + crit * se,
-            "p": 2 * t.sf(np.abs(beta / se), df),
-            "n": [n] * len(beta),
-            "df": [df] * len(beta),
-        },
-        schema_overrides={"n": pl.Int64, "df": pl.Int64},
-    )
+    return Fit(
+        terms=tuple(names), estimate=beta, se=se, ci_low=beta - crit * se,
+        ci_high=beta + crit * se, p=2 * t.sf(np.abs(beta / se), df), n=n, df=int(df),
+    )  # fmt: skip
