@@ -109,9 +109,13 @@ def driver_columns(
     codes, levels = {}, {}
     for name in (*NUMERIC, *CATEGORIES):
         column = frame.get_column(name)
-        levels[name] = column.drop_nulls().unique().sort().to_numpy()
-        narrow = np.min_scalar_type(max(len(levels[name]) - 1, 0))  # a few values each
-        codes[name] = (column.rank("dense").fill_null(1) - 1).to_numpy().astype(narrow)
+        values = column.drop_nulls().unique().sort()
+        levels[name] = values.to_numpy()
+        narrow = pl.UInt8 if len(values) <= 256 else pl.UInt32  # a few values each
+        # each value's place among the sorted ones, looked up (a rank would sort the column)
+        codes[name] = column.replace_strict(
+            values, pl.int_range(len(values), eager=True), default=0, return_dtype=narrow
+        ).to_numpy()
     return DriverColumns(
         y=frame.get_column("y").fill_null(0.0).to_numpy(),
         valid=valid,
