@@ -14,7 +14,7 @@ lonely-stratum and fpc rules as ``queries.survey.design``.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
@@ -83,6 +83,8 @@ class RakeProjection:
     counts: np.ndarray  # respondents per stacked category, as a column
     # cross[m][q][c, d]: share of category c of margin m that is in category d of margin q
     cross: tuple[tuple[np.ndarray, ...], ...]
+    # the last strata's stratum × cell sums of w and w² (``variances``): the same every model
+    kept: dict = field(default_factory=dict, compare=False, repr=False)
 
     def residuals(self, z: np.ndarray) -> np.ndarray:
         """``rake_residuals(z, weights, margins)`` of the margins this was made of."""
@@ -117,16 +119,26 @@ class RakeProjection:
         shift = self._shift(_indicators(self.stacked[rows], len(self.counts)) @ (z / w))
         a = shift[self.cell_categories].sum(axis=1)  # cells × columns
         cell = self.cells[rows]
-        n_h = np.bincount(strata).astype(float)[:, None]
-        pair = strata * len(a) + self.cells  # every respondent: dropped rows shift too
-        sw, sw2 = (
-            np.bincount(pair, weights=v, minlength=len(n_h) * len(a)).reshape(len(n_h), len(a))
-            for v in (self.weights, self.weights * self.weights)
-        )
+        n_h, sw, sw2 = self._cell_sums(strata, len(a))
         hot = _indicators(strata[rows], len(n_h))
         s1 = hot @ z - sw @ a
         s2 = hot @ (z * (z - 2 * w * a[cell])) + sw2 @ (a * a)
         return _stratified(s1, s2, n_h, _sampled(n_h, strata, pop))
+
+    def _cell_sums(self, strata: np.ndarray, cells: int) -> tuple[np.ndarray, ...]:
+        """n_h (a column) and the stratum × cell sums of w and w² of every respondent (dropped
+        rows shift too); kept for the last strata, which every model of a wave shares."""
+        last = self.kept.get("sums")
+        if last is not None and np.array_equal(last[0], strata):
+            return last[1]
+        n_h = np.bincount(strata).astype(float)[:, None]
+        pair = strata * cells + self.cells
+        sums = (n_h, *(
+            np.bincount(pair, weights=v, minlength=len(n_h) * cells).reshape(len(n_h), cells)
+            for v in (self.weights, self.weights * self.weights)
+        ))  # fmt: skip
+        self.kept["sums"] = (strata.copy(), sums)  # a copy: the caller may reuse its array
+        return sums
 
 
 def rake_projection(*, weights: np.ndarray, margins: Sequence[np.ndarray]) -> RakeProjection:
