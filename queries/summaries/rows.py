@@ -13,7 +13,7 @@ from the full dataset (``whole_waves``), so both paths end in the same ``wave_dr
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache, cached_property
 from itertools import pairwise
 
@@ -198,6 +198,11 @@ class WaveAnswers:
             items = [f"{TRUST}{i}" for i in trust]
             rows = self.rows([*columns, *items], exact=items)
             made = driver_columns(rows, outcome=outcome, institutions=institutions)
+            for other in list(self.models.values())[:1]:  # the wave's: one copy for all
+                if np.array_equal(other.weight, made.weight):
+                    made = replace(made, weight=other.weight)
+                if np.array_equal(other.strata, made.strata):
+                    made = replace(made, strata=other.strata)
             if len(self.models) >= KEPT_MODELS:
                 self.models.clear()
             self.models[key] = made
