@@ -15,8 +15,9 @@ pages returned after each model. Filter changes not seen before (a cache hit cos
 the default selection, then random regions, sexes, age groups, settlements, outcomes and weights
 (seeded), on the latest wave and one earlier. Printed: the first model (reads the wave), p50/p95/max
 of the later ones, their CPU time, p50/p95 of those on a wave already kept (the fit alone) and their
-CPU p50/p95 (process time, polars' threads included), the process's RSS after the snapshot, after
-all models (its growth: what the page adds to a server; scipy, which every page with intervals
+CPU p50/p95 (process time, polars' threads included; also of the misses whose wave, outcome and
+weights were modelled before: what a wave keeps is made), the process's RSS after the snapshot,
+after all models (its growth: what the page adds to a server; scipy, which every page with intervals
 imports, loaded before), and the peak. polars allocates through its own jemalloc, which keeps freed
 pages for a while: ``_RJEM_MALLOC_CONF=dirty_decay_ms:0,muzzy_decay_ms:0`` in the environment
 (passed to both designs) shows the growth without them.
@@ -119,9 +120,14 @@ def run(url: str, count: int) -> dict:
         trim()
         return made
 
-    times, cpu, models, read = [], [], [], []
+    times, cpu, models, read, seen, warm = [], [], [], [], set(), []
     for kwargs, outcome in changes(count):
         read.append(latest_wave(snapshot.strata, Filters(**kwargs), SOURCE) not in kept)
+        # a wave, outcome and weights modelled before: what the wave keeps is made
+        choice = (latest_wave(snapshot.strata, Filters(**kwargs), SOURCE), outcome,
+                  kwargs.get("weights"))  # fmt: skip
+        warm.append(choice in seen)
+        seen.add(choice)
         t0, c0 = time.perf_counter(), time.process_time()
         made = model(Filters(**kwargs), outcome)
         times.append(time.perf_counter() - t0)
@@ -137,6 +143,7 @@ def run(url: str, count: int) -> dict:
     return {
         "times": times,
         "read": read,
+        "warm": warm,
         "cpu": cpu,
         "models": models,
         "base_mb": base,
@@ -186,12 +193,15 @@ def main() -> None:
             cpu = [t * 1000 for t in got["cpu"][1:]]
             # CPU per miss on a kept wave: what a filter change costs a server (threads included)
             miss = [t * 1000 for t, r in zip(got["cpu"], got["read"], strict=True) if not r]
+            warm = [t * 1000 for t, r in zip(got["cpu"], got["warm"], strict=True) if r]
             print(
                 f"{size:>10} {name:<6} first {got['times'][0] * 1000:6.0f} ms | filter change "
                 f"p50 {percentile(later, 50):5.0f} p95 {percentile(later, 95):5.0f} "
                 f"max {max(later):5.0f} ms, CPU p50 {percentile(cpu, 50):5.0f} ms; on a kept "
                 f"wave p50 {percentile(fit, 50):4.0f} p95 {percentile(fit, 95):4.0f} ms, CPU "
-                f"p50 {percentile(miss, 50):5.1f} p95 {percentile(miss, 95):5.1f} ms | RSS "
+                f"p50 {percentile(miss, 50):5.1f} p95 {percentile(miss, 95):5.1f} ms (its choice "
+                f"of outcome and weights seen: p50 {percentile(warm, 50):5.1f} p95 "
+                f"{percentile(warm, 95):5.1f} ms) | RSS "
                 f"{got['base_mb']:4.0f} -> {got['end_mb']:4.0f} MB "
                 f"(+{got['end_mb'] - got['base_mb']:3.0f}), peak {got['peak_mb']:4.0f} MB",
                 flush=True,

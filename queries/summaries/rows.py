@@ -2,12 +2,14 @@
 columns pushed down to SQL instead of loading every respondent.
 
 The drivers regression is one: it fits a model on one wave of one source. That wave's every
-respondent (strata, weights, the raking margins' columns, the model's answers: the same whatever
-the filters) is read once (``wave_answers``, compactly typed: a few MB for a wave of 400
-thousand), the caller keeps it, and each filter combination is cut from it in memory
-(``in_filters``, the same rules as the SQL ``_where`` of ``survey_rows``), with the wave's
-raked weights computed once beside it. The frame it gives is the one the raw-row path makes
-from the full dataset (``whole_waves``), so both paths end in the same ``wave_drivers``.
+respondent (strata, weights, the raking margins' columns, the model's answers: the same whatever the
+filters) is read once (``wave_answers``, compactly typed: a few MB for a wave of 400 thousand), kept
+by the caller, and each filter combination is cut from it in memory (``in_filters``, the SQL
+``_where`` of ``survey_rows``' rules), the wave's raked weights computed once beside it. The frame
+it gives is the raw-row path's from the full dataset (``whole_waves``). A filter change on a kept
+wave reads neither: the model's columns are kept with the wave as arrays
+(``WaveAnswers.driver_columns``) and the filters become a mask from codes kept with it
+(``WaveAnswers.in_filters``); both paths end in the same ``sample_drivers``.
 """
 
 from __future__ import annotations
@@ -378,9 +380,9 @@ def drivers_from_store(
     answers: WaveAnswers | None = None,
 ) -> Drivers:
     """``drivers_numbers`` without the dataset: the latest wave of ``source`` the filters keep
-    (from the store's ``strata``), its rows as ``wave_rows`` cuts them. ``answers``: that
-    wave's ``wave_answers`` (every stored institution) when the caller keeps it, having looked
-    the wave up (not looked up again: ~4 ms of polars at 10M); read here otherwise."""
+    (from the store's ``strata``), cut in memory. ``answers``: that wave's ``wave_answers``
+    (every stored institution) when the caller keeps it, having looked the wave up (not
+    looked up again: ~4 ms of polars at 10M); read here otherwise."""
     wave = latest_wave(strata, filters, source) if answers is None else answers.wave
     if wave is None:
         return no_model(outcome)
