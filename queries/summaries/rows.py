@@ -39,6 +39,7 @@ from queries.metrics.filters import Filters, in_domain
 from queries.reference.regions import reference_regions
 from queries.schema import responses, survey_waves, trust_score
 from queries.summaries.cells import ROW_COLUMNS, STRATUM_KEYS, TRUST
+from queries.summaries.filter_codes import FilterCodes, filter_codes
 from queries.summaries.standing import latest_wave
 
 __all__ = [
@@ -52,7 +53,6 @@ __all__ = [
 ]
 
 KEYS = ("region", "sex", "age", "settlement", "weight")
-DOMAIN = ("sex", "age_group", "settlement")  # the columns ``in_domain`` reads
 KEPT_MODELS = 4  # every row: the cells and the design
 AGE_PROBE = 150  # beyond any valid age (the contract stops at 110)
 
@@ -211,37 +211,19 @@ class WaveAnswers:
         return self.models[key]
 
     @cached_property
-    def _filter_codes(self) -> dict[str, tuple[np.ndarray, dict[object, int]]]:
-        """Per filtered column, every row's code (0: null) and each value's code."""
-        out = {}
-        for name in ("region", *DOMAIN):
-            if name in self.constants:
-                value = self.constants[name]
-                codes = np.full(self.frame.height, int(value is not None), dtype=np.uint8)
-                out[name] = (codes, {} if value is None else {value: 1})
-                continue
-            text = self.frame.get_column(name).cast(pl.String)
-            values = text.drop_nulls().unique().sort().to_list()
-            codes = (
-                text.rank("dense").fill_null(0).to_numpy().astype(np.min_scalar_type(len(values)))
-            )
-            out[name] = (codes, {value: i + 1 for i, value in enumerate(values)})
-        return out
+    def codes(self) -> FilterCodes:
+        """The filtered columns' codes (``FilterCodes``), made on first use."""
+        return filter_codes(self.frame, self.constants)
 
     def chosen(self, column: str, values: Collection[object]) -> np.ndarray:
         """True where ``column`` holds one of ``values`` (a null nowhere), as ``is_in``."""
-        codes, known = self._filter_codes[column]
-        table = np.zeros(len(known) + 1, dtype=bool)
-        table[[known[v] for v in values if v in known]] = True
-        return table[codes]
+        return self.codes.chosen(column, values)
 
     def in_filters(self, filters: Filters) -> np.ndarray:
-        """``in_filters(filters)`` on the wave's rows, from the codes kept with it."""
-        keep = np.ones(self.frame.height, dtype=bool)
-        for column, values in zip(("region", *DOMAIN), _chosen_values(filters), strict=True):
-            if values:
-                keep &= self.chosen(column, values)
-        return keep
+        """``in_filters(filters)`` on the wave's rows (``FilterCodes.kept``)."""
+        return self.codes.kept(
+            (filters.regions, filters.sexes, filters.age_groups, filters.settlements)
+        )
 
 
 def _narrowest(column: pl.Series) -> pl.Series:
@@ -315,11 +297,6 @@ def _slices(engine: Engine, *, source: str, wave: str, size: int) -> list[tuple[
         return [None]
     starts = ids.gather_every(size).to_list()
     return [(a, b - 1) for a, b in pairwise(starts)] + [(starts[-1], ids[-1])]
-
-
-def _chosen_values(filters: Filters) -> tuple[Collection[str], ...]:
-    """The values the filters keep of region and ``DOMAIN``'s columns (empty: all)."""
-    return (filters.regions, filters.sexes, filters.age_groups, filters.settlements)
 
 
 def in_filters(filters: Filters | None) -> pl.Expr:
