@@ -195,7 +195,8 @@ class WaveAnswers:
         """``driver_columns`` of the whole wave with the trust items of ``trust`` (the
         composite's ``institutions`` chosen among them), once per choice."""
         key = (outcome, tuple(trust), tuple(institutions))
-        if key not in self.models:
+        made = self.models.get(key)  # one read: another session's thread may clear the dict
+        if made is None:
             columns = [c for c in self.schema if not c.startswith(TRUST)]
             items = [f"{TRUST}{i}" for i in trust]
             rows = self.rows([*columns, *items], exact=items)
@@ -208,7 +209,7 @@ class WaveAnswers:
             if len(self.models) >= KEPT_MODELS:
                 self.models.clear()
             self.models[key] = made
-        return self.models[key]
+        return made
 
     @cached_property
     def codes(self) -> FilterCodes:
