@@ -18,7 +18,7 @@ import pandas  # noqa: F401
 # --- end issue 11
 import streamlit as st
 
-from dashboard import auth, heap, server_guard
+from dashboard import auth, heap, runs, server_guard
 from dashboard.components.filters import keep_selection
 from dashboard.components.regionmap import preload_map
 from dashboard.i18n import LANG_KEY, LANGUAGES, t
@@ -27,6 +27,7 @@ server_guard.install()  # uploads and cache clearing only for signed-in roles (i
 
 LANGUAGE_NAMES = {"kk": "Қазақша", "ru": "Русский", "en": "English"}
 LOGO = Path(__file__).parent / "logo.svg"
+UNHELD = "upload"  # the page whose runs do not wait for a page-run slot (dashboard/runs.py)
 # (view module, icon, lowest role); url path = module name. Order = order in the menu.
 PAGES = (
     ("overview", ":material/dashboard:", "viewer"),
@@ -88,25 +89,31 @@ def page_list(user: auth.SessionUser | None) -> list[st.Page]:
 
 
 def main() -> None:
-    """One run of the app: language, the user's pages, the chosen page."""
-    # A local icon: a :material/...: page icon makes browsers fetch it from fonts.gstatic.com,
-    # which the deployment's CSP (docs/deploy.md) blocks and an offline site cannot reach.
-    st.set_page_config(page_title="Senim", page_icon=str(LOGO), layout="wide")
-    choose_language()
-    keep_selection()
-    with auth.checked_for_this_run() as user:  # issue 11: one database check per run
-        server_guard.note_session(user)  # what this session may do on Streamlit's own endpoints
-        st.logo(str(LOGO), size="large")
-        page = st.navigation(page_list(user), position="sidebar" if user else "hidden")
-        auth.logout_button()
-        if user is None:  # scale (issue 11): chart code and map geometry load while signing in
-            preload_map()
-            page.run()
-            return
-        try:
-            page.run()
-        finally:  # also after st.stop() or st.rerun() inside the page
-            heap.settle(page.url_path)  # issue 11: later runs' garbage passes skip what lives on
+    """One run of the app: language, the user's pages, the chosen page. Two runs compute at
+    once per process, the others wait their turn (issue 11, dashboard/runs.py); the upload
+    page gives its slot back (an upload check has its own limit and may take minutes)."""
+    with runs.page_run() as slot:
+        # A local icon: a :material/...: page icon makes browsers fetch it from
+        # fonts.gstatic.com, which the deployment's CSP (docs/deploy.md) blocks and an
+        # offline site cannot reach.
+        st.set_page_config(page_title="Senim", page_icon=str(LOGO), layout="wide")
+        choose_language()
+        keep_selection()
+        with auth.checked_for_this_run() as user:  # issue 11: one database check per run
+            server_guard.note_session(user)  # what this session may do on Streamlit's endpoints
+            st.logo(str(LOGO), size="large")
+            page = st.navigation(page_list(user), position="sidebar" if user else "hidden")
+            auth.logout_button()
+            if user is None:  # scale (issue 11): chart code and map geometry load at sign-in
+                preload_map()
+                page.run()
+                return
+            if page.url_path == UNHELD:
+                slot.give_back()
+            try:
+                page.run()
+            finally:  # also after st.stop() or st.rerun() inside the page
+                heap.settle(page.url_path)  # issue 11: later runs' garbage passes skip the rest
 
 
 if __name__ == "__main__":  # `streamlit run` executes this file as __main__

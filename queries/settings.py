@@ -54,6 +54,14 @@ def max_upload_rows() -> int:
     return _positive_int("SENIM_MAX_UPLOAD_ROWS", 2_000_000)
 
 
+def page_runs() -> int:
+    """Page runs computing at once in one app process (``SENIM_PAGE_RUNS``, default 2); the
+    others wait their turn. Each session's run is a thread of its own and they share one
+    interpreter lock: 50 sessions' runs at once cost ~120 ms of CPU each on two cores, two at a
+    time ~80-90 ms (issue 11, bench/bench_ws_load.py)."""
+    return _positive_int("SENIM_PAGE_RUNS", 2)
+
+
 def max_checks() -> int:
     """Upload checks or loads running at once in one app process (``SENIM_MAX_CHECKS``,
     default 2); each user may run one at a time."""
