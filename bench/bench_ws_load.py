@@ -10,6 +10,9 @@ process and children, sampled every 0.25 s): peak and at the end.
     .venv/bin/python bench/bench_ws_load.py [--size 1000000] [--sessions 50] [--seconds 180]
         [--pages overview regions ...] [--design now|before] [--processes N]
 
+``--against DIR``: another checkout of this repository (``git archive COMMIT | tar -x -C DIR``)
+loaded the same way right before this tree, the two printed one above the other.
+
 ``--processes N`` serves the app from N processes on the same database and pins session i to
 process i mod N, as the sticky proxy of docs/deploy.md section 6 does; the server's CPU and
 memory are then the sum over the processes (and the printed RSS is the total).
@@ -287,17 +290,21 @@ def main() -> None:
     parser.add_argument("--pages", nargs="+", default=list(PAGES), choices=PAGES)
     parser.add_argument("--design", choices=("now", "before"), default="now")
     parser.add_argument("--processes", type=int, default=1, help="app processes, sticky")
+    parser.add_argument("--against", type=Path, help="an earlier checkout, loaded first")
     args = parser.parse_args()
     if args.design == "before":
-        design, (url, _built) = PREVIOUS, previous_design_database(args.size)
+        runs = [(PREVIOUS, previous_design_database(args.size)[0])]
     else:
-        design, url = NOW, demo_database(args.size)
-    result = measure(design, url, sessions=args.sessions, seconds=args.seconds,
-                     pages=tuple(args.pages), every=args.every,
-                     processes=args.processes)  # fmt: skip
-    print(f"{args.size:,} responses, {design.name} design, websocket load:")
-    for line in result.lines():
-        print(f"  {line}")
+        url = demo_database(args.size)
+        earlier = [Design(args.against.name, args.against.resolve())] if args.against else []
+        runs = [(design, url) for design in (*earlier, NOW)]
+    for design, url in runs:
+        result = measure(design, url, sessions=args.sessions, seconds=args.seconds,
+                         pages=tuple(args.pages), every=args.every,
+                         processes=args.processes)  # fmt: skip
+        print(f"{args.size:,} responses, {design.name} design, websocket load:")
+        for line in result.lines():
+            print(f"  {line}", flush=True)
 
 
 if __name__ == "__main__":
