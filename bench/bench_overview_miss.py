@@ -3,7 +3,7 @@ Filters not seen before, from the in-memory snapshot, this tree beside an earlie
 
 The Overview page and the Regions page's region profile both call it; under the 50-session
 load nearly every rerun is a miss. The filters change as the websocket load makes them
-(``bench_ws_load.next_choice``: a random one of regions, sexes, age groups, settlements gets one
+(``bench.walk.selections``: a random one of regions, sexes, age groups, settlements gets one
 more option, or is cleared at three; seeded), the walk once with each weights. Every tree runs
 in its own process (its own imports, its own snapshot and register frames, warmed by one call
 per weights: the per-version layout is not a miss); the numbers are asserted equal between the
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import pickle
-import random
 import subprocess
 import sys
 import tempfile
@@ -25,29 +24,12 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from bench.walk import selections  # noqa: E402  (plain Python: imported before a tree's queries)
+
 SOURCE = "public_trust_council"
 WEIGHTS = ("calibrated", "delivered")
-OPTIONS = {  # the sidebar's options (dashboard/components/filters.py), regions added per data
-    "sexes": ("female", "male"),
-    "age_groups": ("18-29", "30-44", "45-59", "60+"),
-    "settlements": ("urban", "rural"),
-}
 FRAMES = ("trend", "cards", "by_region", "funnel", "moved")  # OverviewNumbers' frames
-
-
-def selections(regions: list[str], changes: int, seed: int) -> list[dict[str, tuple[str, ...]]]:
-    """``changes`` successive selections of the load's random walk over the four filters."""
-    from bench.bench_ws_load import next_choice  # the load's own step
-
-    rng = random.Random(seed)
-    options = {"regions": list(regions), **{k: list(v) for k, v in OPTIONS.items()}}
-    chosen: dict[str, list[str]] = {key: [] for key in options}
-    out = []
-    for _ in range(changes):
-        key = rng.choice(sorted(options))
-        chosen[key] = next_choice(rng, chosen[key], options[key])
-        out.append({k: tuple(v) for k, v in chosen.items()})
-    return out
 
 
 def child(root: str, url: str, plan: Path, out: Path) -> None:

@@ -28,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.bench_ws_load import filter_widgets, next_choice
+from bench.bench_ws_load import filter_widgets
 from bench.common import demo_database, percentile
 from bench.serving import (
     LANGUAGES,
@@ -44,6 +44,7 @@ from bench.serving import (
     previous_design_database,
     serve,
 )
+from bench.walk import next_choice
 from dashboard.i18n import translate
 from tests.streamlit_ws import StreamlitSession
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import pickle
-import random
 import subprocess
 import sys
 import tempfile
@@ -29,11 +28,11 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from bench.walk import selections  # noqa: E402  (plain Python: imported before a tree's queries)
+
 SOURCE = "public_trust_council"
 BY = ("sex", "age_group", "settlement")
-SEXES = ("female", "male")
-AGES = ("18-29", "30-44", "45-59", "60+")
-SETTLEMENTS = ("urban", "rural")
 # the latest wave (and year) with population margins in the demo data: the default page's
 # latest wave has none, so "calibrated" there is the delivered path; "raked" rakes
 RAKED_WAVE, RAKED_YEAR = "2024-Q4", 2024
@@ -42,28 +41,6 @@ VARIANTS = {
     "calibrated": ({"weights": "calibrated"}, None),
     "raked": ({"weights": "calibrated", "wave_to": RAKED_WAVE}, RAKED_YEAR),
 }
-
-
-def next_choice(rng: random.Random, chosen: list[str], options: list[str]) -> list[str]:
-    """The load's next step in one filter (as ``bench_ws_load.next_choice``)."""
-    left = [o for o in options if o not in chosen]
-    if len(chosen) >= 3 or not left:
-        return []
-    return [*chosen, rng.choice(left)]
-
-
-def selections(regions: list[str], changes: int, seed: int) -> list[dict[str, tuple[str, ...]]]:
-    """``changes`` successive selections of the load's random walk over the four filters."""
-    rng = random.Random(seed)
-    options = {"regions": regions, "sexes": list(SEXES), "age_groups": list(AGES),
-               "settlements": list(SETTLEMENTS)}  # fmt: skip
-    chosen: dict[str, list[str]] = {key: [] for key in options}
-    out = []
-    for _ in range(changes):
-        key = rng.choice(sorted(options))
-        chosen[key] = next_choice(rng, chosen[key], options[key])
-        out.append({k: tuple(v) for k, v in chosen.items()})
-    return out
 
 
 def _work(snapshot, ngo_frames, filters, year=None):

@@ -54,6 +54,7 @@ from bench.serving import (
     previous_design_database,
     serve,
 )
+from bench.walk import next_choice
 from tests.streamlit_ws import AsyncStreamlitSession, RunResult
 
 FILTER_KEYS = ("f_region", "f_sex", "f_age", "f_settlement")  # sidebar multiselects changed
@@ -125,15 +126,6 @@ def filter_widgets(result: RunResult) -> dict[str, tuple[str, list[str]]]:
             if shown.widget_id.endswith(f"-{key}"):
                 found[key] = (shown.widget_id, list(shown.proto.options))
     return found
-
-
-def next_choice(rng: random.Random, chosen: list[str], options: list[str]) -> list[str]:
-    """A person's next step in one filter: add an option, or start over when three are chosen
-    (or the options are used up)."""
-    left = [o for o in options if o not in chosen]
-    if len(chosen) >= 3 or not left:
-        return []
-    return [*chosen, rng.choice(left)]
 
 
 class LoadSession:
