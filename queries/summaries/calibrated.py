@@ -156,16 +156,21 @@ class WaveRaking:
     # issue 11: each (units, domains, variables)'s layout, which no filter changes (``_plan``)
     plans: dict = field(default_factory=dict, compare=False, repr=False)
 
-    def arrays(self, cells: pl.DataFrame) -> CellArrays:
-        """The arrays of one variable's stored cells (``CELL_SCHEMA`` rows)."""
-        part = cells.join(self.fine, on=list(CELL_KEYS), how="inner", nulls_equal=True)
-        codes = {
-            column: part.get_column(column)
+    def codes(self, frame: pl.DataFrame) -> dict[str, np.ndarray]:
+        """Each coded column of ``frame`` as its index among the wave raking's values (−1:
+        a value it does not know)."""
+        return {
+            column: frame.get_column(column)
             .fill_null(_MISSING)
             .replace_strict(self.values[column], range(len(self.values[column])), default=-1)
             .to_numpy()
             for column in _CODED
         }
+
+    def arrays(self, cells: pl.DataFrame) -> CellArrays:
+        """The arrays of one variable's stored cells (``CELL_SCHEMA`` rows)."""
+        part = cells.join(self.fine, on=list(CELL_KEYS), how="inner", nulls_equal=True)
+        codes = self.codes(part)
         return CellArrays(
             k=part.get_column("_k").to_numpy(),
             unit=part.get_column("_u").to_numpy(),

@@ -144,13 +144,7 @@ def fine_cells(snapshot: Snapshot, raking: WaveRaking) -> FineCells:
 
     def make() -> FineCells:
         fine = raking.fine
-        codes = {
-            c: fine.get_column(c)
-            .fill_null(_MISSING)
-            .replace_strict(raking.values[c], range(len(raking.values[c])), default=-1)
-            .to_numpy()
-            for c in _CODED
-        }
+        codes = raking.codes(fine)
         columns = (fine.get_column(c).to_numpy() for c in ("_k", "_u", "_s"))
         return FineCells(*columns, codes)
 
