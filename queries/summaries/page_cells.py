@@ -44,7 +44,6 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-_CODED = ("region", "sex", "age_group", "settlement")
 
 
 def cached(snapshot: Snapshot, key: object, make: Callable[[], T]) -> T:
