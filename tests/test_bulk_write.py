@@ -88,6 +88,23 @@ def test_a_frame_comes_back_exactly_whatever_each_chunk_binds(engine):
     assert [tuple(row) for row in stored] == list(FRAME.iter_rows())
 
 
+def test_rows_go_several_to_a_statement_and_come_back_exactly(engine):
+    # 150 rows in chunks of 100: statements of several rows, then single rows for the rest of
+    # each chunk; then 70 rows whose every column holds one value (nothing bound at all)
+    TABLE.create(engine)
+    many = pl.concat([FRAME] * 15).with_columns(k=pl.int_range(1, 151))
+    alike = FRAME.slice(3, 1).drop("k", "x").select(pl.all().repeat_by(70).explode())
+    with engine.begin() as conn:
+        insert_frame(conn, TABLE.name, many, chunk=100)
+        insert_frame(conn, TABLE.name, alike, chunk=100)  # k: the rowids that follow
+    with engine.connect() as conn:
+        stored = conn.execute(select(TABLE).order_by(TABLE.c.k)).all()
+    alike = alike.with_columns(k=pl.int_range(151, 221), x=pl.lit(None, pl.Float64))
+    alike = alike.select(FRAME.columns)
+    expected = pl.concat([many, alike])
+    assert [tuple(row) for row in stored] == list(expected.iter_rows())
+
+
 def test_an_int_column_of_one_value_is_written_as_a_literal():
     # what makes the chunk cheaper: nothing of "same" or "absent" is bound, gaps are stand-ins
     from queries.summaries.bulk import _bound
@@ -98,6 +115,11 @@ def test_an_int_column_of_one_value_is_written_as_a_literal():
     # Int64's minimum beside a gap leaves no number below it: the gap is bound as None
     assert _bound(FRAME.get_column("extreme").slice(0, 3)) == ("?", [-(2**63), None, 2**63 - 1])
     assert _bound(FRAME.get_column("flag").slice(0, 3)) == ("NULLIF(?, -1)", [1, -1, 0])
+    # text or dates of one value (a wave's source and label in its summary rows) likewise
+    assert _bound(FRAME.get_column("label").slice(3, 3)) == ("'b'", None)
+    assert _bound(FRAME.get_column("label").slice(9, 1)) == ("'it''s'", None)
+    assert _bound(FRAME.get_column("day").slice(0, 1)) == ("'2025-01-01'", None)
+    assert _bound(FRAME.get_column("label").slice(1, 2))[0] == "?"  # a gap: bound
 
 
 def test_a_survey_load_checks_its_references_once_and_restores_foreign_keys(sqlite_db_url):
