@@ -130,7 +130,7 @@ def _summaries_without_later_tables() -> None:
             for table in (summary_cells, summary_strata, summary_variables):
                 conn.execute(delete(table).where(table.c.source == source, table.c.wave == wave))
 
-    summary_store._delete = delete_waves
+    summary_store.delete_waves = delete_waves
 
 
 def _server_cpu():

@@ -32,6 +32,7 @@ from queries.ingest.uploads import (
     start_upload,
 )
 from queries.ingest.validate import Validation, validate
+from queries.summaries.ahead import scratch_detached
 from queries.vocab import Stage, UploadKind, UploadStatus
 
 __all__ = ["IngestReport", "check_bytes", "ingest_bytes", "list_uploads", "rollback"]
@@ -173,6 +174,7 @@ def ingest_bytes(
         with (
             engine.connect().execution_options(immediate=True) as conn,
             store.references_checked_once(conn, kind),
+            scratch_detached(conn),
             conn.begin(),
         ):
             report = _load(conn, upload_id, report, keep_valid, base, say)

@@ -29,6 +29,7 @@ from queries.schema import (
     trust_scores,
     uploads,
 )
+from queries.summaries.ahead import summing_ahead
 from queries.summaries.bulk import chunks, copy_csv, driver_rows, insert_frame
 from queries.vocab import Stage, UploadKind
 
@@ -89,7 +90,12 @@ def insert_survey(
     )
     extra = sorted(c for c in rows.columns if c.startswith(TRUST_PREFIX) and c not in WIDE_TRUST)
     hold_references(conn, rows, upload_id)
-    with _sqlite_load_cache(conn):
+    # summary store (issue 11): the touched waves' sums, in this same transaction; on SQLite a
+    # large upload's new waves are summed by a helper process meanwhile
+    from queries.summaries.store import after_survey_insert, new_waves  # late: read metrics
+
+    fresh = new_waves(conn, clean)
+    with _sqlite_load_cache(conn), summing_ahead(conn, clean, fresh) as ahead:
         bulk_insert(
             conn,
             responses,
@@ -102,10 +108,7 @@ def insert_survey(
             (lambda f: progress(0.9 + 0.05 * f, Stage.TRUST_SCORES)) if progress else None,
         )
         check_response_block(conn, first_id=first_id, count=clean.height)
-        # summary store (issue 11): the touched waves' sums, in this same transaction
-        from queries.summaries.store import after_survey_insert  # late: summaries read metrics
-
-        after_survey_insert(conn, clean, first_id=first_id)
+        after_survey_insert(conn, clean, first_id=first_id, ahead=ahead)
     return clean.height
 
 

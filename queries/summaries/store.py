@@ -22,6 +22,7 @@ from queries.schema import (
     survey_waves,
     trust_scores,
 )
+from queries.summaries.ahead import SummingAhead
 from queries.summaries.bulk import insert_frame
 from queries.summaries.cells import ROW_COLUMNS, TRUST, cell_sums
 
@@ -127,7 +128,8 @@ def read_frame(conn: Connection, query: Select, schema: dict[str, pl.DataType]) 
 _SQLITE_AS = {pl.Date: pl.String, pl.Boolean: pl.Int64}
 
 
-def _delete(conn: Connection, waves: Iterable[Wave]) -> None:
+def delete_waves(conn: Connection, waves: Iterable[Wave]) -> None:
+    """Delete the summaries of ``waves`` (in the caller's transaction)."""
     # composite cache (H4, queries/summaries/composite.py): the cached composites of a wave go
     # with its summaries, after summary_strata (a process filling the cache holds those rows)
     cached = (summary_composites, summary_composite_waves)
@@ -154,7 +156,7 @@ def write_cell_sums(
 ) -> None:
     """Replace the summaries of ``waves`` by ``cell_sums``' strata and cells of all their rows
     (the cells in parts, e.g. one per wave: each is let go once written)."""
-    _delete(conn, waves)
+    delete_waves(conn, waves)
     if strata.height:
         _insert(conn, summary_strata, strata)
     totals = []
@@ -184,25 +186,38 @@ def _stored_count(conn: Connection, wave: Wave) -> int:
 
 
 def after_survey_insert(
-    conn: Connection, clean: pl.DataFrame, *, first_id: int | None = None
+    conn: Connection,
+    clean: pl.DataFrame,
+    *,
+    first_id: int | None = None,
+    ahead: SummingAhead | None = None,
 ) -> None:
     """Inside an upload's transaction, after its rows are inserted (response ids from
     ``first_id`` on, in frame order): the summaries of every wave the upload touched, one wave
     at a time (one wave's working columns and sums in memory at once). The upload's rows are
     taken from the validated frame in memory; a wave that already had rows reads back only
     those (ids below ``first_id``; without it, every stored row), so the sums cover the same
-    rows in the same order as a rebuild.
+    rows in the same order as a rebuild. ``ahead``: the waves a helper process summed from the
+    same rows meanwhile (``queries.summaries.ahead``), copied from its scratch file.
 
-    The sums are made here, not in a thread while SQLite writes the rows: measured, the thread
-    made the load slower (executemany hands the GIL over at every row's step, and each time
-    the summing thread held it, the insert waited; 1M rows: 4.6 -> 9.1 s)."""
-    for wave, rows in _wave_rows(clean):
+    The sums are not made in a thread while SQLite writes the rows: measured, the thread made
+    the load slower (the insert waited for the interpreter lock whenever the summing thread
+    held it; 1M rows: 4.6 -> 9.1 s)."""
+    copied = set(ahead.copy_into(conn)) if ahead is not None else set()
+    for wave, rows in wave_rows(clean):
+        if wave in copied:
+            continue
         if _stored_count(conn, wave) == rows.height:  # the usual case: a new wave
             write_sums(conn, [wave], rows)
         elif first_id is None:
             refresh_waves(conn, [wave])
         else:
             write_sums(conn, [wave], _grown(stored_rows(conn, wave, below=first_id), rows))
+
+
+def new_waves(conn: Connection, clean: pl.DataFrame) -> list[Wave]:
+    """The waves of ``clean`` without any stored row yet (before an upload inserts them)."""
+    return [wave for wave in waves_of(clean) if _stored_count(conn, wave) == 0]
 
 
 def _grown(earlier: pl.DataFrame, added: pl.DataFrame) -> pl.DataFrame:
@@ -215,7 +230,7 @@ def _grown(earlier: pl.DataFrame, added: pl.DataFrame) -> pl.DataFrame:
     return rows.select(*ROW_COLUMNS, *trust)
 
 
-def _wave_rows(frame: pl.DataFrame) -> Iterator[tuple[Wave, pl.DataFrame]]:
+def wave_rows(frame: pl.DataFrame) -> Iterator[tuple[Wave, pl.DataFrame]]:
     """Each (source, wave) of a frame with its rows in frame order: the row positions found in
     one pass, then one gather per wave (filtering per wave would scan the frame every time)."""
     positions = (

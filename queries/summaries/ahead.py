@@ -1,0 +1,164 @@
+"""A large SQLite upload's summaries made in another process while this one writes its rows
+(issue 11, ingest at speed): on a machine of two cores the sums and their ~670 thousand rows
+per million respondents cost as much as the responses' own insert, and a thread cannot share
+that work (the responses' executemany needs the interpreter lock between statements, and the
+summing thread took it from them: 1M rows, responses 4.6 -> 17 s).
+
+The new waves' rows (those no earlier upload has rows in) go to a private folder as Arrow IPC;
+``python -m queries.summaries.ahead FOLDER`` sums them with ``write_sums``, the very code the
+upload would run, into a scratch SQLite file there. Once the responses are written the upload's
+transaction attaches that file and copies its rows with INSERT ... SELECT, at SQLite's own
+speed, exactly as they were bound there. The upload stays all or nothing: the scratch file is
+outside the database and only read. If the helper fails, the upload sums those waves itself.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+from sqlalchemy import Connection, create_engine
+
+from queries.schema import (
+    metadata,
+    summary_cells,
+    summary_composite_waves,
+    summary_composites,
+    summary_strata,
+    summary_variables,
+)
+
+# below this many new rows the helper's start (an interpreter importing polars, ~1 s) costs
+# more than it saves
+MIN_ROWS = 100_000
+SCHEMA = "senim_ahead"  # the scratch file's name while attached to the upload's connection
+PYTHON = sys.executable
+WAIT_SECONDS = 600  # a helper that has not finished by then is given up (the upload sums)
+ROWS_FILE, SUMS_FILE = "rows.arrow", "sums.db"
+COPIED = (summary_strata, summary_cells, summary_variables)
+# write_sums deletes a wave's rows from these as well: the scratch file has them, empty
+SCRATCH_TABLES = (*COPIED, summary_composites, summary_composite_waves)
+Wave = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class SummingAhead:
+    """A helper process summing ``waves`` into ``folder``'s scratch file."""
+
+    process: subprocess.Popen
+    folder: Path
+    waves: tuple[Wave, ...]
+
+    def copy_into(self, conn: Connection) -> tuple[Wave, ...]:
+        """Inside the upload's transaction: wait for the helper, replace the summaries of its
+        waves by the scratch file's rows; the waves copied (none if the helper failed)."""
+        try:
+            code = self.process.wait(timeout=WAIT_SECONDS)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            return ()
+        if code != 0 or not (self.folder / SUMS_FILE).is_file():
+            return ()
+        from queries.summaries.store import delete_waves  # late: store imports this module
+
+        # ATTACH is allowed inside a transaction; DETACH only after it (scratch_detached)
+        conn.exec_driver_sql(f"ATTACH DATABASE ? AS {SCHEMA}", (str(self.folder / SUMS_FILE),))
+        delete_waves(conn, self.waves)
+        for table in COPIED:
+            columns = ", ".join(c.name for c in table.columns)
+            conn.exec_driver_sql(
+                f"INSERT INTO main.{table.name} ({columns}) "
+                f"SELECT {columns} FROM {SCHEMA}.{table.name} ORDER BY rowid"
+            )
+        return self.waves
+
+
+@contextmanager
+def summing_ahead(
+    conn: Connection, rows: pl.DataFrame, waves: list[Wave]
+) -> Iterator[SummingAhead | None]:
+    """A helper summing ``waves`` of ``rows`` (in the shape ``write_sums`` reads) while the
+    caller writes; None when not worth it (PostgreSQL, few rows, no new wave). The helper is
+    stopped and its folder removed when the block ends, whatever happened."""
+    if conn.dialect.name != "sqlite" or not waves:
+        yield None
+        return
+    if len(waves) < rows.n_unique(["source", "wave"]):  # only the new waves' rows
+        keep = pl.DataFrame(waves, schema={"source": pl.String, "wave": pl.String}, orient="row")
+        rows = rows.join(keep, on=["source", "wave"], how="semi", maintain_order="left")
+    if rows.height < MIN_ROWS:
+        yield None
+        return
+    folder = Path(tempfile.mkdtemp(prefix="senim-sums-"))
+    process = None
+    try:
+        rows.write_ipc(folder / ROWS_FILE)
+        root = str(Path(__file__).resolve().parents[2])
+        path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)
+        process = subprocess.Popen(
+            [PYTHON, "-m", "queries.summaries.ahead", str(folder)],
+            # one polars thread: the other core is the upload's, writing the rows meanwhile
+            env={**os.environ, "PYTHONPATH": path, "POLARS_MAX_THREADS": "1"},
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        yield SummingAhead(process, folder, tuple(waves))
+    finally:
+        if process is not None and process.poll() is None:
+            process.kill()
+            process.wait()
+        shutil.rmtree(folder, ignore_errors=True)  # an attached file may go: Linux keeps it
+
+
+@contextmanager
+def scratch_detached(conn: Connection) -> Iterator[None]:
+    """Around an upload's transaction (``conn`` not yet begun): the scratch file, if the load
+    attached one, detached once the transaction has ended (SQLite refuses inside it), or the
+    connection dropped (the pool would keep the attachment)."""
+    try:
+        yield
+    finally:
+        if conn.dialect.name == "sqlite" and not (conn.closed or conn.invalidated):
+            # at the driver: through ``conn`` a statement would begin a transaction again, and
+            # the pragmas put back after this one (references_checked_once) would not apply
+            raw = conn.connection.driver_connection
+            if any(row[1] == SCHEMA for row in raw.execute("PRAGMA database_list")):
+                try:
+                    raw.execute(f"DETACH DATABASE {SCHEMA}")
+                except Exception:
+                    conn.invalidate()
+                    raise
+
+
+def _sum_folder(folder: Path) -> None:
+    """The helper: every wave of the folder's rows summed into its scratch file."""
+    from queries.summaries.store import wave_rows, write_sums  # late: the helper's imports
+
+    rows = pl.read_ipc(folder / ROWS_FILE)
+    part = folder / f"{SUMS_FILE}.part"
+    engine = create_engine(f"sqlite:///{part}")
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA journal_mode=OFF")  # a scratch file: renamed when whole
+        conn.exec_driver_sql("PRAGMA synchronous=OFF")
+        metadata.create_all(conn, tables=list(SCRATCH_TABLES))
+        for index in summary_cells.indexes:  # read once, in rowid order: no index needed
+            conn.exec_driver_sql(f"DROP INDEX {index.name}")
+        conn.commit()
+        with conn.begin():
+            for wave, in_wave in wave_rows(rows):  # as the upload would: the same rows, in order
+                write_sums(conn, [wave], in_wave)
+    engine.dispose()
+    part.rename(folder / SUMS_FILE)
+
+
+if __name__ == "__main__":
+    _sum_folder(Path(sys.argv[1]))

@@ -1,0 +1,122 @@
+"""A large SQLite upload's summaries made by a helper process while the rows are written
+(queries/summaries/ahead.py, issue 11 ingest at speed): what the helper's scratch file gives the
+upload's transaction is what a rebuild makes from the stored rows; a helper that fails leaves
+the summaries to the upload itself; the scratch file is detached and removed afterwards."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from queries.db import make_engine
+from queries.ingest.pipeline import check_bytes, ingest_bytes
+from queries.schema import summary_cells, summary_strata, summary_variables
+from queries.summaries import ahead
+from queries.summaries.rebuild import check
+from queries.summaries.store import new_waves
+from tests.uploads_helpers import survey_csv
+
+HEADER = (
+    "respondent_id,source,wave,region,sex,age,weight,trust_government,trust_police,trust_courts"
+)
+WAVES = ("2025-Q1", "2025-Q2", "2025-Q3")
+
+
+def survey(n: int, offset: int = 0) -> bytes:
+    """``n`` rows spread over three waves, two regions, three sexes (one blank), many ages,
+    uneven weights and gaps in the scores: many cells, some without a value."""
+    rows = []
+    for i in range(offset, offset + n):
+        sex = ("female", "male", "")[i % 3]
+        rows.append(
+            f"A{i:06d},public_trust_council,{WAVES[i % 3]},{('Алматы', 'Астана')[i % 2]},{sex},"
+            f"{18 + (i * 7) % 70},{0.3 + (i * 37 % 101) / 13},{i % 11},"
+            f"{'' if i % 4 else i % 7},{(i * 5) % 11 if i % 5 else ''}"
+        )
+    return survey_csv(rows, HEADER)
+
+
+def counts(engine) -> tuple[int, ...]:
+    with engine.connect() as conn:
+        return tuple(
+            conn.execute(select(func.count()).select_from(t)).scalar_one()
+            for t in (summary_strata, summary_cells, summary_variables)
+        )
+
+
+def scratch_folders() -> set[Path]:
+    return set(Path(tempfile.gettempdir()).glob("senim-sums-*"))
+
+
+@pytest.fixture
+def sqlite_engine(sqlite_db_url):
+    engine = make_engine(sqlite_db_url)
+    yield engine
+    engine.dispose()
+
+
+def test_the_helpers_summaries_are_a_rebuilds_and_replace_the_waves(sqlite_engine, monkeypatch):
+    # loaded the usual way first (below the helper's threshold), then the helper sums the same
+    # validated rows and the transaction takes its rows in place of the stored ones
+    content = survey(600)
+    assert ingest_bytes(sqlite_engine, "survey", content, "a.csv").status == "loaded"
+    stored = counts(sqlite_engine)
+    clean = check_bytes(sqlite_engine, "survey", content, "a.csv").validation.clean
+    monkeypatch.setattr(ahead, "MIN_ROWS", 1)
+    before = scratch_folders()
+    waves = [("public_trust_council", w) for w in WAVES]
+    with (
+        sqlite_engine.connect() as conn,
+        ahead.scratch_detached(conn),
+        conn.begin(),
+        ahead.summing_ahead(conn, clean, waves) as a,
+    ):
+        assert a is not None
+        assert a.copy_into(conn) == tuple(waves)
+        assert check(conn) == []  # every cell and stratum, recomputed from the stored rows
+    assert counts(sqlite_engine) == stored
+    assert scratch_folders() == before
+    with sqlite_engine.connect() as conn:
+        assert check(conn) == []
+        attached = [row[1] for row in conn.exec_driver_sql("PRAGMA database_list").all()]
+        assert ahead.SCHEMA not in attached
+
+
+def test_uploads_through_the_helper_store_what_a_rebuild_makes(sqlite_engine, monkeypatch):
+    # the first upload's waves are new (the helper sums them); the second grows them (summed by
+    # the upload itself from the earlier rows and its own)
+    monkeypatch.setattr(ahead, "MIN_ROWS", 1)
+    first = ingest_bytes(sqlite_engine, "survey", survey(450), "a.csv")
+    with sqlite_engine.connect() as conn:
+        later = check_bytes(sqlite_engine, "survey", survey(90, 1000), "b.csv").validation.clean
+        assert new_waves(conn, later) == []
+    second = ingest_bytes(sqlite_engine, "survey", survey(90, 1000), "b.csv")
+    assert (first.status, second.status) == ("loaded", "loaded")
+    with sqlite_engine.connect() as conn:
+        assert check(conn) == []
+        strata = conn.execute(select(func.sum(summary_strata.c.n_h))).scalar_one()
+        assert strata == 450 + 90
+        attached = [row[1] for row in conn.exec_driver_sql("PRAGMA database_list").all()]
+        assert ahead.SCHEMA not in attached
+
+
+def test_a_failed_helper_leaves_the_summaries_to_the_upload(sqlite_engine, monkeypatch):
+    monkeypatch.setattr(ahead, "MIN_ROWS", 1)
+    monkeypatch.setattr(ahead, "PYTHON", "/bin/false")  # exits at once with status 1
+    content = survey(300)
+    clean = check_bytes(sqlite_engine, "survey", content, "a.csv").validation.clean
+    with (
+        sqlite_engine.connect() as conn,
+        ahead.scratch_detached(conn),
+        conn.begin(),
+        ahead.summing_ahead(conn, clean, new_waves(conn, clean)) as a,
+    ):
+        assert a is not None and a.copy_into(conn) == ()
+    assert ingest_bytes(sqlite_engine, "survey", content, "a.csv").status == "loaded"
+    with sqlite_engine.connect() as conn:
+        assert check(conn) == []
+        strata = conn.execute(select(func.sum(summary_strata.c.n_h))).scalar_one()
+        assert strata == 300
