@@ -128,7 +128,8 @@ def entry_reruns(page: str, *, runs: int, lang: str) -> list[float]:
     at._page_hash = calc_hash("" if page == "overview" else page)  # st.Page: its url_path
     at.run()
     assert not at.exception and "senim_user" in at.session_state, (at.exception, at.title)
-    # The server collects garbage over the whole heap after every run (runner.postScriptGC);
+    # The server collects garbage over the whole heap after every run when runner.postScriptGC
+    # is on (off in .streamlit/config.toml);
     # AppTest's runner does not, so the bench does it where the server would.
     collect = config.get_option("runner.postScriptGC")
     times = []

@@ -1,14 +1,15 @@
 """The long-lived heap kept out of the garbage collector's way (scale, issue 11).
 
-Streamlit runs a full collection after every script run (``runner.postScriptGC``), walking
-every object the process holds: the imported libraries (plotly, pandas, polars, statsmodels)
-and the boundary GeoJSON (nested lists of coordinates) alone took ~250 ms a pass on this
-machine, more than half of a filter change's server time (py-spy on ``bench/bench_page.py`` at
-100k: 57% of the server's samples in that one ``gc.collect(2)``). ``settle`` moves what is alive
-after a page's first run into the permanent generation (``gc.freeze``), so later passes walk
-only what was created since; objects in it are still freed when no longer referenced, only
-reference cycles among them are never collected (they stay in memory, once per page). Once per
-page and process: a page's first run imports its modules (e.g. the Drivers' model code).
+A full collection walks every object the process holds: the imported libraries (plotly,
+pandas, polars, statsmodels) and the boundary GeoJSON (nested lists of coordinates) alone took
+~250 ms a pass on this machine. Streamlit runs one after every script run unless
+``runner.postScriptGC`` is off (it is, in .streamlit/config.toml: under the 50-session load its
+cost grew with the caches to 20% of the server's busy time); Python's own collector still makes
+such passes as the heap grows. ``settle`` moves what is alive after a page's first run into the
+permanent generation (``gc.freeze``), so those passes walk only what was created since; objects
+in it are still freed when no longer referenced, only reference cycles among them are never
+collected (they stay in memory, once per page). Once per page and process: a page's first run
+imports its modules (e.g. the Drivers' model code).
 """
 
 from __future__ import annotations

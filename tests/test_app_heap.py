@@ -51,3 +51,17 @@ def test_garbage_made_after_settling_is_still_collected():
     del node
     gc.collect()
     assert gone() is None
+
+
+def test_the_server_does_not_end_each_run_with_a_pass_over_the_whole_heap(monkeypatch):
+    # Streamlit's script runner calls gc.collect(2) after every run unless runner.postScriptGC
+    # is off; that pass walks every object the caches hold, a cost that grew with them under
+    # the 50-session load (issue 11). The option as `streamlit run` reads it from the project.
+    from streamlit import config
+
+    monkeypatch.chdir(ROOT)
+    try:
+        config.get_config_options(force_reparse=True)
+        assert config.get_option("runner.postScriptGC") is False
+    finally:
+        config.get_config_options(force_reparse=True)
