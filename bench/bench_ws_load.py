@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import random
 import sys
 import time
@@ -59,6 +60,28 @@ from tests.streamlit_ws import AsyncStreamlitSession, RunResult
 
 FILTER_KEYS = ("f_region", "f_sex", "f_age", "f_settlement")  # sidebar multiselects changed
 SIGN_IN_AT_ONCE = 2
+WINDOW_S = 30.0  # the measured period is also printed in slices this long
+
+
+@dataclass(frozen=True)
+class Window:
+    """One slice of the measured period: the reruns that started in it and the CPU spent."""
+
+    start_s: float
+    reruns: int
+    p50_s: float
+    p95_s: float
+    server_cpu_s: float
+    client_cpu_s: float  # this load generator's own CPU (it shares the machine's cores)
+
+    def line(self) -> str:
+        per = self.server_cpu_s / max(self.reruns, 1) * 1000
+        return (
+            f"{self.start_s:4.0f}-{self.start_s + WINDOW_S:.0f} s: {self.reruns} reruns, "
+            f"p50 {self.p50_s * 1000:.0f} ms, p95 {self.p95_s * 1000:.0f} ms, server CPU "
+            f"{self.server_cpu_s:.1f} s ({per:.0f} ms a rerun), "
+            f"client CPU {self.client_cpu_s:.1f} s"
+        )
 
 
 @dataclass
@@ -66,12 +89,14 @@ class Tally:
     """What all sessions saw during the measured period."""
 
     times: list[float] = field(default_factory=list)
+    started: list[float] = field(default_factory=list)  # monotonic start of each rerun
     exceptions: int = 0  # runs that showed an exception element
     timeouts: int = 0  # runs that did not finish within the timeout
     disconnects: int = 0  # connections that dropped (or could not be reopened)
     failed_opens: int = 0  # sessions that could not sign in and open their page
     by_page: dict[str, list[float]] = field(default_factory=dict)
     server_cpu_s: float = float("nan")  # the server's CPU time in the measured period
+    windows: list[Window] = field(default_factory=list)  # the period in WINDOW_S slices
 
     @property
     def errors(self) -> int:
@@ -98,12 +123,16 @@ class LoadResult:
     rss_end_mb: float
     server_cpu_s: float
     load: str
+    windows: tuple[Window, ...] = ()
 
     @property
     def errors(self) -> int:
         return self.exceptions + self.timeouts + self.disconnects + self.failed_opens
 
     def lines(self) -> list[str]:
+        return [*self._summary(), *(f"  {w.line()}" for w in self.windows)]
+
+    def _summary(self) -> list[str]:
         return [
             f"{self.sessions} sessions x {self.seconds:.0f} s on {self.processes} process"
             f"{'es' if self.processes > 1 else ''} ({', '.join(self.pages)}): "
@@ -189,6 +218,7 @@ async def _drive(user: LoadSession, *, until: float, every: float, tally: Tally,
             continue
         elapsed = time.monotonic() - tick
         tally.times.append(elapsed)
+        tally.started.append(tick)
         tally.by_page.setdefault(user.page, []).append(elapsed)
         if result.of_kind("exception"):
             tally.exceptions += 1
@@ -205,6 +235,26 @@ async def _within(jobs: list, seconds: float, tally: Tally, counter: str) -> lis
     setattr(tally, counter, getattr(tally, counter) + len(pending))
     await asyncio.gather(*pending, return_exceptions=True)
     return [None if t in pending else t.result() for t in tasks]
+
+
+async def _sample_cpu(pids: tuple[int, ...], seconds: float) -> list[tuple[float, float]]:
+    """(server CPU, this process's CPU) at the start of each WINDOW_S slice and at the end."""
+    samples = []
+    for _ in range(int(seconds // WINDOW_S) + 1):
+        samples.append((sum(cpu_seconds(pid) for pid in pids), time.process_time()))
+        await asyncio.sleep(WINDOW_S)
+    return samples
+
+
+def _windows(tally: Tally, start: float, samples: list[tuple[float, float]]) -> list[Window]:
+    out = []
+    for i, (now, later) in enumerate(itertools.pairwise(samples)):
+        low, high = start + i * WINDOW_S, start + (i + 1) * WINDOW_S
+        times = [t for s, t in zip(tally.started, tally.times, strict=True) if low <= s < high]
+        out.append(Window(start_s=i * WINDOW_S, reruns=len(times), p50_s=percentile(times, 50),
+                          p95_s=percentile(times, 95), server_cpu_s=later[0] - now[0],
+                          client_cpu_s=later[1] - now[1]))  # fmt: skip
+    return out
 
 
 async def run_load(url: str | tuple[str, ...], *, sessions: int, seconds: float,
@@ -235,12 +285,16 @@ async def run_load(url: str | tuple[str, ...], *, sessions: int, seconds: float,
         opening = [opened(u) for u in users]
         signed_in = await _within(opening, max(120.0, 5.0 * sessions), tally, "failed_opens")
         users_in = [u for u in signed_in if u]
-        until = time.monotonic() + seconds
+        start = time.monotonic()
+        until = start + seconds
+        print(f"measured period: {len(users_in)} sessions signed in", file=sys.stderr, flush=True)
         cpu_before = sum(cpu_seconds(pid) for pid in pids)
+        sampling = asyncio.ensure_future(_sample_cpu(pids, seconds))
         driving = [_drive(u, until=until, every=every, tally=tally, gate=gate) for u in users_in]
         await _within(driving, seconds + 2 * timeout + every, tally, "timeouts")
         if pids:
             tally.server_cpu_s = sum(cpu_seconds(pid) for pid in pids) - cpu_before
+        tally.windows = _windows(tally, start, await sampling)
     finally:
         await asyncio.gather(*(u.close() for u in users))
     return tally
@@ -270,6 +324,7 @@ def measure(design: Design, url: str, *, sessions: int, seconds: float,
         timeouts=tally.timeouts, disconnects=tally.disconnects,
         failed_opens=tally.failed_opens, rss_peak_mb=peak_mb,
         rss_end_mb=end_mb, server_cpu_s=tally.server_cpu_s, load=load_average(),
+        windows=tuple(tally.windows),
     )  # fmt: skip
 
 
