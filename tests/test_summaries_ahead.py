@@ -86,9 +86,12 @@ def test_the_helpers_summaries_are_a_rebuilds_and_replace_the_waves(sqlite_engin
 
 
 def test_uploads_through_the_helper_store_what_a_rebuild_makes(sqlite_engine, monkeypatch):
-    # the first upload's waves are new (the helper sums them); the second grows them (summed by
-    # the upload itself from the earlier rows and its own)
+    # the first upload's waves are new (the helper, started before the file is read, sums
+    # them); the second grows them (summed by the upload itself from the earlier rows and its
+    # own: its helper is stopped unused)
     monkeypatch.setattr(ahead, "MIN_ROWS", 1)
+    monkeypatch.setattr(ahead, "MIN_BYTES", 1)
+    before = scratch_folders()
     first = ingest_bytes(sqlite_engine, "survey", survey(450), "a.csv")
     with sqlite_engine.connect() as conn:
         later = check_bytes(sqlite_engine, "survey", survey(90, 1000), "b.csv").validation.clean
@@ -101,6 +104,7 @@ def test_uploads_through_the_helper_store_what_a_rebuild_makes(sqlite_engine, mo
         assert strata == 450 + 90
         attached = [row[1] for row in conn.exec_driver_sql("PRAGMA database_list").all()]
         assert ahead.SCHEMA not in attached
+    assert scratch_folders() == before
 
 
 def test_a_failed_helper_leaves_the_summaries_to_the_upload(sqlite_engine, monkeypatch):
@@ -120,3 +124,29 @@ def test_a_failed_helper_leaves_the_summaries_to_the_upload(sqlite_engine, monke
         assert check(conn) == []
         strata = conn.execute(select(func.sum(summary_strata.c.n_h))).scalar_one()
         assert strata == 300
+
+
+def test_a_helper_started_before_the_file_is_read_is_the_one_used(sqlite_engine, monkeypatch):
+    monkeypatch.setattr(ahead, "MIN_ROWS", 1)
+    content = survey(300)
+    clean = check_bytes(sqlite_engine, "survey", content, "a.csv").validation.clean
+    assert ingest_bytes(sqlite_engine, "survey", content, "a.csv").status == "loaded"
+    waves = [("public_trust_council", w) for w in WAVES]
+    with ahead.started_early("sqlite", "survey", ahead.MIN_BYTES):
+        early = ahead._waiting.get()
+        assert early is not None and early.poll() is None
+        with (
+            sqlite_engine.connect() as conn,
+            ahead.scratch_detached(conn),
+            conn.begin(),
+            ahead.summing_ahead(conn, clean, waves) as a,
+        ):
+            assert a is not None and a.process is early
+            assert a.copy_into(conn) == tuple(waves)
+            assert check(conn) == []
+    assert early.returncode == 0
+    with ahead.started_early("sqlite", "survey", ahead.MIN_BYTES):  # not used: stopped
+        unused = ahead._waiting.get()
+    assert unused is not None and unused.poll() is not None
+    with ahead.started_early("sqlite", "survey", ahead.MIN_BYTES - 1):  # a small file: none
+        assert ahead._waiting.get() is None

@@ -32,7 +32,7 @@ from queries.ingest.uploads import (
     start_upload,
 )
 from queries.ingest.validate import Validation, validate
-from queries.summaries.ahead import scratch_detached
+from queries.summaries.ahead import scratch_detached, started_early
 from queries.vocab import Stage, UploadKind, UploadStatus
 
 __all__ = ["IngestReport", "check_bytes", "ingest_bytes", "list_uploads", "rollback"]
@@ -145,60 +145,62 @@ def ingest_bytes(
     }
     if (unchanged := _unchanged(engine, base)) is not None:
         return unchanged
-    report = check_bytes(
-        engine,
-        kind,
-        content,
-        file_name,
-        source=source,
-        wave=wave,
-        header_map=header_map,
-        max_bytes=max_bytes,
-        progress=say,
-    )
-    file_wide = (report.errors.get_column("row") == 0).any()
-    if report.error_count and (not keep_valid or file_wide):
-        # the same file may have finished loading meanwhile: its rows are then "duplicates"
-        return _unchanged(engine, base) or _rejected(engine, base, report, file_name)
-    try:
-        upload_id = start_upload(
-            engine, **base, status=UploadStatus.LOADING, rows_read=report.rows_read
+    # a large SQLite survey file starts its summing helper now (queries.summaries.ahead)
+    with started_early(engine.dialect.name, kind, len(content)):
+        report = check_bytes(
+            engine,
+            kind,
+            content,
+            file_name,
+            source=source,
+            wave=wave,
+            header_map=header_map,
+            max_bytes=max_bytes,
+            progress=say,
         )
-    except OperationalError as exc:
-        if not is_busy(exc):
-            raise
-        report.status, report.message = UploadStatus.REJECTED, BUSY
-        _audit_trouble(engine, uploaded_by, "upload_busy", None, file_name, BUSY)  # issue 13
-        return report
-    try:
-        with (
-            engine.connect().execution_options(immediate=True) as conn,
-            store.references_checked_once(conn, kind),
-            scratch_detached(conn),
-            conn.begin(),
-        ):
-            report = _load(conn, upload_id, report, keep_valid, base, say)
-            _audit(engine, uploaded_by, report, file_name, conn=conn)
-            say(0.98, Stage.FINISHING)
-    except OperationalError as exc:
-        if not is_busy(exc):
-            abandon(engine, upload_id, UploadStatus.INTERRUPTED, f"The load failed: {exc.orig}")
-            _audit_trouble(
-                engine, uploaded_by, "upload_interrupted", upload_id, file_name, exc.orig
+        file_wide = (report.errors.get_column("row") == 0).any()
+        if report.error_count and (not keep_valid or file_wide):
+            # the same file may have finished loading meanwhile: its rows are then "duplicates"
+            return _unchanged(engine, base) or _rejected(engine, base, report, file_name)
+        try:
+            upload_id = start_upload(
+                engine, **base, status=UploadStatus.LOADING, rows_read=report.rows_read
             )
+        except OperationalError as exc:
+            if not is_busy(exc):
+                raise
+            report.status, report.message = UploadStatus.REJECTED, BUSY
+            _audit_trouble(engine, uploaded_by, "upload_busy", None, file_name, BUSY)  # issue 13
+            return report
+        try:
+            with (
+                engine.connect().execution_options(immediate=True) as conn,
+                store.references_checked_once(conn, kind),
+                scratch_detached(conn),
+                conn.begin(),
+            ):
+                report = _load(conn, upload_id, report, keep_valid, base, say)
+                _audit(engine, uploaded_by, report, file_name, conn=conn)
+                say(0.98, Stage.FINISHING)
+        except OperationalError as exc:
+            if not is_busy(exc):
+                abandon(engine, upload_id, UploadStatus.INTERRUPTED, f"The load failed: {exc.orig}")
+                _audit_trouble(
+                    engine, uploaded_by, "upload_interrupted", upload_id, file_name, exc.orig
+                )
+                raise
+            abandon(engine, upload_id, UploadStatus.REJECTED, BUSY)
+            _audit_trouble(engine, uploaded_by, "upload_busy", upload_id, file_name, BUSY)
+            report.status, report.upload_id, report.message = UploadStatus.REJECTED, upload_id, BUSY
+            report.rows_loaded = report.rows_new = report.rows_updated = report.rows_unchanged = 0
+            return report
+        except BaseException as exc:
+            # e.g. a thread of the web app: the process lives on, so mark the row here
+            abandon(engine, upload_id, UploadStatus.INTERRUPTED, f"The load failed: {exc}")
+            _audit_trouble(engine, uploaded_by, "upload_interrupted", upload_id, file_name, exc)
             raise
-        abandon(engine, upload_id, UploadStatus.REJECTED, BUSY)
-        _audit_trouble(engine, uploaded_by, "upload_busy", upload_id, file_name, BUSY)
-        report.status, report.upload_id, report.message = UploadStatus.REJECTED, upload_id, BUSY
-        report.rows_loaded = report.rows_new = report.rows_updated = report.rows_unchanged = 0
+        say(1.0, Stage.COMMITTING)
         return report
-    except BaseException as exc:
-        # e.g. a thread of the web app: the process lives on, so mark the row here
-        abandon(engine, upload_id, UploadStatus.INTERRUPTED, f"The load failed: {exc}")
-        _audit_trouble(engine, uploaded_by, "upload_interrupted", upload_id, file_name, exc)
-        raise
-    say(1.0, Stage.COMMITTING)
-    return report
 
 
 def _unchanged(engine: Engine, base: dict) -> IngestReport | None:

@@ -131,7 +131,10 @@ def _decode(content: bytes, file_name: str) -> tuple[str, str]:
                 file_name, "is neither UTF-8 nor Windows-1251 text; save it as 'CSV UTF-8'."
             ) from None
     text = text.rstrip("\x1a")  # old DOS tools end files with Ctrl-Z
-    control = CONTROL.search(text)
+    # CONTROL's characters are ASCII: in UTF-8 and Windows-1251 alike each is its own byte and
+    # no other byte stands for one, so the bytes say whether the text holds any (a translate
+    # keeping only those bytes: 0.07 s for 134 MB, where the regex over the text took 0.37 s)
+    control = _has_control(body) and CONTROL.search(text)
     if control:
         line = text.count("\n", 0, control.start()) + 1
         raise _reject(
@@ -140,6 +143,14 @@ def _decode(content: bytes, file_name: str) -> tuple[str, str]:
             "this is not a CSV text file.",
         )
     return text, encoding
+
+
+_NOT_CONTROL = bytes(b for b in range(256) if not CONTROL.match(chr(b)) or b >= 0x80)
+
+
+def _has_control(body: bytes) -> bool:
+    """Whether ``body`` (ignoring the Ctrl-Z bytes that end it) holds a byte of CONTROL."""
+    return bool(body.rstrip(b"\x1a").translate(None, _NOT_CONTROL))
 
 
 def _delimiter(header_line: str) -> str:

@@ -20,7 +20,8 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +40,7 @@ from queries.schema import (
 # below this many new rows the helper's start (an interpreter importing polars, ~1 s) costs
 # more than it saves
 MIN_ROWS = 100_000
+MIN_BYTES = 10_000_000  # a survey file this large is started a helper before it is read
 SCHEMA = "senim_ahead"  # the scratch file's name while attached to the upload's connection
 PYTHON = sys.executable
 WAIT_SECONDS = 600  # a helper that has not finished by then is given up (the upload sums)
@@ -81,13 +83,58 @@ class SummingAhead:
         return self.waves
 
 
+def _start() -> subprocess.Popen:
+    """A helper process, importing what it needs, then waiting for its folder on stdin."""
+    root = str(Path(__file__).resolve().parents[2])
+    path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)
+    return subprocess.Popen(
+        [PYTHON, "-m", "queries.summaries.ahead"],
+        # one polars thread: the other core is the upload's, writing the rows meanwhile
+        env={**os.environ, "PYTHONPATH": path, "POLARS_MAX_THREADS": "1"},
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """Let a helper that was given nothing end, or stop one still working."""
+    if process.poll() is None:
+        with suppress(OSError):
+            process.stdin.close()  # type: ignore[union-attr]
+        process.kill()
+    process.wait()
+
+
+_waiting: ContextVar[subprocess.Popen | None] = ContextVar("summing_helper", default=None)
+
+
+@contextmanager
+def started_early(conn_dialect: str, kind: str, size: int) -> Iterator[None]:
+    """Around a whole upload (reading and validating included): on SQLite, for a survey file
+    of at least ``MIN_BYTES``, a helper started now so that its interpreter and imports (~0.6 s)
+    are ready when ``summing_ahead`` needs it; stopped at the end if it was not used."""
+    if conn_dialect != "sqlite" or kind != "survey" or size < MIN_BYTES:
+        yield
+        return
+    process = _start()
+    token = _waiting.set(process)
+    try:
+        yield
+    finally:
+        _waiting.reset(token)
+        _stop(process)
+
+
 @contextmanager
 def summing_ahead(
     conn: Connection, rows: pl.DataFrame, waves: list[Wave]
 ) -> Iterator[SummingAhead | None]:
     """A helper summing ``waves`` of ``rows`` (in the shape ``write_sums`` reads) while the
-    caller writes; None when not worth it (PostgreSQL, few rows, no new wave). The helper is
-    stopped and its folder removed when the block ends, whatever happened."""
+    caller writes (the one ``started_early`` made, or a new one); None when not worth it
+    (PostgreSQL, few rows, no new wave). The helper is stopped and its folder removed when the
+    block ends, whatever happened."""
     if conn.dialect.name != "sqlite" or not waves:
         yield None
         return
@@ -101,21 +148,15 @@ def summing_ahead(
     process = None
     try:
         rows.write_ipc(folder / ROWS_FILE)
-        root = str(Path(__file__).resolve().parents[2])
-        path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)
-        process = subprocess.Popen(
-            [PYTHON, "-m", "queries.summaries.ahead", str(folder)],
-            # one polars thread: the other core is the upload's, writing the rows meanwhile
-            env={**os.environ, "PYTHONPATH": path, "POLARS_MAX_THREADS": "1"},
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        process = _waiting.get() or _start()
+        _waiting.set(None)  # one upload, one helper
+        with suppress(OSError):  # a helper that died already: copy_into sees it failed
+            process.stdin.write(f"{folder}\n")  # type: ignore[union-attr]
+            process.stdin.close()  # type: ignore[union-attr]
         yield SummingAhead(process, folder, tuple(waves))
     finally:
-        if process is not None and process.poll() is None:
-            process.kill()
-            process.wait()
+        if process is not None:
+            _stop(process)
         shutil.rmtree(folder, ignore_errors=True)  # an attached file may go: Linux keeps it
 
 
@@ -161,4 +202,7 @@ def _sum_folder(folder: Path) -> None:
 
 
 if __name__ == "__main__":
-    _sum_folder(Path(sys.argv[1]))
+    from queries.summaries import store  # noqa: F401  imported while the upload reads its file
+
+    if folder := sys.stdin.readline().strip():
+        _sum_folder(Path(folder))
