@@ -189,7 +189,8 @@ def serve(design: Design, database_url: str, *, log_name: str,
     env.setdefault("MALLOC_ARENA_MAX", "2")
     env.setdefault("MALLOC_MMAP_THRESHOLD_", "65536")
     env.setdefault("_RJEM_MALLOC_CONF", "dirty_decay_ms:0,muzzy_decay_ms:0")
-    env.setdefault("OPENBLAS_NUM_THREADS", "1")  # serve.py's single_threaded_blas
+    env.setdefault("OPENBLAS_NUM_THREADS", "1")  # serve.py's single_threaded_libraries
+    env.setdefault("POLARS_MAX_THREADS", "1")
     ARTIFACTS.mkdir(exist_ok=True)
     with (ARTIFACTS / log_name).open("w") as log:
         launched = time.perf_counter()

@@ -57,17 +57,20 @@ bound_malloc_arenas()
 # --- end memory ---------------------------------------------------------------------------
 
 
-def single_threaded_blas() -> None:
-    """One BLAS thread per process, read when numpy loads OpenBLAS (later: the warm-up's
-    imports). Parallelism here is many sessions, not one product: on two shared cores a
-    Drivers fit's n x p product took 114-189 ms with OpenBLAS's threads fighting the other
-    sessions' runs and 17 ms single-threaded (issue 11). The operator's setting wins."""
+def single_threaded_libraries() -> None:
+    """One BLAS thread and one polars thread per process, read when numpy loads OpenBLAS and
+    when polars is imported (later: the warm-up's imports). Parallelism here is many sessions,
+    not one product: on two shared cores a Drivers fit's n x p product took 114-189 ms with
+    OpenBLAS's threads fighting the other sessions' runs and 17 ms single-threaded, and polars'
+    pool made each of a page's many small frame operations cost 30-60% more CPU (handing work
+    to the pool and back) under the 50-session load (issue 11). The operator's setting wins."""
     import os
 
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    os.environ.setdefault("POLARS_MAX_THREADS", "1")
 
 
-single_threaded_blas()
+single_threaded_libraries()
 
 import contextlib  # noqa: E402
 import logging  # noqa: E402

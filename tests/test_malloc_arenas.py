@@ -92,6 +92,31 @@ def test_the_server_runs_blas_on_one_thread():
         assert threads("bare") > 1
 
 
+POLARS_PROBE = """
+import sys
+if sys.argv[1] == "serve":
+    import dashboard.serve
+import polars
+print(polars.thread_pool_size())
+"""
+
+
+def test_the_server_runs_polars_on_one_thread():
+    """serve.py asks polars for one thread before it is imported: a page's many small frame
+    operations cost more CPU handed to a pool and back (many sessions share the cores);
+    without it polars takes one per core."""
+    env = {k: v for k, v in os.environ.items() if k != "POLARS_MAX_THREADS"}
+
+    def threads(what: str) -> int:
+        done = subprocess.run([sys.executable, "-c", POLARS_PROBE, what], cwd=ROOT, env=env,
+                              capture_output=True, text=True, check=True)  # fmt: skip
+        return int(done.stdout.split()[-1])
+
+    assert threads("serve") == 1
+    if (os.cpu_count() or 1) > 1:
+        assert threads("bare") > 1
+
+
 # after a large block is freed, is a 256 KB block mapped on its own (handed back when freed)?
 MMAP_PROBE = """
 import ctypes, ctypes.util, re, sys, tempfile
