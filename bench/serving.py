@@ -190,7 +190,9 @@ def serve(design: Design, database_url: str, *, log_name: str,
     env.setdefault("MALLOC_MMAP_THRESHOLD_", "65536")
     env.setdefault("_RJEM_MALLOC_CONF", "dirty_decay_ms:0,muzzy_decay_ms:0")
     env.setdefault("OPENBLAS_NUM_THREADS", "1")  # serve.py's single_threaded_libraries
-    env.setdefault("POLARS_MAX_THREADS", "1")
+    serve_py = design.tree / "dashboard" / "serve.py"
+    if serve_py.exists() and "POLARS_MAX_THREADS" in serve_py.read_text():  # from 8cfb6c7 on
+        env.setdefault("POLARS_MAX_THREADS", "1")
     ARTIFACTS.mkdir(exist_ok=True)
     with (ARTIFACTS / log_name).open("w") as log:
         launched = time.perf_counter()
