@@ -105,6 +105,38 @@ def test_rows_go_several_to_a_statement_and_come_back_exactly(engine):
     assert [tuple(row) for row in stored] == list(expected.iter_rows())
 
 
+def test_small_integer_columns_sharing_bound_integers_come_back_exactly(engine):
+    # twelve columns of 6-bit ranges (two bound integers a row), flags, negative lows, gaps
+    items = [f"i{k}" for k in range(12)]
+    table = Table(
+        "bulk_small",
+        MetaData(),
+        Column("k", Integer, primary_key=True),
+        Column("flag", Boolean),
+        *(Column(name, SmallInteger) for name in items),
+    )
+    table.create(engine)
+    frame = pl.DataFrame(
+        {
+            "k": range(150),
+            "flag": [(None, True, False)[i % 3] for i in range(150)],
+            **{
+                name: [None if (i + k) % 7 == 0 else (i * (k + 3)) % 40 - 5 * k for i in range(150)]
+                for k, name in enumerate(items)
+            },
+        },
+        schema_overrides=dict.fromkeys(items, pl.Int16),
+    )
+    from queries.summaries.bulk import _fields
+
+    assert len(_fields(frame.drop("k"))[1]) == 2  # 13 columns, two bound integers a row
+    with engine.begin() as conn:
+        insert_frame(conn, table.name, frame, chunk=100)
+    with engine.connect() as conn:
+        stored = conn.execute(select(table).order_by(table.c.k)).all()
+    assert [tuple(row) for row in stored] == list(frame.iter_rows())
+
+
 def test_an_int_column_of_one_value_is_written_as_a_literal():
     # what makes the chunk cheaper: nothing of "same" or "absent" is bound, gaps are stand-ins
     from queries.summaries.bulk import _bound

@@ -21,6 +21,8 @@ from sqlalchemy import Connection
 CHUNK = 100_000  # rows converted at a time: no Python copy of a whole frame is held
 PROBE = 2_000  # a string column is shared out when these first values repeat enough
 ROWS_PER_STATEMENT = 32  # SQLite: rows in one INSERT (fewer when that binds too many values)
+PACK_BITS = 62  # bits of one bound integer that small integer columns share
+FIELD_BITS = 6  # a column shares a bound integer when its values and a gap code fit in these
 
 
 def insert_frame(
@@ -40,16 +42,83 @@ def insert_frame(
         copy_csv(conn, table, columns, chunks(frame, chunk, progress))
         return
     limit = _variable_limit(conn)
+    into = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
     for part in chunks(frame, chunk, progress):
-        marks, values = zip(*(_bound(column) for column in part.iter_columns()), strict=True)
-        bound = [v for v in values if v is not None]
-        into = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
-        row = f"({', '.join(marks)})"
+        fields, bound = _fields(part)
         # several rows per statement: SQLite's cost per executed statement (reset, bind, step)
         # is most of a narrow row's (1M responses 4.0 -> 3.5 s, 670k summary cells 2.3 -> 1.4 s)
         per = max(1, min(ROWS_PER_STATEMENT, limit // max(1, len(bound))))
         for rows, params in _statements(bound, part.height, per):
-            conn.exec_driver_sql(into + ", ".join([row] * rows), params)  # type: ignore[arg-type]
+            sql = into + ", ".join(_row_sql(fields, at * len(bound)) for at in range(rows))
+            conn.exec_driver_sql(sql, params)  # type: ignore[arg-type]
+
+
+# One column of a row in VALUES: SQL before the parameter, the parameter's index among the
+# row's bound values (None: nothing bound, the SQL is whole), SQL after it.
+Field = tuple[str, int | None, str]
+
+
+def _fields(part: pl.DataFrame) -> tuple[list[Field], list[list]]:
+    """How each column of a chunk goes into one row of VALUES, and the bound values' lists.
+    Integer columns of a small range (scores, flags, ages) share bound integers: each takes
+    some bits of it, which SQL shifts and masks back out (a 1M-row survey chunk binds 8 values
+    a row instead of 21: 0.5 s less at 1M responses)."""
+    fields: list[Field] = []
+    bound: list[list] = []
+    packed: list[tuple[int, pl.Series, int, int]] = []  # (field, column, low, span)
+    for column in part.iter_columns():
+        if (small := _small_range(column)) is not None:
+            packed.append((len(fields), column, *small))
+            fields.append(("", None, ""))  # filled in below
+            continue
+        mark, values = _bound(column)
+        if values is None:
+            fields.append((mark, None, ""))
+        else:
+            before, after = mark.split("?")  # "?" or "NULLIF(?, n)": no text of the frame
+            fields.append((before, len(bound), after))
+            bound.append(values)
+    word, shift = np.zeros(part.height, dtype=np.int64), 0
+    for at, (field, column, low, span) in enumerate(packed):
+        bits = span.bit_length()  # the codes 0 .. span - 1 are values, span is a gap
+        codes = (column.cast(pl.Int64) - low).fill_null(span).to_numpy()
+        word |= codes.astype(np.int64) << shift
+        value = f" >> {shift}) & {(1 << bits) - 1}"
+        if column.has_nulls():
+            fields[field] = ("NULLIF((", len(bound), f"{value}, {span}) + {low}")
+        else:
+            fields[field] = ("((", len(bound), f"{value}) + {low}")
+        shift += bits
+        if at + 1 == len(packed) or shift + packed[at + 1][3].bit_length() > PACK_BITS:
+            bound.append(word.tolist())
+            word, shift = np.zeros(part.height, dtype=np.int64), 0
+    return fields, bound
+
+
+def _small_range(column: pl.Series) -> tuple[int, int] | None:
+    """(lowest value, number of values from it to the highest) of an integer column whose
+    values and a gap code fit in ``FIELD_BITS`` bits and that is not one value throughout."""
+    if column.dtype == pl.Boolean:
+        column = column.cast(pl.Int8)
+    if not column.dtype.is_integer() or column.dtype == pl.UInt64:
+        return None
+    low, high = column.min(), column.max()
+    if low is None or (low == high and not column.has_nulls()):
+        return None  # a literal (_bound)
+    span = int(high) - int(low) + 1  # type: ignore[arg-type]
+    return (int(low), span) if span.bit_length() <= FIELD_BITS else None  # type: ignore[arg-type]
+
+
+def _row_sql(fields: list[Field], first: int) -> str:
+    """One row of VALUES whose bound values are numbered from ``first`` + 1."""
+    return (
+        "("
+        + ", ".join(
+            before + ("" if at is None else f"?{first + at + 1}") + after
+            for before, at, after in fields
+        )
+        + ")"
+    )
 
 
 def _statements(bound: list[list], height: int, per: int) -> Iterator[tuple[int, list[tuple]]]:
