@@ -31,8 +31,6 @@ from sqlalchemy import Connection, create_engine
 from queries.schema import (
     metadata,
     summary_cells,
-    summary_composite_waves,
-    summary_composites,
     summary_strata,
     summary_variables,
 )
@@ -46,8 +44,6 @@ PYTHON = sys.executable
 WAIT_SECONDS = 600  # a helper that has not finished by then is given up (the upload sums)
 ROWS_FILE, SUMS_FILE = "rows.arrow", "sums.db"
 COPIED = (summary_strata, summary_cells, summary_variables)
-# write_sums deletes a wave's rows from these as well: the scratch file has them, empty
-SCRATCH_TABLES = (*COPIED, summary_composites, summary_composite_waves)
 Wave = tuple[str, str]
 
 
@@ -190,13 +186,14 @@ def _sum_folder(folder: Path) -> None:
     with engine.connect() as conn:
         conn.exec_driver_sql("PRAGMA journal_mode=OFF")  # a scratch file: renamed when whole
         conn.exec_driver_sql("PRAGMA synchronous=OFF")
-        metadata.create_all(conn, tables=list(SCRATCH_TABLES))
+        metadata.create_all(conn, tables=list(COPIED))
         for index in summary_cells.indexes:  # read once, in rowid order: no index needed
             conn.exec_driver_sql(f"DROP INDEX {index.name}")
         conn.commit()
         with conn.begin():
             for wave, in_wave in wave_rows(rows):  # as the upload would: the same rows, in order
-                write_sums(conn, [wave], in_wave)
+                # fresh: the scratch file has no index to find a wave's rows by to delete
+                write_sums(conn, [wave], in_wave, fresh=True)
     engine.dispose()
     part.rename(folder / SUMS_FILE)
 

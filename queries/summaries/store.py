@@ -145,18 +145,28 @@ def _insert(conn: Connection, table: Table, frame: pl.DataFrame) -> None:
     insert_frame(conn, table.name, frame, chunk=INSERT_ROWS)
 
 
-def write_sums(conn: Connection, waves: Iterable[Wave], rows: pl.DataFrame) -> None:
-    """Replace the summaries of ``waves`` by those of ``rows`` (which hold all their rows)."""
+def write_sums(
+    conn: Connection, waves: Iterable[Wave], rows: pl.DataFrame, *, fresh: bool = False
+) -> None:
+    """Replace the summaries of ``waves`` by those of ``rows`` (which hold all their rows);
+    ``fresh``: none are stored yet (nothing to delete)."""
     strata, cells = cell_sums(rows)
-    write_cell_sums(conn, waves, strata, [cells])
+    write_cell_sums(conn, waves, strata, [cells], fresh=fresh)
 
 
 def write_cell_sums(
-    conn: Connection, waves: Iterable[Wave], strata: pl.DataFrame, cells: Iterable[pl.DataFrame]
+    conn: Connection,
+    waves: Iterable[Wave],
+    strata: pl.DataFrame,
+    cells: Iterable[pl.DataFrame],
+    *,
+    fresh: bool = False,
 ) -> None:
     """Replace the summaries of ``waves`` by ``cell_sums``' strata and cells of all their rows
-    (the cells in parts, e.g. one per wave: each is let go once written)."""
-    delete_waves(conn, waves)
+    (the cells in parts, e.g. one per wave: each is let go once written); ``fresh``: none are
+    stored yet (nothing to delete)."""
+    if not fresh:
+        delete_waves(conn, waves)
     if strata.height:
         _insert(conn, summary_strata, strata)
     totals = []
