@@ -150,3 +150,30 @@ def test_a_helper_started_before_the_file_is_read_is_the_one_used(sqlite_engine,
     assert unused is not None and unused.poll() is not None
     with ahead.started_early("sqlite", "survey", ahead.MIN_BYTES - 1):  # a small file: none
         assert ahead._waiting.get() is None
+
+
+def test_waves_taken_back_and_the_helpers_together_are_a_rebuild(sqlite_engine, monkeypatch):
+    # the upload sums the last waves the helper has not begun (however far it got: none, some
+    # or all) and copies the others: every wave once, all equal to a rebuild
+    from queries.summaries.store import write_sums
+
+    monkeypatch.setattr(ahead, "MIN_ROWS", 1)
+    content = survey(600)
+    assert ingest_bytes(sqlite_engine, "survey", content, "a.csv").status == "loaded"
+    stored = counts(sqlite_engine)
+    clean = check_bytes(sqlite_engine, "survey", content, "a.csv").validation.clean
+    waves = [("public_trust_council", w) for w in WAVES]
+    with (
+        sqlite_engine.connect() as conn,
+        ahead.scratch_detached(conn),
+        conn.begin(),
+        ahead.summing_ahead(conn, clean, waves) as a,
+    ):
+        taken = list(a.taking_back())
+        assert taken == sorted(taken, reverse=True) and set(taken) <= set(waves)
+        for source, wave in taken:
+            write_sums(conn, [(source, wave)], clean.filter(source=source, wave=wave))
+        copied = a.copy_into(conn, taken=taken)
+        assert sorted([*taken, *copied]) == waves
+        assert check(conn) == []
+    assert counts(sqlite_engine) == stored

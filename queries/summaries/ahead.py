@@ -19,7 +19,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -55,9 +55,19 @@ class SummingAhead:
     folder: Path
     waves: tuple[Wave, ...]
 
-    def copy_into(self, conn: Connection) -> tuple[Wave, ...]:
+    def taking_back(self) -> Iterator[Wave]:
+        """The waves the helper has not begun, from the last one, each claimed as the caller
+        asks for the next (the helper claims them from the first): the caller, done with its
+        rows, sums these itself meanwhile instead of waiting."""
+        for at in reversed(range(len(self.waves))):
+            if not _claim(self.folder, at):
+                return
+            yield self.waves[at]
+
+    def copy_into(self, conn: Connection, *, taken: Iterable[Wave] = ()) -> tuple[Wave, ...]:
         """Inside the upload's transaction: wait for the helper, replace the summaries of its
-        waves by the scratch file's rows; the waves copied (none if the helper failed)."""
+        waves (all but those ``taken`` back) by the scratch file's rows; the waves copied
+        (none if the helper failed)."""
         try:
             code = self.process.wait(timeout=WAIT_SECONDS)
         except subprocess.TimeoutExpired:
@@ -67,16 +77,26 @@ class SummingAhead:
             return ()
         from queries.summaries.store import delete_waves  # late: store imports this module
 
+        summed = tuple(wave for wave in self.waves if wave not in set(taken))
         # ATTACH is allowed inside a transaction; DETACH only after it (scratch_detached)
         conn.exec_driver_sql(f"ATTACH DATABASE ? AS {SCHEMA}", (str(self.folder / SUMS_FILE),))
-        delete_waves(conn, self.waves)
+        delete_waves(conn, summed)
         for table in COPIED:
             columns = ", ".join(c.name for c in table.columns)
             conn.exec_driver_sql(
                 f"INSERT INTO main.{table.name} ({columns}) "
                 f"SELECT {columns} FROM {SCHEMA}.{table.name} ORDER BY rowid"
             )
-        return self.waves
+        return summed
+
+
+def _claim(folder: Path, at: int) -> bool:
+    """Whether this process is the first to claim wave number ``at`` (an exclusive create)."""
+    try:
+        os.close(os.open(folder / f"wave-{at}", os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        return False
+    return True
 
 
 def _start() -> subprocess.Popen:
@@ -149,7 +169,7 @@ def summing_ahead(
         with suppress(OSError):  # a helper that died already: copy_into sees it failed
             process.stdin.write(f"{folder}\n")  # type: ignore[union-attr]
             process.stdin.close()  # type: ignore[union-attr]
-        yield SummingAhead(process, folder, tuple(waves))
+        yield SummingAhead(process, folder, tuple(sorted(waves)))
     finally:
         if process is not None:
             _stop(process)
@@ -191,7 +211,10 @@ def _sum_folder(folder: Path) -> None:
             conn.exec_driver_sql(f"DROP INDEX {index.name}")
         conn.commit()
         with conn.begin():
-            for wave, in_wave in wave_rows(rows):  # as the upload would: the same rows, in order
+            # as the upload would: the same rows, in order, the waves sorted as it numbers them
+            for at, (wave, in_wave) in enumerate(wave_rows(rows)):
+                if not _claim(folder, at):
+                    break  # the upload is summing this one and the rest itself
                 # fresh: the scratch file has no index to find a wave's rows by to delete
                 write_sums(conn, [wave], in_wave, fresh=True)
     engine.dispose()

@@ -6,7 +6,7 @@ driver without SQLAlchemy's per-row objects."""
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 
 import polars as pl
 from sqlalchemy import Connection, Select, Table, delete, func, select
@@ -207,16 +207,22 @@ def after_survey_insert(
     at a time (one wave's working columns and sums in memory at once). The upload's rows are
     taken from the validated frame in memory; a wave that already had rows reads back only
     those (ids below ``first_id``; without it, every stored row), so the sums cover the same
-    rows in the same order as a rebuild. ``ahead``: the waves a helper process summed from the
-    same rows meanwhile (``queries.summaries.ahead``), copied from its scratch file.
+    rows in the same order as a rebuild. ``ahead``: a helper process summing the new waves from
+    the same rows meanwhile (``queries.summaries.ahead``): the last ones it has not begun are
+    summed here, the others copied from its scratch file.
 
     The sums are not made in a thread while SQLite writes the rows: measured, the thread made
     the load slower (the insert waited for the interpreter lock whenever the summing thread
     held it; 1M rows: 4.6 -> 9.1 s)."""
-    copied = set(ahead.copy_into(conn)) if ahead is not None else set()
-    for wave, rows in wave_rows(clean):
-        if wave in copied:
-            continue
+    done: set[Wave] = set()
+    if ahead is not None:  # the waves the helper has not begun yet, summed here meanwhile
+        taken = []
+        for wave in ahead.taking_back():
+            in_wave = clean.filter(pl.col("source") == wave[0], pl.col("wave") == wave[1])
+            write_sums(conn, [wave], in_wave)
+            taken.append(wave)
+        done = {*taken, *ahead.copy_into(conn, taken=taken)}
+    for wave, rows in wave_rows(clean, skip=done):
         if _stored_count(conn, wave) == rows.height:  # the usual case: a new wave
             write_sums(conn, [wave], rows)
         elif first_id is None:
@@ -240,9 +246,12 @@ def _grown(earlier: pl.DataFrame, added: pl.DataFrame) -> pl.DataFrame:
     return rows.select(*ROW_COLUMNS, *trust)
 
 
-def wave_rows(frame: pl.DataFrame) -> Iterator[tuple[Wave, pl.DataFrame]]:
-    """Each (source, wave) of a frame with its rows in frame order: the row positions found in
-    one pass, then one gather per wave (filtering per wave would scan the frame every time)."""
+def wave_rows(
+    frame: pl.DataFrame, *, skip: Collection[Wave] = ()
+) -> Iterator[tuple[Wave, pl.DataFrame]]:
+    """Each (source, wave) of a frame but those to ``skip``, with its rows in frame order: the
+    row positions found in one pass, then one gather per wave (filtering per wave would scan
+    the frame every time)."""
     positions = (
         frame.select("source", "wave")
         .with_row_index("_at")
@@ -251,7 +260,8 @@ def wave_rows(frame: pl.DataFrame) -> Iterator[tuple[Wave, pl.DataFrame]]:
         .sort("source", "wave")
     )
     for source, wave, at in zip(*positions.iter_columns(), strict=True):
-        yield (source, wave), frame[at]
+        if (source, wave) not in skip:
+            yield (source, wave), frame[at]
 
 
 def upload_waves(conn: Connection, upload_id: int) -> list[Wave]:
