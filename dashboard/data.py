@@ -16,7 +16,7 @@ from queries.db import Engine, data_version, engine_for, init_db
 from queries.errors import DatabaseUnavailable
 from queries.metrics.dataset import Dataset, load_dataset
 from queries.metrics.drivers import Drivers, drivers_numbers  # Drivers page (issue 11)
-from queries.metrics.filters import Filters, register_cut
+from queries.metrics.filters import Filters, register_cut, strata_cut
 from queries.metrics.inference import Standing, weighted_by_group, weighted_standing
 from queries.metrics.overview import OverviewNumbers, overview_numbers
 from queries.metrics.page_weights import WeightedEstimates
@@ -157,7 +157,7 @@ def regions_wave(version: str, filters: Filters, source: str | None) -> str | No
     url = settings.database_url()
     if not _catalog(url, version).complete:
         return computed(latest_wave_of_rows, version, filters, source)
-    return _regions_wave(url, version, filters, source)
+    return _regions_wave(url, version, strata_cut(filters), source)  # the strata decide it
 
 
 def regions_standing(version: str, filters: Filters, source: str, wave: str) -> Standing:
@@ -240,7 +240,7 @@ def _wave_answers(url: str, version: str, source: str, wave: str) -> WaveAnswers
 @st.cache_data(max_entries=500, show_spinner=False)
 def _drivers(url: str, version: str, filters: Filters, source: str, outcome: str) -> Drivers:
     snapshot = _snapshot(url, version)
-    wave = _regions_wave(url, version, filters, source)
+    wave = _regions_wave(url, version, strata_cut(filters), source)
     answers = None if wave is None else _wave_answers(url, version, source, wave)
     try:
         return drivers_from_store(engine_for(url), filters, source, outcome,

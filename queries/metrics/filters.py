@@ -80,3 +80,12 @@ def register_cut(filters: Filters) -> Filters:
     institutions and weights do not exist there, so a cache of register numbers keyed on this
     is hit when only those change (issue 11: three of four filter changes under load)."""
     return Filters(sources=filters.sources, regions=filters.regions)
+
+
+def strata_cut(filters: Filters) -> Filters:
+    """The part of ``filters`` that picks whole strata: the sources, the wave range and the
+    regions (``apply_filters`` without its domain). The strata a selection keeps, and so the
+    latest wave it shows, depend on nothing else: a cache keyed on this is hit when only sex,
+    age group, settlement, institutions or weights change (issue 11)."""
+    return Filters(sources=filters.sources, wave_from=filters.wave_from,
+                   wave_to=filters.wave_to, regions=filters.regions)  # fmt: skip

@@ -8,7 +8,6 @@ or stratum; the strata's positions; and, for the last few selections, the kept s
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
@@ -17,13 +16,13 @@ import numpy as np
 import polars as pl
 
 from queries.metrics.calibrated import DIMS
-from queries.metrics.filters import Filters
+from queries.metrics.filters import Filters, strata_cut
 from queries.summaries.calibrated import (
     _MISSING,  # a null dimension value: never a domain of its own
     CellArrays,
     WaveRaking,
 )
-from queries.summaries.memory import DELIVERED, Snapshot, _cell_arrays, _raking
+from queries.summaries.memory import Snapshot, _cell_arrays, _raking
 from queries.summaries.read import chosen_strata
 
 __all__ = [
@@ -78,8 +77,9 @@ _RECENT = 16
 
 def kept_strata(snapshot: Snapshot, filters: Filters, source: str | None) -> pl.DataFrame:
     """``read.chosen_strata`` of the snapshot's strata, kept for the last few selections (a
-    page asks for the same one several times per filter change; ~10 ms of polars each)."""
-    key = (dataclasses.replace(filters, weights=DELIVERED), source)
+    page asks for the same one several times per filter change; ~10 ms of polars each), keyed
+    on what picks them (``strata_cut``: a change of the domain reuses them)."""
+    key = (strata_cut(filters), source)
 
     def make() -> pl.DataFrame:
         return chosen_strata(None, filters, source, strata=snapshot.strata)
