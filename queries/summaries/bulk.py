@@ -1,11 +1,13 @@
 """Bulk writes of polars frames at the driver, in the caller's transaction: PostgreSQL COPY
-(CSV), SQLite ``executemany`` of tuples built column by column. Used by the summary store and
-by the ingest, which sits above it (one implementation of both).
+(CSV), SQLite ``executemany`` of multi-row INSERTs built column by column. Used by the summary
+store and by the ingest, which sits above it (one implementation of both).
 
-SQLite's per-row cost is mostly the Python objects and their binding, so the tuples are built
-for cheap binding: booleans become the ints 0/1 (the driver sends ``bool`` and ``None`` through
-its adapter lookup, ints and strings straight to SQLite), and a column with few distinct
-strings (codes, labels, dates) hands out one shared ``str`` per value instead of one per row."""
+SQLite's per-row cost is mostly the statement's own (one INSERT carries up to 32 rows) and the
+binding of Python objects, so as little is bound as the values allow: a column of one value is
+a literal, integer columns of a small range share bound integers that SQL unpacks, gaps are
+stand-ins that NULLIF turns back into NULL, booleans are the ints 0/1 (the driver sends
+``bool`` and ``None`` through its adapter lookup), and a column with few distinct strings
+(codes, labels, dates) hands out one shared ``str`` per value instead of one per row."""
 
 from __future__ import annotations
 
