@@ -28,12 +28,7 @@ from pathlib import Path
 import polars as pl
 from sqlalchemy import Connection, create_engine
 
-from queries.schema import (
-    metadata,
-    summary_cells,
-    summary_strata,
-    summary_variables,
-)
+from queries.schema import metadata, summary_cells, summary_strata, summary_variables
 
 # below this many new rows the helper's start (an interpreter importing polars, ~1 s) costs
 # more than it saves
@@ -154,6 +149,10 @@ def summing_ahead(
     if conn.dialect.name != "sqlite" or not waves:
         yield None
         return
+    from queries.summaries.cells import ROW_COLUMNS, TRUST  # late: cells read the metrics
+
+    # the columns the sums read (as a rebuild reads them: no respondent ids in the folder)
+    rows = rows.select(c for c in rows.columns if c in ROW_COLUMNS or c.startswith(TRUST))
     if len(waves) < rows.n_unique(["source", "wave"]):  # only the new waves' rows
         keep = pl.DataFrame(waves, schema={"source": pl.String, "wave": pl.String}, orient="row")
         rows = rows.join(keep, on=["source", "wave"], how="semi", maintain_order="left")
