@@ -8,7 +8,9 @@ database built by its own generator (``previous_design_database``, kept under it
 from __future__ import annotations
 
 import contextlib
+import math
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -178,17 +180,31 @@ class Served:
     rss: RssSampler
 
 
+def allocator_settings(tree: Path) -> dict[str, str]:
+    """The allocator settings ``tree``'s dashboard/serve.py gives its server (read from its
+    text: importing it would apply them here), as environment variables."""
+    found = {"MALLOC_ARENA_MAX": "2"}
+    serve_py = tree / "dashboard" / "serve.py"
+    text = serve_py.read_text() if serve_py.exists() else ""
+    threshold = re.search(r"^MMAP_THRESHOLD = ([\d *]+?)\s+#", text, re.MULTILINE)
+    if threshold:  # a product of integers, e.g. 64 * 1024
+        found["MALLOC_MMAP_THRESHOLD_"] = str(math.prod(int(f) for f in threshold[1].split("*")))
+    jemalloc = re.search(r'"(dirty_decay_ms:\d+,muzzy_decay_ms:\d+)"', text)
+    if jemalloc:
+        found["_RJEM_MALLOC_CONF"] = jemalloc[1]
+    return found
+
+
 @contextlib.contextmanager
 def serve(design: Design, database_url: str, *, log_name: str,
           extra: tuple[str, ...] = ()) -> Iterator[Served]:  # fmt: skip
     """``streamlit run`` the design's app (sign-in required) on a free loopback port."""
     port = free_port()
     env = {**os.environ, "SENIM_DATABASE_URL": database_url, "SENIM_REQUIRE_LOGIN": "1"}
-    # the allocator and BLAS limits dashboard/serve.py sets for `make run` (the bench serves app.py,
-    # which cannot sign in through serve.py's routes here), given to both designs alike
-    env.setdefault("MALLOC_ARENA_MAX", "2")
-    env.setdefault("MALLOC_MMAP_THRESHOLD_", "65536")
-    env.setdefault("_RJEM_MALLOC_CONF", "dirty_decay_ms:0,muzzy_decay_ms:0")
+    # the allocator and BLAS limits the design's dashboard/serve.py sets for `make run` (the
+    # bench serves app.py, which cannot sign in through serve.py's routes here)
+    for variable, value in allocator_settings(design.tree).items():
+        env.setdefault(variable, value)
     env.setdefault("OPENBLAS_NUM_THREADS", "1")  # serve.py's single_threaded_libraries
     serve_py = design.tree / "dashboard" / "serve.py"
     if serve_py.exists() and "POLARS_MAX_THREADS" in serve_py.read_text():  # from 8cfb6c7 on

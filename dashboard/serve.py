@@ -16,7 +16,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 # --- memory (issue 11): at most ARENAS glibc malloc arenas, set before Streamlit's threads ---
 ARENAS = 2  # glibc's default is 8 per core; MALLOC_ARENA_MAX in the environment wins
-MMAP_THRESHOLD = 64 * 1024  # bytes; MALLOC_MMAP_THRESHOLD_ in the environment wins
+MMAP_THRESHOLD = 32 * 1024 * 1024  # bytes; MALLOC_MMAP_THRESHOLD_ in the environment wins
+JEMALLOC = "dirty_decay_ms:1000,muzzy_decay_ms:1000"  # polars' allocator; _RJEM_MALLOC_CONF wins
 _M_ARENA_MAX = -8  # mallopt's parameter numbers (malloc.h)
 _M_MMAP_THRESHOLD = -3
 
@@ -29,19 +30,20 @@ def bound_malloc_arenas() -> None:
     fixes its limit once more than 8 arenas exist, so this must run before the server's
     threads (here, at start-up); set MALLOC_ARENA_MAX=2 in the environment where possible.
 
-    Blocks of MMAP_THRESHOLD bytes and more (numpy arrays, Arrow buffers, a fit's design
-    matrices) are mapped on their own and handed back when freed: glibc otherwise raises
-    its threshold after the first large free (up to 32 MB) and keeps later ones in the heap.
-    And polars' allocator (jemalloc) hands freed pages back at once: it purges only when it
-    allocates again, so pages left for a later purge stay resident in an idle server. Same
-    bench at 10M (after the Drivers page's wave and fit): 527-540 -> 485-497 MB, server CPU
-    per filter change unchanged. No-op off glibc."""
+    Blocks under MMAP_THRESHOLD bytes (a page's arrays and frames) are reused from the heap,
+    and polars' allocator (jemalloc) keeps freed pages for a second before handing them back:
+    a filter change allocates and frees the same sizes again and again, and mapping each one
+    afresh (glibc's threshold fixed at 64 KB, jemalloc purging at once, as before) cost page
+    faults and zeroing: under the 50-session load at 10M, 66-69 -> 56-61 ms of CPU a rerun
+    and p95 2.0-2.6 -> 0.5-1.2 s, while RSS after every page in three languages stayed
+    484 -> 488 MB (bench/bench_page.py). The fixed threshold also stops glibc raising it
+    past 32 MB. No-op off glibc."""
     import ctypes
     import ctypes.util
     import os
 
     # read when polars starts (later: the warm-up's imports)
-    os.environ.setdefault("_RJEM_MALLOC_CONF", "dirty_decay_ms:0,muzzy_decay_ms:0")
+    os.environ.setdefault("_RJEM_MALLOC_CONF", JEMALLOC)
     settings = {_M_ARENA_MAX: ("MALLOC_ARENA_MAX", ARENAS),
                 _M_MMAP_THRESHOLD: ("MALLOC_MMAP_THRESHOLD_", MMAP_THRESHOLD)}  # fmt: skip
     try:
