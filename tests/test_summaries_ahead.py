@@ -5,6 +5,9 @@ the summaries to the upload itself; the scratch file is detached and removed aft
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -177,3 +180,19 @@ def test_waves_taken_back_and_the_helpers_together_are_a_rebuild(sqlite_engine, 
         assert sorted([*taken, *copied]) == waves
         assert check(conn) == []
     assert counts(sqlite_engine) == stored
+
+
+def test_the_folder_of_a_killed_upload_is_swept_by_the_next(tmp_path):
+    # an upload killed before its ``finally`` leaves its rows (~100 MB a million) behind
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    stale = tmp_path / f"{ahead.PREFIX}{gone.pid}-x1"
+    stale.mkdir()
+    (stale / ahead.ROWS_FILE).write_bytes(b"rows")
+    running = tmp_path / f"{ahead.PREFIX}{os.getpid()}-x2"  # an upload still at work
+    running.mkdir()
+    unknown = tmp_path / f"{ahead.PREFIX}x3"  # not named by an upload: left alone
+    unknown.mkdir()
+    assert ahead.sweep_stale(tmp_path) == [stale]
+    assert not stale.exists()
+    assert running.exists() and unknown.exists()
