@@ -9,8 +9,8 @@ to ``summary_composites``, one wave at a time, with a row in ``summary_composite
 that (set, wave) is there (a cell without a value has no row, so an empty result is known too).
 
 Staleness: an upload or a rollback rewrites the summaries of the waves it touches through
-``queries.summaries.store.delete_waves``, which deletes these tables' rows of those waves in the same
-transaction; they are summed again from the rows at the next use. A process filling the cache
+``queries.summaries.store.delete_waves``, which deletes these tables' rows of those waves in the
+same transaction; they are summed again from the rows at the next use. A process filling the cache
 holds the wave's ``summary_strata`` rows (PostgreSQL: FOR SHARE; SQLite: the writer lock,
 BEGIN IMMEDIATE), so an upload of that wave waits for it or it waits for the upload: it never
 writes sums of rows an upload has just replaced.

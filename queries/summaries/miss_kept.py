@@ -17,6 +17,7 @@ from queries.metrics.overview import _apply, _comparable
 from queries.metrics.overview_register import RegisterPart, register_part
 from queries.summaries.calibrated import CellArrays, ChosenWaves, WaveRaking, chosen_waves
 from queries.summaries.cells import DIMENSIONS
+from queries.summaries.kept import make_room
 from queries.summaries.read import chosen_strata
 from queries.summaries.unit_plan import Stacked, stack
 
@@ -50,13 +51,12 @@ _STACKS_KEPT = 4  # sets of variables stacked (~16 MB each at 10M: institution f
 
 
 def _kept(snapshot: Snapshot, kind: str, limit: int) -> dict:
-    """The snapshot's dict of what is kept of ``kind`` (started over when it holds
-    ``limit``: a long run's many selections). Two sessions missing at once may both make an
-    entry; the later one stays, equal to the other."""
+    """The snapshot's dict of what is kept of ``kind``, room made for one more (the oldest
+    go: a long run's many selections). Two sessions missing at once may both make an entry;
+    the later one stays, equal to the other."""
     with snapshot._raking_lock:
         found = snapshot._raked.setdefault(("kept", kind), {})
-        if len(found) >= limit:
-            found.clear()
+        make_room(found, limit)
     return found
 
 
@@ -71,8 +71,7 @@ def kept_register(
     if found is not None and found[0] is proposals and found[1] is ngo:
         return found[2]
     made = register_side(snapshot.strata, proposals, ngo, filters)
-    if len(snapshot._registers) >= _REGISTERS_KEPT:
-        snapshot._registers.clear()
+    make_room(snapshot._registers, _REGISTERS_KEPT)
     snapshot._registers[key] = (proposals, ngo, made)
     return made
 

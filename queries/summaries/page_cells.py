@@ -22,6 +22,7 @@ from queries.summaries.calibrated import (
     CellArrays,
     WaveRaking,
 )
+from queries.summaries.kept import make_room
 from queries.summaries.memory import Snapshot, _cell_arrays, _raking
 from queries.summaries.read import chosen_strata
 
@@ -66,8 +67,7 @@ def recent(snapshot: Snapshot, name: str, key: object, make: Callable[[], T]) ->
     if found is None:
         found = make()
         with snapshot._raking_lock:
-            if len(kept) >= _RECENT:
-                kept.pop(next(iter(kept)))
+            make_room(kept, _RECENT)
             kept[key] = found
     return found
 

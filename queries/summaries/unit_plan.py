@@ -15,6 +15,7 @@ import numpy as np
 import polars as pl
 
 from queries.metrics.calibrated import AREA, DIMS
+from queries.summaries.kept import make_room
 from queries.survey.calibrated_sums import CalibratedSums, RakingCells
 from queries.survey.sums import SUM_COLUMNS
 
@@ -133,8 +134,7 @@ class _Plan:
         key = tuple(id(cells) for cells in variables)
         found = self.stacked.get(key)
         if found is None:
-            if len(self.stacked) >= _STACKS_KEPT:
-                self.stacked.clear()
+            make_room(self.stacked, _STACKS_KEPT)
             found = self.stacked[key] = _stack(self, tuple(variables))
         return found
 
@@ -194,8 +194,7 @@ def _plan(
     )
     found = raking.plans.get(key)
     if found is None:
-        if len(raking.plans) >= _PLANS_KEPT:  # a new data version makes a new raking anyway
-            raking.plans.clear()
+        make_room(raking.plans, _PLANS_KEPT)  # a new data version makes a new raking anyway
         found = raking.plans[key] = _new_plan(raking, units, n_h, area, names)
     return found
 
