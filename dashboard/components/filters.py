@@ -8,6 +8,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard.i18n import institution_name, language, region_name, t, translate
+from queries import settings
 from queries.contract.vocabulary import AGE_GROUPS
 from queries.metrics.dataset import Dataset
 from queries.metrics.filters import WEIGHTS, Filters
@@ -21,18 +22,19 @@ MAX_PARAM_LENGTH = 64
 
 def _options(data: Dataset) -> dict[str, list[str]]:
     # the same for every run of a data version: worked out once (a polars pass per run was
-    # ~3% of the server's time under load, issue 11); the lists are shared, never changed
-    key = (type(data).__name__, data.version)
+    # ~3% of the server's time under load, issue 11); the lists are shared, never changed.
+    # The database's URL too: two databases (tests) can be at the same version.
+    key = (settings.database_url(), type(data).__name__, data.version)
     found = _OPTIONS.get(key)
     if found is None:
         for old in list(_OPTIONS):  # an earlier data version's are not asked again
-            if old[1] != data.version:
+            if old[::2] != key[::2]:
                 _OPTIONS.pop(old, None)
         found = _OPTIONS[key] = _options_of(data)
     return found
 
 
-_OPTIONS: dict[tuple[str, str], dict[str, list[str]]] = {}
+_OPTIONS: dict[tuple[str, str, str], dict[str, list[str]]] = {}
 
 
 def _options_of(data: Dataset) -> dict[str, list[str]]:
