@@ -61,6 +61,19 @@ def ensure_account(user: dict) -> None:
         engine.dispose()
 
 
+VIEWER = {"username": "viewer-vera", "role": "viewer"}
+
+
+def signed_in_app(monkeypatch: pytest.MonkeyPatch, url: str, *, user: dict = VIEWER) -> AppTest:
+    """The whole app (dashboard/app.py, not yet run) on ``url``, ``user`` signed in, English."""
+    use_database(monkeypatch, url, require_login=True)
+    ensure_account(user)
+    at = AppTest.from_file(str(ROOT / "dashboard" / "app.py"), default_timeout=TIMEOUT)
+    at.session_state["lang"] = "en"
+    at.session_state["senim_user"] = {**user, "expires_at": FAR}
+    return at
+
+
 def view(
     name: str,
     lang: str = "en",

@@ -7,11 +7,9 @@ from __future__ import annotations
 import gc
 import weakref
 
-from streamlit.testing.v1 import AppTest
-
 from dashboard import heap
 from queries.reference.geo import boundaries, old_boundaries
-from tests.apptest_helpers import FAR, ROOT, TIMEOUT, ensure_account, use_database
+from tests.apptest_helpers import ROOT, signed_in_app
 
 
 def tracked_by_collections(obj: object) -> bool:
@@ -22,12 +20,7 @@ def tracked_by_collections(obj: object) -> bool:
 def test_after_a_pages_first_run_the_geometry_and_libraries_are_out_of_the_passes(
     demo_url, monkeypatch
 ):
-    use_database(monkeypatch, demo_url, require_login=True)
-    user = {"username": "viewer-vera", "role": "viewer"}
-    ensure_account(user)
-    at = AppTest.from_file(str(ROOT / "dashboard" / "app.py"), default_timeout=TIMEOUT)
-    at.session_state["lang"] = "en"
-    at.session_state["senim_user"] = {**user, "expires_at": FAR}
+    at = signed_in_app(monkeypatch, demo_url)
     at.run()
     assert not at.exception, at.exception
     assert "" in heap.settled_pages()  # the Overview (the root address)

@@ -4,25 +4,13 @@ added at the next run."""
 
 from __future__ import annotations
 
-from streamlit.testing.v1 import AppTest
-
 from dashboard.components import filters
 from queries.db import engine_for
 from queries.ingest.pipeline import ingest_bytes
-from tests.apptest_helpers import FAR, ROOT, TIMEOUT, ensure_account, use_database
+from tests.apptest_helpers import signed_in_app
 from tests.uploads_helpers import survey_csv, survey_rows
 
 NEW_WAVE = "2026-Q1"  # after every demo wave
-
-
-def _signed_in(monkeypatch, url: str) -> AppTest:
-    use_database(monkeypatch, url, require_login=True)
-    user = {"username": "viewer-vera", "role": "viewer"}
-    ensure_account(user)
-    at = AppTest.from_file(str(ROOT / "dashboard" / "app.py"), default_timeout=TIMEOUT)
-    at.session_state["lang"] = "en"
-    at.session_state["senim_user"] = {**user, "expires_at": FAR}
-    return at
 
 
 def test_options_are_worked_out_once_per_data_version(demo_url, monkeypatch):
@@ -30,7 +18,7 @@ def test_options_are_worked_out_once_per_data_version(demo_url, monkeypatch):
     real = filters._options_of
     monkeypatch.setattr(filters, "_options_of", lambda data: worked_out.append(1) or real(data))
     filters._OPTIONS.clear()
-    at = _signed_in(monkeypatch, demo_url)
+    at = signed_in_app(monkeypatch, demo_url)
     at.run()
     at.multiselect(key="f_sex").set_value(["male"]).run()
     at.multiselect(key="f_settlement").set_value(["rural"]).run()
@@ -40,7 +28,7 @@ def test_options_are_worked_out_once_per_data_version(demo_url, monkeypatch):
 
 
 def test_a_new_wave_is_offered_at_the_next_run(demo_url, monkeypatch):
-    at = _signed_in(monkeypatch, demo_url)
+    at = signed_in_app(monkeypatch, demo_url)
     at.run()
     assert NEW_WAVE not in at.selectbox(key="f_wave_to").options
     engine = engine_for(demo_url)

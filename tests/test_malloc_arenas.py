@@ -66,6 +66,16 @@ def test_threads_started_after_the_import_make_no_new_arena() -> None:
     assert after <= max(before, limit)
 
 
+def probe(script: str, what: str, *, unset: str) -> int:
+    """The last number ``script`` prints in a fresh interpreter, with ``what`` ("serve":
+    dashboard/serve.py imported first, "bare": not) and ``unset`` left out of its environment
+    (the operator's setting would win over serve.py's)."""
+    env = {k: v for k, v in os.environ.items() if k != unset}
+    done = subprocess.run([sys.executable, "-c", script, what], cwd=ROOT, env=env,
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    return int(done.stdout.split()[-1])
+
+
 BLAS_PROBE = """
 import ctypes, sys
 if sys.argv[1] == "serve":
@@ -80,16 +90,9 @@ print(ctypes.CDLL(path).scipy_openblas_get_num_threads64_())
 def test_the_server_runs_blas_on_one_thread():
     """serve.py asks numpy's OpenBLAS for one thread (many sessions share the cores); without
     it OpenBLAS takes one per core (this machine: two)."""
-    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
-
-    def threads(what: str) -> int:
-        done = subprocess.run([sys.executable, "-c", BLAS_PROBE, what], cwd=ROOT, env=env,
-                              capture_output=True, text=True, check=True)  # fmt: skip
-        return int(done.stdout.split()[-1])
-
-    assert threads("serve") == 1
+    assert probe(BLAS_PROBE, "serve", unset="OPENBLAS_NUM_THREADS") == 1
     if (os.cpu_count() or 1) > 1:  # the probe sees OpenBLAS's own choice, one per core
-        assert threads("bare") > 1
+        assert probe(BLAS_PROBE, "bare", unset="OPENBLAS_NUM_THREADS") > 1
 
 
 POLARS_PROBE = """
@@ -105,16 +108,9 @@ def test_the_server_runs_polars_on_one_thread():
     """serve.py asks polars for one thread before it is imported: a page's many small frame
     operations cost more CPU handed to a pool and back (many sessions share the cores);
     without it polars takes one per core."""
-    env = {k: v for k, v in os.environ.items() if k != "POLARS_MAX_THREADS"}
-
-    def threads(what: str) -> int:
-        done = subprocess.run([sys.executable, "-c", POLARS_PROBE, what], cwd=ROOT, env=env,
-                              capture_output=True, text=True, check=True)  # fmt: skip
-        return int(done.stdout.split()[-1])
-
-    assert threads("serve") == 1
+    assert probe(POLARS_PROBE, "serve", unset="POLARS_MAX_THREADS") == 1
     if (os.cpu_count() or 1) > 1:
-        assert threads("bare") > 1
+        assert probe(POLARS_PROBE, "bare", unset="POLARS_MAX_THREADS") > 1
 
 
 # after an 8 MB block is freed, is a 16 MB block mapped on its own (faulted in afresh)?
@@ -148,12 +144,6 @@ def test_blocks_under_32_mb_are_reused_from_the_heap() -> None:
     and freed again at every filter change, are reused from the heap instead of mapped and
     faulted in afresh each time (glibc alone maps a block above the largest one freed so
     far; serve.py's earlier 64 KB threshold mapped nearly all of them)."""
-    env = {k: v for k, v in os.environ.items() if k != "MALLOC_MMAP_THRESHOLD_"}
-
-    def mapped(what: str) -> int:
-        done = subprocess.run([sys.executable, "-c", MMAP_PROBE, what], cwd=ROOT, env=env,
-                              capture_output=True, text=True, check=True)  # fmt: skip
-        return int(done.stdout.split()[-1])
-
-    assert mapped("bare") == 1  # glibc alone: above the 8 MB it raised its threshold to
-    assert mapped("serve") == 0
+    unset = "MALLOC_MMAP_THRESHOLD_"
+    assert probe(MMAP_PROBE, "bare", unset=unset) == 1  # glibc alone: above the 8 MB freed
+    assert probe(MMAP_PROBE, "serve", unset=unset) == 0

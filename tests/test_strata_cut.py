@@ -11,7 +11,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
-from streamlit.testing.v1 import AppTest
 from streamlit.util import calc_hash
 
 import dashboard.data as dashboard_data
@@ -22,7 +21,7 @@ from queries.metrics.filters import WEIGHTS, Filters, strata_cut
 from queries.summaries.memory import load_snapshot
 from queries.summaries.read import chosen_strata
 from queries.summaries.standing import latest_wave
-from tests.apptest_helpers import FAR, ROOT, TIMEOUT, ensure_account, use_database
+from tests.apptest_helpers import signed_in_app
 
 
 def subset(values) -> st.SearchStrategy[tuple[str, ...]]:
@@ -59,9 +58,6 @@ def test_the_kept_strata_and_latest_wave_read_only_the_cut(demo_url):
 @pytest.fixture
 def regions_page(demo_url, monkeypatch):
     """The Regions page, signed in, with the shown wave's computations counted."""
-    use_database(monkeypatch, demo_url, require_login=True)
-    user = {"username": "viewer-vera", "role": "viewer"}
-    ensure_account(user)
     calls: list[Filters] = []
     counted = dashboard_data.latest_wave
 
@@ -71,9 +67,7 @@ def regions_page(demo_url, monkeypatch):
         return counted(strata, filters, source)
 
     monkeypatch.setattr(dashboard_data, "latest_wave", counting)
-    at = AppTest.from_file(str(ROOT / "dashboard" / "app.py"), default_timeout=TIMEOUT)
-    at.session_state["lang"] = "en"
-    at.session_state["senim_user"] = {**user, "expires_at": FAR}
+    at = signed_in_app(monkeypatch, demo_url)
     at._page_hash = calc_hash("regions")  # a callable page: st.Page hashes its url_path
     at.run()
     assert not at.exception, at.exception

@@ -61,13 +61,18 @@ def sqlite_engine(sqlite_db_url):
     engine.dispose()
 
 
+def loaded_then_checked(engine) -> tuple[tuple[int, ...], object]:
+    """A 600-row file loaded the usual way (below the helper's threshold): the store's row
+    counts, and the same file's validated rows (what an upload hands the helper)."""
+    content = survey(600)
+    assert ingest_bytes(engine, "survey", content, "a.csv").status == "loaded"
+    return counts(engine), check_bytes(engine, "survey", content, "a.csv").validation.clean
+
+
 def test_the_helpers_summaries_are_a_rebuilds_and_replace_the_waves(sqlite_engine, monkeypatch):
     # loaded the usual way first (below the helper's threshold), then the helper sums the same
     # validated rows and the transaction takes its rows in place of the stored ones
-    content = survey(600)
-    assert ingest_bytes(sqlite_engine, "survey", content, "a.csv").status == "loaded"
-    stored = counts(sqlite_engine)
-    clean = check_bytes(sqlite_engine, "survey", content, "a.csv").validation.clean
+    stored, clean = loaded_then_checked(sqlite_engine)
     monkeypatch.setattr(ahead, "MIN_ROWS", 1)
     before = scratch_folders()
     waves = [("public_trust_council", w) for w in WAVES]
@@ -161,10 +166,7 @@ def test_waves_taken_back_and_the_helpers_together_are_a_rebuild(sqlite_engine, 
     from queries.summaries.store import write_sums
 
     monkeypatch.setattr(ahead, "MIN_ROWS", 1)
-    content = survey(600)
-    assert ingest_bytes(sqlite_engine, "survey", content, "a.csv").status == "loaded"
-    stored = counts(sqlite_engine)
-    clean = check_bytes(sqlite_engine, "survey", content, "a.csv").validation.clean
+    stored, clean = loaded_then_checked(sqlite_engine)
     waves = [("public_trust_council", w) for w in WAVES]
     with (
         sqlite_engine.connect() as conn,
