@@ -180,10 +180,10 @@ class Served:
     rss: RssSampler
 
 
-def allocator_settings(tree: Path) -> dict[str, str]:
-    """The allocator settings ``tree``'s dashboard/serve.py gives its server (read from its
-    text: importing it would apply them here), as environment variables."""
-    found = {"MALLOC_ARENA_MAX": "2"}
+def server_settings(tree: Path) -> dict[str, str]:
+    """The allocator and thread settings ``tree``'s dashboard/serve.py gives its server (read
+    from its text: importing it would apply them here), as environment variables."""
+    found = {"MALLOC_ARENA_MAX": "2", "OPENBLAS_NUM_THREADS": "1"}
     serve_py = tree / "dashboard" / "serve.py"
     text = serve_py.read_text() if serve_py.exists() else ""
     threshold = re.search(r"^MMAP_THRESHOLD = ([\d *]+?)\s+#", text, re.MULTILINE)
@@ -192,6 +192,8 @@ def allocator_settings(tree: Path) -> dict[str, str]:
     jemalloc = re.search(r'"(dirty_decay_ms:\d+,muzzy_decay_ms:\d+)"', text)
     if jemalloc:
         found["_RJEM_MALLOC_CONF"] = jemalloc[1]
+    if "POLARS_MAX_THREADS" in text:  # from 8cfb6c7 on
+        found["POLARS_MAX_THREADS"] = "1"
     return found
 
 
@@ -201,14 +203,10 @@ def serve(design: Design, database_url: str, *, log_name: str,
     """``streamlit run`` the design's app (sign-in required) on a free loopback port."""
     port = free_port()
     env = {**os.environ, "SENIM_DATABASE_URL": database_url, "SENIM_REQUIRE_LOGIN": "1"}
-    # the allocator and BLAS limits the design's dashboard/serve.py sets for `make run` (the
+    # the allocator and thread limits the design's dashboard/serve.py sets for `make run` (the
     # bench serves app.py, which cannot sign in through serve.py's routes here)
-    for variable, value in allocator_settings(design.tree).items():
+    for variable, value in server_settings(design.tree).items():
         env.setdefault(variable, value)
-    env.setdefault("OPENBLAS_NUM_THREADS", "1")  # serve.py's single_threaded_libraries
-    serve_py = design.tree / "dashboard" / "serve.py"
-    if serve_py.exists() and "POLARS_MAX_THREADS" in serve_py.read_text():  # from 8cfb6c7 on
-        env.setdefault("POLARS_MAX_THREADS", "1")
     ARTIFACTS.mkdir(exist_ok=True)
     with (ARTIFACTS / log_name).open("w") as log:
         launched = time.perf_counter()
