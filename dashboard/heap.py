@@ -4,7 +4,7 @@ A full collection walks every object the process holds: the imported libraries (
 pandas, polars, statsmodels) and the boundary GeoJSON (nested lists of coordinates) alone took
 ~250 ms a pass on this machine. Streamlit runs one after every script run unless
 ``runner.postScriptGC`` is off (it is, in .streamlit/config.toml: under the 50-session load its
-cost grew with the caches to 20% of the server's busy time); Python's own collector still makes
+cost grew with the caches to 10% of the server's CPU); Python's own collector still makes
 such passes as the heap grows. ``settle`` moves what is alive after a page's first run into the
 permanent generation (``gc.freeze``), so those passes walk only what was created since; objects
 in it are still freed when no longer referenced, only reference cycles among them are never

@@ -24,17 +24,18 @@ def _options(data: Dataset) -> dict[str, list[str]]:
     # the same for every run of a data version: worked out once (a polars pass per run was
     # ~3% of the server's time under load, issue 11); the lists are shared, never changed.
     # The database's URL too: two databases (tests) can be at the same version.
-    key = (settings.database_url(), type(data).__name__, data.version)
+    now = (settings.database_url(), data.version)
+    key = (now, type(data).__name__)
     found = _OPTIONS.get(key)
     if found is None:
         for old in list(_OPTIONS):  # an earlier data version's are not asked again
-            if old[::2] != key[::2]:
+            if old[0] != now:
                 _OPTIONS.pop(old, None)
         found = _OPTIONS[key] = _options_of(data)
     return found
 
 
-_OPTIONS: dict[tuple[str, str, str], dict[str, list[str]]] = {}
+_OPTIONS: dict[tuple[tuple[str, str], str], dict[str, list[str]]] = {}
 
 
 def _options_of(data: Dataset) -> dict[str, list[str]]:

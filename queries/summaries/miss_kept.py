@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import polars as pl
 
-from queries.metrics.filters import Filters
+from queries.metrics.filters import Filters, strata_cut
 from queries.metrics.overview import _apply, _comparable
 from queries.metrics.overview_register import RegisterPart, register_part
 from queries.summaries.calibrated import CellArrays, ChosenWaves, WaveRaking, chosen_waves
@@ -98,7 +98,7 @@ def selection(
     units, and the strata kept: only the regions, sources and wave range decide them, so they
     are kept per such choice (issue 11: a miss that changes the domain reuses them)."""
     kept = _kept(snapshot, "selection", _SELECTIONS_KEPT)
-    key = (filters.regions, filters.sources, filters.wave_from, filters.wave_to, source)
+    key = (strata_cut(filters), source)
     found = kept.get(key)
     if found is None:  # an unknown wave label raises here, and nothing is kept
         widened, comparable = _comparable(snapshot.strata, filters, source)

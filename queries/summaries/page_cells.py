@@ -79,12 +79,12 @@ def kept_strata(snapshot: Snapshot, filters: Filters, source: str | None) -> pl.
     """``read.chosen_strata`` of the snapshot's strata, kept for the last few selections (a
     page asks for the same one several times per filter change; ~10 ms of polars each), keyed
     on what picks them (``strata_cut``: a change of the domain reuses them)."""
-    key = (strata_cut(filters), source)
+    cut = strata_cut(filters)
 
     def make() -> pl.DataFrame:
-        return chosen_strata(None, filters, source, strata=snapshot.strata)
+        return chosen_strata(None, cut, source, strata=snapshot.strata)
 
-    return recent(snapshot, "kept", key, make)
+    return recent(snapshot, "kept", (cut, source), make)
 
 
 def cell_arrays(snapshot: Snapshot, variables: Mapping[str, pl.Expr]) -> dict[str, CellArrays]:
