@@ -73,7 +73,8 @@ class SummingAhead:
             return ()
         from queries.summaries.store import delete_waves  # late: store imports this module
 
-        summed = tuple(wave for wave in self.waves if wave not in set(taken))
+        back = set(taken)
+        summed = tuple(wave for wave in self.waves if wave not in back)
         # ATTACH is allowed inside a transaction; DETACH only after it (scratch_detached)
         conn.exec_driver_sql(f"ATTACH DATABASE ? AS {SCHEMA}", (str(self.folder / SUMS_FILE),))
         delete_waves(conn, summed)

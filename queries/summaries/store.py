@@ -6,7 +6,7 @@ driver without SQLAlchemy's per-row objects."""
 from __future__ import annotations
 
 import io
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 import polars as pl
 from sqlalchemy import Connection, Select, Table, delete, func, select
@@ -214,15 +214,18 @@ def after_survey_insert(
     The sums are not made in a thread while SQLite writes the rows: measured, the thread made
     the load slower (the insert waited for the interpreter lock whenever the summing thread
     held it; 1M rows: 4.6 -> 9.1 s)."""
+    positions = wave_positions(clean)
     done: set[Wave] = set()
     if ahead is not None:  # the waves the helper has not begun yet, summed here meanwhile
         taken = []
         for wave in ahead.taking_back():
-            in_wave = clean.filter(pl.col("source") == wave[0], pl.col("wave") == wave[1])
-            write_sums(conn, [wave], in_wave)
+            write_sums(conn, [wave], clean[positions[wave]])
             taken.append(wave)
         done = {*taken, *ahead.copy_into(conn, taken=taken)}
-    for wave, rows in wave_rows(clean, skip=done):
+    for wave, at in positions.items():
+        if wave in done:
+            continue
+        rows = clean[at]
         if _stored_count(conn, wave) == rows.height:  # the usual case: a new wave
             write_sums(conn, [wave], rows)
         elif first_id is None:
@@ -246,12 +249,10 @@ def _grown(earlier: pl.DataFrame, added: pl.DataFrame) -> pl.DataFrame:
     return rows.select(*ROW_COLUMNS, *trust)
 
 
-def wave_rows(
-    frame: pl.DataFrame, *, skip: Collection[Wave] = ()
-) -> Iterator[tuple[Wave, pl.DataFrame]]:
-    """Each (source, wave) of a frame but those to ``skip``, with its rows in frame order: the
-    row positions found in one pass, then one gather per wave (filtering per wave would scan
-    the frame every time)."""
+def wave_positions(frame: pl.DataFrame) -> dict[Wave, pl.Series]:
+    """Each (source, wave) of a frame, in sorted order, with its rows' positions in frame
+    order, found in one pass: ``frame[at]`` is then one gather per wave (filtering per wave
+    would scan the frame every time)."""
     positions = (
         frame.select("source", "wave")
         .with_row_index("_at")
@@ -259,9 +260,13 @@ def wave_rows(
         .agg(pl.col("_at").sort())
         .sort("source", "wave")
     )
-    for source, wave, at in zip(*positions.iter_columns(), strict=True):
-        if (source, wave) not in skip:
-            yield (source, wave), frame[at]
+    return {(s, w): at for s, w, at in zip(*positions.iter_columns(), strict=True)}
+
+
+def wave_rows(frame: pl.DataFrame) -> Iterator[tuple[Wave, pl.DataFrame]]:
+    """Each (source, wave) of a frame with its rows in frame order (``wave_positions``)."""
+    for wave, at in wave_positions(frame).items():
+        yield wave, frame[at]
 
 
 def upload_waves(conn: Connection, upload_id: int) -> list[Wave]:
