@@ -3,6 +3,7 @@ test database, and the Overview's cards as the queries functions compute them.""
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import polars as pl
@@ -62,6 +63,22 @@ def ensure_account(user: dict) -> None:
 
 
 VIEWER = {"username": "viewer-vera", "role": "viewer"}
+
+
+def calls_of(monkeypatch: pytest.MonkeyPatch, module: object, name: str) -> list[tuple]:
+    """The positional arguments of every call of ``module.name`` from now on (it still runs):
+    the dashboard finds such a function by its name when its cache misses, so the count says
+    how often a cached computation was really made."""
+    calls: list[tuple] = []
+    real = getattr(module, name)
+
+    @functools.wraps(real)  # the same name: the pages may import it after this
+    def counting(*args: object) -> object:
+        calls.append(args)
+        return real(*args)
+
+    monkeypatch.setattr(module, name, counting)
+    return calls
 
 
 def signed_in_app(monkeypatch: pytest.MonkeyPatch, url: str, *, user: dict = VIEWER) -> AppTest:

@@ -6,7 +6,6 @@ again."""
 
 from __future__ import annotations
 
-import functools
 import time
 
 import pytest
@@ -26,7 +25,7 @@ from queries.metrics.ngo import ngo_year
 from queries.metrics.register import numbers_of, summarise_register
 from queries.summaries.pages import Frames
 from queries.summaries.read import register_frames
-from tests.apptest_helpers import ROOT, TIMEOUT, use_database
+from tests.apptest_helpers import ROOT, TIMEOUT, calls_of, use_database
 from tests.test_summaries_register import (
     REGIONS,
     SOURCES,
@@ -82,16 +81,7 @@ def feedback_page(demo_url, monkeypatch):
     engine = engine_for(demo_url)
     accounts.create_user(engine, "analyst-anna", None, role="analyst")
     sid, _code = sessions.open_session(engine, username="analyst-anna", method="password")
-    calls: list[Filters] = []
-    counted = register_module.register_numbers
-
-    @functools.wraps(counted)  # the same name: the pages may import it after this
-    def counting(data, filters):
-        calls.append(filters)
-        return counted(data, filters)
-
-    # the dashboard finds the function by its name when its cache misses
-    monkeypatch.setattr(register_module, "register_numbers", counting)
+    calls = calls_of(monkeypatch, register_module, "register_numbers")  # (data, filters)
     at = AppTest.from_file(str(ROOT / "dashboard" / "app.py"), default_timeout=TIMEOUT)
     at.session_state["lang"] = "en"
     at.session_state["senim_user"] = {"username": "analyst-anna", "role": "analyst",
@@ -119,4 +109,5 @@ def test_a_change_the_register_does_not_read_is_not_computed_again(feedback_page
     at.multiselect(key="f_region").set_value([region])
     at.run()
     assert not at.exception, at.exception
-    assert len(calls) == 2 and calls[-1] == Filters(regions=calls[-1].regions)
+    last = calls[-1][1]
+    assert len(calls) == 2 and last == Filters(regions=last.regions)

@@ -5,8 +5,6 @@ age group, settlement, institutions or weights does not work it out again."""
 
 from __future__ import annotations
 
-import functools
-
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -21,7 +19,7 @@ from queries.metrics.filters import WEIGHTS, Filters, strata_cut
 from queries.summaries.memory import load_snapshot
 from queries.summaries.read import chosen_strata
 from queries.summaries.standing import latest_wave
-from tests.apptest_helpers import signed_in_app
+from tests.apptest_helpers import calls_of, signed_in_app
 
 
 def subset(values) -> st.SearchStrategy[tuple[str, ...]]:
@@ -58,15 +56,7 @@ def test_the_kept_strata_and_latest_wave_read_only_the_cut(demo_url):
 @pytest.fixture
 def regions_page(demo_url, monkeypatch):
     """The Regions page, signed in, with the shown wave's computations counted."""
-    calls: list[Filters] = []
-    counted = dashboard_data.latest_wave
-
-    @functools.wraps(counted)
-    def counting(strata, filters, source):
-        calls.append(filters)
-        return counted(strata, filters, source)
-
-    monkeypatch.setattr(dashboard_data, "latest_wave", counting)
+    calls = calls_of(monkeypatch, dashboard_data, "latest_wave")  # (strata, filters, source)
     at = signed_in_app(monkeypatch, demo_url)
     at._page_hash = calc_hash("regions")  # a callable page: st.Page hashes its url_path
     at.run()
@@ -90,4 +80,4 @@ def test_a_change_of_the_domain_does_not_work_the_wave_out_again(regions_page):
     at.run()
     assert not at.exception, at.exception
     assert len(calls) > made
-    assert all(f == strata_cut(f) for f in calls)
+    assert all(filters == strata_cut(filters) for _, filters, _ in calls)

@@ -9,6 +9,8 @@ import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -61,6 +63,19 @@ def sqlite_engine(sqlite_db_url):
     engine.dispose()
 
 
+@contextmanager
+def helping(engine, clean, waves=None) -> Iterator[tuple]:
+    """An upload's connection in its transaction, the scratch file detached after it, and the
+    summing helper of ``clean``'s ``waves`` (None: its new waves) as the upload opens them."""
+    with (
+        engine.connect() as conn,
+        ahead.scratch_detached(conn),
+        conn.begin(),
+        ahead.summing_ahead(conn, clean, new_waves(conn, clean) if waves is None else waves) as a,
+    ):
+        yield conn, a
+
+
 def loaded_then_checked(engine) -> tuple[tuple[int, ...], object]:
     """A 600-row file loaded the usual way (below the helper's threshold): the store's row
     counts, and the same file's validated rows (what an upload hands the helper)."""
@@ -76,12 +91,7 @@ def test_the_helpers_summaries_are_a_rebuilds_and_replace_the_waves(sqlite_engin
     monkeypatch.setattr(ahead, "MIN_ROWS", 1)
     before = scratch_folders()
     waves = [("public_trust_council", w) for w in WAVES]
-    with (
-        sqlite_engine.connect() as conn,
-        ahead.scratch_detached(conn),
-        conn.begin(),
-        ahead.summing_ahead(conn, clean, waves) as a,
-    ):
+    with helping(sqlite_engine, clean, waves) as (conn, a):
         assert a is not None
         assert a.copy_into(conn) == tuple(waves)
         assert check(conn) == []  # every cell and stratum, recomputed from the stored rows
@@ -120,12 +130,7 @@ def test_a_failed_helper_leaves_the_summaries_to_the_upload(sqlite_engine, monke
     monkeypatch.setattr(ahead, "PYTHON", "/bin/false")  # exits at once with status 1
     content = survey(300)
     clean = check_bytes(sqlite_engine, "survey", content, "a.csv").validation.clean
-    with (
-        sqlite_engine.connect() as conn,
-        ahead.scratch_detached(conn),
-        conn.begin(),
-        ahead.summing_ahead(conn, clean, new_waves(conn, clean)) as a,
-    ):
+    with helping(sqlite_engine, clean) as (conn, a):
         assert a is not None and a.copy_into(conn) == ()
     assert ingest_bytes(sqlite_engine, "survey", content, "a.csv").status == "loaded"
     with sqlite_engine.connect() as conn:
@@ -143,12 +148,7 @@ def test_a_helper_started_before_the_file_is_read_is_the_one_used(sqlite_engine,
     with ahead.started_early("sqlite", "survey", ahead.MIN_BYTES):
         early = ahead._waiting.get()
         assert early is not None and early.poll() is None
-        with (
-            sqlite_engine.connect() as conn,
-            ahead.scratch_detached(conn),
-            conn.begin(),
-            ahead.summing_ahead(conn, clean, waves) as a,
-        ):
+        with helping(sqlite_engine, clean, waves) as (conn, a):
             assert a is not None and a.process is early
             assert a.copy_into(conn) == tuple(waves)
             assert check(conn) == []
@@ -168,12 +168,7 @@ def test_waves_taken_back_and_the_helpers_together_are_a_rebuild(sqlite_engine, 
     monkeypatch.setattr(ahead, "MIN_ROWS", 1)
     stored, clean = loaded_then_checked(sqlite_engine)
     waves = [("public_trust_council", w) for w in WAVES]
-    with (
-        sqlite_engine.connect() as conn,
-        ahead.scratch_detached(conn),
-        conn.begin(),
-        ahead.summing_ahead(conn, clean, waves) as a,
-    ):
+    with helping(sqlite_engine, clean, waves) as (conn, a):
         taken = list(a.taking_back())
         assert taken == sorted(taken, reverse=True) and set(taken) <= set(waves)
         for source, wave in taken:
