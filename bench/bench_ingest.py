@@ -122,7 +122,7 @@ def _summaries_without_later_tables() -> None:
     loads delete a wave's summaries from those alone (later migrations added caches beside)."""
     from sqlalchemy import delete
 
-    from queries.schema import summary_cells, summary_strata, summary_variables
+    from queries.schema.summaries import summary_cells, summary_strata, summary_variables
     from queries.summaries import store as summary_store
 
     def delete_waves(conn, waves) -> None:

@@ -37,7 +37,7 @@ from queries.metrics.filters import Filters
 from queries.metrics.overview import overview_from_sums
 from queries.metrics.register import numbers_of, register_rows
 from queries.reference.regions import reference_regions
-from queries.schema import proposals, uploads
+from queries.schema.data import proposals, uploads
 from queries.vocab import ProposalSource, ProposalStatus, UploadKind, UploadStatus
 
 PROPOSALS_HEADER = ",".join(c.name for c in PROPOSALS.columns)

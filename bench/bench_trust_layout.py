@@ -36,7 +36,7 @@ from queries.contract import TRUST_INSTITUTIONS, TRUST_PREFIX  # noqa: E402
 from queries.db import init_db, make_engine  # noqa: E402
 from queries.ingest import store  # noqa: E402
 from queries.ingest.uploads import start_upload  # noqa: E402
-from queries.schema import responses  # noqa: E402
+from queries.schema.data import responses  # noqa: E402
 from queries.summaries.bulk import copy_csv  # noqa: E402
 
 ITEMS = sorted(f"{TRUST_PREFIX}{i}" for i in TRUST_INSTITUTIONS)

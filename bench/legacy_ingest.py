@@ -14,7 +14,7 @@ from sqlalchemy import Connection, Table, func, select
 
 from queries.contract import TRUST_PREFIX
 from queries.ingest.store import RESPONSE_COLUMNS, wave_ids
-from queries.schema import responses, trust_scores
+from queries.schema.data import responses, trust_scores
 from queries.vocab import Stage
 
 CHUNK = 100_000

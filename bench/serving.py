@@ -41,7 +41,7 @@ import sys
 from sqlalchemy import select
 from queries.access.accounts import create_user
 from queries.db import make_engine
-from queries.schema import users
+from queries.schema.access import users
 engine = make_engine(sys.argv[1])
 with engine.connect() as conn:
     known = conn.execute(select(users.c.id).where(users.c.username == sys.argv[2])).first()

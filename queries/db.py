@@ -14,7 +14,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from queries import settings
 from queries.errors import DatabaseUnavailable
-from queries.schema import regions, uploads
+from queries.schema.data import regions, uploads
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 BUSY_TIMEOUT_MS = 60_000  # how long a SQLite statement waits for another writer

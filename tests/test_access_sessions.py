@@ -12,7 +12,7 @@ from sqlalchemy import select
 from queries.access import accounts as auth
 from queries.access import sessions
 from queries.db import init_db, make_engine
-from queries.schema import user_sessions
+from queries.schema.access import user_sessions
 from tests.access_helpers import fast_hashing  # noqa: F401
 from tests.conftest import sqlite_url
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from dashboard.i18n import translate
 from queries.db import make_engine
 from queries.ingest.pipeline import ingest_bytes, rollback
-from queries.schema import responses, uploads
+from queries.schema.data import responses, uploads
 from tests.test_app_upload import count, page
 from tests.test_app_upload import db_file as db_file  # the fixture: a fresh SQLite file
 from tests.uploads_helpers import survey_csv, survey_rows

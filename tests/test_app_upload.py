@@ -12,7 +12,7 @@ from dashboard.i18n import catalogue, translate
 from dashboard.views.upload import STAGE_KEYS
 from queries.contract import template_csv
 from queries.db import make_engine
-from queries.schema import responses, uploads
+from queries.schema.data import responses, uploads
 from queries.vocab import Stage
 from tests.apptest_helpers import use_database, view
 from tests.uploads_helpers import SURVEY_HEADER, survey_csv, survey_rows
@@ -232,7 +232,7 @@ def test_every_progress_stage_has_a_label_in_three_languages():
 
 
 def test_an_ngo_file_loads_and_a_corrected_one_updates_its_rows(db_file):
-    from queries.schema import ngo_activity
+    from queries.schema.data import ngo_activity
 
     at = page(lang="kk")  # kk: see the template test on AppTest's option labels
     at.segmented_control(key="upload_kind").set_value("ngo").run()

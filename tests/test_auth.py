@@ -13,7 +13,7 @@ from sqlalchemy import select
 from queries.access import accounts as auth
 from queries.access.audit import list_events
 from queries.errors import SenimError
-from queries.schema import users
+from queries.schema.access import users
 
 NOW = dt.datetime(2026, 1, 1, 12, 0, tzinfo=dt.UTC)
 GOOD = "correct horse battery"

@@ -31,7 +31,8 @@ from sqlalchemy import (
 from queries.db import make_engine
 from queries.errors import SenimError
 from queries.ingest.pipeline import ingest_bytes
-from queries.schema import regions, responses, summary_cells
+from queries.schema.data import regions, responses
+from queries.schema.summaries import summary_cells
 from queries.summaries.bulk import insert_frame
 from tests.uploads_helpers import survey_csv, survey_rows
 

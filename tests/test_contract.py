@@ -10,15 +10,15 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from queries import schema
 from queries.contract import CONTRACTS, LABELS, Storage, contract, docs, template_csv
 from queries.contract.model import label_name
 from queries.metrics.dataset import ANALYSED
+from queries.schema.base import metadata
 from queries.vocab import UploadKind
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "data-contract.md"
-TABLES = schema.metadata.tables
+TABLES = metadata.tables
 
 
 @pytest.mark.parametrize("kind", list(UploadKind))

@@ -1,7 +1,7 @@
 from sqlalchemy import func, inspect, select
 
 from queries.db import data_version, init_db
-from queries.schema import regions
+from queries.schema.data import regions
 
 
 def test_init_creates_schema_and_regions_and_is_idempotent(engine):

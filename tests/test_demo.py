@@ -15,7 +15,6 @@ import polars as pl
 import pytest
 from sqlalchemy import Engine, func, insert, select
 
-from queries import schema
 from queries.contract import contract
 from queries.demo import (
     AS_OF,
@@ -41,6 +40,7 @@ from queries.demo.survey import (
 from queries.errors import SenimError
 from queries.reference.reform import REFORM_DATE
 from queries.reference.regions import reference_regions
+from queries.schema import data
 from queries.vocab import UploadKind
 
 TRUST_COLUMNS = [
@@ -333,7 +333,7 @@ def test_proposals_respect_an_earlier_as_of() -> None:
 def test_load_demo_refuses_a_database_that_holds_data(engine: Engine, tmp_path: Path) -> None:
     with engine.begin() as conn:
         upload_id = conn.execute(
-            insert(schema.uploads).values(
+            insert(data.uploads).values(
                 kind="ngo",
                 file_name="real.csv",
                 sha256="0" * 64,
@@ -343,7 +343,7 @@ def test_load_demo_refuses_a_database_that_holds_data(engine: Engine, tmp_path: 
             )
         ).inserted_primary_key[0]
         conn.execute(
-            insert(schema.ngo_activity).values(
+            insert(data.ngo_activity).values(
                 upload_id=upload_id, region="KZ-75", period="2025", registered_ngos=10
             )
         )
@@ -378,11 +378,9 @@ def test_load_demo_loads_every_file_then_refuses(
     assert summary["rows_loaded"] == {"survey": 6_000, "ngo": ngo_rows, "proposals": proposals_rows}
     assert stored_counts(engine) == summary["rows_loaded"]
     with engine.connect() as conn:
-        uploads = conn.execute(
-            select(schema.uploads.c.status, schema.uploads.c.rows_rejected)
-        ).all()
+        uploads = conn.execute(select(data.uploads.c.status, data.uploads.c.rows_rejected)).all()
         regions_used = conn.execute(
-            select(func.count(func.distinct(schema.responses.c.region)))
+            select(func.count(func.distinct(data.responses.c.region)))
         ).scalar_one()
     assert {(status, rejected) for status, rejected in uploads} == {("loaded", 0)}
     assert regions_used == 20  # every spelling resolved

@@ -16,7 +16,7 @@ from sqlalchemy import event, func, select
 from queries.db import make_engine
 from queries.ingest.pipeline import ingest_bytes
 from queries.ingest.uploads import list_uploads, lock
-from queries.schema import ngo_activity, responses, survey_waves, trust_scores, uploads
+from queries.schema.data import ngo_activity, responses, survey_waves, trust_scores, uploads
 from tests.uploads_helpers import NGO_HEADER, csv, survey_csv, survey_rows
 
 ROOT = Path(__file__).resolve().parents[1]

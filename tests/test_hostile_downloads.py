@@ -23,7 +23,7 @@ from queries.access import accounts, sessions
 from queries.access.accounts import create_user
 from queries.access.audit import record
 from queries.db import engine_for, make_engine
-from queries.schema import audit_log
+from queries.schema.access import audit_log
 from tests.apptest_helpers import ROOT, TIMEOUT, use_database, view
 from tests.test_app_upload import RecordingStorage
 from tests.test_app_upload import served as served  # the recording media store

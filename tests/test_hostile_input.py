@@ -17,7 +17,7 @@ from queries.ingest.pipeline import ingest_bytes
 from queries.ingest.reading import read_table
 from queries.ingest.validate import validate
 from queries.reference.regions import reference_regions, resolve_region, suggest_region
-from queries.schema import responses
+from queries.schema.data import responses
 from tests.uploads_helpers import survey_csv, survey_rows
 
 LIMIT = 1_000_000

@@ -11,13 +11,7 @@ from queries.errors import SenimError
 from queries.ingest.pipeline import check_bytes, ingest_bytes
 from queries.ingest.uploads import list_uploads, rollback, start_upload
 from queries.metrics.dataset import load_dataset
-from queries.schema import (
-    ngo_activity,
-    proposals,
-    responses,
-    row_history,
-    survey_waves,
-)
+from queries.schema.data import ngo_activity, proposals, responses, row_history, survey_waves
 from tests.test_store import stored_scores
 from tests.uploads_helpers import NGO_HEADER, PROPOSALS_HEADER, csv, survey_csv, survey_rows
 

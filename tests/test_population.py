@@ -14,7 +14,7 @@ from queries.ingest import ingest_bytes, rollback
 from queries.metrics.dataset import load_dataset
 from queries.metrics.margins import REFERENCE_YEAR, population_margins
 from queries.reference.regions import reference_regions
-from queries.schema import ngo_activity, population, uploads
+from queries.schema.data import ngo_activity, population, uploads
 
 HEADER = "region,sex,age_group,year,count\n"
 

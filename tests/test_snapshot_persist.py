@@ -20,7 +20,7 @@ from sqlalchemy import delete, func, select, update
 from queries.cli import main as cli
 from queries.db import data_version
 from queries.ingest.uploads import rollback
-from queries.schema import summary_cells, summary_snapshots
+from queries.schema.summaries import summary_cells, summary_snapshots
 from queries.summaries.memory import Snapshot, load_snapshot
 from queries.summaries.persisted import (
     FRAMES,

@@ -13,7 +13,7 @@ from sqlalchemy import String, insert, literal, select, union_all
 from queries.contract import TRUST_INSTITUTIONS, contract
 from queries.ingest import store
 from queries.ingest.uploads import list_uploads, mark_interrupted, start_upload
-from queries.schema import (
+from queries.schema.data import (
     ngo_activity,
     responses,
     row_history,

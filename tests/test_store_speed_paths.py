@@ -15,7 +15,7 @@ from queries.db import make_engine
 from queries.errors import SenimError
 from queries.ingest import store
 from queries.ingest.pipeline import ingest_bytes, rollback
-from queries.schema import responses, trust_scores
+from queries.schema.data import responses, trust_scores
 from tests.test_store import new_upload, stored_scores, survey_frame
 from tests.uploads_helpers import SURVEY_HEADER, survey_csv, survey_rows
 

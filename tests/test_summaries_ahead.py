@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from queries.db import make_engine
 from queries.ingest.pipeline import check_bytes, ingest_bytes
-from queries.schema import summary_cells, summary_strata, summary_variables
+from queries.schema.summaries import summary_cells, summary_strata, summary_variables
 from queries.summaries import ahead
 from queries.summaries.rebuild import check
 from queries.summaries.store import new_waves

@@ -14,7 +14,7 @@ from queries.ingest.pipeline import ingest_bytes
 from queries.metrics.dataset import load_dataset
 from queries.metrics.filters import Filters
 from queries.metrics.overview import overview_numbers
-from queries.schema import summary_cells, summary_strata, summary_variables
+from queries.schema.summaries import summary_cells, summary_strata, summary_variables
 from tests.apptest_helpers import (
     DEFAULT_SOURCE,
     card_values,

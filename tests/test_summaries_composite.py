@@ -20,7 +20,7 @@ from queries.metrics.dataset import load_dataset
 from queries.metrics.filters import Filters
 from queries.metrics.overview import overview_numbers
 from queries.metrics.trust import COMPOSITE, composite_expr, split_exprs
-from queries.schema import summary_composite_waves, summary_composites
+from queries.schema.summaries import summary_composite_waves, summary_composites
 from queries.summaries.cells import cell_sums
 from queries.summaries.composite import composite_cells, composite_measure, set_key
 from queries.summaries.memory import load_snapshot, overview_from_summaries

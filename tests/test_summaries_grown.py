@@ -9,7 +9,7 @@ import polars as pl
 from sqlalchemy import select
 
 from queries.ingest.pipeline import ingest_bytes
-from queries.schema import summary_cells, summary_strata, summary_variables
+from queries.schema.summaries import summary_cells, summary_strata, summary_variables
 from queries.summaries.rebuild import check
 from tests.uploads_helpers import survey_csv
 

@@ -28,7 +28,7 @@ from queries.metrics.feedback import feedback_numbers, feedback_variables
 from queries.metrics.filters import WEIGHTS, Filters
 from queries.metrics.ngo import ngo_trust_relation, ngo_year, trust_by_region
 from queries.metrics.trust import composite_expr, trust_columns
-from queries.schema import summary_cells, summary_strata, summary_variables
+from queries.schema.summaries import summary_cells, summary_strata, summary_variables
 from queries.summaries import pages
 from queries.summaries.memory import load_snapshot
 from tests.apptest_helpers import use_database, view

@@ -38,7 +38,8 @@ from queries.metrics.register import (
     summarise_register,
     time_to,
 )
-from queries.schema import proposals, register_counts, register_days, row_history, uploads
+from queries.schema.data import proposals, row_history, uploads
+from queries.schema.summaries import register_counts, register_days
 from queries.summaries.read import register_frames
 from queries.summaries.register import check_register, read_register, rebuild_register
 from queries.vocab import ProposalSource, ProposalStatus, UploadStatus

@@ -29,7 +29,7 @@ from queries.metrics.inference import (
     weighted_by_group,
     weighted_standing,
 )
-from queries.schema import summary_cells, summary_strata, summary_variables
+from queries.schema.summaries import summary_cells, summary_strata, summary_variables
 from queries.summaries.memory import load_snapshot
 from queries.summaries.standing import groups_from_summaries, latest_wave, standing_from_summaries
 from tests.apptest_helpers import DEFAULT_SOURCE, use_database, view

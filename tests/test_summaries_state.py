@@ -23,16 +23,8 @@ from sqlalchemy import delete, select, update
 from queries.cli import main
 from queries.ingest.pipeline import ingest_bytes
 from queries.ingest.uploads import rollback
-from queries.schema import (
-    responses,
-    row_history,
-    summary_cells,
-    summary_strata,
-    summary_variables,
-    survey_waves,
-    trust_scores,
-    uploads,
-)
+from queries.schema.data import responses, row_history, survey_waves, trust_scores, uploads
+from queries.schema.summaries import summary_cells, summary_strata, summary_variables
 from queries.summaries.rebuild import check
 from tests.test_summaries import INSTITUTIONS, survey_file
 

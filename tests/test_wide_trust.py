@@ -13,7 +13,7 @@ from queries.db import MIGRATIONS_DIR, upgrade
 from queries.ingest.pipeline import ingest_bytes
 from queries.metrics.dataset import load_dataset
 from queries.metrics.trust import COMPOSITE, composite_expr, split_exprs
-from queries.schema import trust_scores
+from queries.schema.data import trust_scores
 from queries.summaries.composite import composite_cells
 from tests.test_store import stored_scores
 from tests.test_summaries import assert_same_frame

@@ -26,7 +26,7 @@ from queries.contract import contract_columns, template_csv
 from queries.db import data_version
 from queries.errors import DatabaseUnavailable, SenimError
 from queries.ingest.pipeline import check_bytes, ingest_bytes
-from queries.schema import SURVEY_SOURCES, UPLOAD_KINDS
+from queries.schema.data import SURVEY_SOURCES, UPLOAD_KINDS
 from queries.vocab import DONE_STATUSES
 
 IGNORE = "__ignore__"

@@ -14,7 +14,7 @@ from dashboard.data import engine
 from dashboard.i18n import t
 from queries.access import accounts as accounts
 from queries.errors import SenimError
-from queries.schema import ROLES
+from queries.schema.access import ROLES
 
 NOTICE = "users_notice"
 

@@ -34,7 +34,7 @@ from queries.access.hashing import (  # noqa: F401  (re-exported: callers use ac
     verify_password,
 )
 from queries.errors import SenimError
-from queries.schema import ROLES, users  # noqa: F401  (ROLES re-exported)
+from queries.schema.access import ROLES, users  # noqa: F401  (ROLES re-exported)
 
 
 def _write(engine: Engine) -> Connection:

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Engine, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from queries.errors import DatabaseUnavailable
-from queries.schema import audit_log
+from queries.schema.access import audit_log
 
 _LOG = logging.getLogger("senim.audit")
 

@@ -7,7 +7,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from queries.errors import SenimError
-from queries.schema import ROLES
+from queries.schema.access import ROLES
 
 MIN_PASSWORD = 10
 

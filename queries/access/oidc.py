@@ -29,7 +29,7 @@ from sqlalchemy import Engine, select, update
 from queries.access import audit
 from queries.access.accounts import User
 from queries.errors import SenimError
-from queries.schema import users
+from queries.schema.access import users
 
 ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "ES256", "ES384")
 LEEWAY_SECONDS = 60  # clock skew allowed between the provider and us

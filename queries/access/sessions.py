@@ -25,7 +25,7 @@ from sqlalchemy.exc import OperationalError
 from queries import settings
 from queries.access.common import aware as _aware
 from queries.db import is_busy, without_waiting
-from queries.schema import user_sessions
+from queries.schema.access import user_sessions
 
 HANDOFF_SECONDS = 60
 TOUCH_SECONDS = 30  # last_seen_at is written at most this often (one write per click is waste)

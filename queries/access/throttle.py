@@ -20,7 +20,7 @@ from sqlalchemy import Connection, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from queries.access.common import aware as _aware
-from queries.schema import signin_throttle
+from queries.schema.access import signin_throttle
 
 WINDOW = dt.timedelta(hours=1)  # a counter whose last failure is older starts again at zero
 

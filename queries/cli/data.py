@@ -11,13 +11,14 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from queries import schema
 from queries.access.audit import os_actor
 from queries.cli.common import add_db_option, engine_from
 from queries.contract import docs, template_csv
 from queries.errors import SenimError
 from queries.ingest.pipeline import ingest_bytes
 from queries.ingest.uploads import list_uploads, rollback
+from queries.schema.base import metadata
+from queries.schema.data import UPLOAD_KINDS, uploads
 from queries.vocab import DONE_STATUSES, UploadStatus
 
 CONTRACT_DOC = Path(__file__).resolve().parents[2] / "docs" / "data-contract.md"
@@ -40,7 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("ingest", help="validate and load a CSV file")
     add_db_option(p)
-    p.add_argument("--kind", required=True, choices=schema.UPLOAD_KINDS)
+    p.add_argument("--kind", required=True, choices=UPLOAD_KINDS)
     p.add_argument("--source", help="survey source for the whole file")
     p.add_argument("--wave", help="survey wave for the whole file, e.g. 2025-Q3")
     p.add_argument("--keep-valid", action="store_true", help="load the valid rows, reject others")
@@ -77,7 +78,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("export-template", help="write the CSV template of an upload kind")
     add_db_option(p)  # accepted for uniformity; a template needs no database
-    p.add_argument("--kind", required=True, choices=schema.UPLOAD_KINDS)
+    p.add_argument("--kind", required=True, choices=UPLOAD_KINDS)
     p.add_argument("file", nargs="?", metavar="FILE", help="default: standard output")
     p.set_defaults(handler=_template)
 
@@ -160,15 +161,11 @@ def _status(args) -> int:
     engine = engine_from(args)
     with engine.connect() as conn:
         counts = {
-            name: conn.execute(
-                select(func.count()).select_from(schema.metadata.tables[name])
-            ).scalar_one()
+            name: conn.execute(select(func.count()).select_from(metadata.tables[name])).scalar_one()
             for name in COUNTED
         }
         last = conn.execute(
-            select(func.max(schema.uploads.c.uploaded_at)).where(
-                schema.uploads.c.status.in_(DONE_STATUSES)
-            )
+            select(func.max(uploads.c.uploaded_at)).where(uploads.c.status.in_(DONE_STATUSES))
         ).scalar()
     out = {
         "database": engine.url.render_as_string(hide_password=True),

@@ -7,7 +7,7 @@ import argparse
 from sqlalchemy import func, select
 
 from queries.cli.common import add_db_option, engine_from
-from queries.schema import ngo_activity, proposals, responses
+from queries.schema.data import ngo_activity, proposals, responses
 
 
 def register(sub: argparse._SubParsersAction) -> None:

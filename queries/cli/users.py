@@ -14,7 +14,7 @@ from queries.access.audit import os_actor
 from queries.access.roles import grant_app_role
 from queries.cli.common import add_db_option, engine_from
 from queries.errors import SenimError
-from queries.schema import ROLES
+from queries.schema.access import ROLES
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -18,12 +18,12 @@ from pathlib import Path
 
 from sqlalchemy import Engine, func, select
 
-from queries import schema
 from queries.demo.common import AS_OF
 from queries.demo.ngo import generate_ngo
 from queries.demo.proposals import generate_proposals
 from queries.demo.survey import generate_survey, generate_survey_frame, iter_survey
 from queries.errors import SenimError
+from queries.schema import data
 
 __all__ = [
     "AS_OF",
@@ -89,9 +89,9 @@ def file_kind(path: Path) -> str:
 def stored_counts(engine: Engine) -> dict[str, int]:
     """Rows already stored per kind (survey responses, NGO rows, proposals)."""
     tables = {
-        "survey": schema.responses,
-        "ngo": schema.ngo_activity,
-        "proposals": schema.proposals,
+        "survey": data.responses,
+        "ngo": data.ngo_activity,
+        "proposals": data.proposals,
     }
     with engine.connect() as conn:
         return {

@@ -11,7 +11,7 @@ from sqlalchemy import Connection, select
 from queries.ingest.messages import render
 from queries.ingest.reading import ROW
 from queries.ingest.validate import ERROR_SCHEMA, Validation, empty_errors
-from queries.schema import responses, survey_waves
+from queries.schema.data import responses, survey_waves
 
 
 def existing_wave_ids(conn: Connection) -> pl.DataFrame:

@@ -20,15 +20,8 @@ from sqlalchemy import Connection, Table, func, insert, select
 from queries.contract import TRUST_PREFIX, contract
 from queries.contract.columns import TRUST_ITEM
 from queries.errors import SenimError
-from queries.schema import (
-    metadata,
-    regions,
-    responses,
-    row_history,
-    survey_waves,
-    trust_scores,
-    uploads,
-)
+from queries.schema.base import metadata
+from queries.schema.data import regions, responses, row_history, survey_waves, trust_scores, uploads
 from queries.summaries.ahead import summing_ahead
 from queries.summaries.bulk import chunks, copy_csv, driver_rows, insert_frame
 from queries.vocab import Stage, UploadKind

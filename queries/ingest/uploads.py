@@ -15,9 +15,9 @@ from queries.access import audit
 from queries.contract import Parser, contract
 from queries.db import is_busy
 from queries.errors import SenimError
-from queries.schema import (
+from queries.schema.base import metadata
+from queries.schema.data import (
     UPLOAD_KINDS,
-    metadata,
     responses,
     row_history,
     survey_waves,

@@ -22,7 +22,7 @@ from queries.contract import (
 from queries.db import data_version
 from queries.reference.reform import with_population
 from queries.reference.regions import reference_regions
-from queries.schema import (
+from queries.schema.data import (
     ngo_activity,
     population,
     proposals,

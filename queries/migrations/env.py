@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from queries.schema import metadata
+from queries.schema.base import metadata
 
 connection = context.config.attributes.get("connection")
 if connection is None:  # plain `alembic` command line: build an engine from the setting

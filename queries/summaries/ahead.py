@@ -28,7 +28,8 @@ from pathlib import Path
 import polars as pl
 from sqlalchemy import Connection, create_engine
 
-from queries.schema import metadata, summary_cells, summary_strata, summary_variables
+from queries.schema.base import metadata
+from queries.schema.summaries import summary_cells, summary_strata, summary_variables
 
 # below this many new rows the helper's start (an interpreter importing polars, ~1 s) costs
 # more than it saves

@@ -26,14 +26,8 @@ from sqlalchemy import Connection, Engine, Float, and_, case, cast, func, null, 
 from sqlalchemy.exc import IntegrityError
 
 from queries.metrics.trust import COMPOSITE, composite_expr, split_exprs
-from queries.schema import (
-    responses,
-    summary_composite_waves,
-    summary_composites,
-    summary_strata,
-    survey_waves,
-    trust_scores,
-)
+from queries.schema.data import responses, survey_waves, trust_scores
+from queries.schema.summaries import summary_composite_waves, summary_composites, summary_strata
 from queries.summaries.cells import CELL_SCHEMA, TRUST
 from queries.summaries.store import _insert
 

@@ -36,7 +36,8 @@ from queries.metrics.overview import (  # the raw-row path's own rules
     overview_variables,
 )
 from queries.reference.regions import reference_regions
-from queries.schema import responses, summary_cells, survey_waves, trust_score
+from queries.schema.data import responses, survey_waves, trust_score
+from queries.schema.summaries import summary_cells
 from queries.summaries.calibrated import (  # noqa: F401 (whole_wave_cells: for pages)
     CellArrays,
     ChosenWaves,

@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
 from queries.db import data_version, is_busy, without_waiting
 from queries.errors import DatabaseUnavailable
-from queries.schema import summary_snapshots
+from queries.schema.summaries import summary_snapshots
 
 FORMAT = 1  # raise when what the frames hold or how they are laid out changes
 FRAMES = ("strata", "cells", "totals", "population")

@@ -23,7 +23,8 @@ from queries.metrics.dataset import _age_group, _ngo, institution_order
 from queries.metrics.filters import Filters, apply_filters
 from queries.metrics.register import RegisterSummary
 from queries.reference.regions import reference_regions
-from queries.schema import responses, summary_cells, summary_strata, summary_variables
+from queries.schema.data import responses
+from queries.schema.summaries import summary_cells, summary_strata, summary_variables
 from queries.summaries.cells import (
     DIMENSIONS,
     STRATUM_KEYS,

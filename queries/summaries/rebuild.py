@@ -12,7 +12,8 @@ from collections.abc import Callable
 import polars as pl
 from sqlalchemy import Connection, delete, select
 
-from queries.schema import summary_cells, summary_strata, summary_variables, survey_waves
+from queries.schema.data import survey_waves
+from queries.schema.summaries import summary_cells, summary_strata, summary_variables
 from queries.summaries.cells import CELL_SCHEMA, DIMENSIONS, STRATUM_KEYS, STRATUM_SCHEMA, cell_sums
 from queries.summaries.register import check_register, rebuild_register
 from queries.summaries.store import Wave, refresh_waves, stored_rows

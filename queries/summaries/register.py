@@ -39,7 +39,9 @@ from queries.metrics.register import (
     RegisterSummary,
     summarise_register,
 )
-from queries.schema import metadata, proposals, register_counts, register_days, row_history
+from queries.schema.base import metadata
+from queries.schema.data import proposals, row_history
+from queries.schema.summaries import register_counts, register_days
 
 _KEYS = ("source", "region", "topic", "submitted_on")
 # An upload touching more submission days than this rewrites the whole register (one pass

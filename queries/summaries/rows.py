@@ -37,7 +37,7 @@ from queries.metrics.drivers import (
 )
 from queries.metrics.filters import Filters, in_domain
 from queries.reference.regions import reference_regions
-from queries.schema import responses, survey_waves, trust_score
+from queries.schema.data import responses, survey_waves, trust_score
 from queries.summaries.cells import ROW_COLUMNS, STRATUM_KEYS, TRUST
 from queries.summaries.filter_codes import FilterCodes, filter_codes
 from queries.summaries.standing import latest_wave

@@ -12,15 +12,13 @@ import polars as pl
 from sqlalchemy import Connection, Select, Table, delete, func, select
 
 from queries.metrics.dataset import _from_csv  # PostgreSQL's CSV hand-over of raw rows
-from queries.schema import (
-    responses,
+from queries.schema.data import responses, survey_waves, trust_scores
+from queries.schema.summaries import (
     summary_cells,
     summary_composite_waves,
     summary_composites,
     summary_strata,
     summary_variables,
-    survey_waves,
-    trust_scores,
 )
 from queries.summaries.ahead import SummingAhead
 from queries.summaries.bulk import insert_frame
