@@ -42,27 +42,23 @@ def trend_chart(
     ``reform_break``: mark where the 2022 regional reform falls between two waves."""
     data = []
     scale = 100 if percent else 1
-    order = trend.select("wave", "period_start").unique().sort("period_start")
+    # a chart has tens of rows: one pass out of polars, then plain Python (issue 11: a join,
+    # a partition and five operations per line cost ~0.5 ms a line)
+    wanted = (series, "wave", "period_start", "estimate", "ci_low", "ci_high", "n")
+    rows = trend.select(*wanted).rows()
+    in_time = sorted(rows, key=lambda row: row[2])
+    order = sorted({(row[1], row[2]) for row in rows}, key=lambda wave: (wave[1], wave[0]))
     # Legend top to bottom as the lines stand at the latest wave with an estimate.
-    latest = (
-        trend.drop_nulls("estimate").sort("period_start").group_by(series).agg(pl.last("estimate"))
-    )
-    names = trend.get_column(series).unique(maintain_order=True).to_list()
-    rank = dict(latest.iter_rows())
+    rank = {row[0]: row[3] for row in in_time if row[3] is not None}
+    names = list(dict.fromkeys(row[0] for row in rows))
     names.sort(key=lambda name: -(rank.get(name) or float("-inf")))
-    # Every line on every wave (gaps as nulls) in one join, split per line (a join per line
-    # cost ~1 ms each, a tenth of a rerun with eight institutions).
-    lines = pl.DataFrame({series: names}, schema={series: trend.schema[series]})
-    grid = order.join(lines, how="cross").join(
-        trend, on=[series, "wave", "period_start"], how="left"
-    )
-    parts = grid.partition_by(series, as_dict=True, include_key=False)
+    found = {row[:3]: row for row in rows}
+    x = [wave for wave, _ in order]
     for name in names:
-        part = parts[(name,)].sort("period_start")
-        x = part.get_column("wave").to_list()
-        est = (part.get_column("estimate") * scale).to_list()
-        low = (part.get_column("ci_low") * scale).to_list()
-        high = (part.get_column("ci_high") * scale).to_list()
+        line = [found.get((name, *wave)) for wave in order]
+        est, low, high = ([None if r is None or r[i] is None else r[i] * scale for r in line]
+                          for i in (3, 4, 5))  # fmt: skip
+        counts = [None if r is None else r[6] for r in line]
         c = colour(name)
         data.append(
             {
@@ -86,7 +82,7 @@ def trend_chart(
                 "name": label(name),
                 "line": {"color": c, "width": 2},
                 "legendgroup": name,
-                "customdata": list(zip(low, high, part.get_column("n"), strict=True)),
+                "customdata": list(zip(low, high, counts, strict=True)),
                 "hovertemplate": (
                     f"<b>{label(name)}</b><br>%{{x}}: %{{y:.2f}}<br>"
                     f"{t('charts.ci')}: %{{customdata[0]:.2f}}–%{{customdata[1]:.2f}}"
@@ -106,8 +102,8 @@ def trend_chart(
         },
     )  # fmt: skip
     if reform_break:  # region-reform
-        layout = _mark_reform(layout, order.get_column("wave").to_list())
-    if trend.is_empty() or trend.get_column("estimate").is_null().all():
+        layout = _mark_reform(layout, x)
+    if all(row[3] is None for row in rows):  # no rows, or no estimate
         layout = empty_note(layout)
     return spec_figure(data, layout)
 
@@ -158,10 +154,10 @@ def empty_note(layout: dict) -> dict:
 
 
 def _ci_dots(
-    est: pl.Series,
+    est: list,
     names: list,
-    low: pl.Series,
-    high: pl.Series,
+    low: list,
+    high: list,
     *,
     colours,
     bar_colour: str,
@@ -172,20 +168,28 @@ def _ci_dots(
     to ``low`` and ``high`` (a plain spec, as ``spec_figure`` takes it)."""
     return {
         "type": "scatter",
-        "x": est.to_list(),
+        "x": est,
         "y": names,
         "mode": "markers",
         "marker": {"color": colours, "size": 10},
         "error_x": {
             "type": "data",
             "symmetric": False,
-            "array": (high - est).to_list(),
-            "arrayminus": (est - low).to_list(),
+            "array": [_minus(h, e) for e, h in zip(est, high, strict=True)],
+            "arrayminus": [_minus(e, lo) for e, lo in zip(est, low, strict=True)],
             "color": bar_colour,
         },
         "customdata": customdata,
         "hovertemplate": hovertemplate,
     }
+
+
+def _minus(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None else a - b
+
+
+def _scaled(values: list, scale: int) -> list:
+    return [None if v is None else v * scale for v in values]
 
 
 def bar_ci(
@@ -206,32 +210,39 @@ def bar_ci(
     ``colours``: a colour per value of the frame's ``group`` column (e.g. above / same / below
     the country), instead of one ``colour`` for all."""
     scale = 100 if percent else 1
-    shown = frame.filter(~pl.col("suppressed"))
-    if order is None:
-        shown = shown.sort("estimate")
+    # a chart has tens of rows: one pass out of polars, then plain Python (issue 11: a dozen
+    # polars operations cost ~2 ms a chart, five charts a Regions filter change)
+    wanted = [category, "estimate", "ci_low", "ci_high", "n", "suppressed"]
+    columns = frame.select(*wanted, *(["group"] if colours is not None else [])).to_dict(
+        as_series=False
+    )
+    flags = columns["suppressed"]
+    shown = [i for i, s in enumerate(flags) if s is False]
+    hidden = [i for i, s in enumerate(flags) if s is True]
+    if order is None:  # as polars sorts: nulls first
+        estimates = columns["estimate"]
+        shown.sort(key=lambda i: (estimates[i] is not None, estimates[i] or 0.0))
     else:  # plotly draws the first row at the bottom
         rank = {value: i for i, value in enumerate(order)}
-        shown = shown.sort(
-            pl.col(category).replace_strict(rank, default=len(rank)), descending=True
-        )
-    hidden = frame.filter(pl.col("suppressed"))
-    names = [label(v) for v in shown.get_column(category).to_list()]
-    est = shown.get_column("estimate") * scale
+        shown.sort(key=lambda i: rank.get(columns[category][i], len(rank)), reverse=True)
+    kept = {name: [values[i] for i in shown] for name, values in columns.items()}
+    names = [label(v) for v in kept[category]]
+    est = _scaled(kept["estimate"], scale)
     dots = colour
     if colours is not None:
-        dots = [colours.get(g, colour) for g in shown.get_column("group").fill_null("")]
+        dots = [colours.get(g or "", colour) for g in kept["group"]]
     dot = _ci_dots(
-        est, names, shown.get_column("ci_low") * scale, shown.get_column("ci_high") * scale,
-        colours=dots, bar_colour=rgba(colour, 0.6), customdata=shown.get_column("n").to_list(),
+        est, names, _scaled(kept["ci_low"], scale), _scaled(kept["ci_high"], scale),
+        colours=dots, bar_colour=rgba(colour, 0.6), customdata=kept["n"],
         hovertemplate="%{y}: %{x:.2f}<br>n = %{customdata}<extra></extra>",
     )  # fmt: skip
     layout = house_layout(title=title, height=height or max(260, 28 * len(names) + 90))
     layout = merged(layout, {"xaxis": {"title": {"text": x_title},
                                        "ticksuffix": "%" if percent else ""}})  # fmt: skip
-    if shown.is_empty():
+    if not shown:
         layout = empty_note(layout)
-    elif hidden.height:  # named under the title, never over the axis
-        labels = ", ".join(label(v) for v in hidden.get_column(category).to_list())
+    elif hidden:  # named under the title, never over the axis
+        labels = ", ".join(label(columns[category][i]) for i in hidden)
         lines = textwrap.wrap(f"{t('common.too_few')}: {labels}", 60)  # plotly never wraps
         subtitle = {"text": "<br>".join(lines), "font": {"size": 11, "color": "#666"}}
         layout = merged(
@@ -382,8 +393,8 @@ def coefficient_plot(terms: pl.DataFrame, *, label, title: str, x_title: str) ->
     ordered = terms.reverse()  # plotly draws the first row at the bottom
     names = [label(key) for key in ordered.get_column("key").to_list()]
     colours = ["#0072B2" if s else "#999999" for s in ordered.get_column("significant")]
-    est = ordered.get_column("estimate")
-    low, high = ordered.get_column("ci_low"), ordered.get_column("ci_high")
+    est = ordered.get_column("estimate").to_list()
+    low, high = ordered.get_column("ci_low").to_list(), ordered.get_column("ci_high").to_list()
     dots = _ci_dots(
         est, names, low, high, colours=colours, bar_colour="#666666",
         customdata=list(zip(low, high, strict=True)),

@@ -47,7 +47,9 @@ def region_map(
     plain specs (see theme.spec_figure): validating it cost ~60 ms a rerun."""
     vintage = _vintage(wave)
     geojson = map_geometry(vintage)
-    shown = frame.filter(~pl.col("suppressed") & pl.col("estimate").is_not_null())
+    # twenty rows: out of polars once, then plain Python (issue 11)
+    rows = frame.select(*_COLUMNS).rows()
+    shown = [row for row in rows if row[5] is False and row[1] is not None]
     codes = [feature["id"] for feature in boundaries_of(vintage)["features"]]
     base = {
         "type": "choroplethmap",
@@ -59,23 +61,15 @@ def region_map(
         "marker": {"line": {"width": 0.6, "color": "white"}},
         "hoverinfo": "skip",
     }
-    names = [region_name(c) for c in shown.get_column("region").to_list()]
     values = {
         "type": "choroplethmap",
         "geojson": geojson,
-        "locations": shown.get_column("region").to_list(),
-        "z": shown.get_column("estimate").to_list(),
+        "locations": [row[0] for row in shown],
+        "z": [row[1] for row in shown],
         "coloraxis": "coloraxis",
         "marker": {"line": {"width": 0.6, "color": "white"}},
-        "text": names,
-        "customdata": list(
-            zip(
-                shown.get_column("ci_low"),
-                shown.get_column("ci_high"),
-                shown.get_column("n"),
-                strict=True,
-            )
-        ),
+        "text": [region_name(row[0]) for row in shown],
+        "customdata": [row[2:5] for row in shown],
         "hovertemplate": (
             f"<b>%{{text}}</b><br>%{{z:.2f}} ({t('charts.ci')} "
             f"%{{customdata[0]:.2f}}–%{{customdata[1]:.2f}})<br>n = %{{customdata[2]}}"
@@ -119,7 +113,10 @@ def region_map(
             "annotations": [note],
         },
     )
-    return spec_figure([base, values, *_city_markers(frame)], layout)
+    return spec_figure([base, values, *_city_markers(rows)], layout)
+
+
+_COLUMNS = ("region", "estimate", "ci_low", "ci_high", "n", "suppressed")  # the rows' layout
 
 
 @lru_cache(maxsize=256)
@@ -150,22 +147,24 @@ def _points(coords) -> list:
     return [point for part in coords for point in _points(part)]
 
 
-def _city_markers(frame: pl.DataFrame) -> list[dict]:
-    """A dot on each city, in the map's colours (grey when suppressed), so it can be seen."""
+def _city_markers(rows: list[tuple]) -> list[dict]:
+    """A dot on each city, in the map's colours (grey when suppressed), so it can be seen.
+    ``rows``: the map's rows laid out as ``_COLUMNS``."""
     centres = _city_centres()
-    cities = frame.filter(pl.col("region").is_in(list(centres)))
-    hidden = pl.col("suppressed") | pl.col("estimate").is_null()
+    cities = [row for row in rows if row[0] in centres]
+    hidden = [row for row in cities if row[5] is True or row[1] is None]
+    seen = [row for row in cities if row[5] is False and row[1] is not None]
     traces = []
-    for part, colour in ((cities.filter(hidden), NO_DATA), (cities.filter(~hidden), None)):
-        if part.is_empty():
+    for part, colour in ((hidden, NO_DATA), (seen, None)):
+        if not part:
             continue
-        codes = part.get_column("region").to_list()
+        codes = [row[0] for row in part]
         lon = [centres[c][0] for c in codes]
         lat = [centres[c][1] for c in codes]
         ring = {"size": 15, "color": "white"}
         traces.append({"type": "scattermap", "lon": lon, "lat": lat, "mode": "markers",
                        "marker": ring, "hoverinfo": "skip", "showlegend": False})  # fmt: skip
-        values = part.get_column("estimate").to_list()
+        values = [row[1] for row in part]
         marker = (
             {"size": 11, "color": colour}
             if colour

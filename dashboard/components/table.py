@@ -161,26 +161,15 @@ def estimate_table(
 ) -> pl.DataFrame:
     """An estimates frame as a readable table: name, estimate, CI, n (suppressed → text)."""
     scale = 100.0 if percent else 1.0
+    # each text translated once, not once a row (issue 11)
+    names = [t(f"common.col_{c}") for c in ("name", "estimate", "ci_low", "ci_high", "n", "note")]
+    too_few = t("common.too_few")
     rows = []
-    for r in frame.iter_rows(named=True):
-        hidden = r["suppressed"] or r["estimate"] is None
-        rows.append(
-            {
-                t("common.col_name"): label(r[label_column]),
-                t("common.col_estimate"): None if hidden else round(r["estimate"] * scale, 2),
-                t("common.col_ci_low"): None if hidden else round(r["ci_low"] * scale, 2),
-                t("common.col_ci_high"): None if hidden else round(r["ci_high"] * scale, 2),
-                t("common.col_n"): r["n"],
-                t("common.col_note"): t("common.too_few") if hidden else "",
-            }
-        )
-    names = [
-        t("common.col_name"),
-        t("common.col_estimate"),
-        t("common.col_ci_low"),
-        t("common.col_ci_high"),
-        t("common.col_n"),
-        t("common.col_note"),
-    ]
+    for key, est, low, high, n, suppressed in frame.select(
+        label_column, "estimate", "ci_low", "ci_high", "n", "suppressed"
+    ).iter_rows():
+        hidden = suppressed or est is None
+        numbers = [None] * 3 if hidden else [round(v * scale, 2) for v in (est, low, high)]
+        rows.append((label(key), *numbers, n, too_few if hidden else ""))
     types = [pl.String, pl.Float64, pl.Float64, pl.Float64, pl.Int64, pl.String]
-    return pl.DataFrame(rows, schema=dict(zip(names, types, strict=True)))
+    return pl.DataFrame(rows, schema=dict(zip(names, types, strict=True)), orient="row")
