@@ -13,7 +13,7 @@ import time
 TIMELINE_ENV = "SENIM_BENCH_TIMELINE"
 WRAPPED = {  # module -> functions whose calls go into the timeline
     "queries.db": ("init_db",),
-    "queries.access.accounts": ("authenticate",),
+    "queries.access.signin": ("authenticate",),
     "queries.summaries.memory": ("load_snapshot", "_raking", "overview_from_summaries"),
 }
 

@@ -42,7 +42,8 @@ from dashboard.data import engine
 from dashboard.i18n import t
 from queries import settings
 from queries.access import accounts as auth
-from queries.access import audit, oidc, sessions
+from queries.access import audit, oidc, passwords, sessions, signin
+from queries.access.common import MIN_PASSWORD
 from queries.errors import DatabaseUnavailable, SenimError
 from queries.vocab import Role, values
 
@@ -334,7 +335,7 @@ def login_view() -> None:
         st.error(t("auth.fill_both"))
         return
     try:
-        user = auth.authenticate(engine(), username, password, address=client_address())
+        user = signin.authenticate(engine(), username, password, address=client_address())
     except auth.AuthError as exc:
         key = ERROR_KEYS.get(exc.reason, "auth.error_bad_credentials")
         st.error(t(key, seconds=exc.seconds), icon=":material/error:")
@@ -379,11 +380,11 @@ def _change_password_form(username: str) -> None:
     if first != second:
         st.error(t("auth.passwords_differ"))
         return
-    if len(first) < auth.MIN_PASSWORD:
-        st.error(t("auth.password_short", n=auth.MIN_PASSWORD))
+    if len(first) < MIN_PASSWORD:
+        st.error(t("auth.password_short", n=MIN_PASSWORD))
         return
     try:
-        auth.replace_one_time_password(engine(), username, first)
+        passwords.replace_one_time_password(engine(), username, first)
         account = auth.get_user(engine(), username)
     except auth.AuthError as exc:
         st.error(t(ERROR_KEYS.get(exc.reason, "auth.error_bad_credentials")))

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from queries.access import accounts as auth
-from queries.access import sessions
+from queries.access import passwords, sessions, signin
 from queries.db import init_db, make_engine
 from queries.schema.access import user_sessions
 from tests.access_helpers import fast_hashing  # noqa: F401
@@ -98,13 +98,13 @@ def test_one_time_passwords_expire_after_a_day(engine, monkeypatch):
     monkeypatch.setenv("SENIM_OTP_HOURS", "24")
     auth.create_user(engine, "aliya", "aliya-password-1", role="analyst")
     one_time = auth.reset_password(engine, "aliya", actor="boss", now=NOW)
-    user = auth.authenticate(engine, "aliya", one_time, now=at(23 * 60))
+    user = signin.authenticate(engine, "aliya", one_time, now=at(23 * 60))
     assert user.must_change_password
     with pytest.raises(auth.AuthError) as caught:
-        auth.authenticate(engine, "aliya", one_time, now=at(24 * 60 + 1))
+        signin.authenticate(engine, "aliya", one_time, now=at(24 * 60 + 1))
     assert caught.value.reason == "expired"
     with pytest.raises(auth.AuthError) as caught:
-        auth.replace_one_time_password(engine, "aliya", "my-own-password", now=at(24 * 60 + 1))
+        passwords.replace_one_time_password(engine, "aliya", "my-own-password", now=at(24 * 60 + 1))
     assert caught.value.reason == "expired"
 
 
@@ -112,15 +112,15 @@ def test_a_one_time_password_cannot_be_kept_as_the_new_one(engine):
     auth.create_user(engine, "aliya", "aliya-password-1", role="analyst")
     one_time = auth.reset_password(engine, "aliya", actor="boss")
     with pytest.raises(auth.AuthError) as caught:
-        auth.replace_one_time_password(engine, "aliya", one_time)
+        passwords.replace_one_time_password(engine, "aliya", one_time)
     assert caught.value.reason == "reused"
     assert auth.get_user(engine, "aliya").must_change_password
-    auth.replace_one_time_password(engine, "aliya", "my-own-password")
-    user = auth.authenticate(engine, "aliya", "my-own-password")
+    passwords.replace_one_time_password(engine, "aliya", "my-own-password")
+    user = signin.authenticate(engine, "aliya", "my-own-password")
     assert not user.must_change_password
     # Nothing is pending any more: a second "replacement" is refused.
     with pytest.raises(auth.AuthError):
-        auth.replace_one_time_password(engine, "aliya", "yet-another-password")
+        passwords.replace_one_time_password(engine, "aliya", "yet-another-password")
 
 
 def last_seen(engine, session_id: int) -> dt.datetime:

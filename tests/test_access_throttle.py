@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 
 from queries.access import accounts as auth
-from queries.access import throttle
+from queries.access import signin, throttle
 from queries.access.audit import list_events
 from tests.access_helpers import fast_hashing  # noqa: F401
 
@@ -25,7 +25,7 @@ def at(seconds: float) -> dt.datetime:
 def outcome(engine, name: str, password: str, *, when=NOW, address="10.0.0.1"):
     """("ok", 0) or (reason, seconds) of one sign-in attempt."""
     try:
-        auth.authenticate(engine, name, password, address=address, now=when)
+        signin.authenticate(engine, name, password, address=address, now=when)
     except auth.AuthError as exc:
         return exc.reason, exc.seconds
     return "ok", 0

@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard.i18n import translate
 from queries.access import accounts as auth
-from queries.access import sessions
+from queries.access import sessions, signin
 from queries.access.audit import list_events, record
 from queries.db import make_engine
 from tests.access_helpers import CLIENT, ISSUER, FakeProvider, fast_hashing  # noqa: F401
@@ -111,7 +111,7 @@ def test_delayed_and_disabled_accounts_say_so_alike_for_unknown_names(accounts):
     for name in ("leader", "ghost"):
         for _ in range(5):
             with pytest.raises(auth.AuthError):
-                auth.authenticate(accounts, name, "guess-guess", address="local")
+                signin.authenticate(accounts, name, "guess-guess", address="local")
     # The right password waits out the delay; an unknown name gets the very same answer.
     at = sign_in(app("login"), "leader", "leader-password")
     assert at.error[0].value in throttled_messages()
@@ -146,7 +146,7 @@ def test_a_one_time_password_must_be_replaced_before_the_app_opens(accounts):
     at.button[0].click().run()
     assert not at.exception
     assert at.session_state["senim_user"]["username"] == "leader"
-    assert not auth.authenticate(accounts, "leader", "my-own-password").must_change_password
+    assert not signin.authenticate(accounts, "leader", "my-own-password").must_change_password
 
 
 def test_an_expired_session_signs_out(accounts):
@@ -233,7 +233,7 @@ def test_admin_lists_adds_and_changes_users(accounts):
     assert not at.exception
     message = at.success[0].value
     one_time = re.sub(r"\\(.)", r"\1", message.rsplit(": ", 1)[1])  # shown Markdown-escaped
-    user = auth.authenticate(accounts, "aliya", one_time)
+    user = signin.authenticate(accounts, "aliya", one_time)
     assert (user.role, user.must_change_password) == ("staff", True)
     at.selectbox(key="users_who").select("aliya")
     at.selectbox(key="users_role").select("analyst")
@@ -253,7 +253,7 @@ def test_admin_lists_adds_and_changes_users(accounts):
 def test_admin_reads_and_filters_the_audit_log(accounts):
     record(accounts, actor="staff1", action="upload", target="wave.csv", detail={"rows": 40})
     with pytest.raises(auth.AuthError):
-        auth.authenticate(accounts, "leader", "wrong-password")
+        signin.authenticate(accounts, "leader", "wrong-password")
     at = app("audit", user={"username": "boss", "role": "admin"})
     assert not at.exception
     table = at.dataframe[0].value

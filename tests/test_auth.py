@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from queries.access import accounts as auth
+from queries.access import passwords, signin
 from queries.access.audit import list_events
 from queries.errors import SenimError
 from queries.schema.access import users
@@ -21,7 +22,7 @@ GOOD = "correct horse battery"
 
 def refusal(engine, name: str, password: str, now: dt.datetime = NOW) -> auth.AuthError:
     with pytest.raises(auth.AuthError) as caught:
-        auth.authenticate(engine, name, password, now=now)
+        signin.authenticate(engine, name, password, now=now)
     return caught.value
 
 
@@ -32,7 +33,7 @@ def test_password_is_stored_hashed_and_checked(engine):
         stored = conn.execute(select(users.c.password_hash)).scalars().all()
     assert all(h.startswith("$argon2id$") and GOOD not in h for h in stored)
     assert stored[0] != stored[1]  # salted: the same password hashes differently
-    user = auth.authenticate(engine, "aigerim", GOOD, now=NOW)
+    user = signin.authenticate(engine, "aigerim", GOOD, now=NOW)
     assert (user.username, user.role, user.email) == ("aigerim", "analyst", "Aigerim@Gov.kz")
     assert refusal(engine, "aigerim", "wrong password!").reason == "bad_credentials"
     unknown = refusal(engine, "nobody", "whatever-123")
@@ -63,7 +64,7 @@ def test_concurrent_guesses_are_judged_one_at_a_time(engine, db_url):
 
 def _try(engine, name: str, password: str) -> str:
     try:
-        auth.authenticate(engine, name, password, now=NOW)
+        signin.authenticate(engine, name, password, now=NOW)
     except auth.AuthError as exc:
         return exc.reason
     return "ok"
@@ -76,7 +77,7 @@ def test_disabled_user_is_refused_only_with_the_right_password(engine):
     assert refusal(engine, "dana", "dana-password-1").reason == "disabled"
     assert refusal(engine, "dana", "not-her-password").reason == "bad_credentials"
     auth.enable(engine, "dana", actor="boss")
-    assert auth.authenticate(engine, "dana", "dana-password-1", now=NOW).role == "viewer"
+    assert signin.authenticate(engine, "dana", "dana-password-1", now=NOW).role == "viewer"
 
 
 def test_roles_change_and_every_change_is_audited(engine):
@@ -85,7 +86,7 @@ def test_roles_change_and_every_change_is_audited(engine):
     auth.set_role(engine, "dana", "staff", actor="boss")
     auth.disable(engine, "dana", actor="boss")
     auth.enable(engine, "dana", actor="boss")
-    auth.authenticate(engine, "dana", "dana-password-1", now=NOW)
+    signin.authenticate(engine, "dana", "dana-password-1", now=NOW)
     events = list_events(engine, actor="boss")
     assert events.get_column("action").to_list() == [
         "user_enabled",
@@ -124,13 +125,13 @@ def test_reset_and_change_password(engine):
     auth.create_user(engine, "aliya", "first-password", role="analyst")
     one_time = auth.reset_password(engine, "aliya", actor="boss")
     assert refusal(engine, "aliya", "first-password").reason == "bad_credentials"
-    assert auth.authenticate(engine, "aliya", one_time).must_change_password
+    assert signin.authenticate(engine, "aliya", one_time).must_change_password
     with pytest.raises(auth.AuthError):
-        auth.change_password(engine, "aliya", "not-the-one-time", "brand-new-password")
+        passwords.change_password(engine, "aliya", "not-the-one-time", "brand-new-password")
     with pytest.raises(SenimError, match="differ"):
-        auth.change_password(engine, "aliya", one_time, one_time)
-    auth.change_password(engine, "aliya", one_time, "brand-new-password")
-    user = auth.authenticate(engine, "aliya", "brand-new-password")
+        passwords.change_password(engine, "aliya", one_time, one_time)
+    passwords.change_password(engine, "aliya", one_time, "brand-new-password")
+    user = signin.authenticate(engine, "aliya", "brand-new-password")
     assert not user.must_change_password
     assert list_events(engine, action="password_set").item(0, "actor") == "aliya"
 
@@ -145,7 +146,7 @@ def test_demo_admin_once_with_a_forced_password_change(engine):
     password = auth.ensure_demo_admin(engine)
     assert password and len(password) >= 12
     assert auth.ensure_demo_admin(engine) is None
-    user = auth.authenticate(engine, "admin", password)
+    user = signin.authenticate(engine, "admin", password)
     assert user.role == "admin" and user.must_change_password
     assert list_events(engine, action="user_created").item(0, "actor") == "setup"
 
@@ -153,6 +154,6 @@ def test_demo_admin_once_with_a_forced_password_change(engine):
 def test_demo_admin_revives_an_existing_admin_account_when_no_admin_is_active(engine):
     auth.create_user(engine, "admin", "old-admin-password", role="viewer")
     password = auth.ensure_demo_admin(engine)
-    user = auth.authenticate(engine, "admin", password)
+    user = signin.authenticate(engine, "admin", password)
     assert (user.role, user.must_change_password) == ("admin", True)
     assert refusal(engine, "admin", "old-admin-password").reason == "bad_credentials"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from queries.access import accounts as auth
+from queries.access import signin
 from queries.access.audit import list_events
 from queries.cli import main
 from queries.db import make_engine
@@ -60,7 +60,7 @@ def test_add_from_piped_stdin_then_list_in_a_real_process(db_url):
     )
     engine = make_engine(db_url)
     try:
-        assert auth.authenticate(engine, "staff1", "a-long-password", now=NOW).role == "staff"
+        assert signin.authenticate(engine, "staff1", "a-long-password", now=NOW).role == "staff"
         assert list_events(engine, action="user_created").item(0, "actor").startswith("cli")
     finally:
         engine.dispose()
@@ -79,7 +79,7 @@ def test_set_role_disable_enable_reset(db_url, capsys, monkeypatch):
     one_time = out.splitlines()[0].rsplit(": ", 1)[1]
     engine = make_engine(db_url)
     try:
-        user = auth.authenticate(engine, "aida", one_time, now=NOW)
+        user = signin.authenticate(engine, "aida", one_time, now=NOW)
         assert (user.role, user.must_change_password) == ("analyst", True)
         actor = list_events(engine, action="password_set").item(0, "actor")
         assert actor.startswith("cli")
@@ -101,7 +101,7 @@ def test_prompt_asks_twice_on_a_terminal(db_url, capsys, monkeypatch):
     assert main(["users", "add", "bolat", "--role", "staff", "--db", db_url]) == 0
     engine = make_engine(db_url)
     try:
-        assert auth.authenticate(engine, "bolat", "typed-password-1", now=NOW).role == "staff"
+        assert signin.authenticate(engine, "bolat", "typed-password-1", now=NOW).role == "staff"
     finally:
         engine.dispose()
 
