@@ -37,6 +37,10 @@ from queries.summaries.standing import (  # the Regions page (issue 11)
 )
 
 RETRY_SECONDS = 5
+# A computation kept per data version and arguments, a Filters keyed by its repr (every field,
+# in order): Streamlit's own hashing of a dataclass (asdict, then each value) cost ~0.2 ms a
+# key, and a page run makes several (issue 11).
+_per_version = st.cache_data(max_entries=500, show_spinner=False, hash_funcs={Filters: repr})
 
 
 @st.cache_resource(show_spinner=False)
@@ -57,7 +61,7 @@ def _dataset(url: str, version: str) -> Dataset:
     return load_dataset(engine_for(url))
 
 
-@st.cache_data(max_entries=500, show_spinner=False)
+@_per_version
 def _computed(name: str, url: str, version: str, args: tuple) -> object:
     module, function = name.rsplit(".", 1)
     return getattr(importlib.import_module(module), function)(_dataset(url, version), *args)
@@ -87,7 +91,7 @@ def _snapshot(url: str, version: str) -> Snapshot:
     return load_snapshot(engine_for(url))
 
 
-@st.cache_data(max_entries=500, show_spinner=False)
+@_per_version
 def _overview(url: str, version: str, filters: Filters, source: str) -> OverviewNumbers:
     proposals, ngo = _register(url, version)
     snapshot = _snapshot(url, version)
@@ -135,17 +139,17 @@ def overview(version: str, filters: Filters, source: str) -> OverviewNumbers:
 
 
 # --- Regions page from summaries (issue 11; queries/summaries/standing.py) ----------------
-@st.cache_data(max_entries=500, show_spinner=False)
+@_per_version
 def _regions_wave(url: str, version: str, filters: Filters, source: str | None) -> str | None:
     return latest_wave(_snapshot(url, version).strata, filters, source)
 
 
-@st.cache_data(max_entries=500, show_spinner=False)
+@_per_version
 def _regions_standing(url: str, version: str, filters: Filters, source: str, wave: str):
     return standing_from_summaries(_snapshot(url, version), filters, source, wave)
 
 
-@st.cache_data(max_entries=500, show_spinner=False)
+@_per_version
 def _regions_groups(url: str, version: str, filters: Filters, source: str, wave: str, by: str):
     return groups_from_summaries(_snapshot(url, version), filters, source, wave, by)
 
@@ -182,12 +186,12 @@ def regions_groups(
 
 
 # --- Feedback and NGO pages from summaries (issue 11; queries/summaries/pages.py) ---------
-@st.cache_data(max_entries=500, show_spinner=False)
+@_per_version
 def _page_numbers(name: str, url: str, version: str, args: tuple) -> object:
     return _function(name)(_snapshot(url, version), *args)
 
 
-@st.cache_data(max_entries=500, show_spinner=False)
+@_per_version
 def _register_numbers(name: str, url: str, version: str, args: tuple) -> object:
     return _function(name)(Frames(*_register(url, version)), *args)
 
@@ -237,7 +241,7 @@ def _wave_answers(url: str, version: str, source: str, wave: str) -> WaveAnswers
     return answers
 
 
-@st.cache_data(max_entries=500, show_spinner=False)
+@_per_version
 def _drivers(url: str, version: str, filters: Filters, source: str, outcome: str) -> Drivers:
     snapshot = _snapshot(url, version)
     wave = _regions_wave(url, version, strata_cut(filters), source)
