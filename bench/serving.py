@@ -38,13 +38,13 @@ def page_path(page: str) -> str:
 
 ADD_USER = """
 import sys
-from sqlalchemy import select
+from sqlalchemy import text
 from queries.access.accounts import create_user
 from queries.db import make_engine
-from queries.schema.access import users
 engine = make_engine(sys.argv[1])
-with engine.connect() as conn:
-    known = conn.execute(select(users.c.id).where(users.c.username == sys.argv[2])).first()
+with engine.connect() as conn:  # plain SQL: the schema's module moved between designs
+    known = conn.execute(text("SELECT id FROM users WHERE username = :u"), {"u": sys.argv[2]})
+    known = known.first()
 if known is None:
     create_user(engine, sys.argv[2], sys.argv[3], role="staff")
 engine.dispose()

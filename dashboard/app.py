@@ -18,7 +18,7 @@ import pandas  # noqa: F401
 # --- end issue 11
 import streamlit as st
 
-from dashboard import auth, heap, runs, server_guard
+from dashboard import auth, heap, runs, server_guard, signin_page
 from dashboard.components.filters import keep_selection
 from dashboard.components.regionmap import preload_map
 from dashboard.i18n import LANG_KEY, LANGUAGES, t
@@ -74,7 +74,7 @@ def page_list(user: auth.SessionUser | None) -> list[st.Page]:
     """The pages this user may open; signed out, only the sign-in page (also under every page's
     address, hidden, so a shared link opens the linked page right after signing in)."""
     if user is None:
-        login = auth.login_view
+        login = signin_page.login_view
         pages = [st.Page(login, title=t("nav.sign_in"), icon=":material/login:",
                          url_path="login", default=True)]  # fmt: skip
         for name, _icon, _role in PAGES[1:]:  # the Overview is the root address
@@ -103,7 +103,7 @@ def main() -> None:
             server_guard.note_session(user)  # what this session may do on Streamlit's endpoints
             st.logo(str(LOGO), size="large")
             page = st.navigation(page_list(user), position="sidebar" if user else "hidden")
-            auth.logout_button()
+            signin_page.logout_button()
             if user is None:  # scale (issue 11): chart code and map geometry load at sign-in
                 preload_map()
                 page.run()

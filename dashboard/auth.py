@@ -1,10 +1,10 @@
-"""Who is using the app (UI side): sign-in, the session's user, and server-side role checks.
+"""Who is using the app (UI side): the session's user and server-side role checks.
 
 - ``current_user() -> SessionUser | None``: the signed-in user of this browser session (ended
   sessions count as signed out); when sign-in is not required, an anonymous ``viewer``.
 - ``require_role(role) -> SessionUser``: checked at the top of a page on every run, server side;
   shows a translated "not allowed" message and stops the page when the user lacks the role.
-- ``login_view()``: the sign-in page; ``logout_button()``: a sidebar button.
+- The sign-in page and the sidebar's sign-out button: ``dashboard.signin_page``.
 
 Sessions (issue 13, docs/security.md): signing in opens a server-side session
 (``queries.access.sessions``): absolute end ``SENIM_SESSION_MINUTES`` after sign-in, idle end
@@ -37,29 +37,18 @@ from urllib.parse import quote, urlencode, urlsplit
 import streamlit as st
 
 from dashboard import session_routes
-from dashboard.components.plain import escape_markdown
 from dashboard.data import engine
 from dashboard.i18n import t
 from queries import settings
 from queries.access import accounts as auth
-from queries.access import audit, oidc, passwords, sessions, signin
-from queries.access.common import MIN_PASSWORD
-from queries.errors import DatabaseUnavailable, SenimError
+from queries.access import oidc, sessions
+from queries.errors import DatabaseUnavailable
 from queries.vocab import Role, values
 
 ROLES = values(Role)
 SESSION_KEY = "senim_user"
-PENDING_KEY = "senim_change_password"  # {"username", "expires_at"} after a one-time password
 EXPIRED_KEY = "senim_session_expired"
 OIDC_REFUSED_KEY = "senim_oidc_refused"  # the reason the provider's identity was refused
-PENDING_SECONDS = 600
-ERROR_KEYS = {
-    "bad_credentials": "auth.error_bad_credentials",
-    "disabled": "auth.error_disabled",
-    "throttled": "access.error_throttled",
-    "expired": "access.error_expired",
-    "reused": "access.password_not_new",
-}
 
 
 @dataclass(frozen=True)
@@ -73,19 +62,8 @@ def has_role(user: SessionUser | None, role: str) -> bool:
     return user is not None and user.role in ROLES and Role(user.role).allows(role)
 
 
-def client_address() -> str:
-    """The client's address for sign-in throttling: the last ``X-Forwarded-For`` hop behind a
-    trusted proxy (setting), else the websocket peer; "local" on loopback."""
-    if settings.trust_forwarded_for():
-        forwarded = st.context.headers.get("X-Forwarded-For")
-        hops = [hop.strip() for hop in str(forwarded or "").split(",") if hop.strip()]
-        if hops:
-            return hops[-1][:200]
-    address = st.context.ip_address
-    return address if isinstance(address, str) and address else "local"
-
-
-def _oidc_configured() -> bool:
+def oidc_configured() -> bool:
+    """Whether sign-in goes through the identity provider (an ``[auth]`` section in secrets)."""
     try:
         return "auth" in st.secrets
     except Exception:  # no secrets file at all, or an unreadable one: local accounts
@@ -93,10 +71,10 @@ def _oidc_configured() -> bool:
 
 
 def _oidc_signed_in() -> bool:
-    return _oidc_configured() and bool(getattr(st.user, "is_logged_in", False))
+    return oidc_configured() and bool(getattr(st.user, "is_logged_in", False))
 
 
-def _redirect(url: str) -> None:
+def redirect(url: str) -> None:
     """Send the browser to ``url`` (the message ``st.login`` uses for its own redirect)."""
     from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
     from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
@@ -109,14 +87,16 @@ def _redirect(url: str) -> None:
     ctx.enqueue(message)
 
 
-def _here() -> str:
+def here() -> str:
     """This page's path and query, to come back to after the cookie hand-off."""
     path = urlsplit(st.context.url or "/").path or "/"
     query = urlencode(st.query_params.to_dict())
     return session_routes.safe_next(f"{path}?{query}" if query else path)
 
 
-def _start_session(username: str, role: str, method: str) -> None:
+def start_session(*, username: str, role: str, method: str) -> None:
+    """Open a server-side session for a user who just signed in (and move it into the cookie
+    when served through ``serve.py``)."""
     _forget_run_user()
     sid, code = sessions.open_session(engine(), username=username, method=method)
     st.session_state[SESSION_KEY] = {
@@ -127,13 +107,15 @@ def _start_session(username: str, role: str, method: str) -> None:
     }
     st.session_state.pop(EXPIRED_KEY, None)
     if session_routes.mounted:  # move the session into the HttpOnly cookie (one round trip)
-        _redirect(f"{session_routes.SESSION_PATH}?code={code}&next={quote(_here(), safe='')}")
+        redirect(f"{session_routes.SESSION_PATH}?code={code}&next={quote(here(), safe='')}")
         # end this run here, as st.login does: a rerun started now could reach the browser
         # before the redirect and leave it on the sign-in form
         st.stop()
 
 
-def _end_session(expired: bool = False) -> None:
+def end_session(*, expired: bool = False) -> None:
+    """Sign this tab out and revoke its server-side session (``expired``: say so on the sign-in
+    page)."""
     _forget_run_user()
     stored = st.session_state.pop(SESSION_KEY, None)
     if isinstance(stored, dict) and stored.get("sid") is not None:
@@ -220,7 +202,7 @@ def _from_provider() -> SessionUser | None:
     except oidc.OidcError as exc:
         st.session_state[OIDC_REFUSED_KEY] = exc.reason
         return None
-    _start_session(account.username, account.role, "oidc")
+    start_session(username=account.username, role=account.role, method="oidc")
     return SessionUser(account.username, account.role)
 
 
@@ -288,9 +270,9 @@ def _check_user() -> SessionUser | None:
             user = _checked(stored)
             if user is not None:
                 return user
-            _end_session()
+            end_session()
         else:
-            _end_session(expired=True)
+            end_session(expired=True)
             if _oidc_signed_in():
                 st.logout()  # the provider's cookie outlives our session; end it too
     user = _from_cookie() or _from_provider()
@@ -308,113 +290,3 @@ def require_role(role: str) -> SessionUser:
         st.error(t("auth.not_allowed"), icon=":material/lock:")
         st.stop()
     return user
-
-
-def login_view() -> None:
-    """The sign-in page: the identity provider's button, or the local account form."""
-    st.title(t("auth.sign_in_title"))
-    if st.session_state.get(EXPIRED_KEY):
-        st.info(t("auth.session_expired"), icon=":material/timer_off:")
-    if _oidc_configured():
-        _provider_view()
-        return
-    pending = st.session_state.get(PENDING_KEY)
-    if isinstance(pending, dict) and pending.get("expires_at", 0) > time.time():
-        _change_password_form(str(pending["username"]))
-        return
-    st.session_state.pop(PENDING_KEY, None)
-    with st.form("login", border=True):
-        username = st.text_input(t("auth.username"), max_chars=64, key="login_username")
-        password = st.text_input(
-            t("auth.password"), type="password", max_chars=256, key="login_password"
-        )
-        submitted = st.form_submit_button(t("auth.sign_in"), type="primary")
-    if not submitted:
-        return
-    if not username.strip() or not password:
-        st.error(t("auth.fill_both"))
-        return
-    try:
-        user = signin.authenticate(engine(), username, password, address=client_address())
-    except auth.AuthError as exc:
-        key = ERROR_KEYS.get(exc.reason, "auth.error_bad_credentials")
-        st.error(t(key, seconds=exc.seconds), icon=":material/error:")
-        return
-    if user.must_change_password:
-        st.session_state[PENDING_KEY] = {
-            "username": user.username,
-            "expires_at": time.time() + PENDING_SECONDS,
-        }
-        st.rerun()
-    _start_session(user.username, user.role, "password")
-    st.rerun()
-
-
-def _provider_view() -> None:
-    refused = st.session_state.get(OIDC_REFUSED_KEY)
-    if getattr(st.user, "is_logged_in", False) and refused:
-        st.error(t(f"access.oidc_{refused}"), icon=":material/error:")
-        st.button(t("auth.sign_out"), on_click=_provider_sign_out)
-    else:
-        st.button(t("auth.sign_in_provider"), on_click=st.login, type="primary")
-
-
-def _provider_sign_out() -> None:
-    st.session_state.pop(OIDC_REFUSED_KEY, None)
-    st.logout()
-
-
-def _change_password_form(username: str) -> None:
-    """After a one-time password: the user must choose their own before the app opens."""
-    st.info(t("auth.must_change"), icon=":material/key:")
-    with st.form("change_password"):
-        first = st.text_input(
-            t("auth.new_password"), type="password", max_chars=256, key="new_password"
-        )
-        second = st.text_input(
-            t("auth.repeat_password"), type="password", max_chars=256, key="repeat_password"
-        )
-        submitted = st.form_submit_button(t("auth.save_password"), type="primary")
-    if not submitted:
-        return
-    if first != second:
-        st.error(t("auth.passwords_differ"))
-        return
-    if len(first) < MIN_PASSWORD:
-        st.error(t("auth.password_short", n=MIN_PASSWORD))
-        return
-    try:
-        passwords.replace_one_time_password(engine(), username, first)
-        account = auth.get_user(engine(), username)
-    except auth.AuthError as exc:
-        st.error(t(ERROR_KEYS.get(exc.reason, "auth.error_bad_credentials")))
-        return
-    except SenimError as exc:
-        st.error(escape_markdown(exc))
-        return
-    st.session_state.pop(PENDING_KEY, None)
-    if account is None or account.disabled:
-        st.error(t("auth.error_disabled"))
-        return
-    _start_session(username, account.role, "password")
-    st.rerun()
-
-
-def logout_button() -> None:
-    """A sidebar line with the user and role, and a button that ends the session."""
-    user = current_user()
-    if user is None or user.username == "anonymous":
-        return
-    # st.text, not caption: a user name is never rendered as Markdown
-    st.sidebar.text(t("auth.signed_in_as", user=user.username, role=t(f"auth.role_{user.role}")))
-    if st.sidebar.button(t("auth.sign_out"), key="logout", icon=":material/logout:"):
-        with contextlib.suppress(DatabaseUnavailable):  # signing out works with the database down
-            audit.record(engine(), actor=user.username, action="sign_out", target=user.username)
-        _end_session()  # revokes the server-side session at once
-        if _oidc_configured():
-            st.logout()
-        elif session_routes.mounted:
-            # ...and drop the cookie from the browser, back to this page's sign-in form
-            _redirect(f"{session_routes.SIGNOUT_PATH}?next={quote(_here(), safe='')}")
-            st.stop()
-        st.rerun()

@@ -109,7 +109,7 @@ def warm_up() -> None:
         data.engine()
         import pandas  # noqa: F401  (then the sign-in page's and the Overview's imports)
 
-        from dashboard import auth  # noqa: F401
+        from dashboard import signin_page  # noqa: F401
         from dashboard.views import overview  # noqa: F401  (plotly and the charts)
 
         data.warm()

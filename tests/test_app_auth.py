@@ -36,11 +36,12 @@ def run_script(name: str) -> None:
     import streamlit as st
 
     from dashboard import auth as ui_auth
+    from dashboard import signin_page
 
     if name == "login":
         user = ui_auth.current_user()
         if user is None:
-            ui_auth.login_view()
+            signin_page.login_view()
         else:
             st.markdown(f"signed in: {user.username} {user.role}")
         return
