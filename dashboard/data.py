@@ -18,8 +18,10 @@ from queries.metrics.dataset import Dataset, load_dataset
 from queries.metrics.drivers import Drivers, drivers_numbers  # Drivers page (issue 11)
 from queries.metrics.filters import Filters, register_cut, strata_cut
 from queries.metrics.inference import Standing, weighted_by_group, weighted_standing
+from queries.metrics.ngo import Relation, ngo_trust_relation, ngo_year, trust_by_region
 from queries.metrics.overview import OverviewNumbers, overview_numbers
 from queries.metrics.page_weights import WeightedEstimates
+from queries.summaries import pages
 from queries.summaries.memory import (
     Snapshot,
     load_snapshot,
@@ -222,6 +224,22 @@ def from_register(function: Callable[..., object], version: str, *args: object) 
     A Filters argument is keyed on what the register reads of it (``register_cut``)."""
     cut = tuple(register_cut(a) if isinstance(a, Filters) else a for a in args)
     return _register_numbers(_name(function), settings.database_url(), version, cut)
+
+
+def ngo_relation(version: str, filters: Filters, source: str, year: int) -> Relation | None:
+    """NGO density beside trust in ``year`` (``ngo_trust_relation``: a weighted line and its
+    robustness, two dozen small regressions) once per data version and arguments, not on every
+    run of the NGO page; None when no region has trust numbers (or too few have both)."""
+    return _ngo_relation(settings.database_url(), version, filters, source, year)
+
+
+@_per_version
+def _ngo_relation(url: str, version: str, filters: Filters, source: str, year: int):
+    made = page_numbers(pages.trust_by_region, trust_by_region, version, filters, source, year)
+    if not made.estimates.height:
+        return None
+    density = from_register(ngo_year, version, filters, year).density
+    return ngo_trust_relation(made.estimates, density)
 
 
 # --- end Feedback and NGO pages from summaries -------------------------------------------

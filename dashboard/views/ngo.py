@@ -10,9 +10,9 @@ from dashboard.components.page import start_page
 from dashboard.components.table import as_arrow, data_table
 from dashboard.components.theme import MONEY_COLOUR
 from dashboard.components.weights_note import weights_note
-from dashboard.data import from_register, page_numbers
+from dashboard.data import from_register, ngo_relation, page_numbers
 from dashboard.i18n import fmt_number, region_name, t
-from queries.metrics.ngo import Relation, ngo_trust_relation, ngo_year, trust_by_region
+from queries.metrics.ngo import Relation, ngo_year, trust_by_region
 from queries.summaries import pages
 
 
@@ -75,7 +75,7 @@ def render() -> None:
     relation = None
     if made.estimates.height:
         weights_note(page.filters, made.weights, made.uncalibrated_waves)
-        relation = ngo_trust_relation(made.estimates, this_year)
+        relation = ngo_relation(page.data.version, page.filters, page.source, year)
     if relation is None:
         st.info(t("ngo.relation_none"))
         return
