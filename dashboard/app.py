@@ -18,7 +18,7 @@ import pandas  # noqa: F401
 # --- end issue 11
 import streamlit as st
 
-from dashboard import auth, heap, runs, server_guard, signin_page
+from dashboard import auth, heap, i18n, runs, server_guard, signin_page
 from dashboard.components.filters import keep_selection
 from dashboard.components.regionmap import preload_map
 from dashboard.i18n import LANG_KEY, LANGUAGES, t
@@ -99,7 +99,8 @@ def main() -> None:
         st.set_page_config(page_title="Senim", page_icon=str(LOGO), layout="wide")
         choose_language()
         keep_selection()
-        with auth.checked_for_this_run() as user:  # issue 11: one database check per run
+        # issue 11: the language and the user looked up once per run
+        with i18n.fixed_language(), auth.checked_for_this_run() as user:
             server_guard.note_session(user)  # what this session may do on Streamlit's endpoints
             st.logo(str(LOGO), size="large")
             page = st.navigation(page_list(user), position="sidebar" if user else "hidden")

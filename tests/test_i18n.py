@@ -84,3 +84,28 @@ def test_numbers_follow_the_language():
     assert fmt_number(12345.67, 1, "en") == "12,345.7"
     assert fmt_number(12345.67, 1, "ru") == "12\u00a0345,7"
     assert fmt_number(12345.67, 1, "kk") == "12\u00a0345,7"
+
+
+def _language_read_once_script() -> None:
+    import streamlit as st
+
+    from dashboard.i18n import fixed_language, language
+
+    seen = []
+    with fixed_language():
+        seen.append(language())
+        st.session_state["lang"] = "en"  # the session's language changes meanwhile
+        seen.append(language())
+    seen.append(language())
+    st.session_state["seen"] = seen
+
+
+def test_a_run_reads_the_language_once_and_the_next_read_is_fresh():
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_function(_language_read_once_script)
+    at.session_state["lang"] = "ru"
+    at.run()
+    assert not at.exception, at.exception
+    # fixed for the rest of the run; read again from the session once the run's block ends
+    assert at.session_state["seen"] == ["ru", "ru", "en"]

@@ -14,7 +14,10 @@ Keys are the dotted table path (``overview.title``). The language lives in the s
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 
@@ -55,8 +58,28 @@ def catalogue() -> dict[str, dict[str, str]]:
     return out
 
 
+_RUN = threading.local()  # the language fixed for the rest of a script run (fixed_language)
+
+
+@contextmanager
+def fixed_language() -> Iterator[str]:
+    """The session's language read once for the rest of this run (its thread), once the switch
+    has been drawn: a page asks for it hundreds of times (every label, number and name), each a
+    trip through Streamlit's session state (issue 11: ~4% of a Regions filter change)."""
+    _RUN.lang = lang = _session_language()
+    try:
+        yield lang
+    finally:
+        _RUN.lang = None
+
+
 def language() -> str:
     """The language of this session (kk when unset or invalid)."""
+    fixed = getattr(_RUN, "lang", None)
+    return fixed if fixed is not None else _session_language()
+
+
+def _session_language() -> str:
     try:
         lang = st.session_state.get(LANG_KEY, DEFAULT_LANGUAGE)
     except Exception:  # outside a Streamlit run (plain scripts, unit tests)
