@@ -94,12 +94,13 @@ def _snapshot(url: str, version: str) -> Snapshot:
 
 
 @_per_version
-def _overview(url: str, version: str, filters: Filters, source: str) -> OverviewNumbers:
+def _overview(
+    url: str, version: str, filters: Filters, source: str, areas: bool
+) -> OverviewNumbers:
     proposals, ngo = _register(url, version)
     snapshot = _snapshot(url, version)
-    return overview_from_summaries(
-        engine_for(url), filters, source, snapshot=snapshot, proposals=proposals, ngo=ngo
-    )
+    return overview_from_summaries(engine_for(url), filters, source, snapshot=snapshot,
+                                   proposals=proposals, ngo=ngo, areas=areas)  # fmt: skip
 
 
 def warm() -> None:
@@ -124,17 +125,18 @@ def summary_catalog() -> Catalog:
         raise  # not reached: database_unavailable stops the run
 
 
-def overview(version: str, filters: Filters, source: str) -> OverviewNumbers:
+def overview(version: str, filters: Filters, source: str, *, areas: bool = True) -> OverviewNumbers:
     """The Overview's numbers per (data version, filters, source) from the summary store, with
     either weights (issue 12); from the survey rows while the store is incomplete (a database
-    upgraded from before it, until ``python -m queries summaries rebuild``)."""
+    upgraded from before it, until ``python -m queries summaries rebuild``). ``areas=False``:
+    the cards and the trend only, no map nor regions moved (a region's profile)."""
     url = settings.database_url()
     if not _catalog(url, version).complete:
         return computed(overview_numbers, version, filters, source)
     # H4: a composite over a new institution set is summed in SQL once (then cached in the
     # database for every process); Streamlit shows the spinner only past half a second
     with st.spinner(t("common.loading")):
-        return _overview(url, version, filters, source)
+        return _overview(url, version, filters, source, areas)
 
 
 # --- end summary store ------------------------------------------------------------------

@@ -83,3 +83,35 @@ def test_after_an_upload_and_a_rollback_the_store_checks_and_rakes_alike(calibra
             assert_same_overview(raw, overview_from_summaries(calibrating, filters, SOURCES[0]))
         if step == "upload":
             rollback(calibrating, grown, by="test")
+
+
+@pytest.mark.slow
+def test_a_region_profile_has_the_overviews_cards_and_trend(calibrating):
+    """``areas=False`` (the Regions page's profile) leaves out the map and the regions moved and
+    changes nothing else: cards, trend, latest wave, comparable units and weights are the full
+    Overview's, for random filters and either weights."""
+    from hypothesis import given
+
+    from queries.metrics.moved import no_moves
+    from tests.test_summaries import assert_same_frame
+
+    either = st.sampled_from(("calibrated", "delivered"))
+
+    @given(filters=filters_strategy(), weights=either)
+    @SLOW
+    def same(filters: Filters, weights: str) -> None:
+        filters = dataclasses.replace(filters, weights=weights)
+        try:
+            full = overview_from_summaries(calibrating, filters, SOURCES[0])
+        except Exception as exc:  # an unknown wave: the same error both ways
+            with pytest.raises(type(exc)):
+                overview_from_summaries(calibrating, filters, SOURCES[0], areas=False)
+            return
+        lean = overview_from_summaries(calibrating, filters, SOURCES[0], areas=False)
+        for name in ("cards", "trend", "funnel"):
+            assert_same_frame(getattr(full, name), getattr(lean, name), name)
+        for name in ("latest_wave", "comparable_units", "weights", "uncalibrated_waves"):
+            assert getattr(full, name) == getattr(lean, name), name
+        assert lean.by_region.is_empty() and lean.moved.equals(no_moves())
+
+    same()

@@ -146,7 +146,9 @@ def region_profile(page: PageData, ranked: pl.DataFrame) -> None:
     code = st.selectbox(
         t("regions.pick"), chosen, format_func=lambda c: region_name(c, lang), key=PROFILE_KEY
     )
-    numbers = overview(page.data.version, replace(page.filters, regions=(code,)), page.source)
+    # the cards and the trend only: the profile draws no map and no regions moved
+    region = replace(page.filters, regions=(code,))
+    numbers = overview(page.data.version, region, page.source, areas=False)
     row = ranked.filter(pl.col("region") == code)
     if row.height and row.item(0, "rank") is not None:  # never a bare rank: its interval too
         st.caption(

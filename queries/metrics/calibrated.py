@@ -60,8 +60,8 @@ class CalibratedOverviewSums:
     """The three sets of calibrated sums the Overview combines, and the waves left delivered."""
 
     national: pl.DataFrame  # domains: wave
-    by_region: pl.DataFrame  # domains: region × the latest wave (the map)
-    moved: pl.DataFrame  # domains: region (comparable unit) × the last two waves
+    by_region: pl.DataFrame | None  # domains: region × the latest wave (the map); None: not made
+    moved: pl.DataFrame | None  # domains: region (comparable unit) × the last two waves
     uncalibrated_waves: tuple[str, ...]
 
 
@@ -100,12 +100,17 @@ def calibrated_overview_sums(
 
 
 def overview_sums_from(
-    make: SumsMaker, labels: Sequence[str], *, regions: Sequence[str] = ()
+    make: SumsMaker, labels: Sequence[str], *, regions: Sequence[str] = (), areas: bool = True
 ) -> CalibratedOverviewSums:
     """The Overview's three sets of calibrated sums from ``make`` over the waves ``labels``
     (in time order): per wave, per region of the latest wave, per region (comparable unit
-    across the reform) of the last two waves."""
+    across the reform) of the last two waves; ``areas=False``: per wave only (the other two
+    None)."""
     result = make(None, None)
+    left = {key[1] for key, _ in result.delivered}
+    uncalibrated = tuple(w for w in labels if w in left)
+    if not areas:
+        return CalibratedOverviewSums(result.sums, None, None, uncalibrated)
     latest, last_two = list(labels[-1:]), list(labels[-2:])
     by_region = make(latest, pl.col("region")).sums.rename({AREA: "region"})
     across = crosses_reform(last_two)  # region-reform: compared on comparable units
@@ -113,12 +118,11 @@ def overview_sums_from(
     moved = make(last_two, area).sums
     units = {comparable_region(c) for c in regions} | set(regions) if across else set(regions)
     moved = _within(moved, AREA, sorted(units)).rename({AREA: "region"})
-    left = {key[1] for key, _ in result.delivered}
     return CalibratedOverviewSums(
         national=result.sums,
         by_region=_within(by_region, "region", regions),
         moved=moved,
-        uncalibrated_waves=tuple(w for w in labels if w in left),
+        uncalibrated_waves=uncalibrated,
     )
 
 

@@ -274,17 +274,23 @@ def overview_from_sums(
     by_region: pl.DataFrame | None = None,
     moved: pl.DataFrame | None = None,
     register: RegisterPart | None = None,
+    areas: bool = True,
 ) -> OverviewNumbers:
     """``overview_numbers`` from ``overview_sums``-shaped sums (raw rows or the summary store)
     and the register and NGO frames already cut to the filters. ``by_region``, ``moved``:
     calibrated sums made for the map's and the regions-moved domains (issue 12), which the
     national ``sums`` cannot give (raked sums hold for their own domains only). ``register``:
-    ``register_part(proposals, ngo)`` when the caller keeps it (then they are not read)."""
+    ``register_part(proposals, ngo)`` when the caller keeps it (then they are not read).
+    ``areas=False``: the cards and the trend only, the map and the regions moved left empty
+    (a region's profile draws neither)."""
     register = register_part(proposals, ngo) if register is None else register
     own = pl.DataFrame()  # with the sums given, the helpers below never read responses
     if sums.is_empty():
         trend, latest, by_region = pl.DataFrame(), None, pl.DataFrame()
         moved = regions_moved(own, sums=sums if moved is None else moved)
+    elif not areas:
+        latest = waves_of(sums).get_column("wave")[-1]
+        trend, by_region, moved = survey_trend(own, sums=sums), pl.DataFrame(), no_moves()
     else:
         latest = waves_of(sums).get_column("wave")[-1]
         regional = sums if by_region is None else by_region  # issue 12

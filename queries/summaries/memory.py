@@ -280,10 +280,12 @@ def overview_from_summaries(
     snapshot: Snapshot | None = None,
     proposals: pl.DataFrame | None = None,
     ngo: pl.DataFrame | None = None,
+    areas: bool = True,
 ) -> OverviewNumbers:
     """``overview_numbers`` for (filters, source) from the summary store: no survey row is read
     (but once per snapshot for a composite the store does not hold). ``snapshot``,
-    ``proposals``, ``ngo``: what the caller keeps per data version (read here otherwise)."""
+    ``proposals``, ``ngo``: what the caller keeps per data version (read here otherwise).
+    ``areas=False``: the cards and the trend only (``overview_from_sums``)."""
     snapshot = load_snapshot(engine) if snapshot is None else snapshot
     regions, comparable, kept = selection(snapshot, filters, source)
     filters = replace(filters, regions=regions)
@@ -306,15 +308,17 @@ def overview_from_summaries(
             # the map and the regions moved draw composite trust only (issue 11: the area
             # domains' sums of the other variables were made and dropped on every miss)
             make = calibrated_maker(raking, waves, cells, filters, by_area=(COMPOSITE,))
-            made = overview_sums_from(make, list(waves.labels), regions=filters.regions)
+            made = overview_sums_from(make, list(waves.labels), regions=filters.regions,
+                                      areas=areas)  # fmt: skip
             numbers = overview_from_sums(made.national, proposals, ngo, filters.institutions,
                                          by_region=made.by_region, moved=made.moved,
-                                         register=register)  # fmt: skip
+                                         register=register, areas=areas)  # fmt: skip
             return replace(numbers, comparable_units=comparable, weights=CALIBRATED,
                            uncalibrated_waves=made.uncalibrated_waves)  # fmt: skip
     # --- end issue 12 ---
     sums = snapshot_sums(snapshot, kept, filters, variables)
-    numbers = overview_from_sums(sums, proposals, ngo, filters.institutions, register=register)
+    numbers = overview_from_sums(sums, proposals, ngo, filters.institutions, register=register,
+                                 areas=areas)  # fmt: skip
     return replace(numbers, comparable_units=comparable, uncalibrated_waves=uncalibrated)
 
 
