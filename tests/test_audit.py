@@ -186,6 +186,33 @@ def test_a_busy_refusal_is_logged_once_the_database_is_free(tmp_path):
         holder.dispose()
 
 
+def test_an_event_kept_for_one_database_is_never_written_into_another(tmp_path):
+    """A process that writes to two databases (tests, the CLI beside a server) keeps an event
+    that could not be written for its own database: the other's next write does not take it."""
+    from sqlalchemy import text
+
+    from queries.db import init_db, make_engine
+    from queries.schema.access import audit_log
+
+    first, second = (make_engine(f"sqlite:///{tmp_path / n}") for n in ("a.db", "b.db"))
+    for engine in (first, second):
+        init_db(engine)
+    try:
+        with first.begin() as conn:  # the table gone: the event cannot be written now
+            conn.execute(text("ALTER TABLE audit_log RENAME TO audit_log_away"))
+        audit.record_best_effort(first, actor="staff1", action="upload_busy", target="a.csv")
+        record(second, actor="boss", action="sign_in")
+        assert list_events(second).get_column("action").to_list() == ["sign_in"]
+        with first.begin() as conn:
+            conn.execute(text("DROP TABLE audit_log_away"))
+        audit_log.create(first)
+        record(first, actor="boss", action="sign_in")  # the first database's next write
+        assert list_events(first).get_column("action").to_list() == ["sign_in", "upload_busy"]
+    finally:
+        first.dispose()
+        second.dispose()
+
+
 def test_downloads_are_logged(engine):
     audit.record_download(engine, actor="analyst1", what="senim-feedback.csv", rows=1234)
     event = list_events(engine, action="download").row(0, named=True)

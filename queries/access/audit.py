@@ -78,21 +78,21 @@ def record(
 
 # Events that could not be written (the database was busy or failing, which is often the very
 # thing being logged): kept in memory and written, with their own time, before the next event
-# this process writes through an engine.
-_pending: list[dict] = []
+# this process writes through an engine to the same database (never into another one).
+_pending: dict[str, list[dict]] = {}
 _pending_lock = threading.Lock()
 
 
 def _write_with_pending(engine: Engine, row: dict) -> None:
+    key = str(engine.url)
     with _pending_lock:
-        rows = [*_pending, row]
-        _pending.clear()
+        rows = [*_pending.pop(key, []), row]
     try:
         with engine.begin() as own:
             own.execute(insert(audit_log), rows)
     except BaseException:
-        with _pending_lock:
-            _pending[:0] = rows[:-1]  # the earlier events wait for the next write
+        with _pending_lock:  # the earlier events wait for the next write
+            _pending[key] = [*rows[:-1], *_pending.get(key, [])]
         raise
 
 
@@ -153,7 +153,7 @@ def record_best_effort(
     except (SQLAlchemyError, DatabaseUnavailable) as exc:
         _LOG.warning("audit event %s %s %s kept for the next write: %s", action, actor, target, exc)
         with _pending_lock:
-            _pending.append(_row(actor, action, target, detail, at))
+            _pending.setdefault(str(engine.url), []).append(_row(actor, action, target, detail, at))
 
 
 def record_download(engine: Engine, *, actor: str, what: str, rows: int) -> None:
