@@ -18,6 +18,25 @@ from sqlalchemy import (
 from queries.schema.base import metadata
 
 # --- summary store (issue 11): per-cell sums of the survey, see queries/summaries/ ---
+
+
+def cell_sum_columns() -> list[Column]:
+    """A cell's keys and its sums for one variable, as the summary store and the composite
+    cache both lay them out (new Column objects each time: a column belongs to one table)."""
+    return [
+        Column("source", String(32), nullable=False),
+        Column("wave", String(32), nullable=False),
+        Column("region", String(8), nullable=False),
+        Column("sex", String(8)),  # NULL: not answered (outside any sex filter)
+        Column("age_group", String(8)),
+        Column("settlement", String(8)),
+        Column("variable", String(96), nullable=False),
+        Column("n", Integer, nullable=False),
+        *(Column(name, Float, nullable=False) for name in ("sw", "swy", "sw2", "sw2y", "sw2y2")),
+        Column("sy", Float, nullable=False),  # unweighted Σy: calibrated (raked) estimates need it
+    ]
+
+
 # One row per stratum (source|wave|region) with its respondent count, and one row per
 # cell (stratum × sex × age group × settlement) × variable with a value. Keyed by the wave's
 # labels rather than survey_waves.id: the summaries of a wave are a pure function of its rows.
@@ -34,20 +53,7 @@ summary_strata = Table(
 summary_cells = Table(
     "summary_cells",
     metadata,
-    Column("source", String(32), nullable=False),
-    Column("wave", String(32), nullable=False),
-    Column("region", String(8), nullable=False),
-    Column("sex", String(8)),  # NULL: not answered (outside any sex filter)
-    Column("age_group", String(8)),
-    Column("settlement", String(8)),
-    Column("variable", String(96), nullable=False),
-    Column("n", Integer, nullable=False),
-    Column("sw", Float, nullable=False),
-    Column("swy", Float, nullable=False),
-    Column("sw2", Float, nullable=False),
-    Column("sw2y", Float, nullable=False),
-    Column("sw2y2", Float, nullable=False),
-    Column("sy", Float, nullable=False),  # unweighted Σy: calibrated (raked) estimates need it
+    *cell_sum_columns(),
     Index("ix_summary_cells_wave", "source", "wave", "variable"),
 )
 
@@ -112,20 +118,7 @@ summary_composites = Table(
     "summary_composites",
     metadata,
     Column("institutions", Text, nullable=False),
-    Column("source", String(32), nullable=False),
-    Column("wave", String(32), nullable=False),
-    Column("region", String(8), nullable=False),
-    Column("sex", String(8)),
-    Column("age_group", String(8)),
-    Column("settlement", String(8)),
-    Column("variable", String(96), nullable=False),
-    Column("n", Integer, nullable=False),
-    Column("sw", Float, nullable=False),
-    Column("swy", Float, nullable=False),
-    Column("sw2", Float, nullable=False),
-    Column("sw2y", Float, nullable=False),
-    Column("sw2y2", Float, nullable=False),
-    Column("sy", Float, nullable=False),
+    *cell_sum_columns(),
     Index("ix_summary_composites_set", "institutions", "variable", "source", "wave"),
     Index("ix_summary_composites_wave", "source", "wave"),
 )
