@@ -134,8 +134,10 @@ def varying(
     its reference, as R's factor default)."""
     used, dropped, present = [], [], {}
     for name in (*NUMERIC, *CATEGORIES):
-        count = np.bincount(held[name], minlength=len(columns.levels[name]))
-        present[name] = [v for v, k in zip(columns.levels[name], count, strict=True) if k > 0]
+        # a comparison per level over the small codes: a bincount first widens them to 64 bits
+        # (~0.6 ms a predictor on a whole wave at 10M, ~10 ms a model)
+        codes = held[name]
+        present[name] = [v for k, v in enumerate(columns.levels[name]) if (codes == k).any()]
         (used if len(present[name]) > 1 else dropped).append(name)
     return used, tuple(dropped), present
 
