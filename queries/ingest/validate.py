@@ -245,16 +245,23 @@ def _reform_rule(out: dict[str, pl.Series], frame, errors: ErrorCollector, ends)
     errors.add(bad, "region", _col(frame, "region"), "region_before_reform", params)
 
 
+def _period_bounds(labels: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """Each label's first and last day, computed once per distinct label (a million rows name
+    a few waves: per row, these two date calculations were half the validation's time)."""
+    start, end = v.by_distinct(labels, lambda d: (v.wave_start(d), period_end(d)))
+    return start.rename("period_start"), end.rename("period_end")
+
+
 def _survey_rules(out: dict[str, pl.Series], frame: pl.DataFrame, errors: ErrorCollector) -> None:
-    out["period_start"] = v.wave_start(out["wave"]).rename("period_start")
-    _reform_rule(out, frame, errors, period_end(out["wave"]))  # region-reform
+    out["period_start"], ends = _period_bounds(out["wave"])
+    _reform_rule(out, frame, errors, ends)  # region-reform
     orphan = out["received_response"].is_not_null() & ~out["submitted_proposal"].fill_null(False)
     raw = _col(frame, "received_response")
     errors.add(orphan, "received_response", raw, "received_without_proposal")
 
 
 def _ngo_rules(out: dict[str, pl.Series], frame: pl.DataFrame, errors: ErrorCollector) -> None:
-    _reform_rule(out, frame, errors, period_end(out["period"]))  # region-reform
+    _reform_rule(out, frame, errors, _period_bounds(out["period"])[1])  # region-reform
     over = out["active_ngos"] > out["registered_ngos"]
     params = _params(registered=out["registered_ngos"])
     errors.add(over, "active_ngos", _col(frame, "active_ngos"), "active_over_registered", params)
