@@ -11,9 +11,11 @@ stand-ins that NULLIF turns back into NULL, booleans are the ints 0/1 (the drive
 
 from __future__ import annotations
 
+import gc
 import io
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from itertools import islice
 
 import numpy as np
@@ -45,14 +47,31 @@ def insert_frame(
         return
     limit = _variable_limit(conn)
     into = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
-    for part in chunks(frame, chunk, progress):
-        fields, bound = _fields(part)
-        # several rows per statement: SQLite's cost per executed statement (reset, bind, step)
-        # is most of a narrow row's (1M responses 4.0 -> 3.5 s, 670k summary cells 2.3 -> 1.4 s)
-        per = max(1, min(ROWS_PER_STATEMENT, limit // max(1, len(bound))))
-        for rows, params in _statements(bound, part.height, per):
-            sql = into + ", ".join(_row_sql(fields, at * len(bound)) for at in range(rows))
-            conn.exec_driver_sql(sql, params)  # type: ignore[arg-type]
+    with _collector_paused():
+        for part in chunks(frame, chunk, progress):
+            fields, bound = _fields(part)
+            # several rows per statement: SQLite's cost per executed statement (reset, bind,
+            # step) is most of a narrow row's (1M responses 4.0 -> 3.5 s, 670k summary cells
+            # 2.3 -> 1.4 s)
+            per = max(1, min(ROWS_PER_STATEMENT, limit // max(1, len(bound))))
+            for rows, params in _statements(bound, part.height, per):
+                sql = into + ", ".join(_row_sql(fields, at * len(bound)) for at in range(rows))
+                conn.exec_driver_sql(sql, params)  # type: ignore[arg-type]
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cycle collector off while rows are bound: a chunk's parameters are a million
+    tuples and values, none in a cycle, and the collections their creation set off walked
+    them again and again for nothing. Put back as it was (when calls overlap in threads, as
+    the first found it)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 # One column of a row in VALUES: SQL before the parameter, the parameter's index among the
