@@ -9,11 +9,12 @@ and peak RSS, and the previous/new ratio.
 Three designs side by side: "previous" is bench/legacy_ingest.py on the schema before migration
 0006; "before" is the tree of commit BEFORE (exported with ``git archive`` into var/bench/), the
 state before the latest ingest speed work (session 6: the bulk path of queries/summaries/bulk.py,
-foreign keys checked once per load on SQLite); "new" is this tree. ``--designs`` picks some of
+foreign keys checked once per load on SQLite), or the commit ``--before`` names; "new" is this
+tree. ``--designs`` picks some of
 them. Then ``summaries rebuild`` of the loaded database (1 load's worth of waves) by "before"
 and "new": time, CPU, peak RSS.
 Usage: python bench/bench_ingest.py [ROWS] [--only sqlite|postgresql] [--no-rebuild]
-                                   [--designs previous,before,new]"""
+                                   [--designs previous,before,new] [--before COMMIT]"""
 
 from __future__ import annotations
 
@@ -33,9 +34,8 @@ sys.path.insert(0, str(ROOT))
 
 DESIGNS = ("previous", "before", "new")
 BEFORE = "9ef86cc"  # the tree before session 6's ingest work (dfc4af4 was before migration 0010)
-BEFORE_TREE = ROOT / "var" / "bench" / f"tree-{BEFORE}"
-# design -> (source tree, the design that tree runs)
-RUNS = {"previous": (ROOT, "previous"), "before": (BEFORE_TREE, "new"), "new": (ROOT, "new")}
+# design -> the design its tree runs (the tree: this one, or the BEFORE commit's for "before")
+RUNS = {"previous": "previous", "before": "new", "new": "new"}
 REBUILDS = ("before", "new")
 STAGES = ("reading", "validating", "checking", "responses", "trust scores", "finishing")
 
@@ -175,9 +175,14 @@ def _downgrade(engine, revision: str) -> None:
         command.downgrade(config, revision)
 
 
-def _child(design: str, url: str, file: Path) -> dict:
-    tree, runs = RUNS[design]
-    command = [sys.executable, __file__, "--tree", str(tree), "--run", runs, url, str(file)]
+def _tree(design: str, before: str) -> Path:
+    """The source tree a design runs in: the ``before`` commit's for "before"."""
+    return ROOT / "var" / "bench" / f"tree-{before}" if design == "before" else ROOT
+
+
+def _child(design: str, url: str, file: Path, before: str) -> dict:
+    tree = _tree(design, before)
+    command = [sys.executable, __file__, "--tree", str(tree), "--run", RUNS[design], url, str(file)]
     return _json_of(command, f"{design} load")
 
 
@@ -188,13 +193,14 @@ def _json_of(command: list[str], what: str) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def _export_before() -> None:
-    """The BEFORE tree under var/bench/ (git archive), once."""
-    if (BEFORE_TREE / "queries").is_dir():
+def _export_before(before: str) -> None:
+    """The ``before`` commit's tree under var/bench/ (git archive), once."""
+    tree = _tree("before", before)
+    if (tree / "queries").is_dir():
         return
-    BEFORE_TREE.mkdir(parents=True, exist_ok=True)
-    archive = subprocess.run(["git", "archive", BEFORE], cwd=ROOT, capture_output=True, check=True)
-    subprocess.run(["tar", "-x", "-C", str(BEFORE_TREE)], input=archive.stdout, check=True)
+    tree.mkdir(parents=True, exist_ok=True)
+    archive = subprocess.run(["git", "archive", before], cwd=ROOT, capture_output=True, check=True)
+    subprocess.run(["tar", "-x", "-C", str(tree)], input=archive.stdout, check=True)
 
 
 def one_rebuild(url: str) -> dict:
@@ -219,12 +225,12 @@ def one_rebuild(url: str) -> dict:
     }
 
 
-def print_rebuilds(backend: str, urls: dict[str, str]) -> None:
+def print_rebuilds(backend: str, urls: dict[str, str], before: str) -> None:
     """Rebuild the summaries of the databases just loaded, "before" then "new", each design its
     own database (a tree reads the schema it wrote: 0010 moved the trust scores)."""
     results = {}
     for design in REBUILDS:
-        tree = RUNS[design][0]
+        tree = _tree(design, before)
         command = [sys.executable, __file__, "--tree", str(tree), "--rebuild", urls[design]]
         results[design] = _json_of(command, f"{design} rebuild")
     old, new = results["before"], results["new"]
@@ -296,6 +302,7 @@ def main() -> None:
         default=",".join(DESIGNS),
         help="the designs to load, in order (comma-separated; default all three)",
     )
+    parser.add_argument("--before", default=BEFORE, help=f"the commit of 'before' ({BEFORE})")
     parser.add_argument("--run", nargs=3, metavar=("DESIGN", "URL", "FILE"), help=argparse.SUPPRESS)
     parser.add_argument("--rebuild", metavar="URL", help=argparse.SUPPRESS)
     parser.add_argument("--tree", help=argparse.SUPPRESS)  # the source tree a child runs
@@ -313,7 +320,7 @@ def main() -> None:
     if unknown := set(designs) - set(DESIGNS):
         parser.error(f"unknown designs: {', '.join(sorted(unknown))}")
     if "before" in designs:
-        _export_before()
+        _export_before(args.before)
     with tempfile.TemporaryDirectory() as folder:
         started = time.perf_counter()
         file = Path(folder) / "survey.csv"
@@ -325,18 +332,20 @@ def main() -> None:
         )
         if args.only != "postgresql":
             urls = {d: f"sqlite:///{Path(folder) / f'{d}.db'}" for d in designs}
-            print_side_by_side("sqlite", {d: _child(d, urls[d], file) for d in designs})
+            loads = {d: _child(d, urls[d], file, args.before) for d in designs}
+            print_side_by_side("sqlite", loads)
             if not args.no_rebuild and set(REBUILDS) <= set(designs):
-                print_rebuilds("sqlite", urls)
+                print_rebuilds("sqlite", urls, args.before)
         if args.only != "sqlite":
-            _run_postgres(file, designs, rebuild=not args.no_rebuild)
+            _run_postgres(file, designs, args.before, rebuild=not args.no_rebuild)
     print(f"\nload average now {os.getloadavg()[0]:.1f}")
 
 
-def _run_postgres(file: Path, designs: list[str], *, rebuild: bool) -> None:
+def _run_postgres(file: Path, designs: list[str], before: str, *, rebuild: bool) -> None:
     names = [f"bench_ingest_{d}" for d in designs]
     if os.environ.get("SENIM_BENCH_POSTGRES_URL"):
-        _postgres_side_by_side(os.environ["SENIM_BENCH_POSTGRES_URL"], names, file, rebuild)
+        admin = os.environ["SENIM_BENCH_POSTGRES_URL"]
+        _postgres_side_by_side(admin, names, file, before, rebuild)
         return
     if not (shutil.which("pg_ctl") or list(Path("/usr/lib/postgresql").glob("*/bin/initdb"))):
         print("\npostgresql: not installed here (set SENIM_BENCH_POSTGRES_URL)")
@@ -347,18 +356,18 @@ def _run_postgres(file: Path, designs: list[str], *, rebuild: bool) -> None:
     try:
         url = server.start()
         os.environ["BENCH_PG_DATA"] = str(server.dir / "data")  # for the children's CPU figure
-        _postgres_side_by_side(url, names, file, rebuild)
+        _postgres_side_by_side(url, names, file, before, rebuild)
     finally:
         server.stop()
 
 
-def _postgres_side_by_side(admin_url: str, names: list[str], file: Path, rebuild: bool) -> None:
+def _postgres_side_by_side(admin_url, names: list[str], file: Path, before: str, rebuild) -> None:
     urls = _postgres_databases(admin_url, names)
     designs = [name.removeprefix("bench_ingest_") for name in names]
-    results = {d: _child(d, u, file) for d, u in zip(designs, urls, strict=True)}
+    results = {d: _child(d, u, file, before) for d, u in zip(designs, urls, strict=True)}
     print_side_by_side("postgresql", results)
     if rebuild and set(REBUILDS) <= set(results):
-        print_rebuilds("postgresql", dict(zip(designs, urls, strict=True)))
+        print_rebuilds("postgresql", dict(zip(designs, urls, strict=True)), before)
 
 
 if __name__ == "__main__":
