@@ -24,6 +24,7 @@ from queries.schema.base import metadata
 from queries.schema.data import regions, responses, row_history, survey_waves, trust_scores, uploads
 from queries.summaries.ahead import summing_ahead
 from queries.summaries.bulk import chunks, copy_csv, driver_rows, insert_frame
+from queries.summaries.store import after_survey_insert, new_waves
 from queries.vocab import Stage, UploadKind
 
 Progress = Callable[[float, str], None]
@@ -84,9 +85,9 @@ def insert_survey(
     extra = sorted(c for c in rows.columns if c.startswith(TRUST_PREFIX) and c not in WIDE_TRUST)
     hold_references(conn, rows, upload_id)
     # summary store (issue 11): the touched waves' sums, in this same transaction; on SQLite a
-    # large upload's new waves are summed by a helper process meanwhile
-    from queries.summaries.store import after_survey_insert, new_waves  # late: read metrics
-
+    # large upload's new waves are summed by a helper process meanwhile. (Imported with this
+    # module, as the dashboard's summaries import it anyway: a first upload no longer pays its
+    # import, the metrics' 0.4 s, inside its transaction.)
     fresh = new_waves(conn, clean)
     with _sqlite_load_cache(conn), summing_ahead(conn, clean, fresh) as ahead:
         bulk_insert(
