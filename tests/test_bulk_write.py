@@ -180,3 +180,33 @@ def test_a_survey_load_checks_its_references_once_and_restores_foreign_keys(sqli
         assert conn.execute(select(func.count()).select_from(responses)).scalar_one() == 5
     assert len(given_back) > 5 and set(given_back) == {1}  # the failed load's connection too
     engine.dispose()
+
+
+def test_text_columns_of_few_words_bound_as_codes_come_back_exactly(engine):
+    # up to 31 words (a gap code beside them) go as codes that a CASE of literals turns back
+    # into words; 32 words, or words too long for a CASE in every row, are bound as strings
+    from queries.summaries.bulk import WORD_BYTES, WORD_CODES, _fields
+
+    many = [f"w{k}'s «{k}»" for k in range(WORD_CODES)]
+    columns = {
+        "most": [None if i % 9 == 0 else many[i % WORD_CODES] for i in range(200)],
+        "over": [f"o{i % (WORD_CODES + 1)}" for i in range(200)],
+        "one": [None if i % 2 else "Қала" for i in range(200)],
+        "long": [("x" * (WORD_BYTES // 2)) + str(i % 3) for i in range(200)],
+    }
+    table = Table(
+        "bulk_words",
+        MetaData(),
+        Column("k", Integer, primary_key=True),
+        *(Column(name, String(600)) for name in columns),
+    )
+    table.create(engine)
+    frame = pl.DataFrame({"k": range(200), **columns})
+    fields, bound = _fields(frame.drop("k"))
+    cased = [before.startswith("CASE") for before, _, _ in fields]
+    assert cased == [True, False, True, False] and len(bound) == 3  # codes share one integer
+    with engine.begin() as conn:
+        insert_frame(conn, table.name, frame, chunk=150)
+    with engine.connect() as conn:
+        stored = conn.execute(select(table).order_by(table.c.k)).all()
+    assert [tuple(row) for row in stored] == list(frame.iter_rows())

@@ -16,6 +16,7 @@ import io
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from itertools import islice
 
 import numpy as np
@@ -27,6 +28,9 @@ PROBE = 2_000  # a string column is shared out when these first values repeat en
 ROWS_PER_STATEMENT = 32  # SQLite: rows in one INSERT (fewer when that binds too many values)
 PACK_BITS = 62  # bits of one bound integer that small integer columns share
 FIELD_BITS = 6  # a column shares a bound integer when its values and a gap code fit in these
+# a text column of at most this many words is bound as codes (a gap code fits in 5 bits),
+# when its words hold at most WORD_BYTES bytes: the CASE is repeated in each row of a statement
+WORD_CODES, WORD_BYTES = 31, 512
 
 
 def insert_frame(
@@ -81,15 +85,16 @@ Field = tuple[str, int | None, str]
 
 def _fields(part: pl.DataFrame) -> tuple[list[Field], list[list]]:
     """How each column of a chunk goes into one row of VALUES, and the bound values' lists.
-    Integer columns of a small range (scores, flags, ages) share bound integers: each takes
-    some bits of it, which SQL shifts and masks back out (a 1M-row survey chunk binds 8 values
-    a row instead of 21: 0.5 s less at 1M responses)."""
+    Columns of a few values (scores, flags, ages; codes and labels) share bound integers: each
+    takes some bits of it, which SQL shifts and masks back out (a 1M-row survey chunk binds 8
+    values a row instead of 21: 0.5 s less at 1M responses), a text column's codes turned back
+    into its words by a CASE of literals (no string bound and copied per row)."""
     fields: list[Field] = []
     bound: list[list] = []
-    packed: list[tuple[int, pl.Series, int, int]] = []  # (field, column, low, span)
+    packed: list[tuple[int, _Codes]] = []  # (field, its codes)
     for column in part.iter_columns():
-        if (small := _small_range(column)) is not None:
-            packed.append((len(fields), column, *small))
+        if (codes := _small_codes(column)) is not None:
+            packed.append((len(fields), codes))
             fields.append(("", None, ""))  # filled in below
             continue
         mark, values = _bound(column)
@@ -100,20 +105,55 @@ def _fields(part: pl.DataFrame) -> tuple[list[Field], list[list]]:
             fields.append((before, len(bound), after))
             bound.append(values)
     word, shift = np.zeros(part.height, dtype=np.int64), 0
-    for at, (field, column, low, span) in enumerate(packed):
-        bits = span.bit_length()  # the codes 0 .. span - 1 are values, span is a gap
-        codes = (column.cast(pl.Int64) - low).fill_null(span).to_numpy()
-        word |= codes.astype(np.int64) << shift
-        value = f" >> {shift}) & {(1 << bits) - 1}"
-        if column.has_nulls():
-            fields[field] = ("NULLIF((", len(bound), f"{value}, {span}) + {low}")
-        else:
-            fields[field] = ("((", len(bound), f"{value}) + {low}")
+    for at, (field, codes) in enumerate(packed):
+        bits = codes.span.bit_length()  # the codes 0 .. span - 1 are values, span is a gap
+        word |= codes.codes.to_numpy().astype(np.int64) << shift
+        before, after = codes.around(f" >> {shift}) & {(1 << bits) - 1}")
+        fields[field] = (before, len(bound), after)
         shift += bits
-        if at + 1 == len(packed) or shift + packed[at + 1][3].bit_length() > PACK_BITS:
+        if at + 1 == len(packed) or shift + packed[at + 1][1].span.bit_length() > PACK_BITS:
             bound.append(word.tolist())
             word, shift = np.zeros(part.height, dtype=np.int64), 0
     return fields, bound
+
+
+@dataclass(frozen=True)
+class _Codes:
+    """A column as small codes (``span`` for a gap), and the SQL around the bits that hold
+    one (``around`` of the shift-and-mask text) giving its value back."""
+
+    codes: pl.Series
+    span: int
+    around: Callable[[str], tuple[str, str]]
+
+
+def _small_codes(column: pl.Series) -> _Codes | None:
+    """A column of a small range of integers, or of a few words, as codes; else None."""
+    if (small := _small_range(column)) is not None:
+        low, span = small
+        codes = (column.cast(pl.Int64) - low).fill_null(span)
+        if column.has_nulls():
+            return _Codes(codes, span, lambda bits: ("NULLIF((", f"{bits}, {span}) + {low}"))
+        return _Codes(codes, span, lambda bits: ("((", f"{bits}) + {low}"))
+    if (words := _few_words(column)) is None:
+        return None
+    codes = column.cast(pl.Enum(words)).to_physical().cast(pl.Int64).fill_null(len(words))
+    cases = " ".join(f"WHEN {k} THEN {_literal(word)}" for k, word in enumerate(words))
+    return _Codes(codes, len(words), lambda bits: ("CASE (", f"{bits} {cases} END"))
+
+
+def _few_words(column: pl.Series) -> list[str] | None:
+    """The distinct words of a text column holding at most WORD_CODES of them, short enough
+    for a CASE of literals in each row of a statement (not one word throughout: a literal)."""
+    if column.dtype != pl.String or column.head(PROBE).n_unique() > WORD_CODES + 1:
+        return None
+    words = column.drop_nulls().unique().sort()
+    if not 1 <= len(words) <= WORD_CODES or (len(words) == 1 and not column.has_nulls()):
+        return None
+    if words.str.len_bytes().sum() > WORD_BYTES:
+        return None
+    found = words.to_list()
+    return None if any("\x00" in word for word in found) else found
 
 
 def _small_range(column: pl.Series) -> tuple[int, int] | None:
@@ -128,6 +168,10 @@ def _small_range(column: pl.Series) -> tuple[int, int] | None:
         return None  # a literal (_bound)
     span = int(high) - int(low) + 1  # type: ignore[arg-type]
     return (int(low), span) if span.bit_length() <= FIELD_BITS else None  # type: ignore[arg-type]
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _row_sql(fields: list[Field], first: int) -> str:
