@@ -4,10 +4,12 @@ store and by the ingest, which sits above it (one implementation of both).
 
 SQLite's per-row cost is mostly the statement's own (one INSERT carries up to 32 rows) and the
 binding of Python objects, so as little is bound as the values allow: a column of one value is
-a literal, integer columns of a small range share bound integers that SQL unpacks, gaps are
+a literal, integer columns of a small range share bound integers that SQL unpacks, and so do
+text columns of a few words (as codes a CASE of literals turns back into words), gaps are
 stand-ins that NULLIF turns back into NULL, booleans are the ints 0/1 (the driver sends
-``bool`` and ``None`` through its adapter lookup), and a column with few distinct strings
-(codes, labels, dates) hands out one shared ``str`` per value instead of one per row."""
+``bool`` and ``None`` through its adapter lookup), and another column with few distinct
+strings (dates, many labels) hands out one shared ``str`` per value instead of one per row.
+Python's cycle collector is paused meanwhile."""
 
 from __future__ import annotations
 
