@@ -5,14 +5,17 @@ database, alternating between two filter selections. Prints the median and p95 C
 
 ``--entry`` runs the entry point (dashboard/app.py) on each page instead of the view alone,
 signed in through a real session row: the session check, the sidebar and the garbage pass the
-server makes after each run (AppTest's own runner skips it) count too. ``--against DIR`` first
+server makes after each run (AppTest's own runner skips it) count too. ``--misses`` (with
+``--entry``): the changes walk the four filters as the websocket load does (bench/walk.py,
+seeded), so nearly every run computes numbers the caches have not seen, instead of switching
+between two selections (cache hits after the first two runs). ``--against DIR`` first
 runs the same measurement on another checkout of this repository (``git worktree add DIR
 COMMIT``; its own dashboard and queries, in a process of its own), so an earlier commit prints
 above this tree in one run.
 
     .venv/bin/python bench/bench_rerun.py --db var/bench/demo-100000.db [--runs 20] [--profile]
     .venv/bin/python bench/bench_rerun.py --entry --pages overview regions feedback ngo drivers \
-        --against /tmp/earlier-tree
+        --against /tmp/earlier-tree [--misses]
 """
 
 from __future__ import annotations
@@ -109,10 +112,11 @@ def reruns(page: str, *, runs: int, lang: str, profile: bool) -> list[float]:
     return times
 
 
-def entry_reruns(page: str, *, runs: int, lang: str) -> list[float]:
+def entry_reruns(page: str, *, runs: int, lang: str, misses: bool = False) -> list[float]:
     """CPU seconds of ``runs`` filter changes on ``page`` through dashboard/app.py, signed in
     with a real session (the first two runs warm the caches), each with the garbage pass the
-    server makes after it."""
+    server makes after it; ``misses``: the load's walk over the filters instead of two
+    selections."""
     from streamlit import config
     from streamlit.util import calc_hash
 
@@ -133,8 +137,9 @@ def entry_reruns(page: str, *, runs: int, lang: str) -> list[float]:
     # AppTest's runner does not, so the bench does it where the server would.
     collect = config.get_option("runner.postScriptGC")
     times = []
-    for i in range(runs + 2):
-        at.multiselect(key="f_region").set_value(SELECTIONS[i % 2])
+    for i, chosen in enumerate(_changes(runs + 2, misses=misses)):
+        for key, values in chosen.items():
+            at.multiselect(key=key).set_value(list(values))
         start = time.process_time()
         at.run()
         if collect:
@@ -145,6 +150,20 @@ def entry_reruns(page: str, *, runs: int, lang: str) -> list[float]:
         if i >= 2:
             times.append(elapsed)
     return times
+
+
+def _changes(count: int, *, misses: bool) -> list[dict[str, tuple[str, ...]]]:
+    """Each run's multiselect values: the two selections in turn, or the load's walk."""
+    if not misses:
+        return [{"f_region": tuple(SELECTIONS[i % 2])} for i in range(count)]
+    from bench.walk import selections
+    from queries.reference.regions import reference_regions
+
+    regions = reference_regions().get_column("code").to_list()
+    keys = {"regions": "f_region", "sexes": "f_sex", "age_groups": "f_age",
+            "settlements": "f_settlement"}  # fmt: skip
+    return [{keys[k]: v for k, v in chosen.items()}
+            for chosen in selections(regions, count, seed=5)]  # fmt: skip
 
 
 def _bench_account(url: str) -> None:
@@ -167,6 +186,7 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--dump", help="write the pages' output (JSON) to this file and stop")
     parser.add_argument("--entry", action="store_true", help="through app.py, real session")
+    parser.add_argument("--misses", action="store_true", help="--entry: the load's filter walk")
     parser.add_argument("--against", type=Path, help="an earlier checkout, measured first")
     args = parser.parse_args()
     if args.against:
@@ -185,9 +205,10 @@ def main() -> None:
     if args.entry:
         _bench_account(os.environ["SENIM_DATABASE_URL"])
         for page in args.pages:
-            times = entry_reruns(page, runs=args.runs, lang=args.lang)
+            times = entry_reruns(page, runs=args.runs, lang=args.lang, misses=args.misses)
             print(
-                f"{page:10s} filter change CPU through app.py: median "
+                f"{page:10s} filter change CPU through app.py{' (misses)' if args.misses else ''}: "
+                f"median "
                 f"{percentile(times, 50) * 1000:6.1f} ms, p95 {percentile(times, 95) * 1000:6.1f}"
                 f" ms over {len(times)} reruns",
                 flush=True,
