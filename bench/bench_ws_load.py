@@ -338,13 +338,19 @@ def main() -> None:
     parser.add_argument("--design", choices=("now", "before"), default="now")
     parser.add_argument("--processes", type=int, default=1, help="app processes, sticky")
     parser.add_argument("--against", type=Path, help="an earlier checkout, loaded first")
+    parser.add_argument(
+        "--against-last",
+        action="store_true",
+        help="load the earlier checkout after this tree (an order check)",
+    )
     args = parser.parse_args()
     if args.design == "before":
         runs = [(PREVIOUS, previous_design_database(args.size)[0])]
     else:
         url = demo_database(args.size)
         earlier = [Design(args.against.name, args.against.resolve())] if args.against else []
-        runs = [(design, url) for design in (*earlier, NOW)]
+        order = (NOW, *earlier) if args.against_last else (*earlier, NOW)
+        runs = [(design, url) for design in order]
     for design, url in runs:
         result = measure(design, url, sessions=args.sessions, seconds=args.seconds,
                          pages=tuple(args.pages), every=args.every,
