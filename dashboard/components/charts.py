@@ -56,9 +56,8 @@ def trend_chart(
     x = [wave for wave, _ in order]
     for name in names:
         line = [found.get((name, *wave)) for wave in order]
-        est, low, high = ([None if r is None or r[i] is None else r[i] * scale for r in line]
-                          for i in (3, 4, 5))  # fmt: skip
-        counts = [None if r is None else r[6] for r in line]
+        est, low, high = (_scaled(_picked(line, i), scale) for i in (3, 4, 5))
+        counts = _picked(line, 6)
         c = colour(name)
         data.append(
             {
@@ -186,6 +185,11 @@ def _ci_dots(
 
 def _minus(a: float | None, b: float | None) -> float | None:
     return None if a is None or b is None else a - b
+
+
+def _picked(rows: list, i: int) -> list:
+    """Field ``i`` of each row, None where the row is missing (a wave without it: a gap)."""
+    return [None if r is None else r[i] for r in rows]
 
 
 def _scaled(values: list, scale: int) -> list:

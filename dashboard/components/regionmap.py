@@ -49,7 +49,7 @@ def region_map(
     geojson = map_geometry(vintage)
     # twenty rows: out of polars once, then plain Python (issue 11)
     rows = frame.select(*_COLUMNS).rows()
-    shown = [row for row in rows if row[5] is False and row[1] is not None]
+    shown = [row for row in rows if _drawn(row)]
     codes = [feature["id"] for feature in boundaries_of(vintage)["features"]]
     base = {
         "type": "choroplethmap",
@@ -119,6 +119,11 @@ def region_map(
 _COLUMNS = ("region", "estimate", "ci_low", "ci_high", "n", "suppressed")  # the rows' layout
 
 
+def _drawn(row: tuple) -> bool:
+    """A region with a shown estimate (not suppressed, not missing): coloured, not grey."""
+    return row[5] is False and row[1] is not None
+
+
 @lru_cache(maxsize=256)
 def _vintage(wave: str | None) -> Vintage:
     """The boundaries ``wave`` is drawn on: parsed once per label (issue 11: a polars pass per
@@ -153,7 +158,7 @@ def _city_markers(rows: list[tuple]) -> list[dict]:
     centres = _city_centres()
     cities = [row for row in rows if row[0] in centres]
     hidden = [row for row in cities if row[5] is True or row[1] is None]
-    seen = [row for row in cities if row[5] is False and row[1] is not None]
+    seen = [row for row in cities if _drawn(row)]
     traces = []
     for part, colour in ((hidden, NO_DATA), (seen, None)):
         if not part:

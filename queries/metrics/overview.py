@@ -288,15 +288,15 @@ def overview_from_sums(
     if sums.is_empty():
         trend, latest, by_region = pl.DataFrame(), None, pl.DataFrame()
         moved = regions_moved(own, sums=sums if moved is None else moved)
-    elif not areas:
-        latest = waves_of(sums).get_column("wave")[-1]
-        trend, by_region, moved = survey_trend(own, sums=sums), pl.DataFrame(), no_moves()
     else:
         latest = waves_of(sums).get_column("wave")[-1]
-        regional = sums if by_region is None else by_region  # issue 12
-        domains = _Domains(sums, regional.filter(pl.col("wave") == latest),
-                           sums if moved is None else moved)  # fmt: skip
-        trend, by_region, moved = _survey_numbers(domains)
+        if areas:
+            regional = sums if by_region is None else by_region  # issue 12
+            domains = _Domains(sums, regional.filter(pl.col("wave") == latest),
+                               sums if moved is None else moved)  # fmt: skip
+            trend, by_region, moved = _survey_numbers(domains)
+        else:
+            trend, by_region, moved = survey_trend(own, sums=sums), pl.DataFrame(), no_moves()
     return OverviewNumbers(
         trend=trend,
         cards=_cards(trend, register.cards),
