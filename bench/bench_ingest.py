@@ -3,8 +3,10 @@ generator, default 1,000,000) loaded, validated, stored and summarised into a fr
 and a fresh PostgreSQL database (SENIM_BENCH_POSTGRES_URL, a superuser URL, or a throwaway local
 server when PostgreSQL is installed). Each load runs in its own process so its peak memory is its
 own. Prints seconds per stage (the time up to each progress report is charged to the stage it
-names; "finishing" is the summary store, the upload log and the audit row), total, rows/second
-and peak RSS, and the previous/new ratio.
+names; "finishing" is the summary store, the upload log and the audit row), total (until the
+upload's report), the write-ahead log's checkpoint that a tree runs after the report in a thread
+("checkpoint after it"; a tree without one checkpoints in its commit), rows/second and peak RSS,
+and the previous/new ratio.
 
 Three designs side by side: "previous" is bench/legacy_ingest.py on the schema before migration
 0006; "before" is the tree of commit BEFORE (exported with ``git archive`` into var/bench/), the
@@ -73,6 +75,7 @@ def peak_rss_mb() -> float:
 
 def one_load(design: str, url: str, file: Path) -> dict:
     """Load ``file`` into the fresh database ``url`` with one design (in this process)."""
+    from queries import db
     from queries.db import init_db, make_engine
     from queries.ingest import store
     from queries.ingest.pipeline import ingest_bytes
@@ -104,12 +107,17 @@ def one_load(design: str, url: str, file: Path) -> dict:
     total = time.perf_counter() - started
     if report.status != "loaded":
         raise SystemExit(f"{design}: {report.status}: {report.message}")
+    # the checkpoint a tree runs after the report (queries.db.checkpoint_after), timed apart
+    waiting = time.perf_counter()
+    getattr(db, "checkpoints_finished", lambda: True)()
+    after = time.perf_counter() - waiting
     engine.dispose()
     return {
         "rows": report.rows_loaded,
         "stages": stages,
         "stage_cpu": cpus,
         "total": total,
+        "after": after,
         "cpu": time.process_time() - cpu,
         "server_cpu": server_cpu() - server,
         "peak_mb": peak_rss_mb(),
@@ -257,7 +265,8 @@ def _postgres_databases(admin_url: str, names: list[str]) -> list[str]:
 
 
 def _ratio(a: float, b: float) -> str:
-    return f"{a / b:>7.1f}x" if b else f"{'':>8}"
+    """a/b, or blank when either is below the figures' resolution (a stage one design lacks)."""
+    return f"{a / b:>7.1f}x" if min(a, b) >= 0.05 else f"{'':>8}"
 
 
 def print_side_by_side(backend: str, results: dict[str, dict]) -> None:
@@ -280,6 +289,7 @@ def print_side_by_side(backend: str, results: dict[str, dict]) -> None:
     for stage in (*STAGES, "committing"):
         line(stage, [r["stages"].get(stage, 0.0) for r in runs])
     line("total", [r["total"] for r in runs])
+    line("checkpoint after it", [r.get("after", 0.0) for r in runs])
     print(f"  {'rows/second':<22}" + "".join(f"{r['rows'] / r['total']:>11,.0f}" for r in runs))
     line("CPU, this process", [r["cpu"] for r in runs])
     for stage in (*STAGES, "committing"):

@@ -15,7 +15,7 @@ from sqlalchemy.exc import OperationalError
 
 from queries import settings
 from queries.access import audit
-from queries.db import is_busy
+from queries.db import checkpoint_after, is_busy
 from queries.errors import InputFileError
 from queries.ingest import store
 from queries.ingest.duplicates import database_duplicates
@@ -177,6 +177,7 @@ def ingest_bytes(
                 engine.connect().execution_options(immediate=True) as conn,
                 store.references_checked_once(conn, kind),
                 scratch_detached(conn),
+                checkpoint_after(conn),
                 conn.begin(),
             ):
                 report = _load(conn, upload_id, report, keep_valid, base, say)

@@ -15,10 +15,12 @@ outside the database and only read. If the helper fails, the upload sums those w
 from __future__ import annotations
 
 import os
+import select
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from contextvars import ContextVar
@@ -39,6 +41,7 @@ SCHEMA = "senim_ahead"  # the scratch file's name while attached to the upload's
 PYTHON = sys.executable
 WAIT_SECONDS = 600  # a helper that has not finished by then is given up (the upload sums)
 ROWS_FILE, SUMS_FILE = "rows.arrow", "sums.db"
+DONE = "summed"  # the helper's one line on stdout once its scratch file is whole
 PREFIX = "senim-sums-"  # then the upload's process id: a folder whose process is gone is swept
 COPIED = (summary_strata, summary_cells, summary_variables)
 Wave = tuple[str, str]
@@ -65,12 +68,7 @@ class SummingAhead:
         """Inside the upload's transaction: wait for the helper, replace the summaries of its
         waves (all but those ``taken`` back) by the scratch file's rows; the waves copied
         (none if the helper failed)."""
-        try:
-            code = self.process.wait(timeout=WAIT_SECONDS)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            return ()
-        if code != 0 or not (self.folder / SUMS_FILE).is_file():
+        if not _said_done(self.process) or not (self.folder / SUMS_FILE).is_file():
             return ()
         from queries.summaries.store import delete_waves  # late: store imports this module
 
@@ -119,6 +117,17 @@ def _claim(folder: Path, at: int) -> bool:
     return True
 
 
+def _said_done(process: subprocess.Popen) -> bool:
+    """Whether the helper said it has written its scratch file, within ``WAIT_SECONDS`` (one
+    that has not is killed). Its word rather than its exit: an interpreter's exit with polars
+    loaded takes ~0.4 s, which the upload would wait for in its transaction."""
+    out = process.stdout
+    if out is None or not select.select([out], [], [], WAIT_SECONDS)[0]:
+        process.kill()
+        return False
+    return out.readline().strip() == DONE  # "" when it died first
+
+
 def _start() -> subprocess.Popen:
     """A helper process, importing what it needs, then waiting for its folder on stdin."""
     root = str(Path(__file__).resolve().parents[2])
@@ -128,7 +137,7 @@ def _start() -> subprocess.Popen:
         # one polars thread: the other core is the upload's, writing the rows meanwhile
         env={**os.environ, "PYTHONPATH": path, "POLARS_MAX_THREADS": "1"},
         stdin=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
     )
@@ -141,6 +150,8 @@ def _stop(process: subprocess.Popen) -> None:
             process.stdin.close()  # type: ignore[union-attr]
         process.kill()
     process.wait()
+    if process.stdout is not None:
+        process.stdout.close()
 
 
 _waiting: ContextVar[subprocess.Popen | None] = ContextVar("summing_helper", default=None)
@@ -186,19 +197,32 @@ def summing_ahead(
         return
     sweep_stale()
     folder = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-"))
-    process = None
     try:
-        rows.write_ipc(folder / ROWS_FILE)
         process = _waiting.get() or _start()
         _waiting.set(None)  # one upload, one helper
-        with suppress(OSError):  # a helper that died already: copy_into sees it failed
-            process.stdin.write(f"{folder}\n")  # type: ignore[union-attr]
-            process.stdin.close()  # type: ignore[union-attr]
-        yield SummingAhead(process, folder, tuple(sorted(waves)))
-    finally:
-        if process is not None:
+        handing = threading.Thread(target=_hand_over, args=(process, rows, folder))
+        handing.start()
+        try:
+            yield SummingAhead(process, folder, tuple(sorted(waves)))
+        finally:
+            handing.join()
             _stop(process)
+    finally:
         shutil.rmtree(folder, ignore_errors=True)  # an attached file may go: Linux keeps it
+
+
+def _hand_over(process: subprocess.Popen, rows: pl.DataFrame, folder: Path) -> None:
+    """In a thread, while the caller starts writing its rows: the rows to the folder (polars
+    writes without the interpreter lock, on the core the helper waits on; 1M rows, 105 MB,
+    ~0.2 s the caller no longer spends), then the folder to the helper. Its stdin is closed
+    whatever happens: a helper given no folder ends, and the upload sums the waves itself."""
+    try:
+        with suppress(Exception):  # a helper that died, a full disk: copy_into sees it failed
+            rows.write_ipc(folder / ROWS_FILE)
+            process.stdin.write(f"{folder}\n")  # type: ignore[union-attr]
+    finally:
+        with suppress(OSError):
+            process.stdin.close()  # type: ignore[union-attr]
 
 
 @contextmanager
@@ -245,6 +269,7 @@ def _sum_folder(folder: Path) -> None:
                 write_sums(conn, [wave], in_wave, fresh=True)
     engine.dispose()
     part.rename(folder / SUMS_FILE)
+    print(DONE, flush=True)  # the upload reads this, not the exit (_said_done)
     if os.getppid() != upload:  # the upload was killed meanwhile: nobody else removes it
         shutil.rmtree(folder, ignore_errors=True)
 
