@@ -10,7 +10,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from queries.db import init_db, make_engine  # noqa: E402
+from queries.db import checkpoints_finished, init_db, make_engine  # noqa: E402
 from queries.demo import LoadedFile, load_demo  # noqa: E402
 
 BENCH_DIR = ROOT / "var" / "bench"
@@ -31,6 +31,7 @@ def demo_database(responses: int, seed: int = 2025) -> str:
         engine = make_engine(f"sqlite:///{tmp}")
         init_db(engine)
         load_demo(engine, responses=responses, seed=seed, on_loaded=_print_loaded)
+        checkpoints_finished()  # the last upload's log is in the file before it is renamed
         engine.dispose()
         tmp.rename(path)
         print(
