@@ -193,3 +193,19 @@ def test_the_folder_of_a_killed_upload_is_swept_by_the_next(tmp_path):
     assert ahead.sweep_stale(tmp_path) == [stale]
     assert not stale.exists()
     assert running.exists() and unknown.exists()
+
+
+def test_a_helper_that_never_says_it_is_done_is_given_up(sqlite_engine, monkeypatch, tmp_path):
+    # a helper that takes its folder and then hangs: past WAIT_SECONDS the upload stops it and
+    # sums the waves itself (copy_into copies nothing)
+    hanging = tmp_path / "hang.py"
+    hanging.write_text("import sys, time\nsys.stdin.readline()\ntime.sleep(600)\n")
+    monkeypatch.setattr(ahead, "MIN_ROWS", 1)
+    monkeypatch.setattr(ahead, "WAIT_SECONDS", 0.5)
+    monkeypatch.setattr(ahead, "_start", lambda: subprocess.Popen(
+        [sys.executable, str(hanging)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        text=True))  # fmt: skip
+    clean = check_bytes(sqlite_engine, "survey", survey(300), "a.csv").validation.clean
+    with helping(sqlite_engine, clean) as (conn, a):
+        assert a is not None and a.copy_into(conn) == ()
+        assert a.process.poll() is not None  # killed, not left running

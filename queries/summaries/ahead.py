@@ -124,6 +124,7 @@ def _said_done(process: subprocess.Popen) -> bool:
     out = process.stdout
     if out is None or not select.select([out], [], [], WAIT_SECONDS)[0]:
         process.kill()
+        process.wait()  # at once after a kill: gone before the upload goes on
         return False
     return out.readline().strip() == DONE  # "" when it died first
 
