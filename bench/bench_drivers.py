@@ -20,7 +20,8 @@ weights were modelled before: what a wave keeps is made), the process's RSS afte
 after all models (its growth: what the page adds to a server; scipy, which every page with intervals
 imports, loaded before), and the peak. polars allocates through its own jemalloc, which keeps freed
 pages for a while: ``_RJEM_MALLOC_CONF=dirty_decay_ms:0,muzzy_decay_ms:0`` in the environment
-(passed to both designs) shows the growth without them.
+(passed to both designs) shows the growth without them. polars and OpenBLAS run on one thread
+each, as the server runs them (``SERVER_THREADS``; the environment's setting wins).
 
     .venv/bin/python bench/bench_drivers.py --against /tmp/h6-before [--sizes 1000000 10000000]
         [--db /tmp/copy-of-demo.db ...] [--changes 24]
@@ -45,6 +46,9 @@ SEXES = ("male", "female")
 AGE_GROUPS = ("18-29", "30-44", "45-59", "60+")
 SETTLEMENTS = ("urban", "rural")
 OUTCOMES = ("trust_government", "composite_trust")
+# as dashboard/serve.py runs a server (the environment's own setting wins): with polars' and
+# OpenBLAS's threads on both cores, the CPU figures counted both (a p95 of ~450 ms against ~70)
+SERVER_THREADS = {"POLARS_MAX_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
 
 
 def changes(count: int, seed: int = 7) -> list[tuple[dict, str]]:
@@ -175,8 +179,8 @@ def main() -> None:
         for name, tree in trees.items():
             out = subprocess.run(
                 [sys.executable, __file__, "--child", url, str(args.changes)], cwd=tree,
-                env={**os.environ, "PYTHONPATH": str(tree)}, capture_output=True, text=True,
-                check=True,
+                env={**SERVER_THREADS, **os.environ, "PYTHONPATH": str(tree)},
+                capture_output=True, text=True, check=True,
             ).stdout  # fmt: skip
             found[name] = json.loads(out.splitlines()[-1])
         if len(found) == 2:  # the same models (estimates and SEs to 1e-9 relative)
