@@ -191,11 +191,13 @@ def _tree(design: str, before: str) -> Path:
 def _child(design: str, url: str, file: Path, before: str) -> dict:
     tree = _tree(design, before)
     command = [sys.executable, __file__, "--tree", str(tree), "--run", RUNS[design], url, str(file)]
-    return _json_of(command, f"{design} load")
+    return _json_of(command, f"{design} load", tree)
 
 
-def _json_of(command: list[str], what: str) -> dict:
-    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+def _json_of(command: list[str], what: str, tree: Path = ROOT) -> dict:
+    """The last line a child prints, as JSON; the child runs in ``tree``: a process it starts
+    with ``python -m`` (the summing helper) imports from its working folder first."""
+    done = subprocess.run(command, capture_output=True, text=True, cwd=tree)
     if done.returncode:
         raise SystemExit(f"{what} failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -240,7 +242,7 @@ def print_rebuilds(backend: str, urls: dict[str, str], before: str) -> None:
     for design in REBUILDS:
         tree = _tree(design, before)
         command = [sys.executable, __file__, "--tree", str(tree), "--rebuild", urls[design]]
-        results[design] = _json_of(command, f"{design} rebuild")
+        results[design] = _json_of(command, f"{design} rebuild", tree)
     old, new = results["before"], results["new"]
     print(f"\n{backend}: summaries rebuild, {new['waves']} waves      before      new  before/new")
     for name, key in (("time", "total"), ("CPU, this process", "cpu")):

@@ -5,11 +5,13 @@ that work (the responses' executemany needs the interpreter lock between stateme
 summing thread took it from them: 1M rows, responses 4.6 -> 17 s).
 
 The new waves' rows (those no earlier upload has rows in) go to a private folder as Arrow IPC;
-``python -m queries.summaries.ahead FOLDER`` sums them with ``write_sums``, the very code the
-upload would run, into a scratch SQLite file there. Once the responses are written the upload's
-transaction attaches that file and copies its rows with INSERT ... SELECT, at SQLite's own
-speed, exactly as they were bound there. The upload stays all or nothing: the scratch file is
-outside the database and only read. If the helper fails, the upload sums those waves itself.
+``python -m queries.summaries.ahead`` (given the folder on stdin) sums them with ``write_sums``,
+the very code the upload would run, into two scratch SQLite files there, the first two thirds
+of the waves and the rest, and says on stdout as each is whole. Once the responses are written
+the upload's transaction attaches the first and copies its rows with INSERT ... SELECT, at
+SQLite's own speed, exactly as they were bound there, while the helper sums the last waves; then
+the second. The upload stays all or nothing: the scratch files are outside the database and only
+read. If the helper fails, the upload sums those waves itself.
 """
 
 from __future__ import annotations
@@ -21,10 +23,11 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
@@ -40,8 +43,11 @@ MIN_BYTES = 10_000_000  # a survey file this large is started a helper before it
 SCHEMA = "senim_ahead"  # the scratch file's name while attached to the upload's connection
 PYTHON = sys.executable
 WAIT_SECONDS = 600  # a helper that has not finished by then is given up (the upload sums)
-ROWS_FILE, SUMS_FILE = "rows.arrow", "sums.db"
-DONE = "summed"  # the helper's one line on stdout once its scratch file is whole
+ROWS_FILE = "rows.arrow"
+DONE = "summed"  # the helper's line on stdout, with a part's number, once that file is whole
+# the helper's waves go to two scratch files, split here: the upload copies the first while
+# the helper sums the rest (1M rows, 26 waves: ~0.5 s of the copy overlaps the helper's work)
+SPLIT = 2 / 3
 PREFIX = "senim-sums-"  # then the upload's process id: a folder whose process is gone is swept
 COPIED = (summary_strata, summary_cells, summary_variables)
 Wave = tuple[str, str]
@@ -49,11 +55,18 @@ Wave = tuple[str, str]
 
 @dataclass(frozen=True)
 class SummingAhead:
-    """A helper process summing ``waves`` into ``folder``'s scratch file."""
+    """A helper process summing ``waves`` into ``folder``'s scratch files (``parts``)."""
 
     process: subprocess.Popen
     folder: Path
     waves: tuple[Wave, ...]
+    said: set[int] = field(default_factory=set, compare=False)  # parts the helper said whole
+    heard: bytearray = field(default_factory=bytearray, compare=False)  # a line not yet whole
+
+    @property
+    def parts(self) -> list[tuple[int, int]]:
+        """Each scratch file's waves, as a range of their numbers (``part_bounds``)."""
+        return part_bounds(len(self.waves))
 
     def taking_back(self) -> Iterator[Wave]:
         """The waves the helper has not begun, from the last one, each claimed as the caller
@@ -64,26 +77,86 @@ class SummingAhead:
                 return
             yield self.waves[at]
 
-    def copy_into(self, conn: Connection, *, taken: Iterable[Wave] = ()) -> tuple[Wave, ...]:
-        """Inside the upload's transaction: wait for the helper, replace the summaries of its
-        waves (all but those ``taken`` back) by the scratch file's rows; the waves copied
+    def ready(self, part: int) -> bool:
+        """Whether the helper has said that scratch file ``part`` is whole (no waiting)."""
+        while part not in self.said and self._hear(0):
+            pass
+        return part in self.said
+
+    def copy_part(
+        self, conn: Connection, part: int, *, taken: Iterable[Wave] = ()
+    ) -> tuple[Wave, ...]:
+        """Inside the upload's transaction: wait for scratch file ``part``, replace the
+        summaries of its waves (all but those ``taken`` back) by its rows; the waves copied
         (none if the helper failed)."""
-        if not _said_done(self.process) or not (self.folder / SUMS_FILE).is_file():
+        if not self._waited(part):
             return ()
         from queries.summaries.store import delete_waves  # late: store imports this module
 
         back = set(taken)
-        summed = tuple(wave for wave in self.waves if wave not in back)
+        start, end = self.parts[part]
+        summed = tuple(wave for wave in self.waves[start:end] if wave not in back)
+        if not summed:
+            return ()
+        schema = f"{SCHEMA}_{part}"
         # ATTACH is allowed inside a transaction; DETACH only after it (scratch_detached)
-        conn.exec_driver_sql(f"ATTACH DATABASE ? AS {SCHEMA}", (str(self.folder / SUMS_FILE),))
+        conn.exec_driver_sql(f"ATTACH DATABASE ? AS {schema}", (str(self.folder / _sums(part)),))
         delete_waves(conn, summed)
         for table in COPIED:
             columns = ", ".join(c.name for c in table.columns)
             conn.exec_driver_sql(
                 f"INSERT INTO main.{table.name} ({columns}) "
-                f"SELECT {columns} FROM {SCHEMA}.{table.name} ORDER BY rowid"
+                f"SELECT {columns} FROM {schema}.{table.name} ORDER BY rowid"
             )
         return summed
+
+    def copy_into(self, conn: Connection, *, taken: Iterable[Wave] = ()) -> tuple[Wave, ...]:
+        """``copy_part`` of every part, in order; the waves copied."""
+        taken = tuple(taken)
+        return tuple(
+            w for k in range(len(self.parts)) for w in self.copy_part(conn, k, taken=taken)
+        )
+
+    def _waited(self, part: int) -> bool:
+        """Whether the helper says scratch file ``part`` is whole within ``WAIT_SECONDS``; a
+        helper that has not (or has ended without) is stopped. Its word rather than its exit:
+        an interpreter's exit with polars loaded takes ~0.4 s."""
+        deadline = time.monotonic() + WAIT_SECONDS
+        while part not in self.said:
+            if not self._hear(max(0.0, deadline - time.monotonic())):
+                self.process.kill()
+                self.process.wait()  # at once after a kill: gone before the upload goes on
+                return False
+        return (self.folder / _sums(part)).is_file()
+
+    def _hear(self, wait: float) -> bool:
+        """Read what the helper writes within ``wait`` seconds; False when nothing came (or it
+        ended). Read from the descriptor: a buffered reader would hold lines select cannot see."""
+        out = self.process.stdout
+        if out is None or not select.select([out], [], [], wait)[0]:
+            return False
+        chunk = os.read(out.fileno(), 4096)
+        if not chunk:
+            return False
+        self.heard.extend(chunk)
+        *lines, rest = self.heard.split(b"\n")
+        self.heard[:] = rest
+        for line in lines:
+            word, _, number = line.decode().partition(" ")
+            if word == DONE and number.isdigit():
+                self.said.add(int(number))
+        return True
+
+
+def part_bounds(count: int) -> list[tuple[int, int]]:
+    """The helper's two scratch files' waves among ``count`` (sorted) waves: [0, cut) and
+    [cut, count), the second empty when there are too few."""
+    cut = min(count, max(1, round(count * SPLIT)))
+    return [(0, cut), (cut, count)]
+
+
+def _sums(part: int) -> str:
+    return f"sums-{part}.db"  # scratch file ``part``
 
 
 def sweep_stale(under: Path | None = None) -> list[Path]:
@@ -117,18 +190,6 @@ def _claim(folder: Path, at: int) -> bool:
     return True
 
 
-def _said_done(process: subprocess.Popen) -> bool:
-    """Whether the helper said it has written its scratch file, within ``WAIT_SECONDS`` (one
-    that has not is killed). Its word rather than its exit: an interpreter's exit with polars
-    loaded takes ~0.4 s, which the upload would wait for in its transaction."""
-    out = process.stdout
-    if out is None or not select.select([out], [], [], WAIT_SECONDS)[0]:
-        process.kill()
-        process.wait()  # at once after a kill: gone before the upload goes on
-        return False
-    return out.readline().strip() == DONE  # "" when it died first
-
-
 def _start() -> subprocess.Popen:
     """A helper process, importing what it needs, then waiting for its folder on stdin."""
     root = str(Path(__file__).resolve().parents[2])
@@ -137,6 +198,7 @@ def _start() -> subprocess.Popen:
         [PYTHON, "-m", "queries.summaries.ahead"],
         # one polars thread: the other core is the upload's, writing the rows meanwhile
         env={**os.environ, "PYTHONPATH": path, "POLARS_MAX_THREADS": "1"},
+        cwd=root,  # ``-m`` looks in the working folder first: this tree's helper, not another's
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
@@ -238,39 +300,47 @@ def scratch_detached(conn: Connection) -> Iterator[None]:
             # at the driver: through ``conn`` a statement would begin a transaction again, and
             # the pragmas put back after this one (references_checked_once) would not apply
             raw = conn.connection.driver_connection
-            if any(row[1] == SCHEMA for row in raw.execute("PRAGMA database_list")):
+            attached = [row[1] for row in raw.execute("PRAGMA database_list")]
+            for name in (n for n in attached if n.startswith(SCHEMA)):
                 try:
-                    raw.execute(f"DETACH DATABASE {SCHEMA}")
+                    raw.execute(f"DETACH DATABASE {name}")
                 except Exception:
                     conn.invalidate()
                     raise
 
 
 def _sum_folder(folder: Path) -> None:
-    """The helper: every wave of the folder's rows summed into its scratch file."""
-    from queries.summaries.store import wave_rows, write_sums  # late: the helper's imports
+    """The helper: every wave of the folder's rows summed into its scratch files, in order,
+    each file said whole on stdout as it is (the upload copies the first meanwhile)."""
+    from queries.summaries.store import wave_positions, write_sums  # late: the helper's imports
 
     upload = os.getppid()
     rows = pl.read_ipc(folder / ROWS_FILE)
-    part = folder / f"{SUMS_FILE}.part"
-    engine = create_engine(f"sqlite:///{part}")
-    with engine.connect() as conn:
-        conn.exec_driver_sql("PRAGMA journal_mode=OFF")  # a scratch file: renamed when whole
-        conn.exec_driver_sql("PRAGMA synchronous=OFF")
-        metadata.create_all(conn, tables=list(COPIED))
-        for index in summary_cells.indexes:  # read once, in rowid order: no index needed
-            conn.exec_driver_sql(f"DROP INDEX {index.name}")
-        conn.commit()
-        with conn.begin():
-            # as the upload would: the same rows, in order, the waves sorted as it numbers them
-            for at, (wave, in_wave) in enumerate(wave_rows(rows)):
-                if not _claim(folder, at):
-                    break  # the upload is summing this one and the rest itself
-                # fresh: the scratch file has no index to find a wave's rows by to delete
-                write_sums(conn, [wave], in_wave, fresh=True)
-    engine.dispose()
-    part.rename(folder / SUMS_FILE)
-    print(DONE, flush=True)  # the upload reads this, not the exit (_said_done)
+    # as the upload would: the same rows, in order, the waves sorted as it numbers them
+    waves = list(wave_positions(rows).items())
+    summing = True
+    for part, (start, end) in enumerate(part_bounds(len(waves))):
+        scratch = folder / f"{_sums(part)}.part"
+        engine = create_engine(f"sqlite:///{scratch}")
+        with engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA journal_mode=OFF")  # a scratch file: renamed when whole
+            conn.exec_driver_sql("PRAGMA synchronous=OFF")
+            metadata.create_all(conn, tables=list(COPIED))
+            for index in summary_cells.indexes:  # read once, in rowid order: no index needed
+                conn.exec_driver_sql(f"DROP INDEX {index.name}")
+            conn.commit()
+            with conn.begin():
+                for at in range(start, end):
+                    # a wave the upload claimed: it sums that one and every later one itself
+                    summing = summing and _claim(folder, at)
+                    if not summing:
+                        break
+                    wave, where = waves[at]
+                    # fresh: the scratch file has no index to find a wave's rows by to delete
+                    write_sums(conn, [wave], rows[where], fresh=True)
+        engine.dispose()
+        scratch.rename(folder / _sums(part))
+        print(f"{DONE} {part}", flush=True)  # the upload reads this, not the exit
     if os.getppid() != upload:  # the upload was killed meanwhile: nobody else removes it
         shutil.rmtree(folder, ignore_errors=True)
 
