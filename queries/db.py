@@ -30,6 +30,7 @@ __all__ = [
     "is_busy",
     "is_sqlite",
     "make_engine",
+    "sqlite_pragma",
     "upgrade",
     "without_waiting",
 ]
@@ -110,6 +111,24 @@ def without_waiting(conn: Connection) -> Iterator[None]:
         raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
 
+@contextlib.contextmanager
+def sqlite_pragma(conn: Connection, name: str, value: int) -> Iterator[None]:
+    """``PRAGMA name = value`` on ``conn``'s SQLite connection for the block (set outside a
+    transaction: some pragmas are read only there), put back as it was afterwards; a
+    connection it cannot be put back on is dropped (the pool would hand it on as it is)."""
+    raw = conn.connection.driver_connection
+    before = raw.execute(f"PRAGMA {name}").fetchone()[0]
+    raw.execute(f"PRAGMA {name}={int(value)}")
+    try:
+        yield
+    finally:
+        try:
+            raw.execute(f"PRAGMA {name}={int(before)}")
+        except Exception:
+            conn.invalidate()
+            raise
+
+
 _checkpoints: list[threading.Thread] = []  # started by checkpoint_after, not yet joined
 _log = logging.getLogger(__name__)
 
@@ -126,23 +145,15 @@ def checkpoint_after(conn: Connection) -> Iterator[None]:
     if conn.dialect.name != "sqlite":
         yield
         return
-    raw = conn.connection.driver_connection
-    before = raw.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
-    raw.execute("PRAGMA wal_autocheckpoint=0")
     try:
-        yield
+        with sqlite_pragma(conn, "wal_autocheckpoint", 0):
+            yield
     finally:
-        try:
-            raw.execute(f"PRAGMA wal_autocheckpoint={int(before)}")
-        except Exception:
-            conn.invalidate()
-            raise
-        finally:
-            _checkpoints[:] = [t for t in _checkpoints if t.is_alive()]
-            # not a daemon: a command's process waits for it before it exits
-            thread = threading.Thread(target=_checkpoint, args=(conn.engine,), name="checkpoint")
-            _checkpoints.append(thread)
-            thread.start()
+        _checkpoints[:] = [t for t in _checkpoints if t.is_alive()]
+        # not a daemon: a command's process waits for it before it exits
+        thread = threading.Thread(target=_checkpoint, args=(conn.engine,), name="checkpoint")
+        _checkpoints.append(thread)
+        thread.start()
 
 
 def _checkpoint(engine: Engine) -> None:

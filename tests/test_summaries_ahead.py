@@ -76,6 +76,11 @@ def helping(engine, clean, waves=None) -> Iterator[tuple]:
         yield conn, a
 
 
+def copy_all(a: ahead.SummingAhead, conn, *, taken=()) -> tuple:
+    """Every scratch file copied in turn, as the upload does once it has nothing to take back."""
+    return tuple(w for k in range(len(a.parts)) for w in a.copy_part(conn, k, taken=taken))
+
+
 def loaded_then_checked(engine) -> tuple[tuple[int, ...], object]:
     """A 600-row file loaded the usual way (below the helper's threshold): the store's row
     counts, and the same file's validated rows (what an upload hands the helper)."""
@@ -93,7 +98,7 @@ def test_the_helpers_summaries_are_a_rebuilds_and_replace_the_waves(sqlite_engin
     waves = [("public_trust_council", w) for w in WAVES]
     with helping(sqlite_engine, clean, waves) as (conn, a):
         assert a is not None
-        assert a.copy_into(conn) == tuple(waves)
+        assert copy_all(a, conn) == tuple(waves)
         assert check(conn) == []  # every cell and stratum, recomputed from the stored rows
     assert counts(sqlite_engine) == stored
     assert scratch_folders() == before
@@ -131,7 +136,7 @@ def test_a_failed_helper_leaves_the_summaries_to_the_upload(sqlite_engine, monke
     content = survey(300)
     clean = check_bytes(sqlite_engine, "survey", content, "a.csv").validation.clean
     with helping(sqlite_engine, clean) as (conn, a):
-        assert a is not None and a.copy_into(conn) == ()
+        assert a is not None and copy_all(a, conn) == ()
     assert ingest_bytes(sqlite_engine, "survey", content, "a.csv").status == "loaded"
     with sqlite_engine.connect() as conn:
         assert check(conn) == []
@@ -150,7 +155,7 @@ def test_a_helper_started_before_the_file_is_read_is_the_one_used(sqlite_engine,
         assert early is not None and early.poll() is None
         with helping(sqlite_engine, clean, waves) as (conn, a):
             assert a is not None and a.process is early
-            assert a.copy_into(conn) == tuple(waves)
+            assert copy_all(a, conn) == tuple(waves)
             assert check(conn) == []
     assert early.poll() is not None  # it said it was done; stopped with the block
     with ahead.started_early("sqlite", "survey", ahead.MIN_BYTES):  # not used: stopped
@@ -173,7 +178,7 @@ def test_waves_taken_back_and_the_helpers_together_are_a_rebuild(sqlite_engine, 
         assert taken == sorted(taken, reverse=True) and set(taken) <= set(waves)
         for source, wave in taken:
             write_sums(conn, [(source, wave)], clean.filter(source=source, wave=wave))
-        copied = a.copy_into(conn, taken=taken)
+        copied = copy_all(a, conn, taken=taken)
         assert sorted([*taken, *copied]) == waves
         assert check(conn) == []
     assert counts(sqlite_engine) == stored
@@ -197,7 +202,7 @@ def test_the_folder_of_a_killed_upload_is_swept_by_the_next(tmp_path):
 
 def test_a_helper_that_never_says_it_is_done_is_given_up(sqlite_engine, monkeypatch, tmp_path):
     # a helper that takes its folder and then hangs: past WAIT_SECONDS the upload stops it and
-    # sums the waves itself (copy_into copies nothing)
+    # sums the waves itself (copy_part copies nothing)
     hanging = tmp_path / "hang.py"
     hanging.write_text("import sys, time\nsys.stdin.readline()\ntime.sleep(600)\n")
     monkeypatch.setattr(ahead, "MIN_ROWS", 1)
@@ -207,7 +212,7 @@ def test_a_helper_that_never_says_it_is_done_is_given_up(sqlite_engine, monkeypa
         text=True))  # fmt: skip
     clean = check_bytes(sqlite_engine, "survey", survey(300), "a.csv").validation.clean
     with helping(sqlite_engine, clean) as (conn, a):
-        assert a is not None and a.copy_into(conn) == ()
+        assert a is not None and copy_all(a, conn) == ()
         assert a.process.poll() is not None  # killed, not left running
 
 

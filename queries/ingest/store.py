@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Table, func, insert, select
 
 from queries.contract import TRUST_PREFIX, contract
 from queries.contract.columns import TRUST_ITEM
+from queries.db import sqlite_pragma
 from queries.errors import SenimError
 from queries.schema.base import metadata
 from queries.schema.data import regions, responses, row_history, survey_waves, trust_scores, uploads
@@ -135,16 +136,8 @@ def references_checked_once(conn: Connection, kind: str) -> Iterator[None]:
     if kind != UploadKind.SURVEY or conn.dialect.name != "sqlite":
         yield
         return
-    raw = conn.connection.driver_connection
-    raw.execute("PRAGMA foreign_keys=OFF")
-    try:
+    with sqlite_pragma(conn, "foreign_keys", 0):
         yield
-    finally:
-        try:
-            raw.execute("PRAGMA foreign_keys=ON")
-        except Exception:
-            conn.invalidate()
-            raise
 
 
 @contextmanager

@@ -110,13 +110,6 @@ class SummingAhead:
             )
         return summed
 
-    def copy_into(self, conn: Connection, *, taken: Iterable[Wave] = ()) -> tuple[Wave, ...]:
-        """``copy_part`` of every part, in order; the waves copied."""
-        taken = tuple(taken)
-        return tuple(
-            w for k in range(len(self.parts)) for w in self.copy_part(conn, k, taken=taken)
-        )
-
     def _waited(self, part: int) -> bool:
         """Whether the helper says scratch file ``part`` is whole within ``WAIT_SECONDS``; a
         helper that has not (or has ended without) is stopped. Its word rather than its exit:
@@ -280,7 +273,7 @@ def _hand_over(process: subprocess.Popen, rows: pl.DataFrame, folder: Path) -> N
     ~0.2 s the caller no longer spends), then the folder to the helper. Its stdin is closed
     whatever happens: a helper given no folder ends, and the upload sums the waves itself."""
     try:
-        with suppress(Exception):  # a helper that died, a full disk: copy_into sees it failed
+        with suppress(Exception):  # a helper that died, a full disk: copy_part sees it failed
             rows.write_ipc(folder / ROWS_FILE)
             process.stdin.write(f"{folder}\n")  # type: ignore[union-attr]
     finally:
