@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from queries.errors import SenimError
 from queries.survey.calibration import category_codes, column_variances, rake_projection
-from queries.survey.regression import _collinear, survey_regression
+from queries.survey.regression import collinear, survey_regression
 
 
 def r_sweeps(z: np.ndarray, w: np.ndarray, margins: list[np.ndarray]) -> np.ndarray:
@@ -100,7 +100,7 @@ def test_rank_test_answers_as_numpy(n, p, kind, seed):
         x[:, 0] *= 10.0 ** rng.integers(-12, 12)
     elif kind == "zero":
         x[:, 0] = 0.0
-    assert _collinear(x) == (np.linalg.matrix_rank(x) < p)
+    assert collinear(x) == (np.linalg.matrix_rank(x) < p)
 
 
 def test_categorical_codes_split_rows_as_their_text():

@@ -5,14 +5,15 @@ filter change on a kept wave is then a mask, a bincount and a design matrix, no 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import polars as pl
 
 from queries.errors import SenimError
 from queries.metrics.trust import composite_expr, trust_columns
-from queries.survey.calibration import category_codes
+from queries.survey.calibration import RakeProjection, category_codes
+from queries.survey.patterns import Patterns, PatternSums, pattern_sums, patterns_of
 from queries.survey.regression import INTERCEPT
 from queries.survey.sums import check_weights
 
@@ -92,10 +93,45 @@ class DriverColumns:
     levels: dict[str, np.ndarray]  # every predictor's distinct values, sorted
     weight: np.ndarray
     strata: np.ndarray  # ``category_codes`` of the stratum
+    # the patterns and their sums per weights, made on first use and shared with_weights
+    kept: dict = field(default_factory=dict, compare=False, repr=False)
 
     def with_weights(self, weight: np.ndarray) -> DriverColumns:
         """The same sample with other weights (its raked ones)."""
         return replace(self, weight=np.asarray(weight, dtype=float))
+
+    def patterns(self) -> Patterns | None:
+        """The complete rows grouped by stratum and every predictor (``patterns_of``)."""
+        if "patterns" not in self.kept and not self.valid.any():
+            self.kept["patterns"] = None  # no model: nothing to group
+        if "patterns" not in self.kept:
+            names = (*NUMERIC, *CATEGORIES)
+            self.kept["patterns"] = patterns_of(
+                codes=[self.strata, *(self.codes[name] for name in names)],
+                sizes=[int(self.strata.max()) + 1, *(len(self.levels[n]) for n in names)],
+                rows=self.valid,
+            )
+        return self.kept["patterns"]
+
+    def pattern_sums(self, patterns: Patterns) -> PatternSums:
+        """``pattern_sums`` with these weights: kept for the last two (delivered, raked)."""
+        made = self.kept.setdefault("sums", [])
+        for weight, sums in list(made):
+            if weight is self.weight or np.array_equal(weight, self.weight):
+                return sums
+        sums = pattern_sums(patterns, y=self.y, w=self.weight)
+        made[:] = [*made[-1:], (self.weight, sums)]
+        return sums
+
+    def within_cells(self, patterns: Patterns, projection: RakeProjection) -> bool:
+        """Every pattern within one of ``projection``'s raking cells (its rows' cell the same),
+        as the raked fit on patterns needs; checked once per projection."""
+        last = self.kept.get("cells")
+        if last is None or last[0] is not projection:
+            cells, inside = projection.cells, patterns.of_row >= 0
+            same = np.array_equal(cells[inside], cells[patterns.first][patterns.of_row[inside]])
+            last = self.kept["cells"] = (projection, same)
+        return last[1]
 
 
 def driver_columns(

@@ -37,7 +37,8 @@ from queries.metrics.driver_columns import (  # noqa: F401 (ANSWERS, driver_fram
 )
 from queries.metrics.inference import holm
 from queries.survey.calibration import RakeProjection, rake_projection
-from queries.survey.regression import MIN_MODEL_N, fitted_terms
+from queries.survey.patterns import Patterns, pattern_terms
+from queries.survey.regression import MIN_MODEL_N, Fit, fitted_terms
 
 PER_POINT = ("state_listens", "satisfaction")  # the others compare with a reference group
 TERM_SCHEMA = {
@@ -124,24 +125,31 @@ def trust_drivers_in(
     subgroup, ``sample`` (bool per row, or None: all) the rows that are the design's sample,
     e.g. the chosen regions' strata, whose stratum sizes the SEs read."""
     complete = columns.valid & keep if sample is None else columns.valid & keep & sample
-    at = np.flatnonzero(complete)  # the model's rows, gathered once per column
-    held = {name: columns.codes[name][at] for name in (*NUMERIC, *CATEGORIES)}
-    n = len(at)
+    chosen = _whole_patterns(columns, complete, raked_on)
+    if chosen is None:  # the model's rows, gathered once per column
+        at = np.flatnonzero(complete)
+        held = {name: columns.codes[name][at] for name in (*NUMERIC, *CATEGORIES)}
+        n = len(at)
+    else:  # a row of each pattern stands for its rows
+        patterns, chosen = chosen
+        held = {
+            name: columns.codes[name][patterns.first[chosen]] for name in (*NUMERIC, *CATEGORIES)
+        }
+        n = int(patterns.count[chosen].sum())
     used, dropped, present = varying(columns, held)
     empty = pl.DataFrame(schema=TERM_SCHEMA)
     if n < min_n:
         return Drivers(outcome, empty, n, None, dropped, "too_few", min_n)
-    strata, weights = columns.strata, columns.weight
-    if sample is not None:  # the sample's strata coded 0..H-1 again, in the same order
-        there = np.bincount(strata[sample], minlength=int(strata.max()) + 1) > 0
-        strata, weights = (np.cumsum(there) - 1)[strata[sample]], weights[sample]
     names, x = design(columns, held, used, present)
     try:
-        fit = fitted_terms(
-            names=names, x=x, y=columns.y[at], w=columns.weight[at],
-            rows=np.flatnonzero(complete if sample is None else complete[sample]),
-            strata=strata, level=level, raked_on=raked_on, weights=weights,
-        )  # fmt: skip
+        if chosen is None:
+            fit = _row_fit(columns, names, x, at, complete, sample, level, raked_on)
+        else:
+            fit = pattern_terms(
+                names=names, x=x, sums=columns.pattern_sums(patterns).at(chosen),
+                rows=patterns.first[chosen], strata=columns.strata, sampled=sample, level=level,
+                raked_on=raked_on,
+            )  # fmt: skip
     except SenimError:  # a predictor is a combination of others under these filters
         return Drivers(outcome, empty, n, None, dropped, "collinear", min_n)
     keys = [_term_key(term) for term in fit.terms[1:]]  # the intercept first, left out
@@ -163,6 +171,44 @@ def trust_drivers_in(
         schema=TERM_SCHEMA,
     )
     return Drivers(outcome, terms, fit.n, fit.df, dropped, None, min_n)
+
+
+def _whole_patterns(
+    columns: DriverColumns, complete: np.ndarray, raked_on: RakeProjection | None
+) -> tuple[Patterns, np.ndarray] | None:
+    """The patterns (``DriverColumns.patterns``) the model's rows make up, when they are whole
+    patterns (the filters cut by stratum, sex, age group and settlement: always) and, raked,
+    each within one raking cell; None otherwise (the fit then reads the rows)."""
+    patterns = columns.patterns()
+    if patterns is None or (raked_on is not None and not columns.within_cells(patterns, raked_on)):
+        return None
+    kept = np.bincount(patterns.of_row[complete], minlength=len(patterns.count))
+    if np.any((kept > 0) & (kept != patterns.count)):
+        return None
+    return patterns, np.flatnonzero(kept)
+
+
+def _row_fit(
+    columns: DriverColumns,
+    names: list[str],
+    x: np.ndarray,
+    at: np.ndarray,
+    complete: np.ndarray,
+    sample: np.ndarray | None,
+    level: float,
+    raked_on: RakeProjection | None,
+) -> Fit:
+    """``fitted_terms`` on the model's rows ``at``: the design's sample ``sample`` (None: all),
+    its strata coded 0..H-1 again in the same order."""
+    strata, weights = columns.strata, columns.weight
+    if sample is not None:
+        there = np.bincount(strata[sample], minlength=int(strata.max()) + 1) > 0
+        strata, weights = (np.cumsum(there) - 1)[strata[sample]], weights[sample]
+    return fitted_terms(
+        names=names, x=x, y=columns.y[at], w=columns.weight[at],
+        rows=np.flatnonzero(complete if sample is None else complete[sample]),
+        strata=strata, level=level, raked_on=raked_on, weights=weights,
+    )  # fmt: skip
 
 
 def _reference(present: dict[str, list], category: str | None, key: str) -> str:

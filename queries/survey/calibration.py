@@ -28,12 +28,14 @@ from queries.survey.sums import as_list, check_weights, value_expr
 __all__ = [
     "RAKE_TOL",
     "RakeProjection",
+    "ScoreSums",
     "calibrated_estimate",
     "calibrated_weights",
     "category_codes",
     "column_variances",
     "rake_projection",
     "rake_residuals",
+    "summed_column_variances",
 ]
 
 RAKE_TOL = 1e-10  # IPF stops when every margin holds to this relative error
@@ -67,6 +69,19 @@ def _indicators(codes: np.ndarray, k: int | None = None) -> sparse.csc_matrix:
     return sparse.csc_matrix(
         (np.ones(n * per), codes.ravel(), np.arange(0, n * per + 1, per)), shape=(k, n)
     )
+
+
+@dataclass(frozen=True, eq=False)
+class ScoreSums:
+    """Linearised scores z (one column per estimate) summed over groups of a sample's rows, a
+    group within one stratum (and one raking cell): Σz, Σz², Σwz and Σz/w, a row per group.
+    One row per group makes them a row's own values."""
+
+    z: np.ndarray
+    zz: np.ndarray
+    wz: np.ndarray
+    over_w: np.ndarray
+    rows: np.ndarray  # a sample row of each group: its stratum (and raking cell)
 
 
 @dataclass(frozen=True, eq=False)
@@ -110,19 +125,27 @@ class RakeProjection:
         self, z: np.ndarray, rows: np.ndarray, strata: np.ndarray, pop: np.ndarray | None
     ) -> np.ndarray:
         """``column_variances(self.residuals(full), strata, pop)``, ``full`` being ``z`` (2-D)
-        on ``rows`` and 0 elsewhere, without an n-long residual: a residual is z − w·A_cell
-        (A_cell = Σ_m a_m of the cell's categories), so each stratum's Σr and Σr² expand into
-        sums over ``rows`` and the stratum × cell sums of w and w²."""
+        on ``rows`` and 0 elsewhere, without an n-long residual (``summed_variances``, each
+        row its own group)."""
+        w = self.weights[rows][:, None]
+        return self.summed_variances(ScoreSums(z, z * z, w * z, z / w, rows), strata, pop)
+
+    def summed_variances(
+        self, sums: ScoreSums, strata: np.ndarray, pop: np.ndarray | None
+    ) -> np.ndarray:
+        """``variances`` from the scores' sums over groups of rows, each group within one
+        stratum and one raking cell: a residual is z − w·A_cell (A_cell = Σ_m a_m of the cell's
+        categories), so each stratum's Σr and Σr² expand into the groups' sums and the
+        stratum × cell sums of w and w²."""
         if len(strata) != len(self.weights):
             raise SenimError("The raking margins are of another sample than these strata.")
-        w = self.weights[rows][:, None]
-        shift = self._shift(_indicators(self.stacked[rows], len(self.counts)) @ (z / w))
+        rows = sums.rows
+        shift = self._shift(_indicators(self.stacked[rows], len(self.counts)) @ sums.over_w)
         a = shift[self.cell_categories].sum(axis=1)  # cells × columns
-        cell = self.cells[rows]
         n_h, sw, sw2 = self._cell_sums(strata, len(a))
         hot = _indicators(strata[rows], len(n_h))
-        s1 = hot @ z - sw @ a
-        s2 = hot @ (z * (z - 2 * w * a[cell])) + sw2 @ (a * a)
+        s1 = hot @ sums.z - sw @ a
+        s2 = hot @ (sums.zz - 2 * a[self.cells[rows]] * sums.wz) + sw2 @ (a * a)
         return _stratified(s1, s2, n_h, _sampled(n_h, strata, pop))
 
     def _cell_sums(self, strata: np.ndarray, cells: int) -> tuple[np.ndarray, ...]:
@@ -179,10 +202,18 @@ def column_variances(
     ``lonely.psu = "adjust"``); ``pop`` = N_h per respondent, or None (no fpc). ``rows``: z
     holds only these respondents' rows, every other z being 0 (they still count in n_h)."""
     z = z if z.ndim == 2 else z[:, None]
+    rows = np.arange(len(strata)) if rows is None else rows
+    return summed_column_variances(z, z * z, rows=rows, strata=strata, pop=pop)
+
+
+def summed_column_variances(
+    z: np.ndarray, zz: np.ndarray, *, rows: np.ndarray, strata: np.ndarray, pop: np.ndarray | None
+) -> np.ndarray:
+    """``column_variances`` from Σz and Σz² over groups of rows, each within one stratum (a
+    row per group; ``rows``: a sample row of each); ``strata`` of every sample row."""
     n_h = np.bincount(strata).astype(float)[:, None]
-    hot = _indicators(strata if rows is None else strata[rows], len(n_h))
-    s1, s2 = hot @ z, hot @ (z * z)
-    return _stratified(s1, s2, n_h, _sampled(n_h, strata, pop))
+    hot = _indicators(strata[rows], len(n_h))
+    return _stratified(hot @ z, hot @ zz, n_h, _sampled(n_h, strata, pop))
 
 
 def _sampled(n_h: np.ndarray, strata: np.ndarray, pop: np.ndarray | None) -> np.ndarray:

@@ -30,7 +30,17 @@ from queries.survey.calibration import (
 from queries.survey.design import z_value
 from queries.survey.sums import check_weights, value_expr
 
-__all__ = ["INTERCEPT", "MIN_MODEL_N", "Family", "Fit", "fitted_terms", "survey_regression"]
+__all__ = [
+    "COLLINEAR",
+    "INTERCEPT",
+    "MIN_MODEL_N",
+    "Family",
+    "Fit",
+    "collinear",
+    "finished",
+    "fitted_terms",
+    "survey_regression",
+]
 
 INTERCEPT = "(Intercept)"  # R's name for it
 MIN_MODEL_N = 200  # fewer respondents than this: no model (too unstable to read drivers from)
@@ -100,17 +110,24 @@ class Fit:
         )
 
 
-def _collinear(x: np.ndarray) -> bool:
+def collinear(x: np.ndarray, counts: np.ndarray | None = None) -> bool:
     """``np.linalg.matrix_rank(x) < p``, without its SVD of the n×p ``x`` where the answer is
     plain. X'X's eigenvalues are X's singular values squared: within 1e8 of each other, the
     singular values are within 1e4, far above numpy's cut-off (the largest times n·ε, under
     1e-9 of it for n < 4M; the rounding of X'X and of its eigenvalues, ~n·ε of the largest,
     cannot move 1e-8 past it). Any other X, every rank-deficient one included, takes numpy's
-    own test, so the answer is numpy's."""
-    lam = np.linalg.eigvalsh(x.T @ x)  # x.T @ x: one BLAS syrk, a p×p result
+    own test, so the answer is numpy's. ``counts``: ``x``'s rows are distinct rows standing
+    for that many each (X's singular values are those of √count·x; numpy's cut-off counts
+    every row)."""
+    xs = x if counts is None else x * np.sqrt(counts)[:, None]
+    lam = np.linalg.eigvalsh(xs.T @ xs)  # one BLAS syrk, a p×p result
     if lam[0] > 0 and lam[-1] < _CLEAR * lam[0]:
         return False
-    return bool(np.linalg.matrix_rank(x) < x.shape[1])
+    if counts is None:
+        return bool(np.linalg.matrix_rank(x) < x.shape[1])
+    s = np.linalg.svd(xs, compute_uv=False)
+    tol = s.max() * max(int(counts.sum()), x.shape[1]) * np.finfo(float).eps  # numpy's own
+    return bool(np.count_nonzero(s > tol) < x.shape[1])
 
 
 def _fit(
@@ -232,18 +249,13 @@ def fitted_terms(
     level: float = 0.95,
     raked_on: RakeProjection | None = None,
     weights: np.ndarray | None = None,
-) -> pl.DataFrame:
-    """``survey_regression``'s table from arrays (a caller that has them skips the frame):
+) -> Fit:
+    """``survey_regression``'s fit from arrays (a caller that has them skips the frame):
     ``x`` (columns named ``names``), ``y``, ``w`` on the model's rows, ``rows`` their places in
     the sample, ``strata`` (codes 0..H-1) and ``pop`` (N_h or None) per sample row; with
     ``raked_on``, ``weights`` are every sample row's (its projection's own weights)."""
-    from scipy.stats import t  # imported here: scipy is slow to import
-
-    if _collinear(x):
-        raise SenimError(
-            "The predictors are collinear (one is a combination of others, or a category has "
-            "no respondents); drop one of them."
-        )
+    if collinear(x):
+        raise SenimError(COLLINEAR)
     beta, u, info = _fit(x, y, w, family)
     a_inv = np.linalg.inv(info)
     scores = u[:, None] * x @ a_inv
@@ -253,8 +265,26 @@ def fitted_terms(
         se = np.sqrt(raked_on.variances(scores, rows, strata, pop))
     else:  # dropped rows: zero, in their stratum
         se = np.sqrt(column_variances(scores, strata, pop, rows=rows))
-    n = len(rows)
-    df = n - np.count_nonzero(np.bincount(strata[rows])) - len(beta) + 1
+    return finished(
+        names=names, beta=beta, se=se, n=len(rows),
+        strata=np.count_nonzero(np.bincount(strata[rows])), level=level,
+    )  # fmt: skip
+
+
+COLLINEAR = (
+    "The predictors are collinear (one is a combination of others, or a category has no "
+    "respondents); drop one of them."
+)
+
+
+def finished(
+    *, names: Sequence[str], beta: np.ndarray, se: np.ndarray, n: int, strata: int, level: float
+) -> Fit:
+    """The fit's intervals and p-values: t with the residual df, ``n`` respondents in
+    ``strata`` strata less the coefficients plus one (``svyglm``'s ``df.residual``)."""
+    from scipy.stats import t  # imported here: scipy is slow to import
+
+    df = n - strata - len(beta) + 1
     if df < 1:
         raise SenimError(f"Too few respondents for {len(beta)} coefficients in these strata.")
     crit = t.ppf(0.5 + level / 2, df)
