@@ -125,30 +125,27 @@ def trust_drivers_in(
     subgroup, ``sample`` (bool per row, or None: all) the rows that are the design's sample,
     e.g. the chosen regions' strata, whose stratum sizes the SEs read."""
     complete = columns.valid & keep if sample is None else columns.valid & keep & sample
-    chosen = _whole_patterns(columns, complete, raked_on)
-    if chosen is None:  # the model's rows, gathered once per column
+    whole = _whole_patterns(columns, complete, raked_on)
+    if whole is None:  # the model's rows, gathered once per column
         at = np.flatnonzero(complete)
-        held = {name: columns.codes[name][at] for name in (*NUMERIC, *CATEGORIES)}
         n = len(at)
     else:  # a row of each pattern stands for its rows
-        patterns, chosen = chosen
-        held = {
-            name: columns.codes[name][patterns.first[chosen]] for name in (*NUMERIC, *CATEGORIES)
-        }
+        patterns, chosen = whole
+        at = patterns.first[chosen]
         n = int(patterns.count[chosen].sum())
+    held = {name: columns.codes[name][at] for name in (*NUMERIC, *CATEGORIES)}
     used, dropped, present = varying(columns, held)
     empty = pl.DataFrame(schema=TERM_SCHEMA)
     if n < min_n:
         return Drivers(outcome, empty, n, None, dropped, "too_few", min_n)
     names, x = design(columns, held, used, present)
     try:
-        if chosen is None:
+        if whole is None:
             fit = _row_fit(columns, names, x, at, complete, sample, level, raked_on)
         else:
             fit = pattern_terms(
-                names=names, x=x, sums=columns.pattern_sums(patterns).at(chosen),
-                rows=patterns.first[chosen], strata=columns.strata, sampled=sample, level=level,
-                raked_on=raked_on,
+                names=names, x=x, sums=columns.pattern_sums(patterns).at(chosen), rows=at,
+                strata=columns.strata, sampled=sample, level=level, raked_on=raked_on,
             )  # fmt: skip
     except SenimError:  # a predictor is a combination of others under these filters
         return Drivers(outcome, empty, n, None, dropped, "collinear", min_n)
