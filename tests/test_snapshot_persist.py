@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, event, func, select, update
 
 from queries.cli import main as cli
 from queries.db import data_version
@@ -70,6 +70,38 @@ def test_a_snapshot_from_the_persisted_row_equals_one_built_from_the_store(engin
     again = load_snapshot(engine)
     assert_same(again, fresh)
     assert again.cells.height > 0 and again.totals.height > 0 and again.strata.height > 0
+
+
+def is_closed(dbapi_connection) -> bool:
+    try:
+        dbapi_connection.cursor().execute("SELECT 1")
+    except Exception:  # each driver's own "closed" error
+        return True
+    return False
+
+
+@pytest.mark.usefixtures("loaded")
+def test_the_connection_that_carried_a_snapshot_is_closed_on_postgresql(engine):
+    """libpq keeps its buffers as large as the largest message for the connection's life: the
+    connections that read and wrote the snapshot's row are closed, not pooled, on PostgreSQL
+    (pooled as any other on SQLite)."""
+    built(engine)  # the row written
+    carriers = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany) -> None:
+        if "summary_snapshots" in statement and "frames" in statement.split("FROM")[0]:
+            carriers.append(conn.connection.dbapi_connection)
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        frames = load_snapshot(engine)  # from the row
+        with engine.begin() as conn:
+            forget_frames(conn)
+        load_snapshot(engine)  # no row read, then built and written again
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert frames.cells.height and len(carriers) == 3  # two reads, one write
+    assert [is_closed(c) for c in carriers] == [engine.dialect.name == "postgresql"] * 3
 
 
 @pytest.mark.usefixtures("loaded")
