@@ -8,7 +8,9 @@ c8405ed read the chosen respondents from the database per filter change (``wave_
 now: the wave read once (``wave_answers``), the filters cut in memory, the raked weights and
 their ``rake_projection`` kept with the wave, the rake-aware SEs from stratum × cell sums; the
 model's columns kept with the wave as arrays (``driver_columns``), a filter change a numpy mask
-and a design matrix (no polars pass over the wave's rows).
+and a design matrix (no polars pass over the wave's rows); since session 10 the model is fitted
+from sums per pattern (``queries.survey.patterns``: tens of thousands of patterns instead of
+hundreds of thousands of rows), made with an outcome's columns.
 
 Both as ``dashboard.data`` keeps them: the snapshot's strata, one kept frame per wave, glibc's freed
 pages returned after each model. Filter changes not seen before (a cache hit costs nothing on both):
