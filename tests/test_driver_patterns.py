@@ -144,6 +144,18 @@ def test_patterns_across_raking_cells_are_fitted_on_the_rows():
     assert got.terms.equals(want.terms)
 
 
+def test_raked_weights_with_a_sample_of_strata_take_the_rows():
+    frame, codes = raked(sample(7))
+    columns = driver_columns(frame, outcome="trust_government")
+    projection = rake_projection(weights=columns.weight, margins=codes)
+    regions = cut(frame, ({"KZ-71", "KZ-75"}, set(), set(), set()))
+    kept = {"keep": regions, "outcome": "trust_government", "sample": regions,
+            "raked_on": projection}  # fmt: skip
+    got = trust_drivers_in(columns, **kept)
+    assert "sums" not in columns.kept  # no pattern was summed
+    assert_same(got, trust_drivers_in(on_rows(columns), **kept))
+
+
 @settings(max_examples=60, deadline=None)
 @given(n=st.integers(3, 60), p=st.integers(1, 5), copies=st.integers(1, 9),
        seed=st.integers(0, 2**31), kind=st.sampled_from(["random", "copy", "near"]))  # fmt: skip

@@ -125,7 +125,12 @@ def trust_drivers_in(
     subgroup, ``sample`` (bool per row, or None: all) the rows that are the design's sample,
     e.g. the chosen regions' strata, whose stratum sizes the SEs read."""
     complete = columns.valid & keep if sample is None else columns.valid & keep & sample
-    whole = _whole_patterns(columns, complete, raked_on)
+    # raked with a sample of strata: the rows' fit, which refuses a projection of another sample
+    whole = (
+        None
+        if raked_on is not None and sample is not None
+        else _whole_patterns(columns, complete, raked_on)
+    )
     if whole is None:  # the model's rows, gathered once per column
         at = np.flatnonzero(complete)
         n = len(at)
