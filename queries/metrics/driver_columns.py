@@ -102,32 +102,36 @@ class DriverColumns:
 
     def patterns(self) -> Patterns | None:
         """The complete rows grouped by stratum and every predictor (``patterns_of``)."""
-        if "patterns" not in self.kept and not self.valid.any():
-            self.kept["patterns"] = None  # no model: nothing to group
         if "patterns" not in self.kept:
             names = (*NUMERIC, *CATEGORIES)
-            self.kept["patterns"] = patterns_of(
-                codes=[self.strata, *(self.codes[name] for name in names)],
-                sizes=[int(self.strata.max()) + 1, *(len(self.levels[n]) for n in names)],
-                rows=self.valid,
-            )
+            self.kept["patterns"] = (
+                patterns_of(
+                    codes=[self.strata, *(self.codes[name] for name in names)],
+                    sizes=[int(self.strata.max()) + 1, *(len(self.levels[n]) for n in names)],
+                    rows=self.valid,
+                )
+                if self.valid.any()
+                else None
+            )  # no complete row: no model, nothing to group
         return self.kept["patterns"]
 
-    def pattern_sums(self, patterns: Patterns) -> PatternSums:
-        """``pattern_sums`` with these weights: kept for the last two (delivered, raked)."""
+    def pattern_sums(self) -> PatternSums:
+        """``pattern_sums`` of ``patterns()`` with these weights: kept for the last two
+        (delivered, raked)."""
         made = self.kept.setdefault("sums", [])
         for weight, sums in list(made):
             if weight is self.weight or np.array_equal(weight, self.weight):
                 return sums
-        sums = pattern_sums(patterns, y=self.y, w=self.weight)
+        sums = pattern_sums(self.patterns(), y=self.y, w=self.weight)
         made[:] = [*made[-1:], (self.weight, sums)]
         return sums
 
-    def within_cells(self, patterns: Patterns, projection: RakeProjection) -> bool:
-        """Every pattern within one of ``projection``'s raking cells (its rows' cell the same),
-        as the raked fit on patterns needs; checked once per projection."""
+    def within_cells(self, projection: RakeProjection) -> bool:
+        """Every one of ``patterns()`` within one of ``projection``'s raking cells (its rows'
+        cell the same), as the raked fit on patterns needs; checked once per projection."""
         last = self.kept.get("cells")
         if last is None or last[0] is not projection:
+            patterns = self.patterns()
             cells, inside = projection.cells, patterns.of_row >= 0
             same = np.array_equal(cells[inside], cells[patterns.first][patterns.of_row[inside]])
             last = self.kept["cells"] = (projection, same)

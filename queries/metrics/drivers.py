@@ -125,12 +125,7 @@ def trust_drivers_in(
     subgroup, ``sample`` (bool per row, or None: all) the rows that are the design's sample,
     e.g. the chosen regions' strata, whose stratum sizes the SEs read."""
     complete = columns.valid & keep if sample is None else columns.valid & keep & sample
-    # raked with a sample of strata: the rows' fit, which refuses a projection of another sample
-    whole = (
-        None
-        if raked_on is not None and sample is not None
-        else _whole_patterns(columns, complete, raked_on)
-    )
+    whole = _whole_patterns(columns, complete, sample, raked_on)
     if whole is None:  # the model's rows, gathered once per column
         at = np.flatnonzero(complete)
         n = len(at)
@@ -149,7 +144,7 @@ def trust_drivers_in(
             fit = _row_fit(columns, names, x, at, complete, sample, level, raked_on)
         else:
             fit = pattern_terms(
-                names=names, x=x, sums=columns.pattern_sums(patterns).at(chosen), rows=at,
+                names=names, x=x, sums=columns.pattern_sums().at(chosen), rows=at,
                 strata=columns.strata, sampled=sample, level=level, raked_on=raked_on,
             )  # fmt: skip
     except SenimError:  # a predictor is a combination of others under these filters
@@ -176,13 +171,19 @@ def trust_drivers_in(
 
 
 def _whole_patterns(
-    columns: DriverColumns, complete: np.ndarray, raked_on: RakeProjection | None
+    columns: DriverColumns,
+    complete: np.ndarray,
+    sample: np.ndarray | None,
+    raked_on: RakeProjection | None,
 ) -> tuple[Patterns, np.ndarray] | None:
     """The patterns (``DriverColumns.patterns``) the model's rows make up, when they are whole
     patterns (the filters cut by stratum, sex, age group and settlement: always) and, raked,
-    each within one raking cell; None otherwise (the fit then reads the rows)."""
+    each within one raking cell; None otherwise (the fit then reads the rows). Raked with a
+    ``sample`` of strata: None (the rows' fit refuses a projection of another sample)."""
+    if raked_on is not None and sample is not None:
+        return None
     patterns = columns.patterns()
-    if patterns is None or (raked_on is not None and not columns.within_cells(patterns, raked_on)):
+    if patterns is None or (raked_on is not None and not columns.within_cells(raked_on)):
         return None
     kept = np.bincount(patterns.of_row[complete], minlength=len(patterns.count))
     if np.any((kept > 0) & (kept != patterns.count)):
