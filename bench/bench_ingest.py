@@ -15,8 +15,13 @@ foreign keys checked once per load on SQLite), or the commit ``--before`` names;
 tree. ``--designs`` picks some of
 them. Then ``summaries rebuild`` of the loaded database (1 load's worth of waves) by "before"
 and "new": time, CPU, peak RSS.
+
+``--repeat N`` loads the file N times with each design, the designs in turn (A B A B ...), each
+load into a fresh database, and prints each figure's median over the N loads, every load's total
+and the median of the before/new ratios pair by pair: this machine's speed drifts up to twofold
+within minutes, so one load says little and a ratio of neighbours holds better than a time.
 Usage: python bench/bench_ingest.py [ROWS] [--only sqlite|postgresql] [--no-rebuild]
-                                   [--designs previous,before,new] [--before COMMIT]"""
+                                   [--designs previous,before,new] [--before COMMIT] [--repeat N]"""
 
 from __future__ import annotations
 
@@ -24,6 +29,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -194,6 +200,28 @@ def _child(design: str, url: str, file: Path, before: str) -> dict:
     return _json_of(command, f"{design} load", tree)
 
 
+def _loads(designs: list[str], urls, file: Path, before: str, repeat: int) -> dict[str, dict]:
+    """Each design loaded ``repeat`` times, the designs in turn (A B A B ...), ``urls(design,
+    i)`` a fresh database for each load; per design the median of each figure (``_median``)."""
+    runs: dict[str, list[dict]] = {d: [] for d in designs}
+    for i in range(repeat):
+        for design in designs:
+            runs[design].append(_child(design, urls(design, i), file, before))
+    return {design: _median(found) for design, found in runs.items()}
+
+
+def _median(runs: list[dict]) -> dict:
+    """One design's loads as one: each number the median over the loads (a dict of numbers per
+    key), and every load's total kept (``totals``) for the spread and the pairwise ratios."""
+    merged: dict = {"totals": [r["total"] for r in runs]}
+    for key, value in runs[0].items():
+        if isinstance(value, dict):
+            merged[key] = {k: statistics.median(r[key].get(k, 0.0) for r in runs) for k in value}
+        else:
+            merged[key] = statistics.median(r[key] for r in runs)
+    return merged
+
+
 def _json_of(command: list[str], what: str, tree: Path = ROOT) -> dict:
     """The last line a child prints, as JSON; the child runs in ``tree``: a process it starts
     with ``python -m`` (the summing helper) imports from its working folder first."""
@@ -277,7 +305,7 @@ def print_side_by_side(backend: str, results: dict[str, dict]) -> None:
     runs = [results[d] for d in designs]
     last = designs[-1]
     print(
-        f"\n{backend}: {runs[-1]['rows']:,} rows   "
+        f"\n{backend}: {int(runs[-1]['rows']):,} rows   "
         + "".join(f"{d:>11}" for d in designs)
         + "".join(f"  {f'{d}/{last}':>14}" for d in designs[:-1])
     )
@@ -299,6 +327,17 @@ def print_side_by_side(backend: str, results: dict[str, dict]) -> None:
     if any(r["server_cpu"] for r in runs):
         line("CPU, database server", [r["server_cpu"] for r in runs])
     print(f"  {'peak RSS':<22}" + "".join(f"{r['peak_mb']:>8,.0f} MB" for r in runs))
+    if len(runs[-1]["totals"]) > 1:  # --repeat: the figures above are medians
+        print(f"  medians of {len(runs[-1]['totals'])} loads per design; every load's total:")
+        for design, run in zip(designs, runs, strict=True):
+            totals = ", ".join(f"{t:.1f}" for t in run["totals"])
+            print(f"    {design:<10} {totals} s (min {min(run['totals']):.1f}, "
+                  f"max {max(run['totals']):.1f})")  # fmt: skip
+        for design, run in zip(designs[:-1], runs[:-1], strict=True):
+            pairs = zip(run["totals"], runs[-1]["totals"], strict=True)
+            ratios = [a / b for a, b in pairs]
+            print(f"    {design}/{last} pair by pair: median {statistics.median(ratios):.2f}x "
+                  f"(min {min(ratios):.2f}, max {max(ratios):.2f})")  # fmt: skip
     for design in designs:
         raised = ", ".join(f"{k} {v:,.0f}" for k, v in results[design]["peaks"].items())
         print(f"    {design} peak RSS (MB) by the end of: {raised}")
@@ -315,6 +354,9 @@ def main() -> None:
         help="the designs to load, in order (comma-separated; default all three)",
     )
     parser.add_argument("--before", default=BEFORE, help=f"the commit of 'before' ({BEFORE})")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="loads per design, in turn; medians printed"
+    )
     parser.add_argument("--run", nargs=3, metavar=("DESIGN", "URL", "FILE"), help=argparse.SUPPRESS)
     parser.add_argument("--rebuild", metavar="URL", help=argparse.SUPPRESS)
     parser.add_argument("--tree", help=argparse.SUPPRESS)  # the source tree a child runs
@@ -343,21 +385,24 @@ def main() -> None:
             f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (figures taken under that load)"
         )
         if args.only != "postgresql":
-            urls = {d: f"sqlite:///{Path(folder) / f'{d}.db'}" for d in designs}
-            loads = {d: _child(d, urls[d], file, args.before) for d in designs}
+
+            def url(design: str, i: int) -> str:
+                return f"sqlite:///{Path(folder) / f'{design}-{i}.db'}"
+
+            loads = _loads(designs, url, file, args.before, args.repeat)
             print_side_by_side("sqlite", loads)
             if not args.no_rebuild and set(REBUILDS) <= set(designs):
-                print_rebuilds("sqlite", urls, args.before)
+                print_rebuilds("sqlite", {d: url(d, 0) for d in designs}, args.before)
         if args.only != "sqlite":
-            _run_postgres(file, designs, args.before, rebuild=not args.no_rebuild)
+            _run_postgres(file, designs, args.before, rebuild=not args.no_rebuild,
+                          repeat=args.repeat)  # fmt: skip
     print(f"\nload average now {os.getloadavg()[0]:.1f}")
 
 
-def _run_postgres(file: Path, designs: list[str], before: str, *, rebuild: bool) -> None:
-    names = [f"bench_ingest_{d}" for d in designs]
+def _run_postgres(file: Path, designs: list[str], before: str, *, rebuild: bool, repeat: int):
     if os.environ.get("SENIM_BENCH_POSTGRES_URL"):
         admin = os.environ["SENIM_BENCH_POSTGRES_URL"]
-        _postgres_side_by_side(admin, names, file, before, rebuild)
+        _postgres_side_by_side(admin, designs, file, before, rebuild, repeat)
         return
     if not (shutil.which("pg_ctl") or list(Path("/usr/lib/postgresql").glob("*/bin/initdb"))):
         print("\npostgresql: not installed here (set SENIM_BENCH_POSTGRES_URL)")
@@ -368,18 +413,19 @@ def _run_postgres(file: Path, designs: list[str], before: str, *, rebuild: bool)
     try:
         url = server.start()
         os.environ["BENCH_PG_DATA"] = str(server.dir / "data")  # for the children's CPU figure
-        _postgres_side_by_side(url, names, file, before, rebuild)
+        _postgres_side_by_side(url, designs, file, before, rebuild, repeat)
     finally:
         server.stop()
 
 
-def _postgres_side_by_side(admin_url, names: list[str], file: Path, before: str, rebuild) -> None:
-    urls = _postgres_databases(admin_url, names)
-    designs = [name.removeprefix("bench_ingest_") for name in names]
-    results = {d: _child(d, u, file, before) for d, u in zip(designs, urls, strict=True)}
+def _postgres_side_by_side(admin_url, designs: list[str], file: Path, before: str, rebuild,
+                           repeat: int) -> None:  # fmt: skip
+    names = [f"bench_ingest_{d}_{i}" for i in range(repeat) for d in designs]
+    urls = dict(zip(names, _postgres_databases(admin_url, names), strict=True))
+    results = _loads(designs, lambda d, i: urls[f"bench_ingest_{d}_{i}"], file, before, repeat)
     print_side_by_side("postgresql", results)
     if rebuild and set(REBUILDS) <= set(results):
-        print_rebuilds("postgresql", dict(zip(designs, urls, strict=True)), before)
+        print_rebuilds("postgresql", {d: urls[f"bench_ingest_{d}_0"] for d in designs}, before)
 
 
 if __name__ == "__main__":

@@ -8,10 +8,14 @@ did not finish within the timeout, dropped connections), and the server's reside
 process and children, sampled every 0.25 s): peak and at the end.
 
     .venv/bin/python bench/bench_ws_load.py [--size 1000000] [--sessions 50] [--seconds 180]
-        [--pages overview regions ...] [--design now|before] [--processes N]
+        [--pages overview regions ...] [--design now|before] [--processes N] [--repeat N]
 
 ``--against DIR``: another checkout of this repository (``git archive COMMIT | tar -x -C DIR``)
 loaded the same way right before this tree, the two printed one above the other.
+
+``--repeat N`` runs the load N times (with ``--against``, the two designs in turn, the order
+reversed every other time) and ends with each design's p95 over the runs: median, min and max.
+This machine's speed drifts up to twofold within minutes, so one run's p95 says little alone.
 
 ``--processes N`` serves the app from N processes on the same database and pins session i to
 process i mod N, as the sticky proxy of docs/deploy.md section 6 does; the server's CPU and
@@ -32,6 +36,7 @@ import asyncio
 import contextlib
 import itertools
 import random
+import statistics
 import sys
 import time
 from dataclasses import dataclass, field
@@ -337,6 +342,7 @@ def main() -> None:
     parser.add_argument("--pages", nargs="+", default=list(PAGES), choices=PAGES)
     parser.add_argument("--design", choices=("now", "before"), default="now")
     parser.add_argument("--processes", type=int, default=1, help="app processes, sticky")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per design, in turn")
     parser.add_argument("--against", type=Path, help="an earlier checkout, loaded first")
     parser.add_argument(
         "--against-last",
@@ -351,13 +357,31 @@ def main() -> None:
         earlier = [Design(args.against.name, args.against.resolve())] if args.against else []
         order = (NOW, *earlier) if args.against_last else (*earlier, NOW)
         runs = [(design, url) for design in order]
-    for design, url in runs:
-        result = measure(design, url, sessions=args.sessions, seconds=args.seconds,
-                         pages=tuple(args.pages), every=args.every,
-                         processes=args.processes)  # fmt: skip
-        print(f"{args.size:,} responses, {design.name} design, websocket load:")
-        for line in result.lines():
-            print(f"  {line}", flush=True)
+    results: dict[str, list[LoadResult]] = {}
+    for i in range(args.repeat):
+        for design, url in runs if i % 2 == 0 else runs[::-1]:
+            result = measure(design, url, sessions=args.sessions, seconds=args.seconds,
+                             pages=tuple(args.pages), every=args.every,
+                             processes=args.processes)  # fmt: skip
+            results.setdefault(design.name, []).append(result)
+            print(f"{args.size:,} responses, {design.name} design, websocket load:")
+            for line in result.lines():
+                print(f"  {line}", flush=True)
+    if args.repeat > 1:
+        for name, found in results.items():
+            print(over_runs(name, found))
+
+
+def over_runs(name: str, results: list[LoadResult]) -> str:
+    """One design's runs in a line: the p95 and the CPU a rerun, median (min-max), errors."""
+    p95 = sorted(r.p95_s * 1000 for r in results)
+    cpu = sorted(r.server_cpu_s / max(r.reruns, 1) * 1000 for r in results)
+    return (
+        f"{name}: p95 over {len(results)} runs median {statistics.median(p95):,.0f} ms "
+        f"({', '.join(f'{v:,.0f}' for v in p95)}), CPU a rerun median "
+        f"{statistics.median(cpu):.0f} ms ({cpu[0]:.0f}-{cpu[-1]:.0f}), errors "
+        f"{sum(r.errors for r in results)}"
+    )
 
 
 if __name__ == "__main__":

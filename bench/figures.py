@@ -160,11 +160,12 @@ def logged_build() -> None:
                                             "peak_mb": float(built[2])})  # fmt: skip
 
 
-def measure_ingest(rows: int) -> None:
+def measure_ingest(rows: int, repeat: int) -> None:
     """bench_ingest.py as it is (its own side-by-side table, which H5 owns); the first design's
-    (the previous one) and the last's (this tree) totals and peaks kept for the table."""
-    done = subprocess.run([sys.executable, "bench/bench_ingest.py", str(rows)], cwd=ROOT,
-                          capture_output=True, text=True)  # fmt: skip
+    (the previous one) and the last's (this tree) totals and peaks kept for the table: medians
+    of ``repeat`` loads each, the designs in turn."""
+    command = [sys.executable, "bench/bench_ingest.py", str(rows), "--repeat", str(repeat)]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
     print(done.stdout, done.stderr[-2000:] if done.returncode else "", flush=True)
     backend = None
     for line in done.stdout.splitlines():
@@ -283,6 +284,7 @@ def main() -> None:
         help="today's design on SQLite files or on the bench's PostgreSQL (bench/postgres.py)",
     )
     parser.add_argument("--ingest-rows", type=int, default=1_000_000)
+    parser.add_argument("--ingest-repeat", type=int, default=3, help="loads per design (medians)")
     parser.add_argument("--demo-size", type=int, default=1_000_000)
     parser.add_argument("--table", action="store_true", help="print the stored table only")
     args = parser.parse_args()
@@ -300,7 +302,7 @@ def main() -> None:
             logged_build()
         if "ingest" in parts:
             print(f"\n== ingest ({args.ingest_rows:,} rows; bench/bench_ingest.py)", flush=True)
-            measure_ingest(args.ingest_rows)
+            measure_ingest(args.ingest_rows, args.ingest_repeat)
         print(f"\n(this run took {(time.perf_counter() - started) / 60:.1f} min)")
     print_table(args.before_size, args.sizes)
 
