@@ -15,6 +15,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from queries.db import engine_for
+from queries.errors import SenimError
 from queries.metrics.driver_columns import DriverColumns, driver_columns
 from queries.metrics.drivers import Drivers, trust_drivers_in
 from queries.metrics.filters import Filters
@@ -145,15 +146,29 @@ def test_patterns_across_raking_cells_are_fitted_on_the_rows():
 
 
 def test_raked_weights_with_a_sample_of_strata_take_the_rows():
+    """The rows' fit refuses a projection made on another sample, in its own words (once it was
+    called "collinear"); the patterns' would have ignored the sample."""
     frame, codes = raked(sample(7))
     columns = driver_columns(frame, outcome="trust_government")
     projection = rake_projection(weights=columns.weight, margins=codes)
     regions = cut(frame, ({"KZ-71", "KZ-75"}, set(), set(), set()))
     kept = {"keep": regions, "outcome": "trust_government", "sample": regions,
             "raked_on": projection}  # fmt: skip
-    got = trust_drivers_in(columns, **kept)
+    with pytest.raises(SenimError, match="other weights"):
+        trust_drivers_in(columns, **kept)
     assert "sums" not in columns.kept  # no pattern was summed
-    assert_same(got, trust_drivers_in(on_rows(columns), **kept))
+
+
+@pytest.mark.parametrize("rows", [False, True])
+def test_a_predictor_that_repeats_another_is_collinear(rows):
+    """NGO involvement the same answer as taking part in a consultation: no unique fit, said as
+    the reason (patterns and rows alike), not raised."""
+    frame = sample(5).with_columns(ngo_involvement=pl.col("participated_consultation"))
+    columns = driver_columns(frame, outcome="trust_government")
+    columns = on_rows(columns) if rows else columns
+    got = trust_drivers_in(columns, keep=np.ones(frame.height, dtype=bool),
+                           outcome="trust_government")  # fmt: skip
+    assert got.reason == "collinear" and got.terms.is_empty() and got.n > 0
 
 
 @settings(max_examples=60, deadline=None)

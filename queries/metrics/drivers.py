@@ -38,7 +38,7 @@ from queries.metrics.driver_columns import (  # noqa: F401 (ANSWERS, driver_fram
 from queries.metrics.inference import holm
 from queries.survey.calibration import RakeProjection, rake_projection
 from queries.survey.patterns import Patterns, pattern_terms
-from queries.survey.regression import MIN_MODEL_N, Fit, fitted_terms
+from queries.survey.regression import MIN_MODEL_N, Collinear, Fit, fitted_terms
 
 PER_POINT = ("state_listens", "satisfaction")  # the others compare with a reference group
 TERM_SCHEMA = {
@@ -147,7 +147,7 @@ def trust_drivers_in(
                 names=names, x=x, sums=columns.pattern_sums().at(chosen), rows=at,
                 strata=columns.strata, sampled=sample, level=level, raked_on=raked_on,
             )  # fmt: skip
-    except SenimError:  # a predictor is a combination of others under these filters
+    except Collinear:  # a predictor is a combination of others under these filters
         return Drivers(outcome, empty, n, None, dropped, "collinear", min_n)
     keys = [_term_key(term) for term in fit.terms[1:]]  # the intercept first, left out
     # the reading picks the "significant" drivers out of every term: Holm over the family

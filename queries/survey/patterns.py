@@ -18,13 +18,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from queries.errors import SenimError
 from queries.survey.calibration import (
     RakeProjection,
     ScoreSums,
     summed_column_variances,
 )
-from queries.survey.regression import COLLINEAR, Fit, collinear, finished
+from queries.survey.regression import COLLINEAR, Collinear, Fit, collinear, finished
 
 __all__ = ["PatternSums", "Patterns", "pattern_sums", "pattern_terms", "patterns_of"]
 
@@ -113,7 +112,7 @@ def pattern_terms(
     are the design's sample, whose strata sizes the SEs read. With ``raked_on`` (made with the
     sums' weights), the rake-aware SEs; each pattern is then within one raking cell."""
     if collinear(x, sums.n):
-        raise SenimError(COLLINEAR)
+        raise Collinear(COLLINEAR)
     info = x.T @ (sums.w[:, None] * x)
     beta = np.linalg.solve(info, x.T @ sums.wy)
     a_inv = np.linalg.inv(info)

@@ -34,6 +34,7 @@ __all__ = [
     "COLLINEAR",
     "INTERCEPT",
     "MIN_MODEL_N",
+    "Collinear",
     "Family",
     "Fit",
     "collinear",
@@ -255,7 +256,7 @@ def fitted_terms(
     the sample, ``strata`` (codes 0..H-1) and ``pop`` (N_h or None) per sample row; with
     ``raked_on``, ``weights`` are every sample row's (its projection's own weights)."""
     if collinear(x):
-        raise SenimError(COLLINEAR)
+        raise Collinear(COLLINEAR)
     beta, u, info = _fit(x, y, w, family)
     a_inv = np.linalg.inv(info)
     scores = u[:, None] * x @ a_inv
@@ -275,6 +276,11 @@ COLLINEAR = (
     "The predictors are collinear (one is a combination of others, or a category has no "
     "respondents); drop one of them."
 )
+
+
+class Collinear(SenimError):
+    """The model has no unique fit: a predictor is a combination of others (``COLLINEAR``).
+    Its own class, so a caller can say so without taking any other refusal for it."""
 
 
 def finished(
