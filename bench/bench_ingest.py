@@ -16,7 +16,7 @@ tree. ``--designs`` picks some of
 them. Then ``summaries rebuild`` of the loaded database (1 load's worth of waves) by "before"
 and "new": time, CPU, peak RSS.
 
-``--repeat N`` loads the file N times with each design, the designs in turn (A B A B ...), each
+``--repeat N`` loads the file N times with each design, the designs in turn (A B B A ...), each
 load into a fresh database, and prints each figure's median over the N loads, every load's total
 and the median of the before/new ratios pair by pair: this machine's speed drifts up to twofold
 within minutes, so one load says little and a ratio of neighbours holds better than a time.
@@ -200,11 +200,12 @@ def _child(design: str, url: str, file: Path, before: str) -> dict:
 
 
 def _loads(designs: list[str], urls, file: Path, before: str, repeat: int) -> dict[str, dict]:
-    """Each design loaded ``repeat`` times, the designs in turn (A B A B ...), ``urls(design,
-    i)`` a fresh database for each load; per design the median of each figure (``_median``)."""
+    """Each design loaded ``repeat`` times, the designs in turn, the order reversed every other
+    time (A B B A ...: the second of two loads meets the first's writes still being flushed),
+    ``urls(design, i)`` a fresh database for each load; per design each figure's median."""
     runs: dict[str, list[dict]] = {d: [] for d in designs}
     for i in range(repeat):
-        for design in designs:
+        for design in designs if i % 2 == 0 else designs[::-1]:
             runs[design].append(_child(design, urls(design, i), file, before))
     return {design: median_of_loads(found) for design, found in runs.items()}
 
