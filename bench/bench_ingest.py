@@ -359,12 +359,15 @@ def _run_postgres(file: Path, designs: list[str], before: str, *, rebuild: bool,
 
 def _postgres_side_by_side(admin_url, designs: list[str], file: Path, before: str, rebuild,
                            repeat: int) -> None:  # fmt: skip
-    names = [f"bench_ingest_{d}_{i}" for i in range(repeat) for d in designs]
+    def name(design: str, i: int) -> str:
+        return f"bench_ingest_{design}_{i}"
+
+    names = [name(d, i) for i in range(repeat) for d in designs]
     urls = dict(zip(names, _postgres_databases(admin_url, names), strict=True))
-    results = _loads(designs, lambda d, i: urls[f"bench_ingest_{d}_{i}"], file, before, repeat)
+    results = _loads(designs, lambda d, i: urls[name(d, i)], file, before, repeat)
     print_side_by_side("postgresql", results)
     if rebuild and set(REBUILDS) <= set(results):
-        print_rebuilds("postgresql", {d: urls[f"bench_ingest_{d}_0"] for d in designs}, before)
+        print_rebuilds("postgresql", {d: urls[name(d, 0)] for d in designs}, before)
 
 
 if __name__ == "__main__":
